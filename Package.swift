@@ -1,0 +1,101 @@
+// swift-tools-version: 6.2
+// SPDX-License-Identifier: Apache-2.0
+
+import PackageDescription
+
+let package = Package(
+    name: "swift-beacon",
+    products: [
+        .library(name: "Beacon", targets: ["Beacon"]),
+        .library(name: "BeaconTesting", targets: ["BeaconTesting"]),
+        .executable(name: "beacon-demo", targets: ["BeaconDemo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+    ],
+    targets: [
+        // MARK: Core
+
+        .target(
+            name: "Beacon",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "BeaconTesting",
+            dependencies: ["Beacon"]
+        ),
+
+        // MARK: C libraries (system library targets; each is imported by exactly one Swift module)
+
+        .systemLibrary(
+            name: "CBeaconCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CBeaconLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CBeaconMemcached",
+            pkgConfig: "libmemcached",
+            providers: [.apt(["libmemcached-dev"])]
+        ),
+        .systemLibrary(
+            // libzookeeper-mt-dev ships no pkg-config file: the module map links `zookeeper_mt` itself.
+            name: "CBeaconZooKeeper",
+            providers: [.apt(["libzookeeper-mt-dev"])]
+        ),
+
+        // MARK: Examples
+
+        .executableTarget(
+            name: "BeaconDemo",
+            dependencies: ["Beacon"],
+            path: "Examples/beacon-demo",
+            exclude: ["README.md"],
+            resources: [.copy("beacon-demo.yaml")]
+        ),
+
+        // MARK: Tests
+
+        .testTarget(
+            name: "BeaconTests",
+            dependencies: ["Beacon", "BeaconTesting"]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "Beacon",
+                "BeaconTesting",
+                "CBeaconCurl",
+                "CBeaconLibPQ",
+                "CBeaconMemcached",
+                "CBeaconZooKeeper",
+            ]
+        ),
+    ]
+)
+
+for target in package.targets where [.executable, .test, .regular].contains(target.type) {
+    var settings = target.swiftSettings ?? []
+
+    // https://github.com/apple/swift-evolution/blob/main/proposals/0335-existential-any.md
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+
+    // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0444-member-import-visibility.md
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+
+    // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0409-access-level-on-imports.md
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+
+    // https://docs.swift.org/compiler/documentation/diagnostics/nonisolated-nonsending-by-default/
+    settings.append(.enableUpcomingFeature("NonisolatedNonsendingByDefault"))
+
+    target.swiftSettings = settings
+}

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+
+internal import Yams
+
+/// Parses YAML with Yams into a ``DocumentTree``, keeping scalars as the text they were written as.
+enum YAMLDocumentParser {
+    static func parse(_ bytes: [UInt8]) throws(DocumentTree.SyntaxError) -> DocumentTree {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw DocumentTree.SyntaxError(message: "the file is not valid UTF-8", line: 1)
+        }
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw Self.syntaxError(error)
+        } catch {
+            throw DocumentTree.SyntaxError(message: "\(error)", line: 1)
+        }
+        guard let node else { return .null(line: 1) }
+        return try Self.convert(node)
+    }
+
+    private static func convert(_ node: Node) throws(DocumentTree.SyntaxError) -> DocumentTree {
+        let line = node.mark?.line ?? 1
+        switch node {
+        case .scalar(let scalar):
+            if node.null != nil { return .null(line: line) }
+            return .text(scalar.string, line: line)
+        case .sequence(let sequence):
+            var items: [DocumentTree] = []
+            for item in sequence { items.append(try Self.convert(item)) }
+            return .list(items, line: line)
+        case .mapping(let mapping):
+            var members: [(key: String, value: DocumentTree, line: Int)] = []
+            var seen: [String: Int] = [:]
+            for (key, value) in mapping {
+                let keyLine = key.mark?.line ?? line
+                guard case .scalar(let keyScalar) = key else {
+                    throw DocumentTree.SyntaxError(message: "a map key must be a plain value", line: keyLine)
+                }
+                if let first = seen[keyScalar.string] {
+                    throw DocumentTree.SyntaxError(
+                        message: "key \"\(keyScalar.string)\" appears twice in one map (first at line \(first))",
+                        line: keyLine
+                    )
+                }
+                seen[keyScalar.string] = keyLine
+                members.append((keyScalar.string, try Self.convert(value), keyLine))
+            }
+            return .map(members, line: line)
+        case .alias:
+            throw DocumentTree.SyntaxError(message: "YAML aliases are not supported in discovery files", line: line)
+        }
+    }
+
+    private static func syntaxError(_ error: YamlError) -> DocumentTree.SyntaxError {
+        switch error {
+        case .scanner(let context, let problem, let mark, _),
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let message = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+            return DocumentTree.SyntaxError(message: message, line: mark.line, column: mark.column)
+        case .reader(let problem, _, _, _):
+            return DocumentTree.SyntaxError(message: problem, line: 1)
+        default:
+            return DocumentTree.SyntaxError(message: "\(error)", line: 1)
+        }
+    }
+}

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// A place where service instances announce themselves and where clients find them.
+///
+/// ``register(_:ttl:)`` returns a ``ServiceRegistration`` that keeps the instance registered (an etcd
+/// lease kept alive, a Consul TTL check passed, a ZooKeeper ephemeral node) until it is cancelled or the
+/// process dies; the instance then disappears from ``instances(of:)``.
+public protocol ServiceRegistry: Sendable {
+    /// Lists the registered instances of a service.
+    ///
+    /// - Parameter service: The service's name.
+    /// - Returns: The instances, sorted by identifier; empty when none is registered.
+    /// - Throws: An error when the registry cannot answer, or a ``BeaconError`` with code
+    ///   ``BeaconError/Code/invalidValue`` when an entry is not a valid instance.
+    func instances(of service: String) async throws -> [ServiceInstance]
+
+    /// Registers an instance and keeps it registered until the returned registration is cancelled.
+    ///
+    /// - Parameters:
+    ///   - instance: The instance to announce.
+    ///   - ttl: How long the registry keeps the instance after the process stops renewing it (crashed,
+    ///     stalled, partitioned). Registries renew well within this time.
+    /// - Returns: The live registration; call ``ServiceRegistration/cancel()`` to withdraw the instance.
+    /// - Throws: An error when the instance cannot be registered.
+    func register(_ instance: ServiceInstance, ttl: Duration) async throws -> ServiceRegistration
+}
+
+extension ServiceRegistry {
+    /// Registers an instance for the duration of a closure.
+    ///
+    /// The registration is cancelled when the closure returns or throws, so the instance disappears from
+    /// discovery at once.
+    ///
+    /// - Parameters:
+    ///   - instance: The instance to announce.
+    ///   - ttl: How long the registry keeps the instance if the process stops renewing it.
+    ///   - body: The work to do while registered, such as serving requests until shutdown.
+    /// - Returns: What `body` returns.
+    /// - Throws: The registration's error, or what `body` throws.
+    public func withRegistration<Result>(
+        _ instance: ServiceInstance,
+        ttl: Duration,
+        _ body: (ServiceRegistration) async throws -> Result
+    ) async throws -> Result {
+        let registration = try await self.register(instance, ttl: ttl)
+        do {
+            let result = try await body(registration)
+            await registration.cancel()
+            return result
+        } catch {
+            await registration.cancel()
+            throw error
+        }
+    }
+}
