@@ -66,7 +66,12 @@ let package = Package(
 
         .testTarget(
             name: "BeaconTests",
-            dependencies: ["Beacon", "BeaconTesting"]
+            dependencies: [
+                "Beacon",
+                "BeaconTesting",
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "IntegrationTests",

@@ -26,6 +26,20 @@ public final class FaultInjectingSource<Base: DiscoverySource>: DiscoverySource 
         public var watch = 0
         /// Calls that were failed on purpose.
         public var failed = 0
+
+        /// Creates counts.
+        ///
+        /// - Parameters:
+        ///   - get: Calls to `get`.
+        ///   - list: Calls to `list`.
+        ///   - watch: Calls to `watch`.
+        ///   - failed: Calls that were failed on purpose.
+        public init(get: Int = 0, list: Int = 0, watch: Int = 0, failed: Int = 0) {
+            self.get = get
+            self.list = list
+            self.watch = watch
+            self.failed = failed
+        }
     }
 
     private struct State {

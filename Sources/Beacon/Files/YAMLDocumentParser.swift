@@ -12,7 +12,7 @@ enum YAMLDocumentParser {
         do {
             node = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw Self.syntaxError(error)
+            throw Self.syntaxError(error, text: text)
         } catch {
             throw DocumentTree.SyntaxError(message: "\(error)", line: 1)
         }
@@ -53,8 +53,14 @@ enum YAMLDocumentParser {
         }
     }
 
-    private static func syntaxError(_ error: YamlError) -> DocumentTree.SyntaxError {
+    private static func syntaxError(_ error: YamlError, text: String) -> DocumentTree.SyntaxError {
         switch error {
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let key = duplicates.first ?? ""
+            return DocumentTree.SyntaxError(
+                message: "key \"\(key)\" appears twice in one map (first at line \(context.mark.line))",
+                line: Self.secondOccurrence(of: key, after: context.mark, in: text) ?? context.mark.line
+            )
         case .scanner(let context, let problem, let mark, _),
             .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
@@ -65,5 +71,19 @@ enum YAMLDocumentParser {
         default:
             return DocumentTree.SyntaxError(message: "\(error)", line: 1)
         }
+    }
+
+    /// The line of the next key `key` at the same indentation as the one at `mark`, if one can be found.
+    private static func secondOccurrence(of key: String, after mark: Mark, in text: String) -> Int? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let indentation = String(repeating: " ", count: max(mark.column - 1, 0))
+        let forms = ["\(key):", "\"\(key)\":", "'\(key)':"]
+        for index in mark.line..<lines.count {
+            let line = lines[index]
+            guard line.hasPrefix(indentation) else { continue }
+            let rest = line.dropFirst(indentation.count)
+            if forms.contains(where: { rest.hasPrefix($0) }) { return index + 1 }
+        }
+        return nil
     }
 }
