@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "Beacon", targets: ["Beacon"]),
         .library(name: "BeaconTesting", targets: ["BeaconTesting"]),
+        .library(name: "BeaconExpression", targets: ["BeaconExpression"]),
         .executable(name: "beacon-demo", targets: ["BeaconDemo"]),
     ],
     dependencies: [
@@ -29,6 +30,13 @@ let package = Package(
             dependencies: ["Beacon"]
         ),
 
+        // MARK: Expressions (a general library: no discovery, no container)
+
+        .target(
+            name: "BeaconExpression",
+            dependencies: ["CBeaconPCRE2"]
+        ),
+
         // MARK: C libraries (system library targets; each is imported by exactly one Swift module)
 
         .systemLibrary(
@@ -45,6 +53,11 @@ let package = Package(
             name: "CBeaconMemcached",
             pkgConfig: "libmemcached",
             providers: [.apt(["libmemcached-dev"])]
+        ),
+        .systemLibrary(
+            name: "CBeaconPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
         ),
         .systemLibrary(
             // libzookeeper-mt-dev ships no pkg-config file: the module map links `zookeeper_mt` itself.
@@ -72,6 +85,11 @@ let package = Package(
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "BeaconExpressionTests",
+            dependencies: ["BeaconExpression"],
+            resources: [.copy("Resources/corpus.json")]
         ),
         .testTarget(
             name: "IntegrationTests",

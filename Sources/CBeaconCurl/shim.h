@@ -42,6 +42,11 @@ static inline CURLcode cbeacon_curl_easy_getinfo_pointer(CURL *_Nonnull handle, 
     return curl_easy_getinfo(handle, info, value);
 }
 
+/// `curl_version_info(CURLVERSION_NOW)`: the macro is not visible to Swift.
+static inline curl_version_info_data *_Nonnull cbeacon_curl_version_info(void) {
+    return curl_version_info(CURLVERSION_NOW);
+}
+
 static inline CURLMcode cbeacon_curl_multi_setopt_long(CURLM *_Nonnull handle, CURLMoption option, long value) {
     return curl_multi_setopt(handle, option, value);
 }

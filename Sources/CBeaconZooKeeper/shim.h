@@ -12,4 +12,10 @@
 
 #include <zookeeper/zookeeper.h>
 
+/// The "world: anyone" ACL. The library exports it as a mutable global, which Swift's strict concurrency
+/// checking refuses to touch; the library never writes it, so handing out its address is safe.
+static inline struct ACL_vector *_Nonnull cbeacon_zoo_open_acl_unsafe(void) {
+    return &ZOO_OPEN_ACL_UNSAFE;
+}
+
 #endif
