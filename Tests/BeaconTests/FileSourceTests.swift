@@ -50,7 +50,10 @@ struct FileSourceTests {
         }
         """
 
-    @Test("JSON and YAML files give the same keys", arguments: [("services.yaml", Self.yaml), ("services.json", Self.json)])
+    @Test(
+        "JSON and YAML files give the same keys",
+        arguments: [("services.yaml", Self.yaml), ("services.json", Self.json)]
+    )
     func formats(_ file: (name: String, content: String)) async throws {
         let directory = try Directory()
         let source = try FileSource(path: try directory.write(file.name, file.content))
@@ -106,7 +109,10 @@ struct FileSourceTests {
     func missingFile() {
         let error = #expect(throws: BeaconError.self) { try FileSource(path: "/nonexistent/beacon.yaml") }
         #expect(error?.code == .unreadableFile)
-        #expect(error?.description == "unreadable file /nonexistent/beacon.yaml: the file cannot be read: No such file or directory")
+        #expect(
+            error?.description
+                == "unreadable file /nonexistent/beacon.yaml: the file cannot be read: No such file or directory"
+        )
     }
 
     @Test("reload keeps versions of unchanged values and bumps changed ones")

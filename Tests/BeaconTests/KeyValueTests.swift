@@ -27,7 +27,10 @@ struct KeyValueTests {
     func snapshots() {
         let snapshot = DiscoverySnapshot(
             prefix: "/s/",
-            entries: [KeyValue(key: "/s/b", string: "2"), KeyValue(key: "/s/a", string: "1"), KeyValue(key: "/s/c", string: "3")]
+            entries: [
+                KeyValue(key: "/s/b", string: "2"), KeyValue(key: "/s/a", string: "1"),
+                KeyValue(key: "/s/c", string: "3"),
+            ]
         )
         #expect(snapshot.map(\.key) == ["/s/a", "/s/b", "/s/c"])
         #expect(snapshot[key: "/s/b"]?.string == "2")
@@ -53,7 +56,10 @@ struct KeyValueTests {
         #expect(instance.key(prefix: "/apps/") == "/apps/web/web-1")
         #expect(
             instance.encodedValue()
-                == Array(#"{"host":"10.0.0.5","id":"web-1","metadata":{"zone":"a"},"port":8080,"service":"web","weight":2}"#.utf8)
+                == Array(
+                    #"{"host":"10.0.0.5","id":"web-1","metadata":{"zone":"a"},"port":8080,"service":"web","weight":2}"#
+                        .utf8
+                )
         )
         let decoded = try ServiceInstance(decoding: KeyValue(key: instance.key(), value: instance.encodedValue()))
         #expect(decoded == instance)

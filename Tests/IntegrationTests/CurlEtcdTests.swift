@@ -69,7 +69,10 @@ struct CurlEtcdTests {
         #expect(info.pointee.features & CURL_VERSION_SSL != 0)
     }
 
-    @Test("a key put over the v3 JSON gateway reads back", arguments: ["BEACON_ETCD_ENDPOINT", "BEACON_ETCD_CLUSTER_ENDPOINTS"])
+    @Test(
+        "a key put over the v3 JSON gateway reads back",
+        arguments: ["BEACON_ETCD_ENDPOINT", "BEACON_ETCD_CLUSTER_ENDPOINTS"]
+    )
     func putAndRange(variable: String) throws {
         let endpoint = try #require(try TestServers.value(variable).split(separator: ",").first.map(String.init))
         let key = "/beacon-tests/curl/\(UUID().uuidString)"
@@ -96,10 +99,17 @@ struct CurlEtcdTests {
         let anonymous = try Self.post("\(endpoint)/v3/kv/range", json: #"{"key":"\#(key)"}"#)
         #expect(anonymous.status == 400)
 
-        let login = try Self.post("\(endpoint)/v3/auth/authenticate", json: #"{"name":"\#(user)","password":"\#(password)"}"#)
+        let login = try Self.post(
+            "\(endpoint)/v3/auth/authenticate",
+            json: #"{"name":"\#(user)","password":"\#(password)"}"#
+        )
         #expect(login.status == 200)
         let token = try #require(try Self.json(login.body)["token"] as? String)
-        let authorized = try Self.post("\(endpoint)/v3/kv/range", json: #"{"key":"\#(key)"}"#, headers: ["Authorization: \(token)"])
+        let authorized = try Self.post(
+            "\(endpoint)/v3/kv/range",
+            json: #"{"key":"\#(key)"}"#,
+            headers: ["Authorization: \(token)"]
+        )
         #expect(authorized.status == 200)
     }
 }

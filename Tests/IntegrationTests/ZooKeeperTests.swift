@@ -26,7 +26,16 @@ struct ZooKeeperTests {
         var created = [CChar](repeating: 0, count: 256)
         let createCode = value.withUnsafeBufferPointer { bytes in
             bytes.withMemoryRebound(to: CChar.self) {
-                zoo_create(handle, path, $0.baseAddress, Int32($0.count), cbeacon_zoo_open_acl_unsafe(), ZOO_EPHEMERAL, &created, Int32(created.count))
+                zoo_create(
+                    handle,
+                    path,
+                    $0.baseAddress,
+                    Int32($0.count),
+                    cbeacon_zoo_open_acl_unsafe(),
+                    ZOO_EPHEMERAL,
+                    &created,
+                    Int32(created.count)
+                )
             }
         }
         #expect(createCode == ZOK.rawValue)

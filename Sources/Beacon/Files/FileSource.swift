@@ -253,8 +253,7 @@ public final class FileSource: DiscoverySource, Sendable {
         try FileReading.contents(of: path)
     }
 
-    private static func parse(_ bytes: [UInt8], path: String, format: Format?) throws(BeaconError) -> [String: String]
-    {
+    private static func parse(_ bytes: [UInt8], path: String, format: Format?) throws(BeaconError) -> [String: String] {
         let resolved = format ?? Format.implied(byPath: path) ?? Self.sniff(bytes)
         do throws(DocumentTree.SyntaxError) {
             let tree =

@@ -62,9 +62,15 @@ struct JSONDocumentParser {
         case UInt8(ascii: "{"): return try self.parseObject(depth: depth)
         case UInt8(ascii: "["): return try self.parseArray(depth: depth)
         case UInt8(ascii: "\""): return .text(try self.parseString(), line: line)
-        case UInt8(ascii: "t"): try self.expectWord("true"); return .text("true", line: line)
-        case UInt8(ascii: "f"): try self.expectWord("false"); return .text("false", line: line)
-        case UInt8(ascii: "n"): try self.expectWord("null"); return .null(line: line)
+        case UInt8(ascii: "t"):
+            try self.expectWord("true")
+            return .text("true", line: line)
+        case UInt8(ascii: "f"):
+            try self.expectWord("false")
+            return .text("false", line: line)
+        case UInt8(ascii: "n"):
+            try self.expectWord("null")
+            return .null(line: line)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .text(try self.parseNumber(), line: line)
         default: throw self.error("unexpected \(self.describeCurrent()), expected a value")
         }
@@ -155,7 +161,9 @@ struct JSONDocumentParser {
         let start = self.offset
         func digits(_ parser: inout JSONDocumentParser) -> Int {
             var count = 0
-            while parser.offset < parser.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(parser.bytes[parser.offset]) {
+            while parser.offset < parser.bytes.count,
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(parser.bytes[parser.offset])
+            {
                 parser.offset += 1
                 count += 1
             }
