@@ -69,7 +69,10 @@ let package = Package(
 
         .executableTarget(
             name: "BeaconDemo",
-            dependencies: ["Beacon"],
+            dependencies: [
+                "Beacon",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Examples/beacon-demo",
             exclude: ["README.md"],
             resources: [.copy("beacon-demo.yaml")]

@@ -2,6 +2,7 @@
 
 import Beacon
 import Foundation
+import Logging
 
 /// Prints where the demo app's database and memcached servers are, read through discovery.
 @main
@@ -29,7 +30,7 @@ struct BeaconDemo {
             case "--watch":
                 watch = true
             case "--help", "-h":
-                print(usage)
+                emit(usage)
                 return
             default:
                 fail("unknown argument \(argument)")
@@ -38,15 +39,21 @@ struct BeaconDemo {
 
         do {
             let file = try path ?? defaultFile()
-            let source = try FileSource(path: file, configuration: .init(pollInterval: .milliseconds(250)))
-            print("Source: \(file)")
+            // Reload problems (a file saved half-way, a syntax error) are logged to standard error.
+            let logger = Logger(label: "beacon-demo", factory: { StreamLogHandler.standardError(label: $0) })
+            let source = try FileSource(
+                path: file,
+                configuration: .init(pollInterval: .milliseconds(250)),
+                logger: logger
+            )
+            emit("Source: \(file)")
             if watch {
                 for try await snapshot in source.watch(prefix: "/") {
-                    print(describe(snapshot))
-                    if let error = source.lastReloadError { print("(last reload failed: \(error))") }
+                    emit("--- generation \(source.generation)")
+                    emit(describe(snapshot))
                 }
             } else {
-                print(describe(try await source.snapshot(prefix: "/")))
+                emit(describe(try await source.snapshot(prefix: "/")))
             }
         } catch {
             fail("\(error)")
@@ -85,6 +92,11 @@ struct BeaconDemo {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Writes a line to standard output at once (unbuffered), so `--watch` output reaches pipes and logs live.
+    static func emit(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
     static func fail(_ message: String) -> Never {
