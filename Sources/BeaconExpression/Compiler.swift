@@ -193,7 +193,10 @@ struct Compiler {
                 name = text.description
             }
             let methodName = name
-            let lowercased = String(decoding: name.utf8.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 + 32 : $0 }, as: UTF8.self)
+            let lowercased = String(
+                decoding: name.utf8.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 + 32 : $0 },
+                as: UTF8.self
+            )
             let arguments = argumentNodes.map { compileNode($0).evaluate }
             return Compiled { scope in
                 guard case .object(let object) = try receiver(scope) else {
@@ -344,7 +347,8 @@ struct Compiler {
             case .regex(let regex):
                 return .int(regex.matches(text))
             case .invalid(let warning):
-                let message = Array("Regexp \"".utf8) + regexp + Array("\" passed to \"matches\" is not valid: \(warning)".utf8)
+                let message =
+                    Array("Regexp \"".utf8) + regexp + Array("\" passed to \"matches\" is not valid: \(warning)".utf8)
                 throw ExpressionError.syntax(String(decoding: message, as: UTF8.self), position: 0, expression: [])
             }
         }

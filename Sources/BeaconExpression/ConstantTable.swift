@@ -55,7 +55,8 @@ final class ConstantTable: Sendable {
     private static func className(in name: String) -> String? {
         let bytes = Array(name.utf8)
         guard bytes.count >= 2 else { return nil }
-        for index in 0..<(bytes.count - 1) where bytes[index] == UInt8(ascii: ":") && bytes[index + 1] == UInt8(ascii: ":") {
+        for index in 0..<(bytes.count - 1)
+        where bytes[index] == UInt8(ascii: ":") && bytes[index + 1] == UInt8(ascii: ":") {
             return String(decoding: bytes[..<index], as: UTF8.self)
         }
         return nil

@@ -113,7 +113,11 @@ extension ExpressionError {
     }
 
     /// A PHP `TypeError` for an arithmetic or bitwise operator on unsupported operands.
-    static func unsupportedOperands(_ left: ExpressionValue, _ symbol: String, _ right: ExpressionValue) -> ExpressionError {
+    static func unsupportedOperands(
+        _ left: ExpressionValue,
+        _ symbol: String,
+        _ right: ExpressionValue
+    ) -> ExpressionError {
         ExpressionError(
             code: .typeError,
             message: "Unsupported operand types: \(left.typeName) \(symbol) \(right.typeName)"

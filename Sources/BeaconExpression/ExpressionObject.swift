@@ -64,6 +64,7 @@ extension ExpressionObject {
     ///
     /// - Parameter name: The property name.
     /// - Returns: `nil`.
+    /// - Throws: Never.
     public func property(named name: String) throws -> ExpressionValue? { nil }
 
     /// Reports no methods.
@@ -78,6 +79,7 @@ extension ExpressionObject {
     ///   - lowercasedName: The method name.
     ///   - arguments: The arguments.
     /// - Returns: `null`.
+    /// - Throws: Never.
     public func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
         .null
     }
@@ -89,6 +91,7 @@ extension ExpressionObject {
     ///
     /// - Parameter key: The key.
     /// - Returns: `null`.
+    /// - Throws: Never.
     public func item(forKey key: ExpressionValue) throws -> ExpressionValue { .null }
 
     /// Objects have no string form unless they provide one.

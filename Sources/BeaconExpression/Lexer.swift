@@ -236,14 +236,30 @@ struct Lexer {
             index += 1
             let escaped = source[index]
             switch escaped {
-            case UInt8(ascii: "n"): output.append(0x0A); index += 1
-            case UInt8(ascii: "r"): output.append(0x0D); index += 1
-            case UInt8(ascii: "a"): output.append(0x07); index += 1
-            case UInt8(ascii: "t"): output.append(0x09); index += 1
-            case UInt8(ascii: "v"): output.append(0x0B); index += 1
-            case UInt8(ascii: "b"): output.append(0x08); index += 1
-            case UInt8(ascii: "f"): output.append(0x0C); index += 1
-            case UInt8(ascii: "\\"): output.append(0x5C); index += 1
+            case UInt8(ascii: "n"):
+                output.append(0x0A)
+                index += 1
+            case UInt8(ascii: "r"):
+                output.append(0x0D)
+                index += 1
+            case UInt8(ascii: "a"):
+                output.append(0x07)
+                index += 1
+            case UInt8(ascii: "t"):
+                output.append(0x09)
+                index += 1
+            case UInt8(ascii: "v"):
+                output.append(0x0B)
+                index += 1
+            case UInt8(ascii: "b"):
+                output.append(0x08)
+                index += 1
+            case UInt8(ascii: "f"):
+                output.append(0x0C)
+                index += 1
+            case UInt8(ascii: "\\"):
+                output.append(0x5C)
+                index += 1
             case UInt8(ascii: "x") where index + 1 < end && isHex(source[index + 1]):
                 var value = hexValue(source[index + 1])
                 index += 2

@@ -50,6 +50,8 @@ struct Parser {
     ///   - expression: The expression bytes (not yet normalised).
     ///   - names: The allowed variable names, sorted as Symfony sorts them.
     ///   - functions: The registered function names, in registration order.
+    /// - Returns: The syntax tree.
+    /// - Throws: Symfony's syntax errors, or a nesting error.
     static func parse(_ expression: [UInt8], names: [String], functions: [String]) throws(ExpressionError) -> Node {
         let normalized = Lexer.normalize(expression)
         let tokens = try Lexer.tokenize(normalized)
@@ -70,7 +72,11 @@ struct Parser {
         index += 1
     }
 
-    private mutating func expect(_ kind: Token.Kind, _ value: String? = nil, _ message: String? = nil)
+    private mutating func expect(
+        _ kind: Token.Kind,
+        _ value: String? = nil,
+        _ message: String? = nil
+    )
         throws(ExpressionError)
     {
         let token = current
@@ -270,7 +276,10 @@ struct Parser {
             let key: Parsed
             let token = current
             if token.test(.string) || token.test(.name) {
-                key = Parsed(node: .constant(.string(ExpressionString(bytes: token.bytes)), isIdentifier: false), depth: 1)
+                key = Parsed(
+                    node: .constant(.string(ExpressionString(bytes: token.bytes)), isIdentifier: false),
+                    depth: 1
+                )
                 try next()
             } else if token.test(.number) {
                 key = Parsed(node: .constant(token.number?.value ?? .null, isIdentifier: false), depth: 1)
@@ -303,7 +312,8 @@ struct Parser {
                 token = current
                 try next()
                 let isName = token.kind == .name
-                let isWordOperator = token.kind == .operator && !token.bytes.isEmpty && Parser.isNameStart(token.bytes[0])
+                let isWordOperator =
+                    token.kind == .operator && !token.bytes.isEmpty && Parser.isNameStart(token.bytes[0])
                 guard isName || isWordOperator else {
                     throw .syntax("Expected name.", position: token.position, expression: expression)
                 }
@@ -312,7 +322,10 @@ struct Parser {
                     let arguments = try parseArguments()
                     let depth = max(result.depth, arguments.map(\.depth).max() ?? 0) + 1
                     result = try checked(
-                        Parsed(node: .getAttribute(result.node, attribute, arguments.map(\.node), .method), depth: depth)
+                        Parsed(
+                            node: .getAttribute(result.node, attribute, arguments.map(\.node), .method),
+                            depth: depth
+                        )
                     )
                 } else {
                     result = try checked(

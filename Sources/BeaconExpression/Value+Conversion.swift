@@ -279,7 +279,10 @@ func phpString(of value: ExpressionValue, scope: Scope) throws -> [UInt8] {
         if let string = try object.stringConversion() {
             return string.bytes
         }
-        throw ExpressionError(code: .error, message: "Object of class \(object.className) could not be converted to string")
+        throw ExpressionError(
+            code: .error,
+            message: "Object of class \(object.className) could not be converted to string"
+        )
     }
 }
 

@@ -166,7 +166,11 @@ func levenshteinDistance(_ source: [UInt8], _ target: [UInt8]) -> Int {
         var current = [index + 1]
         for (targetIndex, targetByte) in target.enumerated() {
             current.append(
-                min(previous[targetIndex] + (sourceByte == targetByte ? 0 : 1), previous[targetIndex + 1] + 1, current[targetIndex] + 1)
+                min(
+                    previous[targetIndex] + (sourceByte == targetByte ? 0 : 1),
+                    previous[targetIndex + 1] + 1,
+                    current[targetIndex] + 1
+                )
             )
         }
         previous = current

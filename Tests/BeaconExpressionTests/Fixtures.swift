@@ -65,7 +65,8 @@ final class ConfFixture: ExpressionObject {
         let port = properties["port"] ?? .null
         switch lowercasedName {
         case "getmemcached":
-            let text = try ExpressionLanguage.string(host).description + ":" + ExpressionLanguage.string(port).description
+            let text =
+                try ExpressionLanguage.string(host).description + ":" + ExpressionLanguage.string(port).description
             return .string("memcached:" + text)
         case "gethost": return host
         case "getport": return port
@@ -90,7 +91,9 @@ final class ConfFixture: ExpressionObject {
             guard let subject = arguments.first else {
                 throw tooFewArguments("Conf::matches", passed: 0, expected: "exactly 1")
             }
-            return .string(ExpressionString(bytes: Array("method-matches:".utf8) + (try ExpressionLanguage.string(subject).bytes)))
+            return .string(
+                ExpressionString(bytes: Array("method-matches:".utf8) + (try ExpressionLanguage.string(subject).bytes))
+            )
         case "not": return "method-not"
         case "fail": throw FixtureError(className: "RuntimeException", message: "Conf::fail() was called")
         default: return .null
@@ -210,9 +213,11 @@ final class CounterFixture: ExpressionObject {
     }
 
     func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
-        .int(count.withLock { value in
-            value += 1
-            return value
-        })
+        .int(
+            count.withLock { value in
+                value += 1
+                return value
+            }
+        )
     }
 }
