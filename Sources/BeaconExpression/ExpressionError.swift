@@ -99,6 +99,8 @@ extension ExpressionError {
             var best: String?
             var bestScore = Int.max
             for proposal in proposals {
+                // A length difference of 3 or more means a distance of at least 3: never suggested.
+                guard abs(proposal.utf8.count - subject.count) < 3 else { continue }
                 let distance = levenshtein(subject, Array(proposal.utf8))
                 if distance < bestScore {
                     best = proposal

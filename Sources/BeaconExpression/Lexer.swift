@@ -4,17 +4,21 @@
 struct Lexer {
     private static let space = UInt8(ascii: " ")
 
-    /// Word operators with Symfony's boundaries, in the order its operator regex tries them; `true` means the
-    /// operator also needs a following space or `(`.
-    private static let operators: [(text: [UInt8], isWord: Bool, needsFollower: Bool)] = [
-        ("not in", true, true), ("!==", false, false), ("not", true, true), ("and", true, true),
-        ("===", false, false), (">=", false, false), ("or", true, true), ("<=", false, false),
-        ("**", false, false), ("..", false, false), ("in", true, true), ("&&", false, false),
-        ("||", false, false), ("matches", true, false), ("==", false, false), ("!=", false, false),
-        ("*", false, false), ("~", false, false), ("%", false, false), ("/", false, false),
-        (">", false, false), ("|", false, false), ("!", false, false), ("^", false, false),
-        ("&", false, false), ("+", false, false), ("<", false, false), ("-", false, false),
-    ].map { (Array($0.0.utf8), $0.1, $0.2) }
+    /// Shared punctuation symbols, by byte.
+    private static func punctuation(_ byte: UInt8) -> String {
+        switch byte {
+        case UInt8(ascii: "("): "("
+        case UInt8(ascii: ")"): ")"
+        case UInt8(ascii: "["): "["
+        case UInt8(ascii: "]"): "]"
+        case UInt8(ascii: "{"): "{"
+        case UInt8(ascii: "}"): "}"
+        case UInt8(ascii: "."): "."
+        case UInt8(ascii: ","): ","
+        case UInt8(ascii: "?"): "?"
+        default: ":"
+        }
+    }
 
     /// Replaces `\r \n \t \v \f` with spaces, as Symfony does before lexing.
     static func normalize(_ expression: [UInt8]) -> [UInt8] {
@@ -52,7 +56,7 @@ struct Lexer {
                 cursor += length
             } else if byte == UInt8(ascii: "(") || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") {
                 brackets.append((byte, cursor))
-                tokens.append(Token(kind: .punctuation, bytes: [byte], number: nil, position: cursor + 1))
+                tokens.append(Token(kind: .punctuation, symbol: punctuation(byte), position: cursor + 1))
                 cursor += 1
             } else if byte == UInt8(ascii: ")") || byte == UInt8(ascii: "]") || byte == UInt8(ascii: "}") {
                 guard let open = brackets.popLast() else {
@@ -71,30 +75,23 @@ struct Lexer {
                         expression: expression
                     )
                 }
-                tokens.append(Token(kind: .punctuation, bytes: [byte], number: nil, position: cursor + 1))
+                tokens.append(Token(kind: .punctuation, symbol: punctuation(byte), position: cursor + 1))
                 cursor += 1
             } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'"),
                 let length = stringLength(expression, at: cursor)
             {
                 let content = Array(expression[(cursor + 1)..<(cursor + length - 1)])
                 tokens.append(
-                    Token(kind: .string, bytes: stripCSlashes(content), number: nil, position: cursor + 1)
+                    Token(kind: .string, bytes: stripCSlashes(content), position: cursor + 1)
                 )
                 cursor += length
-            } else if let length = operatorLength(expression, at: cursor) {
-                tokens.append(
-                    Token(
-                        kind: .operator,
-                        bytes: Array(expression[cursor..<(cursor + length)]),
-                        number: nil,
-                        position: cursor + 1
-                    )
-                )
+            } else if let (symbol, length) = operatorSymbol(expression, at: cursor) {
+                tokens.append(Token(kind: .operator, symbol: symbol, position: cursor + 1))
                 cursor += length
             } else if byte == UInt8(ascii: ".") || byte == UInt8(ascii: ",") || byte == UInt8(ascii: "?")
                 || byte == UInt8(ascii: ":")
             {
-                tokens.append(Token(kind: .punctuation, bytes: [byte], number: nil, position: cursor + 1))
+                tokens.append(Token(kind: .punctuation, symbol: punctuation(byte), position: cursor + 1))
                 cursor += 1
             } else if isNameStart(byte) {
                 var nameEnd = cursor + 1
@@ -102,7 +99,7 @@ struct Lexer {
                     nameEnd += 1
                 }
                 tokens.append(
-                    Token(kind: .name, bytes: Array(expression[cursor..<nameEnd]), number: nil, position: cursor + 1)
+                    Token(kind: .name, bytes: Array(expression[cursor..<nameEnd]), position: cursor + 1)
                 )
                 cursor = nameEnd
             } else {
@@ -110,7 +107,7 @@ struct Lexer {
             }
         }
 
-        tokens.append(Token(kind: .endOfExpression, bytes: [], number: nil, position: cursor + 1))
+        tokens.append(Token(kind: .endOfExpression, position: cursor + 1))
 
         if let open = brackets.popLast() {
             throw .syntax("Unclosed \"\(character(open.bracket))\".", position: open.position, expression: expression)
@@ -148,12 +145,16 @@ struct Lexer {
             }
         }
         let text = expression[start..<cursor]
+        if isInteger, text.count <= 18 {
+            // Fits in an Int, and its float value is below PHP_INT_MAX: no need for strtod.
+            return (Token(kind: .number, number: .int(saturatingInteger(text)), position: start + 1), cursor - start)
+        }
         let double = strtodBytes(text)
         var value = PHPNumber.float(double)
         if isInteger, double <= 9.2233720368547758e18 {
             value = .int(saturatingInteger(text))
         }
-        return (Token(kind: .number, bytes: Array(text), number: value, position: start + 1), cursor - start)
+        return (Token(kind: .number, number: value, position: start + 1), cursor - start)
     }
 
     /// PHP's `(int)"digits"`: saturates at `PHP_INT_MAX`.
@@ -189,27 +190,63 @@ struct Lexer {
     }
 
     /// Symfony's operator regex at `start`, trying alternatives in its order.
-    private static func operatorLength(_ expression: [UInt8], at start: Int) -> Int? {
+    private static func operatorSymbol(_ expression: [UInt8], at start: Int) -> (String, Int)? {
         let end = expression.count
-        let precededByBoundary =
-            start == 0 || expression[start - 1] == space || expression[start - 1] == UInt8(ascii: "(")
-        for candidate in operators {
-            let length = candidate.text.count
-            guard start + length <= end else { continue }
-            guard expression[start] == candidate.text[0],
-                expression[start..<(start + length)].elementsEqual(candidate.text)
-            else { continue }
-            if candidate.isWord {
-                guard precededByBoundary else { continue }
-                if candidate.needsFollower {
-                    guard start + length < end else { continue }
-                    let next = expression[start + length]
-                    guard next == space || next == UInt8(ascii: "(") else { continue }
-                }
-            }
-            return length
+        func byte(_ offset: Int) -> UInt8? {
+            start + offset < end ? expression[start + offset] : nil
         }
-        return nil
+        func word(_ text: String, needsFollower: Bool) -> (String, Int)? {
+            let length = text.utf8.count
+            guard start + length <= end, expression[start..<(start + length)].elementsEqual(text.utf8) else {
+                return nil
+            }
+            guard start == 0 || expression[start - 1] == space || expression[start - 1] == UInt8(ascii: "(") else {
+                return nil
+            }
+            if needsFollower {
+                guard let next = byte(length), next == space || next == UInt8(ascii: "(") else { return nil }
+            }
+            return (text, length)
+        }
+        switch expression[start] {
+        case UInt8(ascii: "n"):
+            return word("not in", needsFollower: true) ?? word("not", needsFollower: true)
+        case UInt8(ascii: "a"):
+            return word("and", needsFollower: true)
+        case UInt8(ascii: "o"):
+            return word("or", needsFollower: true)
+        case UInt8(ascii: "i"):
+            return word("in", needsFollower: true)
+        case UInt8(ascii: "m"):
+            return word("matches", needsFollower: false)
+        case UInt8(ascii: "!"):
+            if byte(1) == UInt8(ascii: "=") {
+                return byte(2) == UInt8(ascii: "=") ? ("!==", 3) : ("!=", 2)
+            }
+            return ("!", 1)
+        case UInt8(ascii: "="):
+            guard byte(1) == UInt8(ascii: "=") else { return nil }
+            return byte(2) == UInt8(ascii: "=") ? ("===", 3) : ("==", 2)
+        case UInt8(ascii: ">"):
+            return byte(1) == UInt8(ascii: "=") ? (">=", 2) : (">", 1)
+        case UInt8(ascii: "<"):
+            return byte(1) == UInt8(ascii: "=") ? ("<=", 2) : ("<", 1)
+        case UInt8(ascii: "*"):
+            return byte(1) == UInt8(ascii: "*") ? ("**", 2) : ("*", 1)
+        case UInt8(ascii: "."):
+            return byte(1) == UInt8(ascii: ".") ? ("..", 2) : nil
+        case UInt8(ascii: "&"):
+            return byte(1) == UInt8(ascii: "&") ? ("&&", 2) : ("&", 1)
+        case UInt8(ascii: "|"):
+            return byte(1) == UInt8(ascii: "|") ? ("||", 2) : ("|", 1)
+        case UInt8(ascii: "~"): return ("~", 1)
+        case UInt8(ascii: "%"): return ("%", 1)
+        case UInt8(ascii: "/"): return ("/", 1)
+        case UInt8(ascii: "^"): return ("^", 1)
+        case UInt8(ascii: "+"): return ("+", 1)
+        case UInt8(ascii: "-"): return ("-", 1)
+        default: return nil
+        }
     }
 
     /// PHP's `stripcslashes()`.

@@ -313,11 +313,11 @@ struct Parser {
                 try next()
                 let isName = token.kind == .name
                 let isWordOperator =
-                    token.kind == .operator && !token.bytes.isEmpty && Parser.isNameStart(token.bytes[0])
+                    token.kind == .operator && token.symbol.utf8.first.map(Parser.isNameStart) == true
                 guard isName || isWordOperator else {
                     throw .syntax("Expected name.", position: token.position, expression: expression)
                 }
-                let attribute = Node.constant(.string(ExpressionString(bytes: token.bytes)), isIdentifier: true)
+                let attribute = Node.constant(.string(ExpressionString(bytes: token.valueBytes)), isIdentifier: true)
                 if current.test(.punctuation, "(") {
                     let arguments = try parseArguments()
                     let depth = max(result.depth, arguments.map(\.depth).max() ?? 0) + 1

@@ -13,23 +13,37 @@ struct Token: Sendable {
     }
 
     let kind: Kind
-    /// The text for names, operators and punctuation; the unescaped bytes for strings.
+    /// The text of operators and punctuation (shared constants, so lexing them allocates nothing).
+    let symbol: String
+    /// The bytes of names; the unescaped bytes of strings; empty otherwise.
     let bytes: [UInt8]
     /// The value of a number token.
     let number: PHPNumber?
     /// Symfony's cursor: the 1-based byte offset of the token.
     let position: Int
 
+    init(kind: Kind, symbol: String = "", bytes: [UInt8] = [], number: PHPNumber? = nil, position: Int) {
+        self.kind = kind
+        self.symbol = symbol
+        self.bytes = bytes
+        self.number = number
+        self.position = position
+    }
+
     /// Symfony's `Token::test($type, $value)`.
     func test(_ kind: Kind, _ value: String? = nil) -> Bool {
         guard self.kind == kind else { return false }
         guard let value else { return true }
-        return bytes.elementsEqual(value.utf8)
+        return kind == .operator || kind == .punctuation ? symbol == value : bytes.elementsEqual(value.utf8)
     }
 
     /// Whether the token's value (of any type) is the given text, as Symfony's `'(' === $token->value`.
     func hasValue(_ value: String) -> Bool {
-        kind != .number && kind != .endOfExpression && bytes.elementsEqual(value.utf8)
+        switch kind {
+        case .operator, .punctuation: symbol == value
+        case .name, .string: bytes.elementsEqual(value.utf8)
+        case .number, .endOfExpression: false
+        }
     }
 
     /// The value as PHP's `%s` prints it in messages.
@@ -42,12 +56,13 @@ struct Token: Sendable {
             case .float(let value): return phpFloatString(value)
             case nil: return []
             }
-        default: return bytes
+        case .operator, .punctuation: return Array(symbol.utf8)
+        case .name, .string: return bytes
         }
     }
 
-    /// The name or operator text as a Swift string.
+    /// The text of a name, operator or punctuation token.
     var text: String {
-        String(decoding: bytes, as: UTF8.self)
+        kind == .operator || kind == .punctuation ? symbol : String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -50,7 +50,9 @@ struct ParserTests {
         #expect(try language.parse("a.not", names: ["a"]).description == "a.not")
         // After `.`, the operator `not in` is taken as a property name, so `b` is left over.
         let error = try #require(throws: ExpressionError.self) { try language.parse("a. not in b", names: ["a", "b"]) }
-        #expect(error.message == "Unexpected token \"name\" of value \"b\" around position 11 for expression `a. not in b`.")
+        #expect(
+            error.message == "Unexpected token \"name\" of value \"b\" around position 11 for expression `a. not in b`."
+        )
         #expect(throws: ExpressionError.self) { try language.parse("1 not  in [2]", names: []) }
     }
 

@@ -77,7 +77,10 @@ struct SyntaxErrorTests {
     @Test("line breaks and tabs become spaces before lexing, also in the message")
     func whitespace() {
         let error = TestWorld.error("1 +\n\t")
-        #expect(error?.message == "Unexpected token \"end of expression\" of value \"\" around position 6 for expression `1 +  `.")
+        #expect(
+            error?.message
+                == "Unexpected token \"end of expression\" of value \"\" around position 6 for expression `1 +  `."
+        )
     }
 
     @Test("unknown variables are rejected at parse time, even in a branch never taken")
