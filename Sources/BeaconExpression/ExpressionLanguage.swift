@@ -82,11 +82,12 @@ public final class ExpressionLanguage: Sendable {
     /// - Parameters:
     ///   - expression: The expression.
     ///   - names: The variable names the expression may use; any other name is a syntax error.
+    ///   - useCache: Whether to look the expression up in, and add it to, the parse cache (default `true`).
     /// - Returns: The compiled expression, from the cache when the same text and names were parsed before.
     /// - Throws: ``ExpressionError`` with code ``ExpressionError/Code/syntaxError`` and Symfony's message, or
     ///   ``ExpressionError/Code/nestingTooDeep`` when the expression nests too deeply.
-    public func parse(_ expression: String, names: [String]) throws -> ParsedExpression {
-        try parse(bytes: Array(expression.utf8), names: names)
+    public func parse(_ expression: String, names: [String], useCache: Bool = true) throws -> ParsedExpression {
+        try parse(bytes: Array(expression.utf8), names: names, useCache: useCache)
     }
 
     /// Parses, checks and compiles an expression given as bytes, which need not be valid UTF-8.
@@ -94,13 +95,14 @@ public final class ExpressionLanguage: Sendable {
     /// - Parameters:
     ///   - bytes: The expression bytes.
     ///   - names: The variable names the expression may use.
+    ///   - useCache: Whether to use the parse cache (default `true`).
     /// - Returns: The compiled expression.
-    /// - Throws: ``ExpressionError`` as ``parse(_:names:)``.
-    public func parse(bytes: [UInt8], names: [String]) throws -> ParsedExpression {
+    /// - Throws: ``ExpressionError`` as ``parse(_:names:useCache:)``.
+    public func parse(bytes: [UInt8], names: [String], useCache: Bool = true) throws -> ParsedExpression {
         let sortedNames = ExpressionLanguage.sortedNames(names)
         let key = CacheKey(expression: bytes, names: sortedNames)
         let (cached, functionOrder, functions) = state.withLock { state in
-            (state.cache[key], state.functionOrder, state.functions)
+            (useCache ? state.cache[key] : nil, state.functionOrder, state.functions)
         }
         if let cached {
             return cached
@@ -113,6 +115,7 @@ public final class ExpressionLanguage: Sendable {
             node: node,
             evaluator: evaluator
         )
+        guard useCache else { return parsed }
         state.withLock { state in
             if state.cache.count >= ExpressionLanguage.cacheCapacity {
                 state.cache.removeAll(keepingCapacity: true)

@@ -1,0 +1,33 @@
+// swift-tools-version: 6.2
+// SPDX-License-Identifier: Apache-2.0
+
+import PackageDescription
+
+// Benchmarks live in their own package so benchmark-only code and dependencies never reach users of Beacon.
+// Run in release:
+//   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ExpressionBenchmarks
+let package = Package(
+    name: "swift-beacon-benchmarks",
+    dependencies: [
+        .package(name: "swift-beacon", path: "..")
+    ],
+    targets: [
+        .target(name: "BenchmarkSupport"),
+        .executableTarget(
+            name: "ExpressionBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "BeaconExpression", package: "swift-beacon"),
+            ]
+        ),
+    ]
+)
+
+for target in package.targets where [.executable, .regular].contains(target.type) {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    settings.append(.enableUpcomingFeature("NonisolatedNonsendingByDefault"))
+    target.swiftSettings = settings
+}
