@@ -8,11 +8,13 @@ let package = Package(
     products: [
         .library(name: "Beacon", targets: ["Beacon"]),
         .library(name: "BeaconTesting", targets: ["BeaconTesting"]),
+        .library(name: "BeaconCache", targets: ["BeaconCache"]),
         .library(name: "BeaconExpression", targets: ["BeaconExpression"]),
         .executable(name: "beacon-demo", targets: ["BeaconDemo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
@@ -28,6 +30,17 @@ let package = Package(
         .target(
             name: "BeaconTesting",
             dependencies: ["Beacon"]
+        ),
+
+        // MARK: Cache
+
+        .target(
+            name: "BeaconCache",
+            dependencies: [
+                "Beacon",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
         ),
 
         // MARK: Expressions (a general library: no discovery, no container)
@@ -87,6 +100,17 @@ let package = Package(
                 "BeaconTesting",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "BeaconCacheTests",
+            dependencies: [
+                "Beacon",
+                "BeaconCache",
+                "BeaconTesting",
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(

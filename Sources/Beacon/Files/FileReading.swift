@@ -9,8 +9,9 @@ import Darwin
 #endif
 
 /// Reads a whole (small) file with POSIX calls, so errors say plainly what the system said.
-enum FileReading {
-    static func contents(of path: String) throws(BeaconError) -> [UInt8] {
+/// Shared with the cache module (persisted entries) through the `package` access level.
+package enum FileReading {
+    package static func contents(of path: String) throws(BeaconError) -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw Self.failure(path, errno) }
         defer { _ = close(descriptor) }

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import CoreMetrics
+
+/// The counters of one cache, created once (creating a metric asks the factory, which is slow).
+///
+/// Labels follow OpenTelemetry style; the only dimension is the cache's name, which is bounded (chosen by the
+/// application), never a key.
+struct CacheMetrics: Sendable {
+    let hits: Counter
+    let misses: Counter
+    let loads: Counter
+    let loadFailures: Counter
+    let staleServed: Counter
+    let evictions: Counter
+
+    init(name: String, factory: (any MetricsFactory)?) {
+        let dimensions = [("beacon.cache.name", name)]
+        func counter(_ label: String) -> Counter {
+            if let factory {
+                return Counter(label: label, dimensions: dimensions, factory: factory)
+            }
+            return Counter(label: label, dimensions: dimensions)
+        }
+        self.hits = counter("beacon.cache.hits")
+        self.misses = counter("beacon.cache.misses")
+        self.loads = counter("beacon.cache.loads")
+        self.loadFailures = counter("beacon.cache.load_failures")
+        self.staleServed = counter("beacon.cache.stale_served")
+        self.evictions = counter("beacon.cache.evictions")
+    }
+}

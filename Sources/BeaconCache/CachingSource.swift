@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import Beacon
+public import CoreMetrics
+public import Logging
+
+/// A discovery source that answers reads from a short-TTL cache in front of another source.
+///
+/// `get` and `list` go through two ``TTLCache``s (keys and prefixes), with single-flight loads,
+/// stale-if-error and negative caching as configured. `watch` passes through to the wrapped source and also
+/// stores every snapshot it delivers, so a prefix that is being watched is always fresh without polling.
+///
+/// Consumers that find a value to be wrong (a connection to a discovered address is refused) call
+/// ``invalidate(key:)`` or ``invalidate(prefix:)``: the next read goes to the backend instead of waiting for
+/// the TTL to run out.
+///
+/// ```swift
+/// let etcd: some DiscoverySource = ...
+/// let source = CachingSource(etcd, configuration: .init(ttl: .seconds(5)), logger: logger)
+/// let endpoint = try await source.require("/db/main/endpoint").endpoint()
+/// ```
+public final class CachingSource<Base: DiscoverySource>: DiscoverySource {
+    /// The wrapped source.
+    public let base: Base
+    /// The cache of single keys (`get`).
+    public let keys: TTLCache<String, KeyValue>
+    /// The cache of prefixes (`list`).
+    public let prefixes: TTLCache<String, [KeyValue]>
+
+    /// Wraps a source.
+    ///
+    /// - Parameters:
+    ///   - base: The source to cache.
+    ///   - name: The name of the caches in metrics and logs (`<name>.keys`, `<name>.prefixes`).
+    ///   - configuration: The caches' configuration.
+    ///   - logger: Where failure episodes are logged.
+    ///   - metricsFactory: The factory for the caches' counters; `nil` uses the global metrics system.
+    ///   - persistenceDirectory: A directory in which to keep the last good values, or `nil` for none.
+    public convenience init(
+        _ base: Base,
+        name: String = "discovery",
+        configuration: TTLCacheConfiguration = TTLCacheConfiguration(),
+        logger: Logger = Logger(label: "beacon.cache", factory: { _ in SwiftLogNoOpLogHandler() }),
+        metricsFactory: (any MetricsFactory)? = nil,
+        persistenceDirectory: String? = nil
+    ) {
+        self.init(
+            base: base,
+            keys: TTLCache(
+                name: "\(name).keys",
+                configuration: configuration,
+                logger: logger,
+                metricsFactory: metricsFactory,
+                persistence: persistenceDirectory.map { CachePersistence(directory: $0, name: "\(name).keys") }
+            ),
+            prefixes: TTLCache(
+                name: "\(name).prefixes",
+                configuration: configuration,
+                logger: logger,
+                metricsFactory: metricsFactory,
+                persistence: persistenceDirectory.map { CachePersistence(directory: $0, name: "\(name).prefixes") }
+            )
+        )
+    }
+
+    /// Wraps a source with caches you built yourself (for example over a manual clock in tests).
+    ///
+    /// - Parameters:
+    ///   - base: The source to cache.
+    ///   - keys: The cache for `get`.
+    ///   - prefixes: The cache for `list`.
+    public init(base: Base, keys: TTLCache<String, KeyValue>, prefixes: TTLCache<String, [KeyValue]>) {
+        self.base = base
+        self.keys = keys
+        self.prefixes = prefixes
+    }
+
+    /// Reads a key through the cache.
+    ///
+    /// - Parameter key: The full key.
+    /// - Returns: The entry, or `nil` when absent (absence is cached for the negative TTL).
+    /// - Throws: The wrapped source's error when nothing young enough can be served stale.
+    public func get(_ key: String) async throws -> KeyValue? {
+        try await self.keys.value(for: key) { [base] key in try await base.get(key) }
+    }
+
+    /// Reads a key through the cache, with its freshness.
+    ///
+    /// - Parameter key: The full key.
+    /// - Returns: The entry (or `nil`) and whether it is fresh or stale.
+    /// - Throws: The wrapped source's error when nothing young enough can be served stale.
+    public func lookup(_ key: String) async throws -> CacheLookup<KeyValue> {
+        try await self.keys.lookup(for: key) { [base] key in try await base.get(key) }
+    }
+
+    /// Lists a prefix through the cache.
+    ///
+    /// - Parameter prefix: A key prefix.
+    /// - Returns: The entries sorted by key.
+    /// - Throws: The wrapped source's error when nothing young enough can be served stale.
+    public func list(prefix: String) async throws -> [KeyValue] {
+        try await self.prefixes.value(for: prefix) { [base] prefix in try await base.list(prefix: prefix) } ?? []
+    }
+
+    /// Follows a prefix on the wrapped source, storing every snapshot in the caches.
+    ///
+    /// Each snapshot replaces the cached list of the prefix and the cached entries of its keys; keys that left
+    /// the prefix are cached as absent.
+    ///
+    /// - Parameter prefix: A key prefix.
+    /// - Returns: The wrapped source's watch, with the caches updated as it is iterated.
+    public func watch(prefix: String) -> DiscoveryWatch {
+        let base = self.base
+        return DiscoveryWatch { [self] in
+            var iterator = base.watch(prefix: prefix).makeAsyncIterator()
+            var previousKeys: Set<String> = []
+            return {
+                guard let snapshot = try await iterator.next() else { return nil }
+                self.prefixes.insert(snapshot.entries, for: prefix)
+                var keys: Set<String> = []
+                for entry in snapshot {
+                    self.keys.insert(entry, for: entry.key)
+                    keys.insert(entry.key)
+                }
+                for gone in previousKeys.subtracting(keys) { self.keys.insert(nil, for: gone) }
+                previousKeys = keys
+                return snapshot
+            }
+        }
+    }
+
+    /// Forgets a key and every cached list that contains it; the next reads go to the wrapped source.
+    ///
+    /// - Parameter key: The full key that turned out to be wrong.
+    public func invalidate(key: String) {
+        self.keys.invalidate(key)
+        self.prefixes.invalidate { key.hasPrefix($0) }
+    }
+
+    /// Forgets every key under a prefix and every cached list that overlaps it.
+    ///
+    /// - Parameter prefix: A key prefix.
+    public func invalidate(prefix: String) {
+        self.keys.invalidate { $0.hasPrefix(prefix) }
+        self.prefixes.invalidate { $0.hasPrefix(prefix) || prefix.hasPrefix($0) }
+    }
+
+    /// Runs both caches' refresh-ahead work until the calling task is cancelled (see ``TTLCache/run()``).
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.keys.run() }
+            group.addTask { await self.prefixes.run() }
+        }
+    }
+}
