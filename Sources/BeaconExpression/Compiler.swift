@@ -42,8 +42,7 @@ struct Compiler {
     /// Folds a node whose children are all constants, unless evaluating it throws or reports a diagnostic.
     private func folded(_ compiled: Compiled, children: [Compiled]) -> Compiled {
         guard children.allSatisfy({ $0.constant != nil }) else { return compiled }
-        final class Flag: @unchecked Sendable {
-            // Only touched synchronously on the compiling thread.
+        final class Flag {
             var raised = false
         }
         let flag = Flag()

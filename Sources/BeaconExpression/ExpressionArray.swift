@@ -94,7 +94,7 @@ public struct ExpressionArray: Sendable, CustomStringConvertible, ExpressibleByA
         return positions[key]
     }
 
-    /// Reads or writes the value for a key; writing `nil` is not supported and is ignored.
+    /// Reads or writes the value for a key; writing `nil` removes the key (PHP's `unset`).
     ///
     /// - Parameter key: The key.
     public subscript(key: ExpressionArrayKey) -> ExpressionValue? {
@@ -102,7 +102,10 @@ public struct ExpressionArray: Sendable, CustomStringConvertible, ExpressibleByA
             position(of: key).map { orderedValues[$0] }
         }
         set {
-            guard let newValue else { return }
+            guard let newValue else {
+                remove(key)
+                return
+            }
             if let existing = position(of: key) {
                 orderedValues[existing] = newValue
                 return
@@ -126,6 +129,17 @@ public struct ExpressionArray: Sendable, CustomStringConvertible, ExpressibleByA
     /// - Parameter value: The value to append.
     public mutating func append(_ value: ExpressionValue) {
         self[.int(nextFreeIndex)] = value
+    }
+
+    private mutating func remove(_ key: ExpressionArrayKey) {
+        guard let removed = position(of: key) else { return }
+        unpack()
+        orderedKeys.remove(at: removed)
+        orderedValues.remove(at: removed)
+        positions[key] = nil
+        for position in removed..<orderedKeys.count {
+            positions[orderedKeys[position]] = position
+        }
     }
 
     private mutating func unpack() {

@@ -138,10 +138,11 @@ private func parseDecimalInteger(_ text: ArraySlice<UInt8>) -> Int? {
 
 /// C `strtod` over a byte slice that holds a validated decimal number.
 func strtodBytes(_ text: ArraySlice<UInt8>) -> Double {
-    var buffer = Array(text)
+    var buffer = text.map { CChar(bitPattern: $0) }
     buffer.append(0)
     return buffer.withUnsafeBufferPointer { pointer in
-        pointer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: pointer.count) { strtod($0, nil) }
+        guard let base = pointer.baseAddress else { return 0 }
+        return strtod(base, nil)
     }
 }
 

@@ -54,7 +54,7 @@ final class ContainerFixture: ExpressionObject {
     }
 
     func parameter(_ name: String) throws -> ExpressionValue {
-        if let parameter = parameters.first(where: { $0.name.lowercased() == name.lowercased() }) {
+        if let parameter = parameters.first(where: { $0.name == name }) {
             return parameter.value
         }
         throw FixtureError(
@@ -152,7 +152,7 @@ final class ContainerFixture: ExpressionObject {
         case "get": return try service(name)
         case "has": return .bool(name == "service_container" || services[name] != nil)
         case "getparameter": return try parameter(name)
-        default: return .bool(parameters.contains { $0.name.lowercased() == name.lowercased() })
+        default: return .bool(parameters.contains { $0.name == name })
         }
     }
 }
