@@ -157,9 +157,14 @@ struct CacheState<Key: Hashable & Sendable, Value: Sendable> {
     /// Records a load's result and says who gets what.
     ///
     /// - Parameters:
+    ///   - key: The key that was loaded.
+    ///   - flightID: The flight the load belonged to; a mismatch means the flight was replaced.
+    ///   - result: The load's value (`nil` for absent) or error.
+    ///   - now: The time the load finished.
     ///   - leaderCancelled: The leading task was cancelled; a failure then makes waiters retry instead of
     ///     receiving an error they did not cause.
     ///   - jitter: A random number in `0..<1` for this entry's lifetime.
+    /// - Returns: The waiters to resume, what they get, and the effects to perform outside the lock.
     mutating func complete(
         _ key: Key,
         flightID: UInt64,
