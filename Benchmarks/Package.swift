@@ -6,6 +6,7 @@ import PackageDescription
 // Benchmarks live in their own package so benchmark-only code and dependencies never reach users of Beacon.
 // Run in release:
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ExpressionBenchmarks
+//   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench CacheBenchmarks
 let package = Package(
     name: "swift-beacon-benchmarks",
     dependencies: [
@@ -13,6 +14,13 @@ let package = Package(
     ],
     targets: [
         .target(name: "BenchmarkSupport"),
+        .executableTarget(
+            name: "CacheBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "BeaconCache", package: "swift-beacon"),
+            ]
+        ),
         .executableTarget(
             name: "ExpressionBenchmarks",
             dependencies: [
