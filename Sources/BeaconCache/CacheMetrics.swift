@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import CoreMetrics
+public import CoreMetrics
 
 /// The counters of one cache, created once (creating a metric asks the factory, which is slow).
 ///
 /// Labels follow OpenTelemetry style; the only dimension is the cache's name, which is bounded (chosen by the
 /// application), never a key.
+@usableFromInline
 struct CacheMetrics: Sendable {
-    let hits: Counter
+    @usableFromInline let hits: Counter
     let misses: Counter
     let loads: Counter
     let loadFailures: Counter
-    let staleServed: Counter
+    @usableFromInline let staleServed: Counter
     let evictions: Counter
 
     init(name: String, factory: (any MetricsFactory)?) {

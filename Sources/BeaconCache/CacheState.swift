@@ -1,20 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 
 /// One cached value and its deadlines, all in nanoseconds of the cache's time source.
+///
+/// `@usableFromInline` (like the other pieces the hit path touches) so that a hit is specialized for the
+/// caller's key and value types instead of running as unspecialized generic code.
+@usableFromInline
 struct CacheEntry<Value: Sendable>: Sendable {
     /// The value; `nil` records that the source said the key is absent.
-    var value: Value?
-    var loadedAt: Int64
-    var expiresAt: Int64
+    @usableFromInline var value: Value?
+    @usableFromInline var loadedAt: Int64
+    @usableFromInline var expiresAt: Int64
     /// When a read starts a background reload; `.max` when refresh-ahead is off.
-    var refreshAt: Int64
+    @usableFromInline var refreshAt: Int64
     /// The least-recently-used tick of the last read or write.
-    var lastUsed: UInt64
+    @usableFromInline var lastUsed: UInt64
     /// Set while reloads fail and this value is served stale: the start of the failure episode.
     var failingSince: Int64?
     /// While stale after a failure, reads serve the value without trying the source before this time.
-    var retryAfter: Int64 = .min
-    var isRefreshing = false
+    @usableFromInline var retryAfter: Int64 = .min
+    @usableFromInline var isRefreshing = false
 }
 
 /// What a waiting caller receives when the load it joined finishes.
@@ -40,19 +44,22 @@ struct Flight<Value: Sendable> {
 ///
 /// The shell calls a method under its lock, then performs the returned effects (resuming continuations,
 /// logging, counting) after releasing it.
+@usableFromInline
 struct CacheState<Key: Hashable & Sendable, Value: Sendable> {
     let configuration: TTLCacheConfiguration
     private let ttl: Int64
-    private let maxStale: Int64
+    @usableFromInline let maxStale: Int64
+    /// Whether reads record use (only bounded caches need it, so an unbounded cache's hit is a pure read).
+    @usableFromInline let tracksUse: Bool
     private let staleRetryInterval: Int64
     private let negativeTTL: Int64?
 
-    private(set) var entries: [Key: CacheEntry<Value>] = [:]
+    @usableFromInline var entries: [Key: CacheEntry<Value>] = [:]
     private var flights: [Key: Flight<Value>] = [:]
     private var nextID: UInt64 = 0
-    private var tick: UInt64 = 0
+    @usableFromInline var tick: UInt64 = 0
     /// Whether ``TTLCache/run()`` is running, so that refresh-ahead has someone to do the work.
-    var acceptsRefreshes = false
+    @usableFromInline var acceptsRefreshes = false
 
     init(configuration: TTLCacheConfiguration) {
         self.configuration = configuration
@@ -60,6 +67,7 @@ struct CacheState<Key: Hashable & Sendable, Value: Sendable> {
         self.maxStale = configuration.maxStale.nanoseconds
         self.staleRetryInterval = configuration.staleRetryInterval.nanoseconds
         self.negativeTTL = configuration.negativeTTL?.nanoseconds
+        self.tracksUse = configuration.maxEntries != nil
     }
 
     var count: Int { self.entries.count }
@@ -70,6 +78,7 @@ struct CacheState<Key: Hashable & Sendable, Value: Sendable> {
     // MARK: Reads
 
     /// What a read should do.
+    @usableFromInline
     enum ReadDecision {
         /// Serve this; when `refresh` is set, also queue a background reload of the key.
         case hit(CacheLookup<Value>, refresh: Bool)
@@ -80,16 +89,17 @@ struct CacheState<Key: Hashable & Sendable, Value: Sendable> {
     }
 
     /// The fast path: a fresh entry (or a stale one inside its retry pause), without registering anything.
+    @inlinable
     mutating func fastRead(_ key: Key, now: Int64) -> ReadDecision? {
-        guard let entry = self.entries[key] else { return nil }
+        // One hash of the key: the index serves the read and, for bounded caches, the use update.
+        guard let index = self.entries.index(forKey: key) else { return nil }
+        let entry = self.entries.values[index]
         if now < entry.expiresAt {
-            let refresh =
-                now >= entry.refreshAt && !entry.isRefreshing && self.acceptsRefreshes && self.flights[key] == nil
-            if refresh || self.configuration.maxEntries != nil {
-                // Only bounded caches track use, so that an unbounded cache's hit is a pure read.
+            let refresh = now >= entry.refreshAt && !entry.isRefreshing && self.acceptsRefreshes
+            if refresh || self.tracksUse {
                 self.tick &+= 1
-                self.entries[key]?.lastUsed = self.tick
-                if refresh { self.entries[key]?.isRefreshing = true }
+                self.entries.values[index].lastUsed = self.tick
+                if refresh { self.entries.values[index].isRefreshing = true }
             }
             let freshness = Freshness.fresh(age: .nanoseconds(now - entry.loadedAt))
             return .hit(CacheLookup(value: entry.value, freshness: freshness), refresh: refresh)
@@ -134,7 +144,8 @@ struct CacheState<Key: Hashable & Sendable, Value: Sendable> {
         return self.nextID
     }
 
-    private func isServableStale(_ entry: CacheEntry<Value>, now: Int64) -> Bool {
+    @inlinable
+    func isServableStale(_ entry: CacheEntry<Value>, now: Int64) -> Bool {
         self.maxStale > 0 && now - entry.loadedAt < self.maxStale
     }
 
@@ -264,15 +275,8 @@ struct CacheState<Key: Hashable & Sendable, Value: Sendable> {
         return self.entries.removeValue(forKey: key) != nil
     }
 
-    /// Removes every entry whose key matches.
-    mutating func invalidate(where predicate: (Key) throws -> Bool) rethrows -> Int {
-        for key in self.flights.keys where try predicate(key) {
-            self.flights[key]?.isDiscarded = true
-        }
-        let keys = try self.entries.keys.filter(predicate)
-        for key in keys { self.entries.removeValue(forKey: key) }
-        return keys.count
-    }
+    /// Every key that has an entry or a load in progress.
+    var keys: Set<Key> { Set(self.entries.keys).union(self.flights.keys) }
 
     /// Restores persisted entries as already expired, so they are served only as stale values.
     mutating func restore(_ key: Key, value: Value?, loadedAt: Int64) {

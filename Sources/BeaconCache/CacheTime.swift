@@ -12,6 +12,7 @@ import Darwin
 ///
 /// Entries store their deadlines as plain integers: on Linux a `ContinuousClock.Instant` has no fixed layout
 /// at compile time, so storing and copying instants on the hit path costs several times more than an integer.
+@usableFromInline
 protocol CacheTimeSource: Sendable {
     /// Nanoseconds on a monotonic scale whose origin is arbitrary.
     func now() -> Int64

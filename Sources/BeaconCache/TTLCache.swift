@@ -3,7 +3,7 @@
 import Beacon
 public import CoreMetrics
 public import Logging
-import Synchronization
+public import Synchronization
 
 /// A short-TTL cache for values that are expensive to fetch and must follow changes within seconds, such as
 /// answers from a discovery backend.
@@ -32,13 +32,15 @@ import Synchronization
 /// ``run()``.
 public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// A reload requested by refresh-ahead.
-    private struct RefreshRequest: Sendable {
+    @usableFromInline
+    struct RefreshRequest: Sendable {
         var key: Key
         var load: @Sendable (Key) async throws -> Value?
     }
 
-    private struct Shell {
-        var core: CacheState<Key, Value>
+    @usableFromInline
+    struct Shell {
+        @usableFromInline var core: CacheState<Key, Value>
         var refreshRequests: AsyncStream<RefreshRequest>.Continuation?
         var nextWaiterID: UInt64 = 0
     }
@@ -47,10 +49,10 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     public let name: String
     /// The configuration the cache was created with (fractions clamped into range).
     public let configuration: TTLCacheConfiguration
-    private let shell: Mutex<Shell>
-    private let time: any CacheTimeSource
+    @usableFromInline let shell: Mutex<Shell>
+    @usableFromInline let time: any CacheTimeSource
     private let logger: Logger
-    private let metrics: CacheMetrics
+    @usableFromInline let metrics: CacheMetrics
     private let persistence: CachePersistence<Key, Value>?
     private let persistenceLock = Mutex(())
 
@@ -137,8 +139,10 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     /// - Returns: The value, or `nil` when the key is absent.
     /// - Throws: The load's error when there is no value young enough to serve stale, or `CancellationError`
     ///   when the calling task is cancelled while waiting.
+    @inlinable
     public func value(for key: Key, load: @escaping @Sendable (Key) async throws -> Value?) async throws -> Value? {
-        try await self.lookup(for: key, load: load).value
+        if let lookup = self.freshLookup(key, load: load) { return lookup.value }
+        return try await self.loadingLookup(key, load: load).value
     }
 
     /// Returns the value for a key with its freshness, loading it when needed.
@@ -148,17 +152,34 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     ///   - load: Fetches the value from its source; return `nil` when the source says the key is absent.
     /// - Returns: The value and whether it is fresh or stale, with its age.
     /// - Throws: The load's error when there is no value young enough to serve stale, or `CancellationError`.
+    @inlinable
     public func lookup(
         for key: Key,
         load: @escaping @Sendable (Key) async throws -> Value?
     ) async throws -> CacheLookup<Value> {
+        if let lookup = self.freshLookup(key, load: load) { return lookup }
+        return try await self.loadingLookup(key, load: load)
+    }
+
+    /// The hit path: inlined into callers so that it is specialized for their key and value types.
+    @inlinable
+    func freshLookup(_ key: Key, load: @escaping @Sendable (Key) async throws -> Value?) -> CacheLookup<Value>? {
         let now = self.time.now()
-        if case .hit(let lookup, let refresh)? = self.shell.withLock({ $0.core.fastRead(key, now: now) }) {
-            self.metrics.hits.increment()
-            if lookup.freshness.isStale { self.metrics.staleServed.increment() }
-            if refresh { self.requestRefresh(key, load: load) }
-            return lookup
+        guard case .hit(let lookup, let refresh)? = self.shell.withLock({ $0.core.fastRead(key, now: now) }) else {
+            return nil
         }
+        self.metrics.hits.increment()
+        if lookup.freshness.isStale { self.metrics.staleServed.increment() }
+        if refresh { self.requestRefresh(key, load: load) }
+        return lookup
+    }
+
+    /// The miss path: join or lead the key's single-flight load.
+    @usableFromInline
+    func loadingLookup(
+        _ key: Key,
+        load: @escaping @Sendable (Key) async throws -> Value?
+    ) async throws -> CacheLookup<Value> {
         self.metrics.misses.increment()
         while true {
             switch try await self.joinOrLead(key, load: load) {
@@ -179,6 +200,7 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     ///
     /// - Parameter key: The key.
     /// - Returns: The cached value with its freshness (stale once expired), or `nil` when nothing is cached.
+    @inlinable
     public func cachedLookup(for key: Key) -> CacheLookup<Value>? {
         let now = self.time.now()
         return self.shell.withLock { shell in
@@ -227,11 +249,16 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     /// Forgets every key that matches a predicate.
     ///
-    /// - Parameter predicate: Returns `true` for keys to forget. It runs under the cache's lock: keep it quick.
+    /// - Parameter predicate: Returns `true` for keys to forget. It runs outside the cache's lock, over the keys
+    ///   cached (or being loaded) when the call began.
     /// - Returns: How many entries were removed.
     @discardableResult
     public func invalidate(where predicate: (Key) -> Bool) -> Int {
-        let removed = self.shell.withLock { $0.core.invalidate(where: predicate) }
+        let keys = self.shell.withLock { $0.core.keys }.filter(predicate)
+        guard !keys.isEmpty else { return 0 }
+        let removed = self.shell.withLock { shell in
+            keys.reduce(0) { count, key in shell.core.invalidate(key) ? count + 1 : count }
+        }
         if removed > 0 { self.persist() }
         return removed
     }
@@ -269,7 +296,8 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         }
     }
 
-    private func requestRefresh(_ key: Key, load: @escaping @Sendable (Key) async throws -> Value?) {
+    @usableFromInline
+    func requestRefresh(_ key: Key, load: @escaping @Sendable (Key) async throws -> Value?) {
         let continuation = self.shell.withLock { $0.refreshRequests }
         continuation?.yield(RefreshRequest(key: key, load: load))
     }
