@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Beacon", targets: ["Beacon"]),
         .library(name: "BeaconTesting", targets: ["BeaconTesting"]),
         .library(name: "BeaconCache", targets: ["BeaconCache"]),
+        .library(name: "BeaconEtcd", targets: ["BeaconEtcd"]),
         .library(name: "BeaconExpression", targets: ["BeaconExpression"]),
         .executable(name: "beacon-demo", targets: ["BeaconDemo"]),
     ],
@@ -40,6 +41,25 @@ let package = Package(
                 "Beacon",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+
+        // MARK: Backends
+
+        .target(
+            // Package-internal HTTP over libcurl's multi interface, shared by the etcd and Consul clients.
+            name: "BeaconHTTP",
+            dependencies: [
+                "CBeaconCurl",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "BeaconEtcd",
+            dependencies: [
+                "Beacon",
+                "BeaconHTTP",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -122,6 +142,8 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Beacon",
+                "BeaconEtcd",
+                "BeaconHTTP",
                 "BeaconTesting",
                 "CBeaconCurl",
                 "CBeaconLibPQ",
