@@ -169,41 +169,42 @@ private func roundedDigits(_ value: Double, precision: Int) -> DecimalDigits {
 
 /// The shortest digits that round-trip (zend_dtoa mode 0), from Swift's own shortest formatting.
 private func shortestDigits(_ value: Double) -> DecimalDigits {
-    decimalDigits(fromScientific: Array(value.description.utf8))
+    decimalDigits(fromScientific: value.description.utf8)
 }
 
-/// Reads `d.ddde±x`, `d.ddd` or `ddd` text into digits and a decimal point position.
-private func decimalDigits(fromScientific text: [UInt8]) -> DecimalDigits {
-    var mantissa = text
-    var exponent = 0
-    if let marker = text.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
-        mantissa = Array(text[..<marker])
-        var exponentText = text[(marker + 1)...]
-        var negative = false
-        if let sign = exponentText.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") {
-            negative = sign == UInt8(ascii: "-")
-            exponentText = exponentText.dropFirst()
-        }
-        for byte in exponentText {
-            exponent = exponent * 10 + Int(byte - 0x30)
-        }
-        if negative { exponent = -exponent }
-    }
+/// Reads `d.ddde±x`, `d.ddd` or `ddd` text into digits and a decimal point position, in one pass.
+private func decimalDigits<Text: Collection<UInt8>>(fromScientific text: Text) -> DecimalDigits {
     var digits: [UInt8] = []
+    digits.reserveCapacity(20)
     var pointIndex: Int?
-    for byte in mantissa {
-        if byte == UInt8(ascii: ".") {
+    var inExponent = false
+    var exponent = 0
+    var negativeExponent = false
+    for byte in text {
+        if inExponent {
+            if byte == UInt8(ascii: "-") {
+                negativeExponent = true
+            } else if isDigit(byte) {
+                exponent = exponent * 10 + Int(byte - 0x30)
+            }
+        } else if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+            inExponent = true
+        } else if byte == UInt8(ascii: ".") {
             pointIndex = digits.count
         } else if isDigit(byte) {
             digits.append(byte)
         }
     }
-    var decimalPoint = (pointIndex ?? digits.count) + exponent
-    while let first = digits.first, first == UInt8(ascii: "0"), digits.count > 1 {
-        digits.removeFirst()
-        decimalPoint -= 1
+    var decimalPoint = (pointIndex ?? digits.count) + (negativeExponent ? -exponent : exponent)
+    var leadingZeros = 0
+    while leadingZeros < digits.count - 1, digits[leadingZeros] == UInt8(ascii: "0") {
+        leadingZeros += 1
     }
-    while let last = digits.last, last == UInt8(ascii: "0"), digits.count > 1 {
+    if leadingZeros > 0 {
+        digits.removeFirst(leadingZeros)
+        decimalPoint -= leadingZeros
+    }
+    while digits.count > 1, digits[digits.count - 1] == UInt8(ascii: "0") {
         digits.removeLast()
     }
     return DecimalDigits(digits: digits, decimalPoint: decimalPoint)
@@ -211,7 +212,11 @@ private func decimalDigits(fromScientific text: [UInt8]) -> DecimalDigits {
 
 /// PHP's `zend_gcvt` layout of digits: plain notation, or `d.dddE+x` when the exponent is out of range.
 private func gcvt(_ value: Double, digits source: DecimalDigits, threshold: Int) -> [UInt8] {
-    var output: [UInt8] = value.sign == .minus ? [UInt8(ascii: "-")] : []
+    var output: [UInt8] = []
+    output.reserveCapacity(source.digits.count + 8)
+    if value.sign == .minus {
+        output.append(UInt8(ascii: "-"))
+    }
     let digits = source.digits
     var decimalPoint = source.decimalPoint
     if decimalPoint < 0 ? decimalPoint < -3 : decimalPoint > threshold {
@@ -251,6 +256,12 @@ func phpFloatString(_ value: Double) -> [UInt8] {
     if value.isNaN { return Array("NAN".utf8) }
     if value.isInfinite { return Array((value < 0 ? "-INF" : "INF").utf8) }
     if value == 0 { return Array((value.sign == .minus ? "-0" : "0").utf8) }
+    // When the shortest round-tripping form has at most 14 significant digits, rounding the exact value to
+    // 14 digits gives the same digits (the value is within half an ulp of them), so skip printf.
+    let shortest = shortestDigits(abs(value))
+    if shortest.digits.count <= 14 {
+        return gcvt(value, digits: shortest, threshold: 14)
+    }
     return gcvt(value, digits: roundedDigits(abs(value), precision: 14), threshold: 14)
 }
 
