@@ -51,4 +51,24 @@ static inline CURLMcode cbeacon_curl_multi_setopt_long(CURLM *_Nonnull handle, C
     return curl_multi_setopt(handle, option, value);
 }
 
+/// `curl_global_init(CURL_GLOBAL_DEFAULT)`: the flag is a macro expression.
+static inline CURLcode cbeacon_curl_global_init_default(void) {
+    return curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/// `curl_easy_pause(handle, CURLPAUSE_CONT)`: resumes a transfer paused by its write callback.
+static inline CURLcode cbeacon_curl_easy_unpause(CURL *_Nonnull handle) {
+    return curl_easy_pause(handle, CURLPAUSE_CONT);
+}
+
+/// `CURL_WRITEFUNC_PAUSE`: returned by a write callback to pause the transfer without consuming the data.
+static inline size_t cbeacon_curl_writefunc_pause(void) {
+    return CURL_WRITEFUNC_PAUSE;
+}
+
+/// `CURL_HTTP_VERSION_1_1`, as the `long` that `CURLOPT_HTTP_VERSION` takes.
+static inline long cbeacon_curl_http_version_1_1(void) {
+    return CURL_HTTP_VERSION_1_1;
+}
+
 #endif

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import CBeaconCurl
+import Logging
+import Synchronization
+
+/// The I/O thread's state: the transfers in the multi handle and those waiting for a connection slot.
+///
+/// Created and used only inside ``CurlLoop/run()``, on the I/O thread, so it needs no synchronization and is
+/// not `Sendable`.
+final class CurlEngine {
+    private let multi: UnsafeMutableRawPointer
+    private let configuration: HTTPClientConfiguration
+    private let logger: Logger
+
+    /// The transfers whose easy handles are in the multi handle, by easy handle.
+    private var running: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+
+    /// Buffered transfers running per host key (streams are not counted).
+    private var activePerHost: [String: Int] = [:]
+
+    /// Buffered transfers waiting for a slot, per host key, in order of submission.
+    private var queuedPerHost: [String: [CurlTransfer]] = [:]
+
+    /// Creates the engine and sets the multi handle's options.
+    ///
+    /// - Parameters:
+    ///   - multi: The multi handle, owned by the loop.
+    ///   - configuration: The client's configuration.
+    ///   - logger: Where transfers are logged.
+    init(multi: UnsafeMutableRawPointer, configuration: HTTPClientConfiguration, logger: Logger) {
+        self.multi = multi
+        self.configuration = configuration
+        self.logger = logger
+        _ = cbeacon_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(1, configuration.maxIdleConnections))
+    }
+
+    private var limitPerHost: Int { max(1, self.configuration.maxConnectionsPerHost) }
+
+    // MARK: Messages
+
+    /// Takes a new transfer: starts it, queues it behind the per-host limit, or fails it if already cancelled.
+    ///
+    /// - Parameters:
+    ///   - transfer: The transfer.
+    ///   - completion: Whom to tell about its outcome.
+    func submit(_ transfer: CurlTransfer, _ completion: CurlTransfer.Completion) {
+        transfer.completion = completion
+        transfer.startedAt = .now
+        if transfer.cancelRequested.load(ordering: .sequentiallyConsistent) {
+            self.complete(transfer, with: CancellationError())
+        } else if transfer.stream != nil {
+            self.start(transfer)
+        } else if self.activePerHost[transfer.target.hostKey, default: 0] < self.limitPerHost {
+            self.activePerHost[transfer.target.hostKey, default: 0] += 1
+            self.start(transfer)
+        } else {
+            transfer.phase = .queued
+            self.queuedPerHost[transfer.target.hostKey, default: []].append(transfer)
+        }
+    }
+
+    /// Aborts a transfer on the caller's request; it completes with `CancellationError`.
+    ///
+    /// - Parameter transfer: The transfer; ignored when it finished already or has not been submitted yet (its
+    ///   `cancelRequested` flag then stops it at submission).
+    func cancel(_ transfer: CurlTransfer) {
+        switch transfer.phase {
+        case .new, .done:
+            return
+        case .queued:
+            self.queuedPerHost[transfer.target.hostKey]?.removeAll { $0 === transfer }
+            self.complete(transfer, with: CancellationError())
+        case .running:
+            self.complete(transfer, with: CancellationError())
+        }
+    }
+
+    /// Resumes a stream paused by its write callback, now that its consumer made room.
+    ///
+    /// - Parameter transfer: The transfer.
+    func resume(_ transfer: CurlTransfer) {
+        guard transfer.phase == .running, let easy = transfer.easy else { return }
+        let code = cbeacon_curl_easy_unpause(easy)
+        if code != CURLE_OK {
+            self.complete(
+                transfer,
+                with: HTTPError(curlCode: code, url: transfer.target.redacted, detail: transfer.errorDetail)
+            )
+        }
+    }
+
+    /// Fails every transfer with ``HTTPError/Code/shutdown``: running, queued, and the ones just submitted.
+    ///
+    /// - Parameter submissions: Transfers taken from the inbox together with the shutdown request.
+    func abortAll(adding submissions: [(CurlTransfer, CurlTransfer.Completion)]) {
+        for (transfer, completion) in submissions {
+            transfer.completion = completion
+            self.complete(transfer, with: HTTPError.shutdown(url: transfer.target.redacted))
+        }
+        let queued = self.queuedPerHost.values.joined()
+        self.queuedPerHost = [:]
+        for transfer in queued {
+            self.complete(transfer, with: HTTPError.shutdown(url: transfer.target.redacted))
+        }
+        for transfer in self.running.values {
+            self.complete(transfer, with: HTTPError.shutdown(url: transfer.target.redacted))
+        }
+    }
+
+    // MARK: Driving libcurl
+
+    /// Lets libcurl move every transfer forward, then completes the finished ones.
+    func perform() {
+        var stillRunning: Int32 = 0
+        _ = curl_multi_perform(self.multi, &stillRunning)
+        var remaining: Int32 = 0
+        while let message = curl_multi_info_read(self.multi, &remaining) {
+            // Copy what is needed: the message does not survive curl_multi_remove_handle.
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+            let result = message.pointee.data.result
+            guard let transfer = self.running[easy] else { continue }
+            if result == CURLE_OK {
+                self.succeed(transfer)
+            } else {
+                let error = HTTPError(curlCode: result, url: transfer.target.redacted, detail: transfer.errorDetail)
+                self.complete(transfer, with: error)
+            }
+        }
+    }
+
+    /// Waits for socket activity, libcurl's next timeout, or a wake-up, whichever comes first (at most 1 s).
+    func poll() {
+        _ = curl_multi_poll(self.multi, nil, 0, 1000, nil)
+    }
+
+    // MARK: Transfers
+
+    /// Creates the easy handle and adds it to the multi handle; fails the transfer when either fails.
+    private func start(_ transfer: CurlTransfer) {
+        do throws(HTTPError) {
+            try transfer.makeEasyHandle(configuration: self.configuration)
+        } catch {
+            self.complete(transfer, with: error)
+            return
+        }
+        let easy = transfer.easy!
+        let code = curl_multi_add_handle(self.multi, easy)
+        guard code == CURLM_OK else {
+            let error = HTTPError(
+                code: .other,
+                url: transfer.target.redacted,
+                message: String(cString: curl_multi_strerror(code))
+            )
+            self.complete(transfer, with: error)
+            return
+        }
+        transfer.phase = .running
+        self.running[easy] = transfer
+    }
+
+    /// Completes a transfer that libcurl finished without error.
+    private func succeed(_ transfer: CurlTransfer) {
+        var reused = false
+        var localPort = 0
+        if let easy = transfer.easy {
+            var connects = 0
+            _ = cbeacon_curl_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &connects)
+            reused = connects == 0
+            _ = cbeacon_curl_easy_getinfo_long(easy, CURLINFO_LOCAL_PORT, &localPort)
+            if transfer.status == 0 {
+                _ = cbeacon_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &transfer.status)
+            }
+        }
+        let completion = transfer.completion
+        self.finish(transfer, error: nil)
+        switch completion {
+        case .response(let continuation):
+            let response = HTTPResponse(
+                status: transfer.status,
+                headers: transfer.headers,
+                body: transfer.body,
+                reusedConnection: reused,
+                localPort: localPort
+            )
+            transfer.body = []
+            continuation.resume(returning: response)
+        case .head(let continuation):
+            // The head never ended with a blank line (unusual): deliver what there is, then the end.
+            continuation.resume(returning: transfer.head)
+            transfer.stream?.finish(nil)
+        case nil:
+            transfer.stream?.finish(nil)
+        }
+    }
+
+    /// Completes a transfer with an error.
+    private func complete(_ transfer: CurlTransfer, with error: any Error) {
+        let completion = transfer.completion
+        self.finish(transfer, error: error)
+        switch completion {
+        case .response(let continuation):
+            continuation.resume(throwing: error)
+        case .head(let continuation):
+            continuation.resume(throwing: error)
+            transfer.stream?.finish(error)
+        case nil:
+            transfer.stream?.finish(error)
+        }
+    }
+
+    /// Releases the transfer's handle, frees its per-host slot for the next queued transfer, and logs it.
+    private func finish(_ transfer: CurlTransfer, error: (any Error)?) {
+        let wasRunning = transfer.phase == .running
+        if let easy = transfer.easy {
+            self.running[easy] = nil
+        }
+        transfer.releaseHandle(multi: self.multi)
+        transfer.phase = .done
+        transfer.completion = nil
+
+        if wasRunning, transfer.stream == nil {
+            let key = transfer.target.hostKey
+            self.activePerHost[key, default: 1] -= 1
+            if var queue = self.queuedPerHost[key], !queue.isEmpty {
+                let next = queue.removeFirst()
+                self.queuedPerHost[key] = queue.isEmpty ? nil : queue
+                self.activePerHost[key, default: 0] += 1
+                self.start(next)
+            } else if self.activePerHost[key] == 0 {
+                self.activePerHost[key] = nil
+            }
+        }
+        self.log(transfer, error: error)
+    }
+
+    /// One debug line per transfer: method, redacted URL, status or error, duration. Never headers or body.
+    private func log(_ transfer: CurlTransfer, error: (any Error)?) {
+        guard self.logger.logLevel <= .debug else { return }
+        let elapsed = (ContinuousClock.now - transfer.startedAt).components
+        let milliseconds = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
+        var metadata: Logger.Metadata = [
+            LogKey.method: "\(transfer.request.method)",
+            LogKey.url: "\(transfer.target.redacted)",
+            LogKey.durationMilliseconds: "\(milliseconds)",
+            LogKey.stream: "\(transfer.stream != nil)",
+        ]
+        if transfer.status != 0 {
+            metadata[LogKey.status] = "\(transfer.status)"
+        }
+        if let error {
+            metadata[LogKey.error] = "\(error)"
+        }
+        self.logger.debug("HTTP transfer finished", metadata: metadata)
+    }
+}
+
+/// Metadata keys of the client's log lines.
+enum LogKey {
+    static let method = "http.request.method"
+    static let url = "url.full"
+    static let status = "http.response.status_code"
+    static let durationMilliseconds = "http.duration_ms"
+    static let stream = "http.stream"
+    static let error = "error"
+}

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import CBeaconCurl
+
+extension CurlTransfer {
+    /// Creates and configures the easy handle. I/O thread only.
+    ///
+    /// On failure the caller still calls ``releaseHandle(multi:)``, which frees whatever was created.
+    ///
+    /// - Parameter configuration: The client's configuration.
+    /// - Throws: ``HTTPError`` with ``HTTPError/Code/invalidRequest`` for a request that cannot be sent, or the
+    ///   error libcurl gave for an option.
+    func makeEasyHandle(configuration: HTTPClientConfiguration) throws(HTTPError) {
+        try self.validate()
+        guard let easy = curl_easy_init() else {
+            throw HTTPError(code: .other, url: self.target.redacted, message: "curl_easy_init failed")
+        }
+        self.easy = easy
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+        errorBuffer[0] = 0
+        self.errorBuffer = errorBuffer
+        let context = Unmanaged.passRetained(self)
+        self.context = context
+
+        try self.set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
+        try self.set(CURLOPT_PROTOCOLS_STR, "http,https")
+        try self.set(CURLOPT_NOSIGNAL, 1)
+        try self.set(CURLOPT_HTTP_VERSION, cbeacon_curl_http_version_1_1())
+        try self.set(CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeout.curlMilliseconds)
+        if let timeout = self.request.timeout ?? (self.stream == nil ? configuration.requestTimeout : nil) {
+            try self.set(CURLOPT_TIMEOUT_MS, timeout.curlMilliseconds)
+        }
+        if self.stream != nil, let idle = self.request.idleTimeout ?? configuration.streamIdleTimeout {
+            try self.set(CURLOPT_LOW_SPEED_LIMIT, 1)
+            try self.set(CURLOPT_LOW_SPEED_TIME, idle.curlSeconds)
+        }
+        try self.set(CURLOPT_TCP_KEEPALIVE, 1)
+        try self.set(CURLOPT_TCP_KEEPIDLE, configuration.tcpKeepAliveInterval.curlSeconds)
+        try self.set(CURLOPT_TCP_KEEPINTVL, configuration.tcpKeepAliveInterval.curlSeconds)
+        try self.setURLAndTLS(configuration.tls)
+        try self.setMethodAndBody()
+        try self.setHeaders()
+
+        try self.check(cbeacon_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context.toOpaque()))
+        try self.check(
+            cbeacon_curl_easy_setopt_data_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, context in
+                let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
+                return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
+            }
+        )
+        try self.check(cbeacon_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, context.toOpaque()))
+        try self.check(
+            cbeacon_curl_easy_setopt_data_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, context in
+                let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
+                transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count))
+                return size * count
+            }
+        )
+    }
+
+    /// Rejects what libcurl would send wrongly or not at all: header injection, NUL bytes, odd methods.
+    private func validate() throws(HTTPError) {
+        func invalid(_ message: String) -> HTTPError {
+            HTTPError(code: .invalidRequest, url: self.target.redacted, message: message)
+        }
+        guard !self.request.url.utf8.contains(0) else { throw invalid("the URL contains a NUL byte") }
+        guard !self.request.method.isEmpty,
+            self.request.method.utf8.allSatisfy({ (65...90).contains($0) || (97...122).contains($0) || $0 == 45 })
+        else {
+            throw invalid("the method is not a token of letters")
+        }
+        for (name, value) in self.request.headers {
+            let forbidden: (UInt8) -> Bool = { $0 == 13 || $0 == 10 || $0 == 0 }
+            guard !name.isEmpty, !name.utf8.contains(where: { forbidden($0) || $0 == 58 || $0 == 32 }) else {
+                throw invalid("a header name is empty or contains a colon, a space or a line break")
+            }
+            guard !value.utf8.contains(where: forbidden) else {
+                throw invalid("the value of header \(name) contains a line break or a NUL byte")
+            }
+        }
+    }
+
+    /// Sets the URL, and the TLS options for `https`.
+    private func setURLAndTLS(_ tls: HTTPClientConfiguration.TLS) throws(HTTPError) {
+        var url = self.request.url
+        if self.target.scheme == "https" {
+            if let serverName = tls.serverName, !serverName.isEmpty {
+                url = "https://\(serverName):\(self.target.port)\(self.target.rest)"
+                self.connectToList = curl_slist_append(
+                    nil,
+                    "\(serverName):\(self.target.port):\(self.target.host):\(self.target.port)"
+                )
+                try self.set(CURLOPT_CONNECT_TO, pointer: UnsafeMutableRawPointer(self.connectToList))
+            }
+            if let path = tls.caBundlePath { try self.set(CURLOPT_CAINFO, path) }
+            if let path = tls.certificatePath { try self.set(CURLOPT_SSLCERT, path) }
+            if let path = tls.privateKeyPath { try self.set(CURLOPT_SSLKEY, path) }
+            try self.set(CURLOPT_SSL_VERIFYPEER, tls.verifyPeer ? 1 : 0)
+            try self.set(CURLOPT_SSL_VERIFYHOST, tls.verifyPeer ? 2 : 0)
+        }
+        try self.set(CURLOPT_URL, url)
+    }
+
+    /// Sets the method and, when there is one, the body (copied by libcurl).
+    private func setMethodAndBody() throws(HTTPError) {
+        let method = self.request.method.uppercased()
+        let body = self.request.body
+        switch method {
+        case "GET" where body.isEmpty:
+            try self.set(CURLOPT_HTTPGET, 1)
+        case "HEAD" where body.isEmpty:
+            try self.set(CURLOPT_NOBODY, 1)
+        default:
+            if method == "POST" || !body.isEmpty {
+                try self.check(
+                    cbeacon_curl_easy_setopt_off_t(self.easy!, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+                )
+                if body.isEmpty {
+                    try self.set(CURLOPT_COPYPOSTFIELDS, "")
+                } else {
+                    let easy = self.easy!
+                    try self.check(
+                        body.withUnsafeBytes { bytes in
+                            let pointer = UnsafeMutableRawPointer(mutating: bytes.baseAddress)
+                            return cbeacon_curl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, pointer)
+                        }
+                    )
+                }
+            }
+            if method != "POST" {
+                try self.set(CURLOPT_CUSTOMREQUEST, method)
+            }
+        }
+    }
+
+    /// Sets the caller's headers, plus an empty `Expect:` so that libcurl never waits for `100 Continue`.
+    private func setHeaders() throws(HTTPError) {
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        for (name, value) in self.request.headers {
+            list = curl_slist_append(list, value.isEmpty ? "\(name);" : "\(name): \(value)")
+        }
+        list = curl_slist_append(list, "Expect:")
+        self.headerList = list
+        try self.set(CURLOPT_HTTPHEADER, pointer: UnsafeMutableRawPointer(list))
+    }
+
+    // MARK: Callbacks (I/O thread, inside curl_multi_perform or curl_easy_pause)
+
+    /// The write callback: body bytes.
+    ///
+    /// - Parameter bytes: The bytes libcurl received.
+    /// - Returns: The number of bytes taken, or `CURL_WRITEFUNC_PAUSE` when a stream's buffer is full.
+    func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard let stream = self.stream else {
+            self.body.append(contentsOf: bytes)
+            return bytes.count
+        }
+        return stream.offer(bytes) ? bytes.count : cbeacon_curl_writefunc_pause()
+    }
+
+    /// The header callback: one header line, the status line, or the blank line ending the head.
+    ///
+    /// - Parameter bytes: The line, with its line break.
+    func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
+        guard !self.headComplete else { return }  // trailers of a chunked body
+        var line = Substring(decoding: bytes, as: UTF8.self)
+        while let last = line.last, last == "\r" || last == "\n" || last == "\r\n" {
+            line = line.dropLast()
+        }
+        if line.isEmpty {
+            var status = 0
+            _ = cbeacon_curl_easy_getinfo_long(self.easy!, CURLINFO_RESPONSE_CODE, &status)
+            guard status >= 200 else { return }  // the end of an interim (1xx) response
+            self.status = status
+            self.headComplete = true
+            if self.stream != nil, case .head(let continuation) = self.completion {
+                self.completion = nil
+                continuation.resume(returning: self.head)
+            }
+        } else if line.hasPrefix("HTTP/") {
+            self.headers = []
+        } else if let colon = line.firstIndex(of: ":") {
+            let name = line[..<colon].trimmingSpaces
+            let value = line[line.index(after: colon)...].trimmingSpaces
+            self.headers.append((name: String(name), value: String(value)))
+        }
+    }
+
+    // MARK: Setting options
+
+    private func set(_ option: CURLoption, _ value: Int) throws(HTTPError) {
+        try self.check(cbeacon_curl_easy_setopt_long(self.easy!, option, value))
+    }
+
+    private func set(_ option: CURLoption, _ value: String) throws(HTTPError) {
+        try self.check(cbeacon_curl_easy_setopt_string(self.easy!, option, value))
+    }
+
+    private func set(_ option: CURLoption, pointer: UnsafeMutableRawPointer?) throws(HTTPError) {
+        try self.check(cbeacon_curl_easy_setopt_pointer(self.easy!, option, pointer))
+    }
+
+    private func check(_ code: CURLcode) throws(HTTPError) {
+        guard code == CURLE_OK else {
+            throw HTTPError(curlCode: code, url: self.target.redacted, detail: self.errorDetail)
+        }
+    }
+}
+
+extension Substring {
+    /// The substring without leading and trailing spaces and tabs.
+    fileprivate var trimmingSpaces: Substring {
+        var result = self
+        while let first = result.first, first == " " || first == "\t" { result = result.dropFirst() }
+        while let last = result.last, last == " " || last == "\t" { result = result.dropLast() }
+        return result
+    }
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import CBeaconCurl
+import Synchronization
+
+/// One request on its way through the I/O thread: its easy handle, what it received, and whom to tell.
+///
+/// `@unchecked Sendable` is safe because the mutable stored properties (everything declared `var`) are touched
+/// only by the I/O thread: the submitting task creates the transfer, publishes it through the loop's `Mutex`
+/// (which orders the creation before the I/O thread's first access), and never reads those properties. The
+/// properties that other threads use are immutable (`request`, `target`, `stream`) or synchronized themselves
+/// (`cancelRequested` is atomic, ``StreamBuffer`` holds a `Mutex`).
+final class CurlTransfer: @unchecked Sendable {
+    /// Whom to tell about the outcome.
+    enum Completion {
+        /// ``HTTPClient/execute(_:)``: the whole response, or the error.
+        case response(CheckedContinuation<HTTPResponse, any Error>)
+        /// ``HTTPClient/stream(_:)``: the head, or the error before the head arrived.
+        case head(CheckedContinuation<HTTPResponseHead, any Error>)
+    }
+
+    /// Where the transfer is in its life on the I/O thread.
+    enum Phase {
+        /// Created; not yet seen by the I/O thread.
+        case new
+        /// Waiting for a slot under the per-host limit.
+        case queued
+        /// Its easy handle is in the multi handle.
+        case running
+        /// Finished, failed or cancelled; the completion was used.
+        case done
+    }
+
+    /// The request as the caller gave it.
+    let request: HTTPRequest
+
+    /// The request's URL, parsed.
+    let target: RequestTarget
+
+    /// For ``HTTPClient/stream(_:)``: where the body goes. `nil` for ``HTTPClient/execute(_:)``.
+    let stream: StreamBuffer?
+
+    /// Set (before a cancel message is posted) when the caller's task is cancelled or the stream dropped, so
+    /// that a transfer cancelled before the I/O thread first saw it is never started.
+    let cancelRequested = Atomic<Bool>(false)
+
+    // MARK: I/O thread only
+
+    var completion: Completion?
+    var phase = Phase.new
+    var easy: UnsafeMutableRawPointer?
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    var connectToList: UnsafeMutablePointer<curl_slist>?
+    var errorBuffer: UnsafeMutablePointer<CChar>?
+    /// The retain held by libcurl's callback context pointers; released exactly once in ``releaseHandle(multi:)``.
+    var context: Unmanaged<CurlTransfer>?
+    var status = 0
+    var headers: [(name: String, value: String)] = []
+    var headComplete = false
+    var body: [UInt8] = []
+    var startedAt = ContinuousClock.now
+
+    /// Creates a transfer.
+    ///
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - stream: The body's buffer for a stream, or `nil` for a buffered request.
+    init(request: HTTPRequest, stream: StreamBuffer?) {
+        self.request = request
+        self.target = RequestTarget(url: request.url)
+        self.stream = stream
+    }
+
+    deinit {
+        assert(self.easy == nil && self.context == nil, "a transfer was dropped with its easy handle still alive")
+    }
+
+    /// The head received so far: status and headers.
+    var head: HTTPResponseHead {
+        HTTPResponseHead(status: self.status, headers: self.headers)
+    }
+
+    /// libcurl's message for this transfer, if it wrote one into the error buffer.
+    var errorDetail: String? {
+        guard let errorBuffer = self.errorBuffer, errorBuffer[0] != 0 else { return nil }
+        return String(cString: errorBuffer)
+    }
+
+    /// Removes the easy handle from the multi handle and frees everything libcurl held for this transfer.
+    ///
+    /// - Parameter multi: The multi handle the easy handle was added to (if it was added).
+    func releaseHandle(multi: UnsafeMutableRawPointer) {
+        if let easy = self.easy {
+            if self.phase == .running {
+                curl_multi_remove_handle(multi, easy)
+            }
+            curl_easy_cleanup(easy)
+            self.easy = nil
+        }
+        curl_slist_free_all(self.headerList)
+        self.headerList = nil
+        curl_slist_free_all(self.connectToList)
+        self.connectToList = nil
+        self.errorBuffer?.deallocate()
+        self.errorBuffer = nil
+        self.context?.release()
+        self.context = nil
+    }
+}
+
+/// The status line and header fields of a response, without the body.
+struct HTTPResponseHead: Sendable {
+    /// The status code.
+    var status: Int
+    /// The header fields, in order.
+    var headers: [(name: String, value: String)]
+}

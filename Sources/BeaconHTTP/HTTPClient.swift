@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An HTTP/1.1 client over libcurl's multi interface, bridged to async/await.
+///
+/// Each client runs one dedicated I/O thread (not a task) that drives every transfer with `curl_multi_poll` and
+/// `curl_multi_perform`; tasks submit requests to it and are resumed when their response arrives, so no call ever
+/// blocks the cooperative thread pool, however many requests and streams are open. Connections are kept alive and
+/// reused between requests to the same host.
+///
+/// Call ``shutdown()`` when done; `deinit` does it too, as a safety net.
+package final class HTTPClient: Sendable {
+    /// The configuration the client was created with.
+    package let configuration: HTTPClientConfiguration
+
+    private let loop: CurlLoop
+
+    /// The I/O thread, until ``shutdown()`` joins it.
+    private let thread: Mutex<pthread_t?>
+
+    /// Creates a client and starts its I/O thread.
+    ///
+    /// - Parameters:
+    ///   - configuration: Timeouts, TLS and connection limits.
+    ///   - logger: Where the client logs, at debug level only: one line per finished transfer with its method, URL
+    ///     (without user information or query), status or error, and duration. Never headers or bodies.
+    package init(configuration: HTTPClientConfiguration = .init(), logger: Logger) {
+        self.configuration = configuration
+        let loop = CurlLoop(configuration: configuration, logger: logger)
+        self.loop = loop
+        var thread = pthread_t()
+        let result = pthread_create(
+            &thread,
+            nil,
+            { context in
+                Unmanaged<CurlLoop>.fromOpaque(context!).takeRetainedValue().run()
+                return nil
+            },
+            Unmanaged.passRetained(loop).toOpaque()
+        )
+        precondition(result == 0, "pthread_create failed with error \(result)")
+        self.thread = Mutex(thread)
+    }
+
+    /// Creates a client that does not log.
+    ///
+    /// - Parameter configuration: Timeouts, TLS and connection limits.
+    package convenience init(configuration: HTTPClientConfiguration = .init()) {
+        self.init(configuration: configuration, logger: Logger(label: "beacon.http") { _ in SwiftLogNoOpLogHandler() })
+    }
+
+    deinit {
+        self.shutdown()
+    }
+
+    /// Sends a request and returns the whole response.
+    ///
+    /// The transfer may take ``HTTPRequest/timeout`` or else ``HTTPClientConfiguration/requestTimeout``.
+    /// Cancelling the calling task aborts the transfer at once.
+    ///
+    /// - Parameter request: The request.
+    /// - Returns: The response, whatever its status.
+    /// - Throws: ``HTTPError`` when the transfer fails (connection, TLS, timeout, shutdown), or `CancellationError`
+    ///   when the calling task is cancelled.
+    package func execute(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let transfer = CurlTransfer(request: request, stream: nil)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                self.loop.submit(transfer, .response(continuation))
+            }
+        } onCancel: {
+            self.loop.cancel(transfer)
+        }
+    }
+
+    /// Sends a request and returns as soon as the response's status line and headers arrived; the body follows
+    /// through the returned stream.
+    ///
+    /// A stream has no total timeout unless ``HTTPRequest/timeout`` sets one; ``HTTPRequest/idleTimeout`` or
+    /// ``HTTPClientConfiguration/streamIdleTimeout`` limits how long it may stay silent. Cancelling the calling
+    /// task before this method returns aborts the transfer; afterwards, see ``HTTPResponseStream``.
+    ///
+    /// - Parameter request: The request.
+    /// - Returns: The status, the headers and the body as an asynchronous sequence of chunks.
+    /// - Throws: ``HTTPError`` when the transfer fails before the headers arrived, or `CancellationError` when the
+    ///   calling task is cancelled.
+    package func stream(_ request: HTTPRequest) async throws -> HTTPResponseStream {
+        let buffer = StreamBuffer(limit: self.configuration.streamBufferLimit)
+        let transfer = CurlTransfer(request: request, stream: buffer)
+        let head = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                self.loop.submit(transfer, .head(continuation))
+            }
+        } onCancel: {
+            buffer.cancel()
+            self.loop.cancel(transfer)
+        }
+        return HTTPResponseStream(head: head, handle: StreamHandle(loop: self.loop, transfer: transfer, buffer: buffer))
+    }
+
+    /// Aborts every transfer, stops the I/O thread and waits for it to exit.
+    ///
+    /// Pending ``execute(_:)`` and ``stream(_:)`` calls, and streams being read, throw ``HTTPError`` with
+    /// ``HTTPError/Code/shutdown``; so do later calls. Calling it again does nothing. It blocks the calling thread
+    /// for as long as the I/O thread needs to finish its current turn (normally well under a millisecond).
+    package func shutdown() {
+        self.loop.requestShutdown()
+        let thread = self.thread.withLock { thread in
+            defer { thread = nil }
+            return thread
+        }
+        guard let thread else { return }
+        if pthread_equal(thread, pthread_self()) != 0 {
+            pthread_detach(thread)
+        } else {
+            pthread_join(thread, nil)
+        }
+    }
+}
