@@ -35,6 +35,9 @@ final class CurlEngine {
         _ = cbeacon_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(1, configuration.maxIdleConnections))
     }
 
+    /// The number of transfers in the multi handle.
+    var runningCount: Int { self.running.count }
+
     private var limitPerHost: Int { max(1, self.configuration.maxConnectionsPerHost) }
 
     // MARK: Messages
@@ -81,6 +84,7 @@ final class CurlEngine {
     /// - Parameter transfer: The transfer.
     func resume(_ transfer: CurlTransfer) {
         guard transfer.phase == .running, let easy = transfer.easy else { return }
+        transfer.lastActivity = .now
         let code = cbeacon_curl_easy_unpause(easy)
         if code != CURLE_OK {
             self.complete(
@@ -103,7 +107,7 @@ final class CurlEngine {
         for transfer in queued {
             self.complete(transfer, with: HTTPError.shutdown(url: transfer.target.redacted))
         }
-        for transfer in self.running.values {
+        for transfer in Array(self.running.values) {
             self.complete(transfer, with: HTTPError.shutdown(url: transfer.target.redacted))
         }
     }
@@ -129,9 +133,37 @@ final class CurlEngine {
         }
     }
 
-    /// Waits for socket activity, libcurl's next timeout, or a wake-up, whichever comes first (at most 1 s).
-    func poll() {
-        _ = curl_multi_poll(self.multi, nil, 0, 1000, nil)
+    /// Fails the streams silent for longer than their idle timeout (a paused stream is waiting for its consumer,
+    /// not for the server, so it is never idle).
+    ///
+    /// - Returns: How long until the next stream could reach its idle timeout, or `nil` when no stream has one.
+    func expireIdleStreams() -> Duration? {
+        let now = ContinuousClock.now
+        var next: Duration?
+        for transfer in Array(self.running.values) {
+            guard let idleTimeout = transfer.idleTimeout, transfer.stream?.isPaused == false else { continue }
+            let remaining = transfer.lastActivity + idleTimeout - now
+            if remaining <= .zero {
+                let error = HTTPError(
+                    code: .timedOut,
+                    url: transfer.target.redacted,
+                    message: "nothing received for \(idleTimeout) (the stream's idle timeout)"
+                )
+                self.complete(transfer, with: error)
+            } else {
+                next = min(next ?? remaining, remaining)
+            }
+        }
+        return next
+    }
+
+    /// Waits for socket activity, libcurl's next timeout, a wake-up, or the time `limit`, whichever comes first
+    /// (at most 1 s).
+    ///
+    /// - Parameter limit: The longest wait wanted, if shorter than 1 s.
+    func poll(limit: Duration?) {
+        let milliseconds = min(1000, limit?.curlMilliseconds ?? 1000)
+        _ = curl_multi_poll(self.multi, nil, 0, Int32(milliseconds), nil)
     }
 
     // MARK: Transfers

@@ -23,6 +23,9 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     private let inbox = Mutex(Inbox())
+
+    /// The number of transfers in the multi handle, published by the I/O thread after each turn of its loop.
+    let runningCount = Atomic<Int>(0)
     private let multi: UnsafeMutableRawPointer
     private let configuration: HTTPClientConfiguration
     private let logger: Logger
@@ -129,8 +132,11 @@ final class CurlLoop: @unchecked Sendable {
                 engine.resume(transfer)
             }
             engine.perform()
-            engine.poll()
+            let nextIdleDeadline = engine.expireIdleStreams()
+            self.runningCount.store(engine.runningCount, ordering: .relaxed)
+            engine.poll(limit: nextIdleDeadline)
         }
+        self.runningCount.store(0, ordering: .relaxed)
         curl_multi_cleanup(self.multi)
     }
 }

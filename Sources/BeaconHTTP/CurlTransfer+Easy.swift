@@ -30,9 +30,10 @@ extension CurlTransfer {
         if let timeout = self.request.timeout ?? (self.stream == nil ? configuration.requestTimeout : nil) {
             try self.set(CURLOPT_TIMEOUT_MS, timeout.curlMilliseconds)
         }
-        if self.stream != nil, let idle = self.request.idleTimeout ?? configuration.streamIdleTimeout {
-            try self.set(CURLOPT_LOW_SPEED_LIMIT, 1)
-            try self.set(CURLOPT_LOW_SPEED_TIME, idle.curlSeconds)
+        if self.stream != nil {
+            // Checked by the engine on each turn (libcurl's low-speed limit averages over seconds: too coarse).
+            self.idleTimeout = self.request.idleTimeout ?? configuration.streamIdleTimeout
+            self.lastActivity = .now
         }
         try self.set(CURLOPT_TCP_KEEPALIVE, 1)
         try self.set(CURLOPT_TCP_KEEPIDLE, configuration.tcpKeepAliveInterval.curlSeconds)
@@ -155,6 +156,7 @@ extension CurlTransfer {
             self.body.append(contentsOf: bytes)
             return bytes.count
         }
+        self.lastActivity = .now
         return stream.offer(bytes) ? bytes.count : cbeacon_curl_writefunc_pause()
     }
 
@@ -162,6 +164,9 @@ extension CurlTransfer {
     ///
     /// - Parameter bytes: The line, with its line break.
     func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
+        if self.idleTimeout != nil {
+            self.lastActivity = .now
+        }
         guard !self.headComplete else { return }  // trailers of a chunked body
         var line = Substring(decoding: bytes, as: UTF8.self)
         while let last = line.last, last == "\r" || last == "\n" || last == "\r\n" {

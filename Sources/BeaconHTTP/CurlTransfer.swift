@@ -59,6 +59,9 @@ final class CurlTransfer: @unchecked Sendable {
     var headComplete = false
     var body: [UInt8] = []
     var startedAt = ContinuousClock.now
+    /// For a stream: the longest silence allowed, and when libcurl last delivered anything.
+    var idleTimeout: Duration?
+    var lastActivity = ContinuousClock.now
 
     /// Creates a transfer.
     ///

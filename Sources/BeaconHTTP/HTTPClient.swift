@@ -108,6 +108,12 @@ package final class HTTPClient: Sendable {
         return HTTPResponseStream(head: head, handle: StreamHandle(loop: self.loop, transfer: transfer, buffer: buffer))
     }
 
+    /// The number of transfers (requests and streams) the I/O thread is running, as of its last turn; requests
+    /// waiting for a connection slot are not counted. For diagnostics and tests.
+    package var runningTransferCount: Int {
+        self.loop.runningCount.load(ordering: .relaxed)
+    }
+
     /// Aborts every transfer, stops the I/O thread and waits for it to exit.
     ///
     /// Pending ``execute(_:)`` and ``stream(_:)`` calls, and streams being read, throw ``HTTPError`` with

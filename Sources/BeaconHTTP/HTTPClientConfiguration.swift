@@ -17,8 +17,9 @@ package struct HTTPClientConfiguration: Sendable {
 
     /// The default idle timeout of ``HTTPClient/stream(_:)``: a stream that receives no byte for this long
     /// fails with ``HTTPError/Code/timedOut``. Default: `nil` (a stream may stay silent forever, as an idle
-    /// etcd watch does). libcurl measures it in whole seconds (rounded up). ``HTTPRequest/idleTimeout``
-    /// overrides it per request.
+    /// etcd watch does). The time counts from the start, so it also bounds the wait for the response head. A
+    /// stream paused because its consumer is slow is not idle. ``HTTPRequest/idleTimeout`` overrides it per
+    /// request.
     package var streamIdleTimeout: Duration? = nil
 
     /// TLS settings, used for `https` URLs.

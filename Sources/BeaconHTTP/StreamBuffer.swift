@@ -101,6 +101,11 @@ final class StreamBuffer: Sendable {
 
     // MARK: Consumer
 
+    /// Whether the producer is paused, waiting for the consumer to take the bytes buffered.
+    var isPaused: Bool {
+        self.state.withLock { $0.paused }
+    }
+
     /// Whether the stream has ended (normally, with an error, or because the consumer left).
     var isFinished: Bool {
         self.state.withLock { $0.end != nil }
@@ -123,7 +128,10 @@ final class StreamBuffer: Sendable {
             }
             switch state.end {
             case .finished: return .finished
-            case .failed(let error): return .failed(error)
+            case .failed(let error):
+                // Thrown once; afterwards the iterator reports the end, as AsyncSequence iterators do.
+                state.end = .finished
+                return .failed(error)
             case nil: break
             }
             precondition(state.waiter == nil, "an HTTPResponseStream supports one iterator at a time")
