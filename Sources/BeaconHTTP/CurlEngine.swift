@@ -16,7 +16,10 @@ final class CurlEngine {
     /// The transfers whose easy handles are in the multi handle, by easy handle.
     private var running: [UnsafeMutableRawPointer: CurlTransfer] = [:]
 
-    /// Buffered transfers running per host key (streams are not counted).
+    /// The running streams that have an idle timeout, by easy handle.
+    private var idleTimedStreams: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+
+    /// Buffered transfers holding a slot per host key (streams are not counted).
     private var activePerHost: [String: Int] = [:]
 
     /// Buffered transfers waiting for a slot, per host key, in order of submission.
@@ -56,6 +59,7 @@ final class CurlEngine {
             self.start(transfer)
         } else if self.activePerHost[transfer.target.hostKey, default: 0] < self.limitPerHost {
             self.activePerHost[transfer.target.hostKey, default: 0] += 1
+            transfer.holdsHostSlot = true
             self.start(transfer)
         } else {
             transfer.phase = .queued
@@ -138,12 +142,17 @@ final class CurlEngine {
     ///
     /// - Returns: How long until the next stream could reach its idle timeout, or `nil` when no stream has one.
     func expireIdleStreams() -> Duration? {
+        guard !self.idleTimedStreams.isEmpty else { return nil }
         let now = ContinuousClock.now
         var next: Duration?
-        for transfer in Array(self.running.values) {
-            guard let idleTimeout = transfer.idleTimeout, transfer.stream?.isPaused == false else { continue }
+        for transfer in Array(self.idleTimedStreams.values) {
+            guard let idleTimeout = transfer.idleTimeout else { continue }
             let remaining = transfer.lastActivity + idleTimeout - now
-            if remaining <= .zero {
+            if remaining <= .zero, transfer.stream?.isPaused == true {
+                // Waiting for the consumer: restart the clock.
+                transfer.lastActivity = now
+                next = min(next ?? idleTimeout, idleTimeout)
+            } else if remaining <= .zero {
                 let error = HTTPError(
                     code: .timedOut,
                     url: transfer.target.redacted,
@@ -189,6 +198,9 @@ final class CurlEngine {
         }
         transfer.phase = .running
         self.running[easy] = transfer
+        if transfer.idleTimeout != nil {
+            self.idleTimedStreams[easy] = transfer
+        }
     }
 
     /// Completes a transfer that libcurl finished without error.
@@ -243,27 +255,31 @@ final class CurlEngine {
 
     /// Releases the transfer's handle, frees its per-host slot for the next queued transfer, and logs it.
     private func finish(_ transfer: CurlTransfer, error: (any Error)?) {
-        let wasRunning = transfer.phase == .running
         if let easy = transfer.easy {
             self.running[easy] = nil
+            self.idleTimedStreams[easy] = nil
         }
         transfer.releaseHandle(multi: self.multi)
         transfer.phase = .done
         transfer.completion = nil
+        self.log(transfer, error: error)
 
-        if wasRunning, transfer.stream == nil {
+        if transfer.holdsHostSlot {
+            transfer.holdsHostSlot = false
             let key = transfer.target.hostKey
-            self.activePerHost[key, default: 1] -= 1
             if var queue = self.queuedPerHost[key], !queue.isEmpty {
+                // The slot passes to the next request in line.
                 let next = queue.removeFirst()
                 self.queuedPerHost[key] = queue.isEmpty ? nil : queue
-                self.activePerHost[key, default: 0] += 1
+                next.holdsHostSlot = true
                 self.start(next)
-            } else if self.activePerHost[key] == 0 {
-                self.activePerHost[key] = nil
+            } else {
+                self.activePerHost[key, default: 1] -= 1
+                if self.activePerHost[key] == 0 {
+                    self.activePerHost[key] = nil
+                }
             }
         }
-        self.log(transfer, error: error)
     }
 
     /// One debug line per transfer: method, redacted URL, status or error, duration. Never headers or body.

@@ -23,7 +23,8 @@ extension CurlTransfer {
         self.context = context
 
         try self.set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
-        try self.set(CURLOPT_PROTOCOLS_STR, "http,https")
+        // Defense in depth (a URL can only be http or https); libcurl before 7.85 lacks the option: ignore it then.
+        _ = cbeacon_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
         try self.set(CURLOPT_NOSIGNAL, 1)
         try self.set(CURLOPT_HTTP_VERSION, cbeacon_curl_http_version_1_1())
         try self.set(CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeout.curlMilliseconds)

@@ -48,6 +48,8 @@ final class CurlTransfer: @unchecked Sendable {
 
     var completion: Completion?
     var phase = Phase.new
+    /// Whether the transfer counts against its host's ``HTTPClientConfiguration/maxConnectionsPerHost``.
+    var holdsHostSlot = false
     var easy: UnsafeMutableRawPointer?
     var headerList: UnsafeMutablePointer<curl_slist>?
     var connectToList: UnsafeMutablePointer<curl_slist>?
@@ -86,7 +88,11 @@ final class CurlTransfer: @unchecked Sendable {
     /// libcurl's message for this transfer, if it wrote one into the error buffer.
     var errorDetail: String? {
         guard let errorBuffer = self.errorBuffer, errorBuffer[0] != 0 else { return nil }
-        return String(cString: errorBuffer)
+        var detail = Substring(String(cString: errorBuffer))
+        while let last = detail.last, last == " " || last == "\n" || last == "\r" {
+            detail = detail.dropLast()
+        }
+        return detail.isEmpty ? nil : String(detail)
     }
 
     /// Removes the easy handle from the multi handle and frees everything libcurl held for this transfer.

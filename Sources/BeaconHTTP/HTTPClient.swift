@@ -118,7 +118,8 @@ package final class HTTPClient: Sendable {
     ///
     /// Pending ``execute(_:)`` and ``stream(_:)`` calls, and streams being read, throw ``HTTPError`` with
     /// ``HTTPError/Code/shutdown``; so do later calls. Calling it again does nothing. It blocks the calling thread
-    /// for as long as the I/O thread needs to finish its current turn (normally well under a millisecond).
+    /// for as long as the I/O thread needs to finish its current turn (normally well under a millisecond). A call
+    /// made while another is in progress returns at once.
     package func shutdown() {
         self.loop.requestShutdown()
         let thread = self.thread.withLock { thread in

@@ -148,6 +148,33 @@ struct HTTPClientTests {
         #expect(ports.count <= 2)
     }
 
+    @Test("requests refused before they start give their connection slot back")
+    func failedStartFreesSlot() async throws {
+        var configuration = HTTPClientConfiguration()
+        configuration.maxConnectionsPerHost = 1
+        let client = HTTPClient(configuration: configuration)
+        defer { client.shutdown() }
+        let url = try EtcdGateway.endpoint() + "/version"
+        for _ in 0..<3 {
+            await #expect(throws: HTTPError.self) {
+                try await client.execute(HTTPRequest(url: url, headers: [("X-Bad", "a\nb")]))
+            }
+        }
+        #expect(try await client.execute(HTTPRequest(url: url)).status == 200)
+    }
+
+    @Test("TLS settings reach libcurl: https to a plain HTTP port fails with .tls")
+    func tlsFailure() async throws {
+        var configuration = HTTPClientConfiguration()
+        configuration.tls.serverName = "etcd.example"
+        let client = HTTPClient(configuration: configuration)
+        defer { client.shutdown() }
+        let url = try EtcdGateway.endpoint().replacingOccurrences(of: "http://", with: "https://") + "/version"
+        let error = await #expect(throws: HTTPError.self) { try await client.execute(HTTPRequest(url: url)) }
+        #expect(error?.code == .tls)
+        #expect(error?.url == url)
+    }
+
     @Test("cancelling the awaiting task aborts a request promptly and the client keeps working")
     func cancellation() async throws {
         let client = HTTPClient()
