@@ -12,10 +12,10 @@ extension Compiler {
         }
         switch arguments.count {
         case 0:
-            return Compiled { _ in try function([]) }
+            return Compiled { scope in try function(scope.values, []) }
         case 1:
             let first = arguments[0]
-            return Compiled { scope in try function([try first(scope)]) }
+            return Compiled { scope in try function(scope.values, [try first(scope)]) }
         default:
             return Compiled { scope in
                 var values: [ExpressionValue] = []
@@ -23,7 +23,7 @@ extension Compiler {
                 for argument in arguments {
                     values.append(try argument(scope))
                 }
-                return try function(values)
+                return try function(scope.values, values)
             }
         }
     }

@@ -3,8 +3,8 @@
 /// A compiled node: evaluates in a scope.
 typealias Evaluator = @Sendable (Scope) throws -> ExpressionValue
 
-/// A function as registered with ``ExpressionLanguage``.
-typealias FunctionEvaluator = @Sendable ([ExpressionValue]) throws -> ExpressionValue
+/// A function as registered with ``ExpressionLanguage``: the evaluation's variables and the arguments.
+typealias FunctionEvaluator = @Sendable ([String: ExpressionValue], [ExpressionValue]) throws -> ExpressionValue
 
 /// Turns a syntax tree into a tree of closures.
 ///

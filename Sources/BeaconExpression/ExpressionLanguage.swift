@@ -54,6 +54,22 @@ public final class ExpressionLanguage: Sendable {
         _ name: String,
         evaluator: @escaping @Sendable (_ arguments: [ExpressionValue]) throws -> ExpressionValue
     ) {
+        register(name, usingVariables: { _, arguments in try evaluator(arguments) })
+    }
+
+    /// Registers a function that also reads the evaluation's variables, as Symfony's evaluators do (its
+    /// dependency-injection functions read the `container` variable this way).
+    ///
+    /// - Parameters:
+    ///   - name: The function name (case-sensitive).
+    ///   - evaluator: Computes the result from the variables passed to `evaluate` and the evaluated arguments.
+    public func register(
+        _ name: String,
+        usingVariables evaluator:
+            @escaping @Sendable (
+                _ variables: [String: ExpressionValue], _ arguments: [ExpressionValue]
+            ) throws -> ExpressionValue
+    ) {
         state.withLock { state in
             if state.functions[name] == nil {
                 state.functionOrder.append(name)

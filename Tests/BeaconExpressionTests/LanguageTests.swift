@@ -135,3 +135,21 @@ struct LanguageTests {
         #expect(!ExpressionArray(entries: [(.int(1), 1)]).isList)
     }
 }
+
+extension LanguageTests {
+    @Test("functions can read the evaluation's variables")
+    func functionsWithVariables() throws {
+        let language = ExpressionLanguage()
+        language.register(
+            "param",
+            usingVariables: { variables, arguments in
+                guard case .array(let parameters)? = variables["parameters"], let name = arguments.first else {
+                    return .null
+                }
+                return parameters[ExpressionArrayKey(normalizing: try ExpressionLanguage.string(name))] ?? .null
+            }
+        )
+        let value = try language.evaluate("param('port') + 1", values: ["parameters": ["port": 11211]])
+        #expect(value == 11212)
+    }
+}
