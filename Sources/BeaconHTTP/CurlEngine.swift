@@ -137,8 +137,8 @@ final class CurlEngine {
         }
     }
 
-    /// Fails the streams silent for longer than their idle timeout (a paused stream is waiting for its consumer,
-    /// not for the server, so it is never idle).
+    /// Fails the streams silent for longer than their idle timeout. A stream whose consumer has bytes left to
+    /// read (or that is paused for it) waits for its consumer, not for the server, so it is not idle.
     ///
     /// - Returns: How long until the next stream could reach its idle timeout, or `nil` when no stream has one.
     func expireIdleStreams() -> Duration? {
@@ -148,7 +148,7 @@ final class CurlEngine {
         for transfer in Array(self.idleTimedStreams.values) {
             guard let idleTimeout = transfer.idleTimeout else { continue }
             let remaining = transfer.lastActivity + idleTimeout - now
-            if remaining <= .zero, transfer.stream?.isPaused == true {
+            if remaining <= .zero, transfer.stream?.hasUnreadBytes == true {
                 // Waiting for the consumer: restart the clock.
                 transfer.lastActivity = now
                 next = min(next ?? idleTimeout, idleTimeout)

@@ -18,7 +18,7 @@ package struct HTTPClientConfiguration: Sendable {
     /// The default idle timeout of ``HTTPClient/stream(_:)``: a stream that receives no byte for this long
     /// fails with ``HTTPError/Code/timedOut``. Default: `nil` (a stream may stay silent forever, as an idle
     /// etcd watch does). The time counts from the start, so it also bounds the wait for the response head. A
-    /// stream paused because its consumer is slow is not idle. ``HTTPRequest/idleTimeout`` overrides it per
+    /// stream whose consumer has not read everything received yet is not idle. ``HTTPRequest/idleTimeout`` overrides it per
     /// request.
     package var streamIdleTimeout: Duration? = nil
 

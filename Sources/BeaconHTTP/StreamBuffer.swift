@@ -101,9 +101,10 @@ final class StreamBuffer: Sendable {
 
     // MARK: Consumer
 
-    /// Whether the producer is paused, waiting for the consumer to take the bytes buffered.
-    var isPaused: Bool {
-        self.state.withLock { $0.paused }
+    /// Whether bytes wait for the consumer (the producer may be paused): the stream is then slow to be read, not
+    /// idle.
+    var hasUnreadBytes: Bool {
+        self.state.withLock { $0.paused || !$0.pending.isEmpty }
     }
 
     /// Whether the stream has ended (normally, with an error, or because the consumer left).

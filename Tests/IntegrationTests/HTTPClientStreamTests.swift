@@ -132,7 +132,7 @@ struct HTTPClientStreamTests {
         #expect(ContinuousClock.now - start < .seconds(5))
     }
 
-    @Test("a stream paused for a slow consumer is not idle")
+    @Test("a stream with unread bytes for a slow consumer is not idle")
     func pausedIsNotIdle() async throws {
         var configuration = HTTPClientConfiguration()
         configuration.streamBufferLimit = 1024
