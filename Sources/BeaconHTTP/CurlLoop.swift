@@ -119,7 +119,7 @@ final class CurlLoop: @unchecked Sendable {
                 return taken
             }
             if inbox.shutdownRequested {
-                engine.abortAll(adding: inbox.submissions.map { $0 })
+                engine.abortAll(adding: inbox.submissions)
                 break
             }
             for (transfer, completion) in inbox.submissions {

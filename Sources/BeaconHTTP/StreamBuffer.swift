@@ -60,8 +60,9 @@ final class StreamBuffer: Sendable {
                 return nil
             }
             if let waiter = state.waiter {
+                // A consumer waits only when nothing is pending.
                 state.waiter = nil
-                return (waiter, state.pending + bytes)
+                return (waiter, Array(bytes))
             }
             if state.pending.count >= self.limit {
                 state.paused = true
