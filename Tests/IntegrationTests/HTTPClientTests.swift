@@ -195,6 +195,31 @@ struct HTTPClientTests {
         #expect(response.status == 200)
     }
 
+    @Test("a request waiting for a connection slot can be cancelled; the slot then serves the next")
+    func cancelQueued() async throws {
+        var configuration = HTTPClientConfiguration()
+        configuration.maxConnectionsPerHost = 1
+        let client = HTTPClient(configuration: configuration)
+        defer { client.shutdown() }
+        let watch = try EtcdGateway.post(
+            "/v3/watch",
+            json: EtcdGateway.watchBody(prefix: EtcdGateway.uniquePrefix("queued")),
+            timeout: .seconds(30)
+        )
+        let version = HTTPRequest(url: try EtcdGateway.endpoint() + "/version")
+        let holder = Task { try await client.execute(watch) }  // holds the only slot
+        try await Task.sleep(for: .milliseconds(100))
+        let queued = Task { try await client.execute(version) }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(client.runningTransferCount == 1)
+
+        queued.cancel()
+        await #expect(throws: CancellationError.self) { try await queued.value }
+        holder.cancel()
+        await #expect(throws: CancellationError.self) { try await holder.value }
+        #expect(try await client.execute(version).status == 200)
+    }
+
     @Test("a task cancelled before it calls execute() throws CancellationError without sending")
     func cancelledBeforeSubmission() async throws {
         let client = HTTPClient()
