@@ -13,7 +13,12 @@ private func normalize(_ difference: Double) -> Int {
 
 /// PHP 8's `compare_longs_to_string`.
 private func compare(_ integer: Int, _ string: ExpressionString) -> Int {
-    if let numeric = parseNumericString(string.bytes, allowErrors: false) {
+    compare(integer, string, numeric: parseNumericString(string.bytes, allowErrors: false))
+}
+
+/// `compare_longs_to_string` with the string's numeric form already parsed.
+private func compare(_ integer: Int, _ string: ExpressionString, numeric: NumericString?) -> Int {
+    if let numeric {
         switch numeric.number {
         case .int(let other): return integer > other ? 1 : (integer < other ? -1 : 0)
         case .float(let other): return normalize(Double(integer) - other)
@@ -24,7 +29,12 @@ private func compare(_ integer: Int, _ string: ExpressionString) -> Int {
 
 /// PHP 8's `compare_doubles_to_string`.
 private func compare(_ double: Double, _ string: ExpressionString) -> Int {
-    if let numeric = parseNumericString(string.bytes, allowErrors: false) {
+    compare(double, string, numeric: parseNumericString(string.bytes, allowErrors: false))
+}
+
+/// `compare_doubles_to_string` with the string's numeric form already parsed.
+private func compare(_ double: Double, _ string: ExpressionString, numeric: NumericString?) -> Int {
+    if let numeric {
         switch numeric.number {
         case .int(let other): return normalize(double - Double(other))
         case .float(let other): return double == other ? 0 : normalize(double - other)
@@ -189,6 +199,21 @@ func phpInArray(_ needle: ExpressionValue, _ haystack: ExpressionValue, scope: S
             code: .typeError,
             message: "in_array(): Argument #2 ($haystack) must be of type array, \(haystack.typeName) given"
         )
+    }
+    if case .string(let string) = needle {
+        // Parse the needle's numeric form once, not once per element.
+        let numeric = parseNumericString(string.bytes, allowErrors: false)
+        for value in array.values {
+            switch value {
+            case .int(let integer):
+                if compare(integer, string, numeric: numeric) == 0 { return true }
+            case .float(let double):
+                if !double.isNaN, compare(double, string, numeric: numeric) == 0 { return true }
+            default:
+                if phpLooselyEquals(needle, value, scope: scope) { return true }
+            }
+        }
+        return false
     }
     for value in array.values where phpLooselyEquals(needle, value, scope: scope) {
         return true
