@@ -2,8 +2,8 @@
 
 /// Functions, properties, methods and `[]`.
 extension Compiler {
-    func compileFunction(_ name: String, _ argumentNodes: [Node]) -> Compiled {
-        let arguments = argumentNodes.map { compileNode($0).evaluate }
+    func compileFunction(_ name: String, _ argumentNodes: [Node]) throws -> Compiled {
+        let arguments = try argumentNodes.map { try compileNode($0).evaluate }
         guard let function = functions[name] else {
             // The parser only accepts registered names; this cannot happen, but fail cleanly if it does.
             return Compiled { _ in
@@ -33,8 +33,8 @@ extension Compiler {
         _ attribute: Node,
         _ argumentNodes: [Node],
         _ access: AttributeAccess
-    ) -> Compiled {
-        let receiver = compileNode(receiverNode).evaluate
+    ) throws -> Compiled {
+        let receiver = try compileNode(receiverNode).evaluate
         switch access {
         case .property:
             var name = ""
@@ -65,7 +65,7 @@ extension Compiler {
                 decoding: name.utf8.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 + 32 : $0 },
                 as: UTF8.self
             )
-            let arguments = argumentNodes.map { compileNode($0).evaluate }
+            let arguments = try argumentNodes.map { try compileNode($0).evaluate }
             return Compiled { scope in
                 guard case .object(let object) = try receiver(scope) else {
                     throw runtimeError(
@@ -89,7 +89,7 @@ extension Compiler {
                 return try object.callMethod(named: lowercased, arguments: values)
             }
         case .item:
-            let key = compileNode(attribute).evaluate
+            let key = try compileNode(attribute).evaluate
             return Compiled { scope in
                 switch try receiver(scope) {
                 case .array(let array):

@@ -29,10 +29,12 @@ struct Compiler {
     }
 
     let functions: [String: FunctionEvaluator]
+    /// Watches the stack of the compiling thread.
+    let stack: StackGuard
 
     /// Compiles a whole tree.
-    func compile(_ node: Node) -> Evaluator {
-        compileNode(node).evaluate
+    func compile(_ node: Node) throws -> Evaluator {
+        try compileNode(node).evaluate
     }
 
     func runtimeError(_ message: [UInt8]) -> ExpressionError {
@@ -51,7 +53,13 @@ struct Compiler {
         return Compiled(constant: value)
     }
 
-    func compileNode(_ node: Node) -> Compiled {
+    func compileNode(_ node: Node) throws -> Compiled {
+        guard stack.hasRoom() else {
+            throw ExpressionError(
+                code: .nestingTooDeep,
+                message: "Expression nesting exceeds the stack available to compile it."
+            )
+        }
         switch node {
         case .constant(let value, _):
             return Compiled(constant: value)
@@ -64,9 +72,9 @@ struct Compiler {
                 return .null
             }
         case .array(let elements):
-            return compileArray(elements)
+            return try compileArray(elements)
         case .unary(let op, let operandNode):
-            let operand = compileNode(operandNode)
+            let operand = try compileNode(operandNode)
             let evaluate = operand.evaluate
             let compiled: Compiled
             switch op {
@@ -79,13 +87,13 @@ struct Compiler {
             }
             return folded(compiled, children: [operand])
         case .binary(let op, let leftNode, let rightNode):
-            let left = compileNode(leftNode)
-            let right = compileNode(rightNode)
+            let left = try compileNode(leftNode)
+            let right = try compileNode(rightNode)
             return folded(compileBinary(op, left, right), children: [left, right])
         case .conditional(let conditionNode, let thenNode, let otherwiseNode):
-            let condition = compileNode(conditionNode)
-            let then = compileNode(thenNode)
-            let otherwise = compileNode(otherwiseNode)
+            let condition = try compileNode(conditionNode)
+            let then = try compileNode(thenNode)
+            let otherwise = try compileNode(otherwiseNode)
             if let value = condition.constant {
                 return isTruthy(value) ? then : otherwise
             }
@@ -94,15 +102,15 @@ struct Compiler {
             let second = otherwise.evaluate
             return Compiled { scope in isTruthy(try test(scope)) ? try first(scope) : try second(scope) }
         case .function(let name, let argumentNodes):
-            return compileFunction(name, argumentNodes)
+            return try compileFunction(name, argumentNodes)
         case .getAttribute(let receiverNode, let attribute, let argumentNodes, let access):
-            return compileAttribute(receiverNode, attribute, argumentNodes, access)
+            return try compileAttribute(receiverNode, attribute, argumentNodes, access)
         }
     }
 
-    private func compileArray(_ elements: [(key: Node, value: Node)]) -> Compiled {
-        let keys = elements.map { compileNode($0.key) }
-        let values = elements.map { compileNode($0.value) }
+    private func compileArray(_ elements: [(key: Node, value: Node)]) throws -> Compiled {
+        let keys = try elements.map { try compileNode($0.key) }
+        let values = try elements.map { try compileNode($0.value) }
         let isList = keys.enumerated().allSatisfy { position, key in
             if case .int(let index)? = key.constant { return index == position }
             return false

@@ -123,8 +123,9 @@ public final class ExpressionLanguage: Sendable {
         if let cached {
             return cached
         }
-        let node = try Parser.parse(bytes, names: sortedNames, functions: functionOrder)
-        let evaluator = Compiler(functions: functions).compile(node)
+        let stack = StackGuard()
+        let node = try Parser.parse(bytes, names: sortedNames, functions: functionOrder, stack: stack)
+        let evaluator = try Compiler(functions: functions, stack: stack).compile(node)
         let parsed = ParsedExpression(
             expression: String(decoding: bytes, as: UTF8.self),
             names: sortedNames,

@@ -3,8 +3,9 @@
 /// Symfony 5.4's `Parser` (precedence climbing) over the tokens of one expression.
 struct Parser {
     /// The deepest syntax tree, and the deepest recursion, the parser accepts. Symfony 5.4 has no limit; this
-    /// one keeps deeply nested input from exhausting the stack of the parser, the compiler or the evaluator.
-    static let maximumDepth = 1000
+    /// one keeps deeply nested input from exhausting the stack of the parser, the compiler or the evaluator
+    /// (a ``StackGuard`` also stops the parser early on threads with small stacks).
+    static let maximumDepth = 256
 
     private static let unaryPrecedence: [String: Int] = ["not": 50, "!": 50, "-": 500, "+": 500]
 
@@ -34,8 +35,10 @@ struct Parser {
     private let functionProposals: [String]
     private var index = 0
     private var recursion = 0
+    private let stack: StackGuard
 
-    private init(tokens: [Token], expression: [UInt8], names: [String], functions: [String]) {
+    private init(tokens: [Token], expression: [UInt8], names: [String], functions: [String], stack: StackGuard) {
+        self.stack = stack
         self.tokens = tokens
         self.expression = expression
         self.names = Set(names.map { Array($0.utf8) })
@@ -50,12 +53,18 @@ struct Parser {
     ///   - expression: The expression bytes (not yet normalised).
     ///   - names: The allowed variable names, sorted as Symfony sorts them.
     ///   - functions: The registered function names, in registration order.
+    ///   - stack: Watches the stack of the parsing thread.
     /// - Returns: The syntax tree.
     /// - Throws: Symfony's syntax errors, or a nesting error.
-    static func parse(_ expression: [UInt8], names: [String], functions: [String]) throws(ExpressionError) -> Node {
+    static func parse(
+        _ expression: [UInt8],
+        names: [String],
+        functions: [String],
+        stack: StackGuard
+    ) throws(ExpressionError) -> Node {
         let normalized = Lexer.normalize(expression)
         let tokens = try Lexer.tokenize(normalized)
-        var parser = Parser(tokens: tokens, expression: normalized, names: names, functions: functions)
+        var parser = Parser(tokens: tokens, expression: normalized, names: names, functions: functions, stack: stack)
         let parsed = try parser.parseExpression()
         if !parser.current.test(.endOfExpression) {
             throw parser.unexpected(parser.current)
@@ -121,6 +130,14 @@ struct Parser {
         defer { recursion -= 1 }
         if recursion > Parser.maximumDepth {
             throw tooDeep()
+        }
+        if !stack.hasRoom() {
+            throw ExpressionError(
+                code: .nestingTooDeep,
+                message: "Expression nesting exceeds the stack available to parse it around position "
+                    + "\(current.position).",
+                position: current.position
+            )
         }
         var expr = try getPrimary()
         var token = current

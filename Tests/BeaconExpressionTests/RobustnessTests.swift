@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import BeaconExpression
+import Foundation
 import Testing
 
 /// Hostile input ends in a clear error, never a crash.
@@ -15,13 +16,60 @@ struct RobustnessTests {
 
     @Test("nesting just under the limit still works")
     func nestingAtTheLimit() throws {
-        let depth = 300
+        let depth = 60
         let parentheses = String(repeating: "(", count: depth) + "1" + String(repeating: ")", count: depth)
         #expect(try ExpressionLanguage().evaluate(parentheses) == 1)
         let sum = Array(repeating: "1", count: depth).joined(separator: " + ")
         #expect(try ExpressionLanguage().evaluate(sum) == .int(depth))
         let negations = String(repeating: "-", count: depth) + "1"
         #expect(try ExpressionLanguage().evaluate(negations) == 1)
+    }
+
+    @Test(
+        "nesting up to the limit ends in a value or a nesting error, never a stack overflow",
+        arguments: [
+            String(repeating: "(", count: 255) + "1" + String(repeating: ")", count: 255),
+            String(repeating: "-", count: 254) + "1",
+            String(repeating: "not ", count: 254) + "true",
+            Array(repeating: "1", count: 255).joined(separator: "+"),
+            Array(repeating: "2", count: 255).joined(separator: " ** "),
+            String(repeating: "[", count: 254) + String(repeating: "]", count: 254),
+            String(repeating: "{a: ", count: 254) + "1" + String(repeating: "}", count: 254),
+            String(repeating: "a ? ", count: 127) + "1" + String(repeating: " : 2", count: 127),
+            "o" + String(repeating: ".self()", count: 254),
+            String(repeating: "f(", count: 254) + "1" + String(repeating: ")", count: 254),
+        ]
+    )
+    func deepestAccepted(expression: String) throws {
+        let language = ExpressionLanguage()
+        language.register("f") { arguments in arguments.first ?? .null }
+        do {
+            // Release builds accept all of these; debug builds, whose frames are much larger, may run out of
+            // the thread's stack first, which the stack guard reports as a nesting error.
+            let parsed = try language.parse(expression, names: ["a", "o"])
+            _ = try parsed.evaluate(values: ["a": true, "o": .object(SelfObject())])
+            _ = parsed.description
+        } catch let error as ExpressionError {
+            #expect(error.code == .nestingTooDeep)
+        }
+    }
+
+    @Test("a parse on a thread with a small stack ends in a nesting error")
+    func smallStack() async {
+        let expression = String(repeating: "[", count: 250) + String(repeating: "]", count: 250)
+        let code = await withCheckedContinuation { (continuation: CheckedContinuation<ExpressionError.Code?, Never>) in
+            let thread = Thread {
+                do {
+                    _ = try ExpressionLanguage().parse(expression, names: [])
+                    continuation.resume(returning: nil)
+                } catch {
+                    continuation.resume(returning: (error as? ExpressionError)?.code)
+                }
+            }
+            thread.stackSize = 192 * 1024
+            thread.start()
+        }
+        #expect(code == .nestingTooDeep)
     }
 
     @Test(
@@ -89,6 +137,19 @@ struct RobustnessTests {
         #expect(throws: ExpressionError.self) { try language.parse(bytes: [0x31, 0x2B, 0xC3], names: []) }
         let value = try language.parse(bytes: [0x22, 0xC3, 0x28, 0x22], names: []).evaluate()
         #expect(value == .string(ExpressionString(bytes: [0xC3, 0x28])))
+    }
+}
+
+/// An object whose `self()` returns itself, for long method chains.
+final class SelfObject: ExpressionObject {
+    let className = "SelfObject"
+
+    func hasMethod(named lowercasedName: String) -> Bool {
+        lowercasedName == "self"
+    }
+
+    func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
+        .object(self)
     }
 }
 

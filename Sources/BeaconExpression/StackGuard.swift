@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Watches the remaining stack of the current thread, so that deeply nested input ends in an error instead
+/// of a stack overflow, whatever the thread's stack size and the build's frame sizes.
+struct StackGuard {
+    /// The stack a parse may use below its starting point when the thread's stack bounds are unknown.
+    static let fallbackBudget: UInt = 256 * 1024
+
+    /// The lowest stack address recursion may reach.
+    private let floor: UInt
+
+    /// Reads the current thread's stack bounds and keeps a sixteenth of the stack (at least 64 KiB) in reserve;
+    /// without known bounds, allows ``fallbackBudget`` below the current frame.
+    init() {
+        let here = StackGuard.currentAddress()
+        if let (low, size) = StackGuard.threadStack(), low < here, size > 0 {
+            floor = low + max(64 * 1024, size / 16)
+        } else {
+            floor = here > StackGuard.fallbackBudget ? here - StackGuard.fallbackBudget : 0
+        }
+    }
+
+    /// Whether the current frame still has the reserve below it.
+    func hasRoom() -> Bool {
+        StackGuard.currentAddress() > floor
+    }
+
+    @inline(never)
+    private static func currentAddress() -> UInt {
+        var marker: UInt8 = 0
+        return withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
+    }
+
+    /// The lowest address and the size of the current thread's stack, when the platform tells.
+    private static func threadStack() -> (UInt, UInt)? {
+        #if canImport(Glibc) || canImport(Musl)
+        // pthread_getattr_np is a GNU extension the Glibc module does not declare; look it up instead.
+        typealias GetAttributes = @convention(c) (pthread_t, UnsafeMutablePointer<pthread_attr_t>) -> Int32
+        guard let symbol = dlsym(nil, "pthread_getattr_np") else { return nil }
+        let getAttributes = unsafeBitCast(symbol, to: GetAttributes.self)
+        var attributes = pthread_attr_t()
+        guard getAttributes(pthread_self(), &attributes) == 0 else { return nil }
+        defer { pthread_attr_destroy(&attributes) }
+        var address: UnsafeMutableRawPointer?
+        var size = 0
+        guard pthread_attr_getstack(&attributes, &address, &size) == 0, let address else { return nil }
+        return (UInt(bitPattern: address), UInt(size))
+        #elseif canImport(Darwin)
+        let thread = pthread_self()
+        let high = UInt(bitPattern: pthread_get_stackaddr_np(thread))
+        let size = UInt(pthread_get_stacksize_np(thread))
+        return high > size ? (high - size, size) : nil
+        #else
+        return nil
+        #endif
+    }
+}
