@@ -33,6 +33,15 @@ struct StackGuard {
         StackGuard.currentAddress() > floor
     }
 
+    #if canImport(Glibc) || canImport(Musl)
+    /// Thread-specific storage for each thread's stack bounds; the destructor frees them when the thread ends.
+    private static let boundsKey: pthread_key_t = {
+        var key = pthread_key_t()
+        _ = pthread_key_create(&key) { storage in free(storage) }
+        return key
+    }()
+    #endif
+
     @inline(never)
     private static func currentAddress() -> UInt {
         var marker: UInt8 = 0
@@ -42,6 +51,12 @@ struct StackGuard {
     /// The lowest address and the size of the current thread's stack, when the platform tells.
     private static func threadStack() -> (UInt, UInt)? {
         #if canImport(Glibc) || canImport(Musl)
+        // Reading the bounds can be slow (for the main thread glibc parses /proc/self/maps), so each thread
+        // keeps them in thread-specific storage after the first parse.
+        if let cached = pthread_getspecific(boundsKey) {
+            let bounds = cached.assumingMemoryBound(to: UInt.self)
+            return (bounds[0], bounds[1])
+        }
         // pthread_getattr_np is a GNU extension the Glibc module does not declare; look it up instead.
         typealias GetAttributes = @convention(c) (pthread_t, UnsafeMutablePointer<pthread_attr_t>) -> Int32
         guard let symbol = dlsym(nil, "pthread_getattr_np") else { return nil }
@@ -52,7 +67,16 @@ struct StackGuard {
         var address: UnsafeMutableRawPointer?
         var size = 0
         guard pthread_attr_getstack(&attributes, &address, &size) == 0, let address else { return nil }
-        return (UInt(bitPattern: address), UInt(size))
+        let bounds = (UInt(bitPattern: address), UInt(size))
+        if let storage = malloc(2 * MemoryLayout<UInt>.stride) {
+            let values = storage.bindMemory(to: UInt.self, capacity: 2)
+            values[0] = bounds.0
+            values[1] = bounds.1
+            if pthread_setspecific(boundsKey, storage) != 0 {
+                free(storage)
+            }
+        }
+        return bounds
         #elseif canImport(Darwin)
         let thread = pthread_self()
         let high = UInt(bitPattern: pthread_get_stackaddr_np(thread))
