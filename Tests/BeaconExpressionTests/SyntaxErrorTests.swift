@@ -66,6 +66,49 @@ struct SyntaxErrorTests {
         ),
     ]
 
+    /// Cases from Symfony's own parser tests.
+    static let symfonyParserCases: [(String, String)] = [
+        (
+            "foo[\"some_key\"] // 2",
+            "Unexpected token \"operator\" of value \"/\" around position 18 for expression `foo[\"some_key\"] // 2`."
+        ),
+        ("foo[]", "Unexpected token \"punctuation\" of value \"]\" around position 5 for expression `foo[]`."),
+        (
+            "foo[(bar ? bar : \"default\"]",
+            "Unclosed \"(\" around position 4 for expression `foo[(bar ? bar : \"default\"]`."
+        ),
+        ("{key => foo}", "Unexpected character \"=\" around position 5 for expression `{key => foo}`."),
+        (
+            "[foo: foo]",
+            "An array element must be followed by a comma. Unexpected token \"punctuation\" of value \":\" "
+                + "(\"punctuation\" expected with value \",\") around position 5 for expression `[foo: foo]`."
+        ),
+        (
+            "[value1, value2 value3]",
+            "An array element must be followed by a comma. Unexpected token \"name\" of value \"value3\" "
+                + "(\"punctuation\" expected with value \",\") around position 17 for expression `[value1, value2 value3]`."
+        ),
+        (
+            "foo > bar",
+            "Variable \"bar\" is not valid around position 7 for expression `foo > bar`. Did you mean \"baz\"?"
+        ),
+        ("foo.\"bar\"", "Expected name around position 5 for expression `foo.\"bar\"`."),
+        ("foo()", "The function \"foo\" does not exist around position 1 for expression `foo()`."),
+    ]
+
+    @Test("Symfony's parser test cases", arguments: symfonyParserCases)
+    func symfonyParser(expression: String, message: String) {
+        let error = #expect(throws: ExpressionError.self) {
+            try ExpressionLanguage().parse(
+                expression,
+                names: ["foo", "baz", "bar", "value1", "value2", "value3"].filter {
+                    !(expression == "foo > bar" && $0 == "bar")
+                }
+            )
+        }
+        #expect(error?.message == message)
+    }
+
     @Test("messages and positions", arguments: cases)
     func message(expression: String, message: String, position: Int) {
         let error = TestWorld.error(expression)
