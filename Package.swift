@@ -104,6 +104,7 @@ let package = Package(
             name: "BeaconDemo",
             dependencies: [
                 "Beacon",
+                "BeaconEtcd",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/beacon-demo",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconEtcd
 import Foundation
 import Logging
 
@@ -8,25 +9,30 @@ import Logging
 @main
 struct BeaconDemo {
     static let usage = """
-        Usage: beacon-demo [--file PATH] [--watch]
+        Usage: beacon-demo [--file PATH | --etcd URL[,URL...]] [--watch]
 
         Prints the database endpoint (/db/main/endpoint) and the memcached servers (/memcached/servers/)
         found through discovery.
 
-          --file PATH   read a JSON or YAML file instead of the bundled default
-          --watch       keep running and print the services again whenever they change
-          --help        show this text
+          --file PATH           read a JSON or YAML file instead of the bundled default
+          --etcd URL[,URL...]   read the same keys from etcd (for example http://127.0.0.1:2379)
+          --watch               keep running and print the services again whenever they change
+          --help                show this text
         """
 
     static func main() async {
         var arguments = CommandLine.arguments.dropFirst()
         var path: String?
+        var etcdEndpoints: [String]?
         var watch = false
         while let argument = arguments.popFirst() {
             switch argument {
             case "--file":
                 guard let value = arguments.popFirst() else { fail("--file needs a path") }
                 path = value
+            case "--etcd":
+                guard let value = arguments.popFirst() else { fail("--etcd needs one or more URLs") }
+                etcdEndpoints = value.split(separator: ",").map(String.init)
             case "--watch":
                 watch = true
             case "--help", "-h":
@@ -37,26 +43,41 @@ struct BeaconDemo {
             }
         }
 
+        // Reload problems, endpoint changes and watch restarts are logged to standard error.
+        let logger = Logger(label: "beacon-demo", factory: { StreamLogHandler.standardError(label: $0) })
         do {
-            let file = try path ?? defaultFile()
-            // Reload problems (a file saved half-way, a syntax error) are logged to standard error.
-            let logger = Logger(label: "beacon-demo", factory: { StreamLogHandler.standardError(label: $0) })
-            let source = try FileSource(
-                path: file,
-                configuration: .init(pollInterval: .milliseconds(250)),
-                logger: logger
-            )
-            emit("Source: \(file)")
-            if watch {
-                for try await snapshot in source.watch(prefix: "/") {
-                    emit("--- generation \(source.generation)")
-                    emit(describe(snapshot))
-                }
+            if let etcdEndpoints {
+                let etcd = try EtcdClient(configuration: .init(endpoints: etcdEndpoints), logger: logger)
+                defer { etcd.shutdown() }
+                emit("Source: etcd at \(etcdEndpoints.joined(separator: ", "))")
+                try await show(etcd, watch: watch)
             } else {
-                emit(describe(try await source.snapshot(prefix: "/")))
+                let file = try path ?? defaultFile()
+                let source = try FileSource(
+                    path: file,
+                    configuration: .init(pollInterval: .milliseconds(250)),
+                    logger: logger
+                )
+                emit("Source: \(file)")
+                try await show(source, watch: watch)
             }
         } catch {
             fail("\(error)")
+        }
+    }
+
+    /// Prints the services once, or after every change with `watch`.
+    static func show(_ source: some DiscoverySource, watch: Bool) async throws {
+        guard watch else {
+            async let database = source.get("/db/main/endpoint")
+            async let servers = source.list(prefix: "/memcached/servers/")
+            let entries = try await [database].compactMap { $0 } + servers
+            emit(describe(DiscoverySnapshot(prefix: "/", entries: entries)))
+            return
+        }
+        for try await snapshot in source.watch(prefix: "/") {
+            emit("--- changed")
+            emit(describe(snapshot))
         }
     }
 

@@ -22,6 +22,37 @@ enum TestServers {
         return value
     }
 
+    /// Runs `scripts/servers` with arguments (to stop or restart one instance), waiting for it to finish.
+    ///
+    /// Uses `posix_spawn` and `waitpid` rather than Foundation's `Process`, which on Linux waits for every
+    /// descriptor it handed the child to close, and a server the script starts keeps them open.
+    static func run(_ arguments: String...) throws {
+        let script = try value("BEACON_SERVERS_SCRIPT")
+        let argv = ([script] + arguments).map { strdup($0) } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, script, nil, nil, argv, environ)
+        guard spawned == 0 else { throw ScriptFailure(arguments: arguments, status: spawned) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // WIFEXITED and WEXITSTATUS are macros: decode the status by hand.
+        let exited = status & 0x7F == 0
+        let code = (status >> 8) & 0xFF
+        guard exited && code == 0 else { throw ScriptFailure(arguments: arguments, status: status) }
+    }
+
+    struct ScriptFailure: Error {
+        var arguments: [String]
+        var status: Int32
+    }
+
+    /// A key prefix no other test uses.
+    static func uniquePrefix(_ name: String) -> String {
+        "/beacon-tests/\(name)/\(UUID().uuidString)/"
+    }
+
     struct MissingServer: Error, CustomStringConvertible {
         var variable: String
         var description: String {

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+
+extension EtcdClient {
+    /// A user name and password for etcd's authentication. The password never appears in descriptions.
+    public struct Credentials: Sendable, CustomStringConvertible {
+        /// The etcd user.
+        public var username: String
+        /// The user's password.
+        public var password: String
+
+        /// Creates credentials.
+        ///
+        /// - Parameters:
+        ///   - username: The etcd user.
+        ///   - password: The user's password.
+        public init(username: String, password: String) {
+            self.username = username
+            self.password = password
+        }
+
+        /// The user name with the password masked.
+        public var description: String { "\(self.username):********" }
+    }
+
+    /// TLS settings, passed through to libcurl.
+    public struct TLS: Sendable {
+        /// A PEM file of certificate authorities to trust; `nil` uses the system's.
+        public var caBundlePath: String?
+        /// A PEM client certificate, for etcd's `--client-cert-auth`.
+        public var certificatePath: String?
+        /// The client certificate's PEM private key.
+        public var privateKeyPath: String?
+        /// Whether to verify the server's certificate and name. Default: `true`.
+        public var verifyPeer: Bool
+
+        /// Creates TLS settings; they apply to `https://` endpoints.
+        ///
+        /// - Parameters:
+        ///   - caBundlePath: Certificate authorities to trust.
+        ///   - certificatePath: A client certificate.
+        ///   - privateKeyPath: The client certificate's key.
+        ///   - verifyPeer: Whether to verify the server.
+        public init(
+            caBundlePath: String? = nil,
+            certificatePath: String? = nil,
+            privateKeyPath: String? = nil,
+            verifyPeer: Bool = true
+        ) {
+            self.caBundlePath = caBundlePath
+            self.certificatePath = certificatePath
+            self.privateKeyPath = privateKeyPath
+            self.verifyPeer = verifyPeer
+        }
+    }
+
+    /// How an ``EtcdClient`` reaches etcd.
+    public struct Configuration: Sendable {
+        /// The client URLs of the cluster's members, such as `http://10.0.0.1:2379`. Requests go to one at a
+        /// time and move to the next on a connection failure.
+        public var endpoints: [String]
+        /// The user and password, when etcd has authentication enabled; `nil` by default.
+        public var credentials: Credentials?
+        /// TLS settings for `https://` endpoints.
+        public var tls: TLS
+        /// How long to wait for a TCP (and TLS) connection. Default: 2 seconds.
+        public var connectTimeout: Duration
+        /// How long a single request may take. Default: 10 seconds.
+        public var requestTimeout: Duration
+        /// How long a watch may stay silent before it is re-established (etcd sends progress notifications
+        /// every 10 minutes by default, so keep this above that, or lower the server's interval). Default:
+        /// 11 minutes.
+        public var watchIdleTimeout: Duration
+        /// The first delay before re-establishing a broken watch; doubled on each failure up to 5 seconds.
+        /// Default: 100 milliseconds.
+        public var watchRetryDelay: Duration
+        /// The prefix of the ``ServiceInstance`` key convention. Default: `/services`.
+        public var servicePrefix: String
+
+        /// Creates a configuration; every other setting has the default documented on its property.
+        ///
+        /// - Parameters:
+        ///   - endpoints: The members' client URLs.
+        ///   - credentials: The user and password, if etcd has authentication enabled.
+        public init(endpoints: [String], credentials: Credentials? = nil) {
+            self.endpoints = endpoints
+            self.credentials = credentials
+            self.tls = TLS()
+            self.connectTimeout = .seconds(2)
+            self.requestTimeout = .seconds(10)
+            self.watchIdleTimeout = .seconds(660)
+            self.watchRetryDelay = .milliseconds(100)
+            self.servicePrefix = "/services"
+        }
+    }
+}

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// An etcd lease: keys attached to it are deleted when it expires or is revoked.
+public struct EtcdLease: Hashable, Sendable, CustomStringConvertible {
+    /// The lease's ID, as etcd assigned it.
+    public var id: Int64
+    /// The TTL it was granted with.
+    public var ttl: Duration
+
+    /// Describes an existing lease.
+    ///
+    /// - Parameters:
+    ///   - id: The lease's ID.
+    ///   - ttl: The TTL it was granted with.
+    public init(id: Int64, ttl: Duration) {
+        self.id = id
+        self.ttl = ttl
+    }
+
+    /// `lease 2442818067633729585 (ttl 3.0 seconds)`.
+    public var description: String { "lease \(self.id) (ttl \(self.ttl))" }
+}
+
+extension EtcdClient {
+    /// Grants a lease.
+    ///
+    /// - Parameter ttl: How long the lease lives without keep-alives; etcd rounds it to whole seconds (at
+    ///   least one).
+    /// - Returns: The lease.
+    /// - Throws: ``EtcdError``.
+    public func grantLease(ttl: Duration) async throws -> EtcdLease {
+        let seconds = max(
+            1,
+            Int64((Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18).rounded(.up))
+        )
+        let response = try await self.transport.call(
+            "lease/grant",
+            path: "/v3/lease/grant",
+            WireLeaseGrantRequest(TTL: WireInt64(seconds)),
+            as: WireLeaseGrantResponse.self
+        )
+        guard let id = response.ID?.value else {
+            throw EtcdError(
+                .invalidResponse,
+                response.error ?? "the answer holds no lease ID",
+                operation: "lease/grant"
+            )
+        }
+        return EtcdLease(id: id, ttl: .seconds(response.TTL?.value ?? seconds))
+    }
+
+    /// Renews a lease once.
+    ///
+    /// - Parameter lease: The lease.
+    /// - Returns: The TTL the lease has again, or `nil` when the lease no longer exists (expired or revoked):
+    ///   its keys are gone, so grant a new lease and write them again.
+    /// - Throws: ``EtcdError``.
+    public func keepAlive(_ lease: EtcdLease) async throws -> Duration? {
+        let response = try await self.transport.call(
+            "lease/keepalive",
+            path: "/v3/lease/keepalive",
+            WireLeaseIDRequest(ID: WireInt64(lease.id)),
+            as: WireLeaseKeepAliveResponse.self
+        )
+        // etcd answers 200 for an unknown lease, without a TTL (TTL 0 is omitted).
+        guard let ttl = response.result?.TTL?.value, ttl > 0 else { return nil }
+        return .seconds(ttl)
+    }
+
+    /// Revokes a lease: its keys are deleted at once.
+    ///
+    /// - Parameter lease: The lease.
+    /// - Throws: ``EtcdError``; code ``EtcdError/Code/leaseNotFound`` when it had already ended.
+    public func revoke(_ lease: EtcdLease) async throws {
+        _ = try await self.transport.call(
+            "lease/revoke",
+            path: "/v3/lease/revoke",
+            WireLeaseIDRequest(ID: WireInt64(lease.id)),
+            as: WireEmptyResponse.self
+        )
+    }
+
+    /// How long a lease has left.
+    ///
+    /// - Parameter lease: The lease.
+    /// - Returns: The remaining TTL (whole seconds, rounded down), or `nil` when the lease no longer exists.
+    /// - Throws: ``EtcdError``.
+    public func timeToLive(_ lease: EtcdLease) async throws -> Duration? {
+        let response = try await self.transport.call(
+            "lease/timetolive",
+            path: "/v3/lease/timetolive",
+            WireLeaseIDRequest(ID: WireInt64(lease.id)),
+            as: WireLeaseTimeToLiveResponse.self
+        )
+        let ttl = response.TTL?.value ?? 0
+        return ttl < 0 ? nil : .seconds(ttl)
+    }
+}

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import Beacon
+import BeaconHTTP
+import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension EtcdClient {
+    /// Follows a prefix: whole snapshots, the first being the current state.
+    ///
+    /// The watch lists the prefix, then streams etcd's events from the revision after the listing, applying
+    /// them to its copy and emitting a snapshot after each batch (a transaction's writes arrive together).
+    /// When the stream breaks (a member died, the connection dropped) it moves to the next endpoint and
+    /// resumes from the last revision it applied plus one, so no event is lost or repeated. When that revision
+    /// has been compacted, it lists the prefix again and continues from there. It ends only when the iterating
+    /// task is cancelled (or throws for errors that retrying cannot fix, such as permission denied).
+    ///
+    /// - Parameter prefix: A key prefix.
+    /// - Returns: The watch.
+    public func watch(prefix: String) -> DiscoveryWatch {
+        self.watch(prefix: prefix, startRevision: nil)
+    }
+
+    /// A watch that starts streaming at a given revision instead of listing first (tests use it to start
+    /// from a compacted revision).
+    func watch(prefix: String, startRevision: Int64?) -> DiscoveryWatch {
+        DiscoveryWatch { [self] in
+            let follower = EtcdWatchFollower(client: self, prefix: prefix, startRevision: startRevision)
+            return { try await follower.next() }
+        }
+    }
+}
+
+/// The state of one watch subscription; owned by one iterator, never shared.
+final class EtcdWatchFollower {
+    private let client: EtcdClient
+    private let prefix: String
+    private var entries: [String: KeyValue] = [:]
+    /// The last revision whose events are applied to `entries`.
+    private var revision: Int64
+    private var needsListing: Bool
+    private var stream: HTTPResponseStream.AsyncIterator?
+    private var streamEndpoint: String?
+    private var buffer: [UInt8] = []
+    private var lastEmitted: DiscoverySnapshot?
+    private var retryDelay: Duration
+
+    init(client: EtcdClient, prefix: String, startRevision: Int64?) {
+        self.client = client
+        self.prefix = prefix
+        self.revision = (startRevision ?? 1) - 1
+        self.needsListing = startRevision == nil
+        self.retryDelay = client.configuration.watchRetryDelay
+    }
+
+    private var snapshot: DiscoverySnapshot {
+        DiscoverySnapshot(prefix: self.prefix, entries: Array(self.entries.values))
+    }
+
+    /// Returns the next snapshot that differs from the last one emitted, or `nil` once cancelled.
+    func next() async throws -> DiscoverySnapshot? {
+        while !Task.isCancelled {
+            do {
+                if self.needsListing {
+                    let listing = try await self.client.listWithRevision(prefix: self.prefix)
+                    self.entries = Dictionary(uniqueKeysWithValues: listing.entries.map { ($0.key, $0) })
+                    self.revision = listing.revision
+                    self.needsListing = false
+                    if let snapshot = self.emitIfChanged() { return snapshot }
+                }
+                if self.stream == nil { try await self.openStream() }
+                guard let line = try await self.nextLine() else {
+                    self.dropStream(reason: "the server ended the stream")
+                    continue
+                }
+                if let snapshot = try self.handle(line) { return snapshot }
+            } catch is CancellationError {
+                return nil
+            } catch let error as EtcdError where error.code == .permissionDenied || error.code == .authenticationFailed
+            {
+                throw error
+            } catch {
+                if Task.isCancelled { return nil }
+                self.dropStream(reason: "\(error)")
+                do {
+                    try await Task.sleep(for: self.retryDelay)
+                } catch {
+                    return nil
+                }
+                self.retryDelay = min(self.retryDelay * 2, .seconds(5))
+            }
+        }
+        return nil
+    }
+
+    private func emitIfChanged() -> DiscoverySnapshot? {
+        let snapshot = self.snapshot
+        guard snapshot != self.lastEmitted else { return nil }
+        self.lastEmitted = snapshot
+        return snapshot
+    }
+
+    private func openStream() async throws {
+        let key = WireBytes(self.prefix.isEmpty ? [0] : Array(self.prefix.utf8))
+        let request = WireWatchRequest(
+            create_request: .init(
+                key: key,
+                range_end: key.prefixRangeEnd,
+                start_revision: WireInt64(self.revision + 1),
+                progress_notify: true
+            )
+        )
+        let (stream, endpoint) = try await self.client.transport.openStream(
+            "watch",
+            path: "/v3/watch",
+            body: try EtcdTransport.encode(request),
+            idleTimeout: self.client.configuration.watchIdleTimeout
+        )
+        self.stream = stream.makeAsyncIterator()
+        self.streamEndpoint = endpoint
+        self.buffer.removeAll(keepingCapacity: true)
+        self.client.logger.debug(
+            "Watching",
+            metadata: [
+                "beacon.etcd.prefix": "\(self.prefix)", "beacon.etcd.endpoint": "\(endpoint)",
+                "beacon.etcd.revision": "\(self.revision + 1)",
+            ]
+        )
+    }
+
+    /// Ends the current stream; the next call reconnects, to the next endpoint if this one failed.
+    private func dropStream(reason: String) {
+        guard self.stream != nil else { return }
+        self.stream = nil
+        if let endpoint = self.streamEndpoint {
+            self.client.transport.moveOn(from: endpoint)
+            self.client.logger.info(
+                "Watch stream broke; resuming on the next endpoint",
+                metadata: [
+                    "beacon.etcd.prefix": "\(self.prefix)", "beacon.etcd.endpoint": "\(endpoint)",
+                    "beacon.etcd.revision": "\(self.revision + 1)", "beacon.error": "\(reason)",
+                ]
+            )
+        }
+        self.streamEndpoint = nil
+    }
+
+    /// The next newline-terminated message; at the end of the stream, what is left (etcd's closing error
+    /// message has no newline); `nil` when nothing is left.
+    private func nextLine() async throws -> [UInt8]? {
+        while true {
+            if let newline = self.buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(self.buffer[..<newline])
+                self.buffer.removeSubrange(...newline)
+                if line.isEmpty { continue }
+                return line
+            }
+            guard var stream = self.stream else { return nil }
+            let chunk = try await stream.next()
+            self.stream = stream
+            guard let chunk else {
+                defer { self.buffer.removeAll() }
+                return self.buffer.isEmpty ? nil : self.buffer
+            }
+            self.buffer += chunk
+        }
+    }
+
+    /// Applies one message; returns a snapshot when it changed what the watch emits.
+    private func handle(_ line: [UInt8]) throws -> DiscoverySnapshot? {
+        let message: WireWatchMessage
+        do {
+            message = try JSONDecoder().decode(WireWatchMessage.self, from: Data(line))
+        } catch {
+            throw EtcdError(.invalidResponse, "a watch message is not the expected JSON", operation: "watch")
+        }
+        if let error = message.error {
+            self.dropStream(reason: error.message ?? "the server closed the watch")
+            return nil
+        }
+        guard let result = message.result else { return nil }
+        if result.canceled == true {
+            return try self.handleCancellation(result)
+        }
+        if let events = result.events, !events.isEmpty {
+            for event in events {
+                let parts = event.kv.keyValue
+                if event.type == "DELETE" {
+                    self.entries.removeValue(forKey: parts.key)
+                } else {
+                    self.entries[parts.key] = EtcdClient.keyValue(event.kv)
+                }
+                self.revision = max(self.revision, parts.modRevision)
+            }
+            self.retryDelay = self.client.configuration.watchRetryDelay
+            return self.emitIfChanged()
+        }
+        if result.created != true, let revision = result.header?.revision?.value {
+            // A progress notification: every event up to this revision has been delivered.
+            self.revision = max(self.revision, revision)
+        }
+        return nil
+    }
+
+    private func handleCancellation(_ result: WireWatchMessage.Result) throws -> DiscoverySnapshot? {
+        let reason = result.cancel_reason ?? ""
+        if let compacted = result.compact_revision?.value, compacted > 0 {
+            self.client.logger.info(
+                "Watch revision was compacted; listing the prefix again",
+                metadata: [
+                    "beacon.etcd.prefix": "\(self.prefix)", "beacon.etcd.revision": "\(self.revision + 1)",
+                    "beacon.etcd.compact_revision": "\(compacted)",
+                ]
+            )
+            self.stream = nil
+            self.needsListing = true
+            return nil
+        }
+        if reason.contains("permission denied") {
+            throw EtcdError(.permissionDenied, reason, operation: "watch", endpoint: self.streamEndpoint)
+        }
+        if reason.contains("auth token") || reason.contains("user name is empty") {
+            self.client.transport.invalidateToken()
+        }
+        self.stream = nil
+        throw EtcdError(.server, reason.isEmpty ? "the watch was canceled" : reason, operation: "watch")
+    }
+}

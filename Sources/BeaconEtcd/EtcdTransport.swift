@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import BeaconHTTP
+import Logging
+import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Sends etcd gateway requests: JSON in and out, moving to the next endpoint on connection failures, and
+/// authenticating (and re-authenticating once when a token is rejected) when credentials are configured.
+final class EtcdTransport: Sendable {
+    private struct State {
+        var current = 0
+        var token: String?
+    }
+
+    let http: HTTPClient
+    let endpoints: [String]
+    private let credentials: EtcdClient.Credentials?
+    private let requestTimeout: Duration
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    init(configuration: EtcdClient.Configuration, logger: Logger) throws(EtcdError) {
+        guard !configuration.endpoints.isEmpty else {
+            throw EtcdError(.invalidConfiguration, "no endpoint is configured", operation: "configure")
+        }
+        var endpoints: [String] = []
+        for endpoint in configuration.endpoints {
+            var url = endpoint.filter { !$0.isWhitespace }
+            while url.hasSuffix("/") { url.removeLast() }
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > "https://".count else {
+                throw EtcdError(
+                    .invalidConfiguration,
+                    "endpoint \"\(endpoint)\" is not an http:// or https:// URL",
+                    operation: "configure"
+                )
+            }
+            endpoints.append(url)
+        }
+        var http = HTTPClientConfiguration()
+        http.connectTimeout = configuration.connectTimeout
+        http.requestTimeout = configuration.requestTimeout
+        http.tls.caBundlePath = configuration.tls.caBundlePath
+        http.tls.certificatePath = configuration.tls.certificatePath
+        http.tls.privateKeyPath = configuration.tls.privateKeyPath
+        http.tls.verifyPeer = configuration.tls.verifyPeer
+        self.http = HTTPClient(configuration: http, logger: logger)
+        self.endpoints = endpoints
+        self.credentials = configuration.credentials
+        self.requestTimeout = configuration.requestTimeout
+        self.logger = logger
+    }
+
+    /// The endpoint requests go to now.
+    var currentEndpoint: String { self.endpoints[self.state.withLock { $0.current }] }
+
+    func shutdown() {
+        self.http.shutdown()
+    }
+
+    // MARK: Unary calls
+
+    /// Sends one request and decodes the answer, trying each endpoint once at most.
+    func call<Request: Encodable, Response: Decodable>(
+        _ operation: String,
+        path: String,
+        _ request: Request,
+        as: Response.Type = Response.self,
+        timeout: Duration? = nil
+    ) async throws -> Response {
+        let body = try Self.encode(request)
+        let response = try await self.send(operation, path: path, body: body, timeout: timeout) { http, request in
+            try await http.execute(request)
+        }
+        do {
+            return try JSONDecoder().decode(Response.self, from: Data(response.value.body))
+        } catch {
+            throw EtcdError(
+                .invalidResponse,
+                "the answer is not the expected JSON",
+                operation: operation,
+                endpoint: response.endpoint,
+                underlying: error
+            )
+        }
+    }
+
+    /// Opens a streaming request (a watch), trying each endpoint once at most.
+    func openStream(
+        _ operation: String,
+        path: String,
+        body: [UInt8],
+        idleTimeout: Duration
+    ) async throws -> (HTTPResponseStream, String) {
+        let opened = try await self.send(operation, path: path, body: body, idleTimeout: idleTimeout) {
+            http,
+            request in
+            try await http.stream(request)
+        }
+        return (opened.value, opened.endpoint)
+    }
+
+    /// Moves to the next endpoint after `failed` (unless another task already moved on).
+    func moveOn(from failed: String) {
+        self.state.withLock { state in
+            if self.endpoints[state.current] == failed {
+                state.current = (state.current + 1) % self.endpoints.count
+            }
+        }
+    }
+
+    /// Forgets the token so that the next request authenticates again.
+    func invalidateToken() {
+        self.state.withLock { $0.token = nil }
+    }
+
+    // MARK: The retry loop
+
+    /// The outcome of one attempt: a value, or etcd's error answer (status and body).
+    enum Attempt<Value: Sendable>: Sendable {
+        case success(Value)
+        case failed(status: Int, body: [UInt8])
+    }
+
+    private func send<Value: Sendable>(
+        _ operation: String,
+        path: String,
+        body: [UInt8],
+        timeout: Duration? = nil,
+        idleTimeout: Duration? = nil,
+        perform: (HTTPClient, HTTPRequest) async throws -> Value
+    ) async throws -> (value: Value, endpoint: String) where Value: EtcdHTTPAnswer {
+        var attempts = 0
+        var failedEndpoints = 0
+        var reauthenticated = false
+        var lastError: (any Error)?
+        while failedEndpoints < self.endpoints.count {
+            let endpoint = self.currentEndpoint
+            attempts += 1
+            do {
+                var headers = [("Content-Type", "application/json")]
+                if self.credentials != nil {
+                    headers.append(("Authorization", try await self.token(at: endpoint)))
+                }
+                var request = HTTPRequest(
+                    method: "POST",
+                    url: endpoint + path,
+                    headers: headers,
+                    body: body,
+                    timeout: timeout
+                )
+                request.idleTimeout = idleTimeout
+                let answer = try await perform(self.http, request)
+                if answer.status == 200 { return (answer, endpoint) }
+                let error = Self.serverError(
+                    operation,
+                    endpoint: endpoint,
+                    status: answer.status,
+                    body: try await answer.collectedBody()
+                )
+                if error.grpcCode == 16, self.credentials != nil, !reauthenticated {
+                    // The token expired (idle) or died with a server restart: authenticate once more.
+                    self.logger.debug(
+                        "etcd rejected the token; authenticating again",
+                        metadata: ["beacon.etcd.endpoint": "\(endpoint)"]
+                    )
+                    reauthenticated = true
+                    self.invalidateToken()
+                    continue
+                }
+                if error.grpcCode == 14 {
+                    // "unavailable": the member has no leader or is shutting down; another member may answer.
+                    lastError = error
+                    failedEndpoints += 1
+                    self.moveOn(from: endpoint)
+                    continue
+                }
+                throw error
+            } catch let error as HTTPError where error.isConnectionFailure {
+                self.logger.debug(
+                    "etcd endpoint failed; moving to the next",
+                    metadata: ["beacon.etcd.endpoint": "\(endpoint)", "beacon.error": "\(error)"]
+                )
+                lastError = error
+                failedEndpoints += 1
+                self.moveOn(from: endpoint)
+            }
+        }
+        throw EtcdError(
+            .unavailable,
+            "no endpoint answered (tried \(self.endpoints.joined(separator: ", ")))",
+            operation: operation,
+            attempts: attempts,
+            underlying: lastError
+        )
+    }
+
+    /// The current token, authenticating first when there is none.
+    private func token(at endpoint: String) async throws -> String {
+        if let token = self.state.withLock({ $0.token }) { return token }
+        guard let credentials = self.credentials else { return "" }
+        let body = try Self.encode(WireAuthenticateRequest(name: credentials.username, password: credentials.password))
+        let request = HTTPRequest(
+            method: "POST",
+            url: endpoint + "/v3/auth/authenticate",
+            headers: [("Content-Type", "application/json")],
+            body: body,
+            timeout: nil
+        )
+        let response = try await self.http.execute(request)
+        guard response.status == 200 else {
+            var error = Self.serverError(
+                "authenticate",
+                endpoint: endpoint,
+                status: response.status,
+                body: response.body
+            )
+            if error.code == .authenticationFailed {
+                error.message = "user \"\(credentials.username)\" was rejected: invalid user name or password"
+            }
+            throw error
+        }
+        guard let token = try? JSONDecoder().decode(WireAuthenticateResponse.self, from: Data(response.body)).token
+        else {
+            throw EtcdError(
+                .invalidResponse,
+                "the answer holds no token",
+                operation: "authenticate",
+                endpoint: endpoint
+            )
+        }
+        self.state.withLock { $0.token = token }
+        return token
+    }
+
+    static func encode<Request: Encodable>(_ request: Request) throws -> [UInt8] {
+        Array(try JSONEncoder().encode(request))
+    }
+
+    /// Turns etcd's error answer (`{"error","message","code"}`) into an ``EtcdError``.
+    static func serverError(_ operation: String, endpoint: String, status: Int, body: [UInt8]) -> EtcdError {
+        let answer = try? JSONDecoder().decode(WireErrorResponse.self, from: Data(body))
+        let message = answer?.message ?? answer?.error ?? "HTTP status \(status)"
+        let grpcCode = answer?.code
+        let code: EtcdError.Code
+        switch grpcCode {
+        case 7: code = .permissionDenied
+        case 5 where message.contains("lease"): code = .leaseNotFound
+        case 11 where message.contains("compacted"): code = .compacted
+        case 3 where message.contains("authentication failed"): code = .authenticationFailed
+        case 3 where message.contains("user name is empty"): code = .authenticationFailed
+        default: code = .server
+        }
+        return EtcdError(code, message, operation: operation, endpoint: endpoint, grpcCode: grpcCode)
+    }
+}
+
+/// What the retry loop needs from an HTTP answer, buffered or streamed.
+protocol EtcdHTTPAnswer: Sendable {
+    var status: Int { get }
+    func collectedBody() async throws -> [UInt8]
+}
+
+extension HTTPResponse: EtcdHTTPAnswer {
+    func collectedBody() async throws -> [UInt8] { self.body }
+}
+
+extension HTTPResponseStream: EtcdHTTPAnswer {
+    func collectedBody() async throws -> [UInt8] {
+        var body: [UInt8] = []
+        for try await chunk in self { body += chunk }
+        return body
+    }
+}
+
+extension HTTPError {
+    /// Whether the request failed to reach a working server (so another endpoint may succeed).
+    var isConnectionFailure: Bool {
+        self.code != .cancelled && self.code != .shutdown && self.code != .invalidRequest
+    }
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import Foundation
+import Testing
+
+@testable import BeaconEtcd
+
+/// Watches and registrations against the plain etcd of `scripts/servers`.
+@Suite("EtcdClient watch and registration", .requiresServers, .timeLimit(.minutes(2)))
+struct EtcdWatchTests {
+    @Test("1,000 puts under a prefix are observed in order, none lost")
+    func thousandPuts() async throws {
+        let etcd = try EtcdClientTests.client()
+        defer { etcd.shutdown() }
+        let prefix = TestServers.uniquePrefix("watch")
+        let count = 1_000
+        func key(_ index: Int) -> String { "\(prefix)\(String(index + 10_000))" }
+
+        var iterator = etcd.watch(prefix: prefix).makeAsyncIterator()
+        #expect(try await iterator.next()?.isEmpty == true)
+        let writer = Task {
+            for index in 0..<count { try await etcd.put(key(index), String(index)) }
+        }
+        var seen = 0
+        var lastRevision: UInt64 = 0
+        while seen < count {
+            let snapshot = try #require(try await iterator.next())
+            // Whole snapshots of sequential puts: each holds exactly the first n keys, n never decreasing.
+            #expect(snapshot.count >= seen)
+            #expect(snapshot.map(\.key) == (0..<snapshot.count).map(key))
+            #expect(snapshot.map(\.string) == (0..<snapshot.count).map(String.init))
+            let revision = snapshot.map(\.version).max() ?? 0
+            #expect(revision > lastRevision)
+            lastRevision = revision
+            seen = snapshot.count
+        }
+        try await writer.value
+        #expect(try await etcd.delete(prefix: prefix) == count)
+    }
+
+    @Test("a watch started at a compacted revision lists the prefix again and continues")
+    func compactedStart() async throws {
+        let etcd = try EtcdClientTests.client()
+        defer { etcd.shutdown() }
+        let prefix = TestServers.uniquePrefix("compacted")
+        try await etcd.put("\(prefix)a", "1")
+        let revision = try await etcd.put("\(prefix)b", "2")
+        _ = try await etcd.transport.call(
+            "compaction",
+            path: "/v3/kv/compaction",
+            ["revision": String(revision)],
+            as: WireEmptyResponse.self
+        )
+
+        var iterator = etcd.watch(prefix: prefix, startRevision: 2).makeAsyncIterator()
+        let first = try #require(try await iterator.next())
+        #expect(first.map(\.string) == ["1", "2"])
+        try await etcd.put("\(prefix)c", "3")
+        let second = try #require(try await iterator.next())
+        #expect(second.map(\.string) == ["1", "2", "3"])
+        try await etcd.delete(prefix: prefix)
+    }
+
+    @Test("a registration exists while alive, is gone at once after cancel, and within the TTL when renewals stop")
+    func registration() async throws {
+        let etcd = try EtcdClientTests.client()
+        defer { etcd.shutdown() }
+        let service = "beacon-test-\(UUID().uuidString.prefix(8))"
+        let instance = ServiceInstance(
+            service: service,
+            id: "web-1",
+            endpoint: Endpoint(host: "10.0.0.7", port: 8080),
+            metadata: ["zone": "a"]
+        )
+
+        let registration = try await etcd.register(instance, ttl: .seconds(2))
+        #expect(try await etcd.instances(of: service) == [instance])
+        // Renewals keep it alive well past the TTL.
+        try await Task.sleep(for: .seconds(3))
+        #expect(try await etcd.instances(of: service) == [instance])
+        await registration.cancel()
+        #expect(try await etcd.instances(of: service).isEmpty)
+
+        // A client that stops renewing (its process stalled or died) loses the key when the TTL runs out.
+        let other = try EtcdClientTests.client()
+        _ = try await other.register(instance, ttl: .seconds(2))
+        #expect(try await etcd.instances(of: service).count == 1)
+        other.shutdown()
+        let deadline = ContinuousClock.now + .seconds(8)
+        while try await !etcd.instances(of: service).isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(try await etcd.instances(of: service).isEmpty)
+    }
+
+    @Test("a lost lease is re-registered")
+    func lostLease() async throws {
+        let etcd = try EtcdClientTests.client()
+        defer { etcd.shutdown() }
+        let service = "beacon-test-\(UUID().uuidString.prefix(8))"
+        let instance = ServiceInstance(service: service, id: "a", endpoint: Endpoint(host: "10.0.0.8", port: 80))
+        let registration = try await etcd.register(instance, ttl: .seconds(2))
+        defer { Task { await registration.cancel() } }
+        // Revoke the key's lease behind the registration's back, as if it had expired during a stall.
+        let range = try await etcd.transport.call(
+            "range",
+            path: "/v3/kv/range",
+            WireRangeRequest(key: WireBytes(instance.key())),
+            as: WireRangeResponse.self
+        )
+        let leaseID = try #require(range.kvs?.first?.lease?.value)
+        try await etcd.revoke(EtcdLease(id: leaseID, ttl: .seconds(2)))
+        #expect(try await etcd.instances(of: service).isEmpty)
+        let deadline = ContinuousClock.now + .seconds(8)
+        var seen = try await etcd.instances(of: service)
+        while seen.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            seen = try await etcd.instances(of: service)
+        }
+        #expect(seen == [instance])
+        await registration.cancel()
+    }
+}
