@@ -7,6 +7,7 @@ import PackageDescription
 // Run in release:
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ExpressionBenchmarks
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench CacheBenchmarks
+//   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench EtcdBenchmarks  (needs etcd)
 let package = Package(
     name: "swift-beacon-benchmarks",
     dependencies: [
@@ -14,6 +15,18 @@ let package = Package(
     ],
     targets: [
         .target(name: "BenchmarkSupport"),
+        .target(
+            // The C floor for etcd requests: libcurl in a plain loop.
+            name: "CurlBaseline",
+            linkerSettings: [.linkedLibrary("curl")]
+        ),
+        .executableTarget(
+            name: "EtcdBenchmarks",
+            dependencies: [
+                "CurlBaseline",
+                .product(name: "BeaconEtcd", package: "swift-beacon"),
+            ]
+        ),
         .executableTarget(
             name: "CacheBenchmarks",
             dependencies: [
