@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "BeaconTesting", targets: ["BeaconTesting"]),
         .library(name: "BeaconCache", targets: ["BeaconCache"]),
         .library(name: "BeaconEtcd", targets: ["BeaconEtcd"]),
+        .library(name: "BeaconMemcached", targets: ["BeaconMemcached"]),
+        .library(name: "BeaconPostgres", targets: ["BeaconPostgres"]),
         .library(name: "BeaconExpression", targets: ["BeaconExpression"]),
         .executable(name: "beacon-demo", targets: ["BeaconDemo"]),
     ],
@@ -59,6 +61,28 @@ let package = Package(
             dependencies: [
                 "Beacon",
                 "BeaconHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Consumers: clients built from discovered data
+
+        .target(
+            name: "BeaconPostgres",
+            dependencies: [
+                "Beacon",
+                "BeaconCache",
+                "CBeaconLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "BeaconMemcached",
+            dependencies: [
+                "Beacon",
+                "BeaconCache",
+                "CBeaconMemcached",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -135,6 +159,14 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "BeaconPostgresTests",
+            dependencies: ["Beacon", "BeaconPostgres", "BeaconTesting"]
+        ),
+        .testTarget(
+            name: "BeaconMemcachedTests",
+            dependencies: ["Beacon", "BeaconMemcached", "BeaconTesting"]
+        ),
+        .testTarget(
             name: "BeaconExpressionTests",
             dependencies: ["BeaconExpression"],
             resources: [.copy("Resources/corpus.json")]
@@ -143,8 +175,11 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Beacon",
+                "BeaconCache",
                 "BeaconEtcd",
                 "BeaconHTTP",
+                "BeaconMemcached",
+                "BeaconPostgres",
                 "BeaconTesting",
                 "CBeaconCurl",
                 "CBeaconLibPQ",
