@@ -185,6 +185,8 @@ let package = Package(
                 "CBeaconLibPQ",
                 "CBeaconMemcached",
                 "CBeaconZooKeeper",
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]
