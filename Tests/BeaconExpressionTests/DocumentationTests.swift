@@ -177,3 +177,15 @@ struct DocumentationTests {
         #expect(diagnostics.withLock { $0 } == ["E_WARNING: Undefined array key \"nickname\""])
     }
 }
+
+extension DocumentationTests {
+    @Test("objects against scalars compare as PHP's casts")
+    func objectComparisons() throws {
+        #expect(try TestWorld.evaluate("conf == conf") == true)
+        #expect(try TestWorld.evaluate("conf == true") == true)
+        let (value, diagnostics) = try TestWorld.evaluateCollecting("conf == 1")
+        #expect(value == true)
+        #expect(diagnostics.map(\.message) == ["Object of class Conf could not be converted to int"])
+        #expect(try TestWorld.evaluate("service(\"mailer\") == mailer") == false)
+    }
+}
