@@ -160,7 +160,13 @@ let package = Package(
         ),
         .testTarget(
             name: "BeaconPostgresTests",
-            dependencies: ["Beacon", "BeaconPostgres", "BeaconTesting"]
+            dependencies: [
+                "Beacon",
+                "BeaconCache",
+                "BeaconPostgres",
+                "BeaconTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "BeaconMemcachedTests",

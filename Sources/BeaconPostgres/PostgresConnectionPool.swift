@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import CoreMetrics
+public import Logging
+import Synchronization
+
+/// A bounded pool of PostgreSQL connections made by a ``PostgresConnectionFactory``.
+///
+/// ``withConnection(_:)`` lends a connection to a closure. An idle connection is checked before reuse (without a round
+/// trip, plus `SELECT 1` after ``Configuration/validationInterval``); one that broke, for example because its server
+/// was stopped, is discarded and replaced through the factory, which rediscovers the server. So a failover is absorbed
+/// by the pool: the next `withConnection` after the move runs on the new server.
+///
+/// ```swift
+/// let pool = PostgresConnectionPool(factory: factory, logger: logger)
+/// let count = try await pool.withConnection { connection in
+///     try await connection.query("SELECT count(*) FROM users")[0].decode(Int.self, column: 0)
+/// }
+/// pool.close()
+/// ```
+public final class PostgresConnectionPool: Sendable {
+    /// The factory new connections come from.
+    public let factory: PostgresConnectionFactory
+    /// The pool's limits.
+    public let configuration: Configuration
+    private let logger: Logger
+    private let state: Mutex<PoolState>
+
+    /// Creates an empty pool; connections are opened on demand.
+    ///
+    /// - Parameters:
+    ///   - factory: Where new connections come from.
+    ///   - configuration: The pool's limits.
+    ///   - logger: Where discarded connections are logged (debug level).
+    public init(factory: PostgresConnectionFactory, configuration: Configuration = Configuration(), logger: Logger) {
+        self.factory = factory
+        self.configuration = configuration
+        self.logger = logger
+        self.state = Mutex(PoolState(maxConnections: configuration.maxConnections))
+    }
+
+    deinit {
+        self.close()
+    }
+
+    /// The number of idle connections.
+    public var idleCount: Int { self.state.withLock { $0.idle.count } }
+
+    /// Lends a connection to a closure, waiting for one if all ``Configuration/maxConnections`` are in use.
+    ///
+    /// The closure **must not** keep the connection: it goes back to the pool when the closure returns. A connection
+    /// that broke during the closure, or was left inside a transaction, is closed instead of being reused. The closure
+    /// is not retried.
+    ///
+    /// - Parameter body: The work to do with the connection.
+    /// - Returns: What the closure returns.
+    /// - Throws: What the closure throws; the factory's ``PostgresError`` when no connection can be made;
+    ///   ``PostgresError/Code/poolClosed`` after ``close()``; `CancellationError` when the task is cancelled while
+    ///   waiting.
+    public func withConnection<Result>(
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        let connection = try await self.lease()
+        let result: Result
+        do {
+            result = try await body(connection)
+        } catch {
+            self.giveBack(connection)
+            throw error
+        }
+        self.giveBack(connection)
+        return result
+    }
+
+    /// Closes the idle connections and fails the waiting tasks; connections in use are closed when they come back.
+    /// Later calls to ``withConnection(_:)`` throw ``PostgresError/Code/poolClosed``. Calling it again does nothing.
+    public func close() {
+        let (idle, waiters) = self.state.withLock { state in
+            state.closed = true
+            defer {
+                state.idle = []
+                state.waiters = []
+            }
+            return (state.idle.map(\.connection), state.waiters)
+        }
+        for connection in idle { connection.close() }
+        for waiter in waiters {
+            waiter.continuation.resume(throwing: PostgresError(.poolClosed, "the pool was closed"))
+        }
+    }
+
+    /// Gets a checked connection, opening one through the factory when needed; the slot is given back on failure.
+    private func lease() async throws -> PostgresConnection {
+        var lease = try await self.acquire()
+        while true {
+            switch lease {
+            case .idle(let connection, let since):
+                if await self.validate(connection, idleSince: since) { return connection }
+                self.factory.metrics.discarded.increment()
+                self.logger.debug(
+                    "postgres pool discarded a broken idle connection",
+                    metadata: [LogKeys.endpoint: "\(connection.endpoint)"]
+                )
+                connection.close()
+                lease = .create
+            case .create:
+                do {
+                    return try await self.factory.makeConnection()
+                } catch {
+                    self.release(nil)
+                    throw error
+                }
+            }
+        }
+    }
+
+    private func acquire() async throws -> PoolLease {
+        try Task.checkCancellation()
+        let immediate = try self.state.withLock { state throws(PostgresError) -> PoolLease? in
+            guard !state.closed else { throw PostgresError(.poolClosed, "the pool was closed") }
+            return state.acquire()
+        }
+        if let immediate { return immediate }
+        let id = self.state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PoolLease, any Error>) in
+                let outcome = self.state.withLock { state -> Result<PoolLease, any Error>? in
+                    if state.closed { return .failure(PostgresError(.poolClosed, "the pool was closed")) }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    if let lease = state.acquire() { return .success(lease) }
+                    state.waiters.append(PoolState.Waiter(id: id, continuation: continuation))
+                    return nil
+                }
+                if let outcome { continuation.resume(with: outcome) }
+            }
+        } onCancel: {
+            let waiter = self.state.withLock { state -> PoolState.Waiter? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index)
+            }
+            waiter?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Whether an idle connection can be reused: a check without a round trip, then `SELECT 1` if it idled long.
+    private func validate(_ connection: PostgresConnection, idleSince: ContinuousClock.Instant) async -> Bool {
+        guard connection.checkIdle() else { return false }
+        guard idleSince.duration(to: .now) >= self.configuration.validationInterval else { return true }
+        do {
+            _ = try await connection.query("SELECT 1")
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Returns a connection after use: reused if it is still good and the pool is open, closed otherwise.
+    private func giveBack(_ connection: PostgresConnection) {
+        let reusable = connection.checkIdle()
+        if !reusable {
+            self.factory.metrics.discarded.increment()
+            connection.close()
+        }
+        self.release(reusable ? connection : nil)
+    }
+
+    private func release(_ connection: PostgresConnection?) {
+        let (handOver, closeIt) = self.state.withLock { state -> ((PoolState.Waiter, PoolLease)?, Bool) in
+            if state.closed {
+                state.leased -= 1
+                return (nil, connection != nil)
+            }
+            return (state.release(connection, now: .now), false)
+        }
+        if closeIt { connection?.close() }
+        if let (waiter, lease) = handOver { waiter.continuation.resume(returning: lease) }
+    }
+}

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One dedicated thread that waits for sockets to become readable or writable and resumes the waiting tasks.
+///
+/// libpq's calls are non-blocking once a connection is in non-blocking mode; only the waits for the socket would
+/// block. Tasks make the libpq calls themselves and hand each wait to this thread, which runs `poll(2)` over every
+/// registered socket plus a pipe used to wake it when a registration changes. No thread of the cooperative pool
+/// ever sits in `poll`.
+///
+/// The thread is process-wide (``shared``), started on first use and never stopped, like a singleton event loop
+/// group: connections may outlive any factory or pool, and an idle thread blocked in `poll` costs nothing.
+final class SocketPoller: Sendable {
+    /// What a wait is for, and what a socket turned out to be ready for.
+    struct Events: OptionSet, Sendable {
+        let rawValue: Int16
+        static let read = Events(rawValue: Int16(POLLIN))
+        static let write = Events(rawValue: Int16(POLLOUT))
+    }
+
+    /// How a wait ended without an error.
+    enum Outcome: Sendable, Equatable {
+        /// The socket is ready for (some of) these events, or has an error or hang-up pending (reported as both).
+        case ready(Events)
+        /// The deadline passed first.
+        case timedOut
+    }
+
+    /// Why a wait was cut short by ``interrupt(_:)``.
+    struct Interrupted: Error {}
+
+    private struct Registration {
+        var socket: Int32
+        var events: Events
+        var deadline: ContinuousClock.Instant?
+        var continuation: CheckedContinuation<Outcome, any Error>
+    }
+
+    private struct State {
+        var nextID: UInt64 = 0
+        var registrations: [UInt64: Registration] = [:]
+        /// Interruptions that arrived before their wait was registered.
+        var interrupted: Set<UInt64> = []
+    }
+
+    /// The process-wide poller, whose thread starts on first use.
+    static let shared = SocketPoller()
+
+    private let state = Mutex(State())
+    /// The read end of the wake-up pipe, watched by the thread.
+    private let wakeDescriptor: Int32
+    /// The write end of the wake-up pipe: one byte wakes the thread.
+    private let wakeWriteDescriptor: Int32
+
+    private init() {
+        var descriptors: [Int32] = [-1, -1]
+        let created = pipe(&descriptors)
+        precondition(created == 0, "pipe failed with errno \(errno)")
+        for descriptor in descriptors {
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        }
+        self.wakeDescriptor = descriptors[0]
+        self.wakeWriteDescriptor = descriptors[1]
+        var thread = pthread_t()
+        let result = pthread_create(
+            &thread,
+            nil,
+            { context in
+                let poller = Unmanaged<SocketPoller>.fromOpaque(context!).takeRetainedValue()
+                poller.run()
+                return nil
+            },
+            Unmanaged.passRetained(self).toOpaque()
+        )
+        precondition(result == 0, "pthread_create failed with error \(result)")
+        pthread_detach(thread)
+    }
+
+    /// A new identifier for a wait, so that ``interrupt(_:)`` can name it before the wait is registered.
+    func makeID() -> UInt64 {
+        self.state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+    }
+
+    /// Suspends the calling task until a socket is ready, a deadline passes, or the wait is interrupted.
+    ///
+    /// - Parameters:
+    ///   - id: An identifier from ``makeID()``.
+    ///   - socket: The descriptor to watch; it must stay open until the wait returns.
+    ///   - events: What to wait for.
+    ///   - deadline: When to give up, or `nil` to wait without limit.
+    /// - Returns: What the socket is ready for, or ``Outcome/timedOut``.
+    /// - Throws: `CancellationError` when the task is cancelled, ``Interrupted`` after ``interrupt(_:)``.
+    func wait(
+        id: UInt64,
+        socket: Int32,
+        for events: Events,
+        until deadline: ContinuousClock.Instant?
+    ) async throws -> Outcome {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Outcome, any Error>) in
+                let early: (any Error)? = self.state.withLock { state in
+                    if Task.isCancelled { return CancellationError() }
+                    if state.interrupted.remove(id) != nil { return Interrupted() }
+                    state.registrations[id] = Registration(
+                        socket: socket,
+                        events: events,
+                        deadline: deadline,
+                        continuation: continuation
+                    )
+                    return nil
+                }
+                if let early {
+                    continuation.resume(throwing: early)
+                } else {
+                    self.wake()
+                }
+            }
+        } onCancel: {
+            let registration = self.state.withLock { $0.registrations.removeValue(forKey: id) }
+            if let registration {
+                registration.continuation.resume(throwing: CancellationError())
+                self.wake()
+            }
+        }
+    }
+
+    /// Ends a wait at once with ``Interrupted``; if the wait has not started yet, it ends as soon as it does.
+    ///
+    /// - Parameter id: The wait's identifier.
+    func interrupt(_ id: UInt64) {
+        let registration = self.state.withLock { state in
+            guard let registration = state.registrations.removeValue(forKey: id) else {
+                state.interrupted.insert(id)
+                return nil as Registration?
+            }
+            return registration
+        }
+        if let registration {
+            registration.continuation.resume(throwing: Interrupted())
+            self.wake()
+        }
+    }
+
+    /// Forgets an interruption that arrived for a wait that will never start.
+    ///
+    /// - Parameter id: The wait's identifier.
+    func forget(_ id: UInt64) {
+        _ = self.state.withLock { $0.interrupted.remove(id) }
+    }
+
+    private func wake() {
+        var byte: UInt8 = 1
+        // A full pipe already guarantees a wake-up, so a failed write (EAGAIN) is fine.
+        _ = write(self.wakeWriteDescriptor, &byte, 1)
+    }
+
+    /// The thread's body: poll, then resume whoever is ready or past their deadline, forever.
+    private func run() {
+        var descriptors: [pollfd] = []
+        var ids: [UInt64] = []
+        while true {
+            descriptors.removeAll(keepingCapacity: true)
+            ids.removeAll(keepingCapacity: true)
+            descriptors.append(pollfd(fd: self.wakeDescriptor, events: Int16(POLLIN), revents: 0))
+            let earliest = self.state.withLock { state -> ContinuousClock.Instant? in
+                var earliest: ContinuousClock.Instant?
+                for (id, registration) in state.registrations {
+                    ids.append(id)
+                    descriptors.append(
+                        pollfd(fd: registration.socket, events: registration.events.rawValue, revents: 0)
+                    )
+                    if let deadline = registration.deadline {
+                        earliest = earliest.map { min($0, deadline) } ?? deadline
+                    }
+                }
+                return earliest
+            }
+            var timeout: Int32 = -1
+            if let earliest {
+                let remaining = ContinuousClock.now.duration(to: earliest)
+                if remaining <= .zero {
+                    timeout = 0
+                } else {
+                    let (seconds, attoseconds) = remaining.components
+                    let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+                    timeout = Int32(clamping: milliseconds)
+                }
+            }
+            let count = poll(&descriptors, nfds_t(descriptors.count), timeout)
+            if count < 0 && errno != EINTR {
+                fatalError("poll failed with errno \(errno)")
+            }
+            if descriptors[0].revents != 0 {
+                var buffer = [UInt8](repeating: 0, count: 64)
+                while read(self.wakeDescriptor, &buffer, buffer.count) > 0 {}
+            }
+            let now = ContinuousClock.now
+            let finished = self.state.withLock { state -> [(CheckedContinuation<Outcome, any Error>, Outcome)] in
+                var finished: [(CheckedContinuation<Outcome, any Error>, Outcome)] = []
+                for (index, id) in ids.enumerated() {
+                    let revents = descriptors[index + 1].revents
+                    guard let registration = state.registrations[id] else { continue }
+                    if revents != 0 {
+                        var ready = Events(rawValue: revents).intersection([.read, .write])
+                        if revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { ready = [.read, .write] }
+                        state.registrations[id] = nil
+                        finished.append((registration.continuation, .ready(ready)))
+                    } else if let deadline = registration.deadline, deadline <= now {
+                        state.registrations[id] = nil
+                        finished.append((registration.continuation, .timedOut))
+                    }
+                }
+                return finished
+            }
+            for (continuation, outcome) in finished {
+                continuation.resume(returning: outcome)
+            }
+        }
+    }
+}
