@@ -170,7 +170,13 @@ let package = Package(
         ),
         .testTarget(
             name: "BeaconMemcachedTests",
-            dependencies: ["Beacon", "BeaconMemcached", "BeaconTesting"]
+            dependencies: [
+                "Beacon",
+                "BeaconMemcached",
+                "BeaconTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Vectors")]
         ),
         .testTarget(
             name: "BeaconExpressionTests",

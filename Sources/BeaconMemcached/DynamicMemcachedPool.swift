@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import Beacon
+public import Logging
+import Synchronization
+
+/// A memcached pool that follows a server list in a discovery source and rebuilds itself when the list changes.
+///
+/// ``run()`` reads the list (by watching the source, or polling it, see ``Refresh``) and calls
+/// ``update(servers:)`` with each version. A new ``MemcachedPool`` is built only when the server list really
+/// changed (another server, port, weight or order); a value that was merely written again or re-read keeps the
+/// current pool. The new pool is swapped in atomically: operations that already hold a connection of the old pool
+/// finish on it, and the old pool frees its handles when the last of them ends.
+///
+/// ```swift
+/// let pool = DynamicMemcachedPool(
+///     source: source,
+///     servers: .prefix("/services/memcached/"),
+///     builder: MemcachedPoolBuilder(),
+///     logger: logger
+/// )
+/// async let following: Void = pool.run()
+/// try await pool.set("greeting", value: Array("hello".utf8))
+/// ```
+public final class DynamicMemcachedPool: MemcachedClient {
+    private struct State {
+        var pool: MemcachedPool?
+        var generation = 0
+        var updates = 0
+        var closed = false
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter = 0
+    }
+
+    private let state = Mutex(State())
+    private let source: any DiscoverySource
+    private let location: ServerLocation
+    private let builder: MemcachedPoolBuilder
+    private let refresh: Refresh
+    private let defaultPort: Int
+    private let retryDelay: Duration
+    private let logger: Logger
+
+    /// Creates a pool that follows a server list; it has no servers until ``run()`` (or ``update(servers:)``)
+    /// delivers the first list, and operations before that throw ``MemcachedError/Code/closed``.
+    ///
+    /// - Parameters:
+    ///   - source: Where the server list lives.
+    ///   - servers: The key or prefix that holds it.
+    ///   - builder: How each pool is built.
+    ///   - refresh: Watch the source (the default) or poll it.
+    ///   - defaultPort: The port for endpoints without one. Default: 11211.
+    ///   - retryDelay: How long to wait before reading again after the source failed. Default: 1 second.
+    ///   - logger: Where server-set changes (info) and read failures (info) are logged.
+    public init(
+        source: any DiscoverySource,
+        servers: ServerLocation,
+        builder: MemcachedPoolBuilder = MemcachedPoolBuilder(),
+        refresh: Refresh = .watch,
+        defaultPort: Int = 11211,
+        retryDelay: Duration = .seconds(1),
+        logger: Logger
+    ) {
+        self.source = source
+        self.location = servers
+        self.builder = builder
+        self.refresh = refresh
+        self.defaultPort = defaultPort
+        self.retryDelay = retryDelay
+        self.logger = logger
+    }
+
+    /// The pool in use now, or `nil` before the first server list.
+    public var currentPool: MemcachedPool? { self.state.withLock { $0.pool } }
+
+    /// How many pools were built so far: 1 after the first list, plus 1 for each real change.
+    public var generation: Int { self.state.withLock { $0.generation } }
+
+    /// How many server lists were read and compared so far, changed or not.
+    public var updateCount: Int { self.state.withLock { $0.updates } }
+
+    // MARK: Following the source
+
+    /// Follows the server list until the calling task is cancelled, then closes the current pool.
+    ///
+    /// Read failures and lists that cannot be parsed are logged and retried after the retry delay; the current
+    /// pool stays in use meanwhile.
+    public func run() async {
+        while !Task.isCancelled {
+            do {
+                switch self.refresh.base {
+                case .watch:
+                    try await self.followWatch()
+                    // The watch ended without an error: the task was cancelled, or the source gave up; read again.
+                    try await Task.sleep(for: self.retryDelay)
+                case .poll(let interval):
+                    try await self.accept(try await self.read())
+                    try await Task.sleep(for: interval)
+                }
+            } catch is CancellationError {
+                break
+            } catch {
+                self.logger.info(
+                    "memcached server list could not be read",
+                    metadata: [MemcachedLogKey.error: "\(error)"]
+                )
+                try? await Task.sleep(for: self.retryDelay)
+            }
+        }
+        self.close()
+    }
+
+    private func followWatch() async throws {
+        let prefix: String
+        switch self.location.base {
+        case .key(let key): prefix = key
+        case .prefix(let watched): prefix = watched
+        }
+        for try await snapshot in self.source.watch(prefix: prefix) {
+            try await self.accept(try self.servers(in: snapshot))
+        }
+    }
+
+    private func read() async throws -> [Endpoint] {
+        switch self.location.base {
+        case .key(let key):
+            let entries = try await self.source.get(key).map { [$0] } ?? []
+            return try self.servers(in: DiscoverySnapshot(prefix: key, entries: entries))
+        case .prefix(let prefix):
+            return try self.servers(in: try await self.source.snapshot(prefix: prefix))
+        }
+    }
+
+    private func servers(in snapshot: DiscoverySnapshot) throws -> [Endpoint] {
+        switch self.location.base {
+        case .key(let key):
+            guard let entry = snapshot[key: key] else { return [] }
+            do {
+                return try Endpoint.list(parsing: entry.string, defaultPort: self.defaultPort)
+            } catch {
+                throw BeaconError(.invalidValue, error.message, key: key, text: entry.string)
+            }
+        case .prefix:
+            return try snapshot.map { entry throws(BeaconError) in try entry.endpoint(defaultPort: self.defaultPort) }
+        }
+    }
+
+    private func accept(_ servers: [Endpoint]) async throws {
+        if servers.isEmpty {
+            self.logger.info(
+                "memcached server list is empty; keeping the current pool",
+                metadata: [MemcachedLogKey.servers: "\(self.location)"]
+            )
+            self.noteUpdate()
+            return
+        }
+        try self.update(servers: servers)
+    }
+
+    // MARK: Swapping
+
+    /// Compares a server list with the current one and, when it differs, builds a new pool and swaps it in.
+    ///
+    /// - Parameter servers: The new list, in order.
+    /// - Returns: `true` when a new pool was swapped in, `false` when the list was unchanged.
+    /// - Throws: ``MemcachedError`` when the pool cannot be built (the current one stays in use).
+    @discardableResult
+    public func update(servers: [Endpoint]) throws(MemcachedError) -> Bool {
+        let unchanged = self.state.withLock { $0.pool?.servers == servers }
+        if unchanged {
+            self.noteUpdate()
+            return false
+        }
+        let fresh: MemcachedPool
+        do {
+            fresh = try self.builder.build(servers: servers, logger: self.logger)
+        } catch {
+            self.noteUpdate()
+            throw error
+        }
+        let (old, swapped, waiters) = self.state.withLock { state in
+            state.updates += 1
+            let waiters = Array(state.waiters.values)
+            state.waiters = [:]
+            guard !state.closed, state.pool?.servers != servers else {
+                return (fresh as MemcachedPool?, false, waiters)
+            }
+            let old = state.pool
+            state.pool = fresh
+            state.generation += 1
+            return (old, true, waiters)
+        }
+        old?.close()
+        for waiter in waiters { waiter.resume() }
+        if swapped {
+            self.logger.info(
+                "memcached server set changed; new pool in use",
+                metadata: [
+                    MemcachedLogKey.servers: "\(servers.map(\.description).joined(separator: ","))",
+                    MemcachedLogKey.previousServers:
+                        "\(old?.servers.map(\.description).joined(separator: ",") ?? "")",
+                ]
+            )
+        }
+        return swapped
+    }
+
+    private func noteUpdate() {
+        let waiters = self.state.withLock { state in
+            state.updates += 1
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Waits until more than `count` server lists have been read (see ``updateCount``), or the task is cancelled.
+    ///
+    /// - Parameter count: An ``updateCount`` seen before.
+    public func waitForUpdate(after count: Int) async {
+        while !Task.isCancelled {
+            let id = self.state.withLock { state -> Int in
+                state.nextWaiter += 1
+                return state.nextWaiter
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = self.state.withLock { state in
+                        if state.updates > count || Task.isCancelled { return true }
+                        state.waiters[id] = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            } onCancel: {
+                let waiter = self.state.withLock { $0.waiters.removeValue(forKey: id) }
+                waiter?.resume()
+            }
+            if self.updateCount > count { return }
+        }
+    }
+
+    /// Closes the current pool (operations already running finish first) and refuses new operations.
+    public func close() {
+        let (pool, waiters) = self.state.withLock { state in
+            state.closed = true
+            defer {
+                state.pool = nil
+                state.waiters = [:]
+            }
+            return (state.pool, Array(state.waiters.values))
+        }
+        pool?.close()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    // MARK: MemcachedClient
+
+    private func leaseCurrent() throws(MemcachedError) -> MemcachedPool {
+        try self.state.withLock { state throws(MemcachedError) -> MemcachedPool in
+            guard let pool = state.pool else {
+                throw MemcachedError(.closed, "no memcached servers known yet for \(self.location)")
+            }
+            // Begun under this lock, so a swap cannot close the pool between the read and the lease.
+            try pool.beginLease()
+            return pool
+        }
+    }
+
+    /// Lends a connection of the current pool on the calling thread; see ``MemcachedClient``.
+    ///
+    /// - Parameter body: The work; the connection **must not** escape it.
+    /// - Returns: What `body` returns.
+    /// - Throws: What `body` throws, or ``MemcachedError`` with code ``MemcachedError/Code/closed`` before the first
+    ///   list.
+    public func withBlockingConnection<T>(_ body: (MemcachedConnection) throws -> T) throws -> T {
+        try self.leaseCurrent().runLeased(body)
+    }
+
+    /// Lends a connection of the current pool on one of its threads; see ``MemcachedClient``.
+    ///
+    /// - Parameter body: The work; the connection **must not** escape it.
+    /// - Returns: What `body` returns.
+    /// - Throws: What `body` throws, or ``MemcachedError`` with code ``MemcachedError/Code/closed`` before the first
+    ///   list.
+    public func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (MemcachedConnection) throws -> T
+    ) async throws -> T {
+        try await self.leaseCurrent().runLeasedOnWorker(body)
+    }
+
+    /// The server a key is stored on in the current pool; see ``MemcachedClient/server(forKey:)``.
+    ///
+    /// - Parameter key: The key, without the key prefix.
+    /// - Returns: The server.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/closed`` before the first list.
+    public func server(forKey key: String) throws(MemcachedError) -> Endpoint {
+        guard let pool = self.currentPool else {
+            throw MemcachedError(.closed, "no memcached servers known yet for \(self.location)")
+        }
+        return try pool.server(forKey: key)
+    }
+}

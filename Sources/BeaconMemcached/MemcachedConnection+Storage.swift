@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import CBeaconMemcached
+
+extension MemcachedConnection {
+    /// Stores a value, whether or not the key exists.
+    ///
+    /// - Parameters:
+    ///   - key: The key, without the pool's key prefix.
+    ///   - value: The bytes to store.
+    ///   - expiration: How long the value lives; `.zero` (the default) for as long as the server keeps it.
+    ///   - flags: 32 bits stored with the value and returned by ``getItem(_:)``.
+    /// - Throws: ``MemcachedError`` naming the key's server when the server refuses or cannot be reached.
+    public func set(
+        _ key: String,
+        value: some Collection<UInt8>,
+        expiration: Duration = .zero,
+        flags: UInt32 = 0
+    ) throws(MemcachedError) {
+        let rc = try self.store(key, value: value) { key, keyLength, value, valueLength in
+            memcached_set(self.handle, key, keyLength, value, valueLength, expirationTime(expiration), flags)
+        }
+        guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "set") }
+    }
+
+    /// Stores a value only when the key does not exist.
+    ///
+    /// - Parameters:
+    ///   - key: The key, without the pool's key prefix.
+    ///   - value: The bytes to store.
+    ///   - expiration: How long the value lives; `.zero` for as long as the server keeps it.
+    ///   - flags: 32 bits stored with the value.
+    /// - Returns: `true` when stored, `false` when the key already existed.
+    /// - Throws: ``MemcachedError`` naming the key's server when the server fails or cannot be reached.
+    public func add(
+        _ key: String,
+        value: some Collection<UInt8>,
+        expiration: Duration = .zero,
+        flags: UInt32 = 0
+    ) throws(MemcachedError) -> Bool {
+        let rc = try self.store(key, value: value) { key, keyLength, value, valueLength in
+            memcached_add(self.handle, key, keyLength, value, valueLength, expirationTime(expiration), flags)
+        }
+        if rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS { return false }
+        guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "add") }
+        return true
+    }
+
+    /// Stores a value only when the key exists.
+    ///
+    /// - Parameters:
+    ///   - key: The key, without the pool's key prefix.
+    ///   - value: The bytes to store.
+    ///   - expiration: How long the value lives; `.zero` for as long as the server keeps it.
+    ///   - flags: 32 bits stored with the value.
+    /// - Returns: `true` when stored, `false` when the key was absent.
+    /// - Throws: ``MemcachedError`` naming the key's server when the server fails or cannot be reached.
+    public func replace(
+        _ key: String,
+        value: some Collection<UInt8>,
+        expiration: Duration = .zero,
+        flags: UInt32 = 0
+    ) throws(MemcachedError) -> Bool {
+        let rc = try self.store(key, value: value) { key, keyLength, value, valueLength in
+            memcached_replace(self.handle, key, keyLength, value, valueLength, expirationTime(expiration), flags)
+        }
+        if rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_NOTFOUND { return false }
+        guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "replace") }
+        return true
+    }
+
+    /// Stores a value only when the key has not been written since it was read with ``getItem(_:)``.
+    ///
+    /// - Parameters:
+    ///   - key: The key, without the pool's key prefix.
+    ///   - value: The bytes to store.
+    ///   - cas: The ``MemcachedItem/cas`` token of the item read.
+    ///   - expiration: How long the value lives; `.zero` for as long as the server keeps it.
+    ///   - flags: 32 bits stored with the value.
+    /// - Returns: `true` when stored; `false` on a conflict (the key was written or deleted since it was read).
+    /// - Throws: ``MemcachedError`` naming the key's server when the server fails or cannot be reached.
+    public func compareAndSwap(
+        _ key: String,
+        value: some Collection<UInt8>,
+        cas: UInt64,
+        expiration: Duration = .zero,
+        flags: UInt32 = 0
+    ) throws(MemcachedError) -> Bool {
+        let rc = try self.store(key, value: value) { key, keyLength, value, valueLength in
+            memcached_cas(self.handle, key, keyLength, value, valueLength, expirationTime(expiration), flags, cas)
+        }
+        if rc == MEMCACHED_DATA_EXISTS || rc == MEMCACHED_NOTFOUND || rc == MEMCACHED_NOTSTORED { return false }
+        guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "compareAndSwap") }
+        return true
+    }
+
+    /// Deletes a key.
+    ///
+    /// - Parameter key: The key, without the pool's key prefix.
+    /// - Returns: `true` when the key existed.
+    /// - Throws: ``MemcachedError`` naming the key's server when the server fails or cannot be reached.
+    @discardableResult
+    public func delete(_ key: String) throws(MemcachedError) -> Bool {
+        let rc = try self.withKey(key) { key, length in memcached_delete(self.handle, key, length, 0) }
+        if rc == MEMCACHED_NOTFOUND { return false }
+        guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "delete") }
+        return true
+    }
+
+    /// Sets a new expiration on a key without reading or writing its value.
+    ///
+    /// - Parameters:
+    ///   - key: The key, without the pool's key prefix.
+    ///   - expiration: The new lifetime; `.zero` for as long as the server keeps it.
+    /// - Returns: `true` when the key existed.
+    /// - Throws: ``MemcachedError`` naming the key's server when the server fails or cannot be reached.
+    @discardableResult
+    public func touch(_ key: String, expiration: Duration) throws(MemcachedError) -> Bool {
+        let rc = try self.withKey(key) { key, length in
+            memcached_touch(self.handle, key, length, expirationTime(expiration))
+        }
+        if rc == MEMCACHED_NOTFOUND { return false }
+        guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "touch") }
+        return true
+    }
+
+    /// Adds to a counter stored as decimal text.
+    ///
+    /// - Parameters:
+    ///   - key: The key, without the pool's key prefix.
+    ///   - delta: How much to add.
+    /// - Returns: The new value, or `nil` when the key is absent (it is not created).
+    /// - Throws: ``MemcachedError`` naming the key's server when the value is not a number or the server fails.
+    @discardableResult
+    public func increment(_ key: String, by delta: UInt32 = 1) throws(MemcachedError) -> UInt64? {
+        var value: UInt64 = 0
+        let rc = try self.withKey(key) { key, length in memcached_increment(self.handle, key, length, delta, &value) }
+        if rc == MEMCACHED_NOTFOUND { return nil }
+        guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "increment") }
+        return value
+    }
+
+    /// Subtracts from a counter stored as decimal text; memcached stops at 0.
+    ///
+    /// - Parameters:
+    ///   - key: The key, without the pool's key prefix.
+    ///   - delta: How much to subtract.
+    /// - Returns: The new value, or `nil` when the key is absent.
+    /// - Throws: ``MemcachedError`` naming the key's server when the value is not a number or the server fails.
+    @discardableResult
+    public func decrement(_ key: String, by delta: UInt32 = 1) throws(MemcachedError) -> UInt64? {
+        var value: UInt64 = 0
+        let rc = try self.withKey(key) { key, length in memcached_decrement(self.handle, key, length, delta, &value) }
+        if rc == MEMCACHED_NOTFOUND { return nil }
+        guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "decrement") }
+        return value
+    }
+
+    private func store(
+        _ key: String,
+        value: some Collection<UInt8>,
+        _ call: (UnsafePointer<CChar>, Int, UnsafePointer<CChar>?, Int) -> memcached_return_t
+    ) throws(MemcachedError) -> memcached_return_t {
+        try self.withKey(key) { key, keyLength in
+            if let rc = value.withContiguousStorageIfAvailable({ bytes in
+                call(
+                    key,
+                    keyLength,
+                    UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self),
+                    bytes.count
+                )
+            }) {
+                return rc
+            }
+            return Array(value).withUnsafeBufferPointer { bytes in
+                call(
+                    key,
+                    keyLength,
+                    UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self),
+                    bytes.count
+                )
+            }
+        }
+    }
+}

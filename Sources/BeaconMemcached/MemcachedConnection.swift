@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import Beacon
+import CBeaconMemcached
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One connection of a ``MemcachedPool`` (a libmemcached handle with a socket per server), lent to a closure.
+///
+/// You get one from ``MemcachedClient/withBlockingConnection(_:)`` or ``MemcachedClient/withConnection(_:)``. It
+/// is yours alone until the closure returns, and it **must not** be stored or used after that: the pool hands the
+/// same handle to the next caller. Every method blocks the calling thread for at most the builder's timeouts.
+///
+/// ```swift
+/// let value = try pool.withBlockingConnection { connection in
+///     try connection.get("user:42")
+/// }
+/// ```
+public struct MemcachedConnection {
+    let handle: UnsafeMutablePointer<memcached_st>
+    let servers: MemcachedServerList
+    let checksKeys: Bool
+
+    init(handle: UnsafeMutablePointer<memcached_st>, servers: MemcachedServerList, checksKeys: Bool) {
+        self.handle = handle
+        self.servers = servers
+        self.checksKeys = checksKeys
+    }
+
+    /// The server a key is stored on, as PHP's `Memcached::getServerByKey` picks it.
+    ///
+    /// With ``MemcachedPoolBuilder/removeFailedServers``, a key whose server this connection found dead maps to
+    /// another server until the dead one is retried.
+    ///
+    /// - Parameter key: The key, without the pool's key prefix.
+    /// - Returns: The server, with the weight it was given.
+    public func server(forKey key: String) -> Endpoint {
+        Self.withBytes(key) { bytes in self.servers.server(forKey: bytes, handle: self.handle) }
+    }
+
+    // MARK: Keys and errors
+
+    /// Runs `body` with the key's UTF-8 bytes, checked for what the protocol cannot carry.
+    func withKey<T>(
+        _ key: String,
+        _ body: (UnsafePointer<CChar>, Int) throws(MemcachedError) -> T
+    ) throws(MemcachedError) -> T {
+        let result: Result<T, MemcachedError> = Self.withBytes(key) { bytes in
+            do throws(MemcachedError) {
+                try self.check(bytes, key: key)
+                let pointer = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+                return .success(try body(pointer, bytes.count))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Checks a key: not empty, at most 250 bytes, and in the ASCII protocol no spaces or control characters.
+    func check(_ bytes: UnsafeBufferPointer<UInt8>, key: String) throws(MemcachedError) {
+        if bytes.isEmpty { throw MemcachedError(.invalidKey, "the key is empty", key: key) }
+        if bytes.count > 250 { throw MemcachedError(.invalidKey, "the key is longer than 250 bytes", key: key) }
+        if self.checksKeys {
+            for byte in bytes where byte <= 0x20 || byte == 0x7F {
+                throw MemcachedError(
+                    .invalidKey,
+                    "the ASCII protocol cannot carry spaces or control characters in keys",
+                    key: key
+                )
+            }
+        }
+    }
+
+    static func withBytes<T>(_ key: String, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
+        if let result = key.utf8.withContiguousStorageIfAvailable({ body($0) }) { return result }
+        return Array(key.utf8).withUnsafeBufferPointer { body($0) }
+    }
+
+    /// The error for a libmemcached return code, naming the key's server.
+    func failure(_ rc: memcached_return_t, key: String?, operation: String) -> MemcachedError {
+        let name = String(cString: memcached_strerror(self.handle, rc))
+        let detail = memcached_last_error_message(self.handle).map { String(cString: $0) }
+        let server = key.map { self.server(forKey: $0) }
+        let code: MemcachedError.Code
+        switch rc {
+        case MEMCACHED_TIMEOUT:
+            code = .timeout
+        case MEMCACHED_CONNECTION_FAILURE, MEMCACHED_HOST_LOOKUP_FAILURE, MEMCACHED_CONNECTION_SOCKET_CREATE_FAILURE,
+            MEMCACHED_SERVER_MARKED_DEAD, MEMCACHED_SERVER_TEMPORARILY_DISABLED, MEMCACHED_NO_SERVERS,
+            MEMCACHED_WRITE_FAILURE, MEMCACHED_READ_FAILURE, MEMCACHED_UNKNOWN_READ_FAILURE, MEMCACHED_ERRNO,
+            MEMCACHED_CONNECTION_BIND_FAILURE, MEMCACHED_FAIL_UNIX_SOCKET:
+            code = .unavailable
+        case MEMCACHED_BAD_KEY_PROVIDED, MEMCACHED_KEY_TOO_BIG:
+            code = .invalidKey
+        case MEMCACHED_E2BIG:
+            code = .valueTooLarge
+        default:
+            code = .failed
+        }
+        var message = "\(operation) failed"
+        if let detail, !detail.isEmpty { message += ": \(detail)" }
+        return MemcachedError(
+            code,
+            message,
+            server: server,
+            key: key,
+            returnCode: Int(rc.rawValue),
+            returnCodeName: name
+        )
+    }
+}
+
+@available(*, unavailable)
+extension MemcachedConnection: Sendable {}
+
+/// An expiration as memcached takes it: 0 for never, seconds up to 30 days, an absolute Unix time beyond.
+func expirationTime(_ expiration: Duration) -> time_t {
+    guard expiration > .zero else { return 0 }
+    let (seconds, attoseconds) = expiration.components
+    let whole = seconds + (attoseconds > 0 ? 1 : 0)
+    if whole <= 30 * 24 * 3600 { return time_t(whole) }
+    return time(nil) + time_t(whole)
+}

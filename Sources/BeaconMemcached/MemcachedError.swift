@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import Beacon
+
+/// The error thrown by `BeaconMemcached`.
+///
+/// Every error carries a ``Code`` to switch on and a sentence saying what went wrong. When libmemcached
+/// reported the failure, ``returnCode`` and ``returnCodeName`` hold its `memcached_return_t` and its name, and
+/// ``server`` names the server the key belongs to, so that a log line alone says which server failed and how:
+///
+/// ```
+/// unavailable at 127.0.0.1:21212 for key "user:42": the server did not answer (libmemcached 3 CONNECTION FAILURE)
+/// ```
+public struct MemcachedError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure an error describes.
+    ///
+    /// A struct rather than an enum so that new codes can be added without breaking exhaustive `switch`es.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable {
+            case invalidConfiguration
+            case invalidKey
+            case unavailable
+            case timeout
+            case poolExhausted
+            case closed
+            case valueTooLarge
+            case encoding
+            case failed
+        }
+
+        private let base: Base
+
+        private init(_ base: Base) {
+            self.base = base
+        }
+
+        /// The builder's options or server list cannot be used (no servers, a prefix that is too long, ...).
+        public static let invalidConfiguration = Code(.invalidConfiguration)
+        /// A key is empty, too long, or (in the ASCII protocol) contains spaces or control characters.
+        public static let invalidKey = Code(.invalidKey)
+        /// The server could not be reached, or it is marked dead after too many failures.
+        public static let unavailable = Code(.unavailable)
+        /// The server did not answer within the configured timeouts.
+        public static let timeout = Code(.timeout)
+        /// No connection became free within ``MemcachedPoolBuilder/acquireTimeout``.
+        public static let poolExhausted = Code(.poolExhausted)
+        /// The pool was closed, or a dynamic pool has no servers yet.
+        public static let closed = Code(.closed)
+        /// The value is larger than the server accepts.
+        public static let valueTooLarge = Code(.valueTooLarge)
+        /// A value could not be encoded or decoded with `Codable`.
+        public static let encoding = Code(.encoding)
+        /// Any other failure reported by libmemcached or the server.
+        public static let failed = Code(.failed)
+
+        /// The code's name, for example `unavailable`.
+        public var description: String { self.base.rawValue }
+    }
+
+    /// What kind of failure this is.
+    public var code: Code
+    /// A sentence saying what is wrong.
+    public var message: String
+    /// The server involved: the one the key maps to, or the one that failed.
+    public var server: Endpoint?
+    /// The key involved, if any.
+    public var key: String?
+    /// libmemcached's `memcached_return_t` as a number, when libmemcached reported the failure.
+    public var returnCode: Int?
+    /// libmemcached's name for ``returnCode`` (`memcached_strerror`), for example `CONNECTION FAILURE`.
+    public var returnCodeName: String?
+    /// The error that caused this one, if any (an `EncodingError`, for example).
+    public var underlying: (any Error & Sendable)?
+    /// Where in Beacon's source code the error was thrown (`#fileID:#line`), for bug reports.
+    public var location: String
+
+    /// Creates an error.
+    ///
+    /// - Parameters:
+    ///   - code: What kind of failure this is.
+    ///   - message: A sentence saying what is wrong.
+    ///   - server: The server involved.
+    ///   - key: The key involved.
+    ///   - returnCode: libmemcached's return code.
+    ///   - returnCodeName: libmemcached's name for the return code.
+    ///   - underlying: The error that caused this one.
+    ///   - fileID: The source file that throws; leave the default.
+    ///   - line: The source line that throws; leave the default.
+    public init(
+        _ code: Code,
+        _ message: String,
+        server: Endpoint? = nil,
+        key: String? = nil,
+        returnCode: Int? = nil,
+        returnCodeName: String? = nil,
+        underlying: (any Error & Sendable)? = nil,
+        fileID: String = #fileID,
+        line: Int = #line
+    ) {
+        self.code = code
+        self.message = message
+        self.server = server
+        self.key = key
+        self.returnCode = returnCode
+        self.returnCodeName = returnCodeName
+        self.underlying = underlying
+        self.location = "\(fileID):\(line)"
+    }
+
+    /// One line: the code, the server, the key, the message and libmemcached's return code.
+    public var description: String {
+        var result = self.code.description
+        if let server = self.server { result += " at \(server.hostAndPort)" }
+        if let key = self.key { result += " for key \(Self.quoted(key))" }
+        result += ": " + self.message
+        if let returnCode = self.returnCode {
+            result += " (libmemcached \(returnCode) \(self.returnCodeName ?? "?"))"
+        }
+        if let underlying = self.underlying { result += " (\(underlying))" }
+        return result
+    }
+
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            if scalar == "\"" || scalar == "\\" {
+                result += "\\"
+                result.unicodeScalars.append(scalar)
+            } else if scalar.value < 0x20 || scalar.value == 0x7F {
+                result += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+}

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import CBeaconMemcached
+
+/// Creating and configuring the libmemcached handle every connection of a pool is cloned from.
+enum MemcachedHandleFactory {
+    /// Creates a handle with the builder's behaviours and the servers, in the order PHP's `Memcached` applies them.
+    ///
+    /// The caller owns the result and frees it with `memcached_free`. On failure nothing is left allocated.
+    static func makeMaster(
+        builder: MemcachedPoolBuilder,
+        servers: [Endpoint]
+    ) throws(MemcachedError) -> UnsafeMutablePointer<memcached_st> {
+        guard !servers.isEmpty else {
+            throw MemcachedError(.invalidConfiguration, "the server list is empty")
+        }
+        if let prefix = builder.keyPrefix, prefix.utf8.count >= Int(MEMCACHED_MAX_NAMESPACE) {
+            throw MemcachedError(.invalidConfiguration, "the key prefix is longer than 127 bytes")
+        }
+        guard builder.maxConnections >= 1 else {
+            throw MemcachedError(.invalidConfiguration, "maxConnections must be at least 1")
+        }
+        guard let handle = memcached_create(nil) else {
+            throw MemcachedError(.invalidConfiguration, "memcached_create failed (out of memory)")
+        }
+        do {
+            try self.configure(handle, builder: builder)
+            for server in servers {
+                try self.add(server, to: handle)
+            }
+            return handle
+        } catch {
+            memcached_free(handle)
+            throw error
+        }
+    }
+
+    /// Clones a configured handle, repairing what `memcached_clone` loses (see ``repairClone(_:builder:)``).
+    static func clone(
+        _ master: UnsafeMutablePointer<memcached_st>,
+        builder: MemcachedPoolBuilder
+    ) -> UnsafeMutablePointer<memcached_st>? {
+        guard let clone = memcached_clone(nil, master) else { return nil }
+        self.repairClone(clone, builder: builder)
+        return clone
+    }
+
+    /// Turns weighted ketama back on in a handle cloned from a libketama-compatible master.
+    ///
+    /// libmemcached 1.1.4's `memcached_clone` (also used by `memcached_pool_create` and `memcached_pool_fetch`)
+    /// does not copy the weighted-ketama flag, so a clone of a handle configured like PHP's
+    /// `OPT_LIBKETAMA_COMPATIBLE` maps keys differently from the handle it was cloned from, unless some weight is
+    /// above 1 (adding such a server sets the flag again). The check is one field read per call.
+    static func repairClone(_ handle: UnsafeMutablePointer<memcached_st>, builder: MemcachedPoolBuilder) {
+        guard builder.libketamaCompatible, builder.distribution == .consistent else { return }
+        if memcached_behavior_get(handle, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED) == 0 {
+            _ = memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1)
+        }
+    }
+
+    private static func configure(
+        _ handle: UnsafeMutablePointer<memcached_st>,
+        builder: MemcachedPoolBuilder
+    ) throws(MemcachedError) {
+        // The distribution first, then libketama compatibility: the order of PHP's documented
+        // setOption(OPT_DISTRIBUTION, ...) then setOption(OPT_LIBKETAMA_COMPATIBLE, true).
+        switch builder.distribution.base {
+        case .consistent:
+            try self.set(handle, MEMCACHED_BEHAVIOR_DISTRIBUTION, UInt64(MEMCACHED_DISTRIBUTION_CONSISTENT.rawValue))
+            if builder.libketamaCompatible {
+                try self.set(handle, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1)
+            }
+        case .modula:
+            break
+        }
+        try self.set(handle, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, milliseconds(builder.connectTimeout))
+        try self.set(handle, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, milliseconds(builder.pollTimeout))
+        if let timeout = builder.sendTimeout {
+            try self.set(handle, MEMCACHED_BEHAVIOR_SND_TIMEOUT, microseconds(timeout))
+        }
+        if let timeout = builder.receiveTimeout {
+            try self.set(handle, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, microseconds(timeout))
+        }
+        if builder.binaryProtocol {
+            try self.set(handle, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1)
+        }
+        try self.set(handle, MEMCACHED_BEHAVIOR_TCP_NODELAY, builder.tcpNoDelay ? 1 : 0)
+        try self.set(handle, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1)
+        try self.set(handle, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, UInt64(max(1, builder.failureLimit)))
+        let retry = max(1, (milliseconds(builder.retryTimeout) + 999) / 1000)
+        try self.set(handle, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, retry)
+        try self.set(handle, MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, builder.removeFailedServers ? 1 : 0)
+        if let prefix = builder.keyPrefix, !prefix.isEmpty {
+            let rc = prefix.withCString { memcached_callback_set(handle, MEMCACHED_CALLBACK_NAMESPACE, $0) }
+            guard memcached_success(rc) else {
+                throw MemcachedError(
+                    .invalidConfiguration,
+                    "libmemcached rejected the key prefix",
+                    returnCode: Int(rc.rawValue),
+                    returnCodeName: String(cString: memcached_strerror(handle, rc))
+                )
+            }
+        }
+    }
+
+    private static func add(_ server: Endpoint, to handle: UnsafeMutablePointer<memcached_st>) throws(MemcachedError) {
+        guard (1...65535).contains(server.port) else {
+            throw MemcachedError(.invalidConfiguration, "the port is out of range", server: server)
+        }
+        let weight = server.weight ?? 1
+        guard weight >= 1, weight <= Int(UInt32.max) else {
+            throw MemcachedError(.invalidConfiguration, "the weight must be at least 1", server: server)
+        }
+        let rc = server.host.withCString { host in
+            memcached_server_add_with_weight(handle, host, in_port_t(server.port), UInt32(weight))
+        }
+        guard memcached_success(rc) else {
+            throw MemcachedError(
+                .invalidConfiguration,
+                "libmemcached rejected the server",
+                server: server,
+                returnCode: Int(rc.rawValue),
+                returnCodeName: String(cString: memcached_strerror(handle, rc))
+            )
+        }
+    }
+
+    private static func set(
+        _ handle: UnsafeMutablePointer<memcached_st>,
+        _ behavior: memcached_behavior_t,
+        _ value: UInt64
+    ) throws(MemcachedError) {
+        let rc = memcached_behavior_set(handle, behavior, value)
+        guard memcached_success(rc) else {
+            throw MemcachedError(
+                .invalidConfiguration,
+                "libmemcached rejected behaviour \(behavior.rawValue) = \(value)",
+                returnCode: Int(rc.rawValue),
+                returnCodeName: String(cString: memcached_strerror(handle, rc))
+            )
+        }
+    }
+}
+
+/// A duration in whole milliseconds, at least 1 for a positive duration.
+func milliseconds(_ duration: Duration) -> UInt64 {
+    let (seconds, attoseconds) = duration.components
+    guard seconds >= 0, duration > .zero else { return 0 }
+    let value = UInt64(seconds) * 1000 + UInt64(attoseconds / 1_000_000_000_000_000)
+    return max(1, value)
+}
+
+/// A duration in whole microseconds, at least 1 for a positive duration.
+func microseconds(_ duration: Duration) -> UInt64 {
+    let (seconds, attoseconds) = duration.components
+    guard seconds >= 0, duration > .zero else { return 0 }
+    let value = UInt64(seconds) * 1_000_000 + UInt64(attoseconds / 1_000_000_000_000)
+    return max(1, value)
+}

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import Beacon
+import CBeaconMemcached
+import Logging
+import Synchronization
+
+/// A thread-safe pool of memcached connections over a fixed server list, built by ``MemcachedPoolBuilder``.
+///
+/// Up to ``MemcachedPoolBuilder/maxConnections`` libmemcached handles are created as needed; each is used by one
+/// caller at a time (see ``MemcachedConnection``). The operations of ``MemcachedClient`` are available in two
+/// forms: blocking, through ``withBlockingConnection(_:)``, and `async`, run on the pool's own threads.
+///
+/// ```swift
+/// let pool = try MemcachedPoolBuilder().build(servers: servers, logger: logger)
+/// try await pool.set("greeting", value: Array("hello".utf8), expiration: .seconds(60))
+/// let value = try await pool.get("greeting")
+/// let fast = try pool.withBlockingConnection { try $0.get("greeting") }
+/// pool.close()
+/// ```
+///
+/// ``close()`` lets the operations already started finish, then frees every handle.
+public final class MemcachedPool: MemcachedClient {
+    /// The servers, in the order they were added.
+    public let servers: [Endpoint]
+    /// The options the pool was built with.
+    public let builder: MemcachedPoolBuilder
+
+    private struct State {
+        var leases = 0
+        var closed = false
+        var released = false
+    }
+
+    private let state = Mutex(State())
+    /// The handle `server(forKey:)` asks; it never connects. `nil` once released.
+    private let router: Mutex<CHandle?>
+    private let handles: CPool
+    private let serverList: MemcachedServerList
+    private let workers: MemcachedWorkers
+    private let logger: Logger
+    private let acquireTimeout: Duration
+
+    init(builder: MemcachedPoolBuilder, servers: [Endpoint], logger: Logger) throws(MemcachedError) {
+        let master = try MemcachedHandleFactory.makeMaster(builder: builder, servers: servers)
+        guard let router = MemcachedHandleFactory.clone(master, builder: builder) else {
+            memcached_free(master)
+            throw MemcachedError(.invalidConfiguration, "memcached_clone failed (out of memory)")
+        }
+        guard let pool = memcached_pool_create(master, 1, UInt32(builder.maxConnections)) else {
+            memcached_free(router)
+            memcached_free(master)
+            throw MemcachedError(.invalidConfiguration, "memcached_pool_create failed")
+        }
+        self.servers = servers
+        self.builder = builder
+        self.router = Mutex(CHandle(pointer: router))
+        self.handles = CPool(pool: pool)
+        self.serverList = MemcachedServerList(servers)
+        self.workers = MemcachedWorkers(count: builder.maxConnections)
+        self.logger = logger
+        self.acquireTimeout = builder.acquireTimeout
+        logger.debug(
+            "memcached pool built",
+            metadata: [
+                MemcachedLogKey.servers: "\(servers.map(\.description).joined(separator: ","))",
+                MemcachedLogKey.distribution: "\(builder.distribution)",
+                MemcachedLogKey.libketamaCompatible: "\(builder.libketamaCompatible)",
+            ]
+        )
+    }
+
+    deinit {
+        let release = self.state.withLock { state in
+            defer { state.released = true }
+            return !state.released
+        }
+        if release { self.releaseHandles() }
+    }
+
+    /// `true` once ``close()`` was called: new operations throw ``MemcachedError/Code/closed``.
+    public var isClosed: Bool { self.state.withLock { $0.closed } }
+
+    /// `true` once the pool is closed and every operation that had started finished: the handles are freed.
+    public var isReleased: Bool { self.state.withLock { $0.released } }
+
+    /// Refuses new operations, lets those already started (or queued) finish, then frees every handle and stops the
+    /// pool's threads. Calling it again does nothing. It does not wait.
+    public func close() {
+        let release = self.state.withLock { state in
+            guard !state.closed else { return false }
+            state.closed = true
+            guard state.leases == 0, !state.released else { return false }
+            state.released = true
+            return true
+        }
+        if release { self.releaseHandles() }
+    }
+
+    // MARK: MemcachedClient
+
+    /// Lends a connection to a closure on the calling thread; see ``MemcachedClient/withBlockingConnection(_:)``.
+    ///
+    /// - Parameter body: The work; the connection **must not** escape it.
+    /// - Returns: What `body` returns.
+    /// - Throws: What `body` throws, or ``MemcachedError`` with code ``MemcachedError/Code/poolExhausted`` or
+    ///   ``MemcachedError/Code/closed``.
+    public func withBlockingConnection<T>(_ body: (MemcachedConnection) throws -> T) throws -> T {
+        try self.beginLease()
+        return try self.runLeased(body)
+    }
+
+    /// Lends a connection to a closure on one of the pool's threads; see ``MemcachedClient/withConnection(_:)``.
+    ///
+    /// - Parameter body: The work; the connection **must not** escape it.
+    /// - Returns: What `body` returns.
+    /// - Throws: What `body` throws, or ``MemcachedError`` with code ``MemcachedError/Code/poolExhausted`` or
+    ///   ``MemcachedError/Code/closed``.
+    public func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (MemcachedConnection) throws -> T
+    ) async throws -> T {
+        try self.beginLease()
+        return try await self.runLeasedOnWorker(body)
+    }
+
+    /// The server a key is stored on, as PHP's `Memcached::getServerByKey` picks it; see
+    /// ``MemcachedClient/server(forKey:)``.
+    ///
+    /// - Parameter key: The key, without the key prefix.
+    /// - Returns: The server, with the weight it was given.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/closed`` when the pool is released.
+    public func server(forKey key: String) throws(MemcachedError) -> Endpoint {
+        try MemcachedConnection.withBytes(key) { bytes in self.route(bytes) }.get()
+    }
+
+    /// The server a key given as raw bytes (not necessarily UTF-8) is stored on; see ``server(forKey:)``.
+    ///
+    /// - Parameter key: The key's bytes, without the key prefix.
+    /// - Returns: The server, with the weight it was given.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/closed`` when the pool is released.
+    public func server(forKeyBytes key: [UInt8]) throws(MemcachedError) -> Endpoint {
+        try key.withUnsafeBufferPointer { bytes in self.route(bytes) }.get()
+    }
+
+    private func route(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<Endpoint, MemcachedError> {
+        self.router.withLock { router in
+            guard let router else { return .failure(MemcachedError(.closed, "the pool is closed")) }
+            return .success(self.serverList.server(forKey: bytes, handle: router.pointer))
+        }
+    }
+
+    // MARK: Leases
+
+    /// Counts an operation in; it must be ended by ``runLeased(_:)`` or ``runLeasedOnWorker(_:)``.
+    func beginLease() throws(MemcachedError) {
+        let open = self.state.withLock { state in
+            guard !state.closed else { return false }
+            state.leases += 1
+            return true
+        }
+        guard open else { throw MemcachedError(.closed, "the pool is closed") }
+    }
+
+    private func endLease() {
+        let release = self.state.withLock { state in
+            state.leases -= 1
+            guard state.closed, state.leases == 0, !state.released else { return false }
+            state.released = true
+            return true
+        }
+        if release { self.releaseHandles() }
+    }
+
+    /// Runs `body` with a connection on the calling thread, then ends the lease begun by ``beginLease()``.
+    func runLeased<T>(_ body: (MemcachedConnection) throws -> T) throws -> T {
+        defer { self.endLease() }
+        var timeout = timespec(
+            tv_sec: Int(self.acquireTimeout.components.seconds),
+            tv_nsec: Int(self.acquireTimeout.components.attoseconds / 1_000_000_000)
+        )
+        var rc = MEMCACHED_SUCCESS
+        guard let handle = memcached_pool_fetch(self.handles.pool, &timeout, &rc) else {
+            throw MemcachedError(
+                .poolExhausted,
+                "no connection became free within \(self.acquireTimeout)",
+                returnCode: Int(rc.rawValue),
+                returnCodeName: String(cString: memcached_strerror(nil, rc))
+            )
+        }
+        defer { memcached_pool_release(self.handles.pool, handle) }
+        MemcachedHandleFactory.repairClone(handle, builder: self.builder)
+        return try body(
+            MemcachedConnection(handle: handle, servers: self.serverList, checksKeys: !self.builder.binaryProtocol)
+        )
+    }
+
+    /// Runs `body` on one of the pool's threads, then ends the lease begun by ``beginLease()``.
+    func runLeasedOnWorker<T: Sendable>(
+        _ body: @escaping @Sendable (MemcachedConnection) throws -> T
+    ) async throws -> T {
+        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
+            let accepted = self.workers.submit {
+                continuation.resume(returning: Result { try self.runLeased(body) })
+            }
+            if !accepted {
+                self.endLease()
+                continuation.resume(returning: .failure(MemcachedError(.closed, "the pool is closed")))
+            }
+        }
+        return try result.get()
+    }
+
+    /// Frees the handles; called exactly once, when the pool is closed and idle (or deinitialized).
+    private func releaseHandles() {
+        if let master = memcached_pool_destroy(self.handles.pool) {
+            memcached_free(master)
+        }
+        self.router.withLock { router in
+            if let handle = router { memcached_free(handle.pointer) }
+            router = nil
+        }
+        self.workers.shutdown()
+        self.logger.debug("memcached pool released")
+    }
+}
+
+/// A libmemcached handle owned by a ``MemcachedPool``.
+///
+/// `@unchecked Sendable` is safe because the only instance lives inside the pool's `router` `Mutex`: every use of
+/// the pointer, and its release, happens with that lock held, so one thread at a time uses the handle.
+struct CHandle: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<memcached_st>
+}
+
+/// A libmemcachedutil pool owned by a ``MemcachedPool``.
+///
+/// `@unchecked Sendable` is safe because `memcached_pool_fetch` and `memcached_pool_release` lock the C pool's own
+/// mutex, and a fetched handle is used only by the thread that fetched it until it releases it. The pool is
+/// destroyed once, after the lease count (in the `MemcachedPool`'s `Mutex`) shows no operation is using it.
+struct CPool: @unchecked Sendable {
+    let pool: OpaquePointer
+}
+
+/// The metadata keys of the module's log messages.
+enum MemcachedLogKey {
+    static let servers = "memcached.servers"
+    static let distribution = "memcached.distribution"
+    static let libketamaCompatible = "memcached.libketama_compatible"
+    static let previousServers = "memcached.previous_servers"
+    static let error = "memcached.error"
+}

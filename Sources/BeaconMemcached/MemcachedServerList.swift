@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import CBeaconMemcached
+
+/// A pool's servers, and the way back from a libmemcached server instance to the ``Endpoint`` it was added as.
+struct MemcachedServerList: Sendable {
+    let servers: [Endpoint]
+    private let positions: [HostPort: Int]
+
+    private struct HostPort: Hashable {
+        var host: String
+        var port: Int
+    }
+
+    init(_ servers: [Endpoint]) {
+        self.servers = servers
+        var positions: [HostPort: Int] = [:]
+        for (position, server) in servers.enumerated()
+        where positions[HostPort(host: server.host, port: server.port)] == nil {
+            positions[HostPort(host: server.host, port: server.port)] = position
+        }
+        self.positions = positions
+    }
+
+    /// The server libmemcached picks for a key on this handle (`memcached_server_by_key`, as PHP's
+    /// `getServerByKey`). The handle must be used by the calling thread alone.
+    func server(forKey key: UnsafeBufferPointer<UInt8>, handle: UnsafeMutablePointer<memcached_st>) -> Endpoint {
+        var rc = MEMCACHED_SUCCESS
+        let instance = key.withMemoryRebound(to: CChar.self) { key in
+            memcached_server_by_key(handle, key.baseAddress, key.count, &rc)
+        }
+        guard let instance, let name = memcached_server_name(instance) else { return self.servers[0] }
+        let found = HostPort(host: String(cString: name), port: Int(memcached_server_port(instance)))
+        guard let position = self.positions[found] else {
+            return Endpoint(host: found.host, port: found.port)
+        }
+        return self.servers[position]
+    }
+}
