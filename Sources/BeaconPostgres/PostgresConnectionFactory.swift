@@ -8,12 +8,13 @@ public import Logging
 /// Makes PostgreSQL connections to wherever discovery says the database is, and finds it again when it moves.
 ///
 /// ``makeConnection()`` reads the ``PostgresParameters`` through a ``CachingSource`` and connects. When the connection
-/// fails, it invalidates exactly the cache entries it read (the key, or the prefix), reads them again from discovery,
-/// and retries with exponential backoff and jitter (``PostgresRetryPolicy``), so a database that moved is found at once
-/// rather than after the cache's TTL. After the last attempt it throws an error listing every attempt.
+/// fails, it invalidates exactly the cache entries it read (the key, or the prefix) and reads them again from
+/// discovery. If they changed (the database moved), the next attempt goes to the new location at once; if not, it
+/// waits with exponential backoff and jitter (``PostgresRetryPolicy``) and rediscovers again. So a database that moved
+/// is found at once rather than after the cache's TTL. After the last attempt it throws an error listing every attempt.
 ///
-/// An authentication failure is not retried blindly: the factory rereads the parameters at once and tries again only
-/// if they changed (a new password published in discovery); otherwise it throws right away.
+/// An authentication failure is not retried blindly: the factory tries again only if the reread parameters changed (a
+/// new password published in discovery); otherwise it throws right away.
 ///
 /// ```swift
 /// let source = CachingSource(etcd, configuration: .init(ttl: .seconds(600)), logger: logger)
@@ -160,27 +161,29 @@ public final class PostgresConnectionFactory: Sendable {
                 )
                 self.logFailure(number, parameters.endpoints, failure)
                 self.metrics.attemptFailed.increment()
+                // Rediscover at once: new parameters are worth trying without waiting.
                 self.invalidate()
-                if failure.code == .authenticationFailed {
-                    // A wrong password stays wrong: try again only if discovery now holds other parameters.
-                    let fresh: PostgresParameters?
-                    do {
-                        fresh = try await self.read()
-                    } catch is CancellationError {
-                        throw CancellationError()
-                    } catch {
-                        fresh = nil
-                    }
-                    guard let fresh, fresh != parameters else {
-                        self.metrics.exhausted.increment()
-                        failure.attempts = attempts
-                        throw failure
-                    }
+                let fresh: PostgresParameters?
+                do {
+                    fresh = try await self.read()
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    fresh = nil
+                }
+                if let fresh, fresh != parameters {
                     reread = fresh
                     continue
                 }
+                if failure.code == .authenticationFailed {
+                    // A wrong password stays wrong: discovery still holds the same parameters, so stop here.
+                    self.metrics.exhausted.increment()
+                    failure.attempts = attempts
+                    throw failure
+                }
                 if number < self.retryPolicy.maxAttempts {
                     try await self.sleep(self.retryPolicy.jitteredBackoff(after: number, using: &generator))
+                    self.invalidate()
                 }
             }
         }

@@ -34,8 +34,9 @@ struct PostgresConnectionFactoryTests {
         let text = error.map { "\($0)" } ?? ""
         #expect(text.contains("attempt 6 (127.0.0.1:\(closed.port))"), "\(text)")
         #expect(!text.contains("hunter22"))
-        // Each failure invalidated the cached key, so each attempt read discovery again.
-        #expect(backend.counts.get == 6)
+        // Each failure invalidated the cached key and read discovery again (to see whether the value changed), and
+        // each attempt after a wait read it once more.
+        #expect(backend.counts.get == 12)
     }
 
     @Test("a malformed value fails at once with an error naming the key, and is invalidated")
@@ -68,7 +69,30 @@ struct PostgresConnectionFactoryTests {
         #expect(error?.attempts.count == 3)
         #expect(error?.attempts[0].endpoints == [])
         #expect(error?.attempts[2].endpoints == [Endpoint(host: "127.0.0.1", port: closed.port)])
-        #expect(backend.counts.list == 3)
+        #expect(backend.counts.list == 4)
+    }
+
+    @Test("a value changed in discovery is tried at once, without waiting for the backoff")
+    func movedValueTriedAtOnce() async throws {
+        let first = try Tarpit(listening: false)
+        let second = try Tarpit(listening: false)
+        let backend = StaticSource(["/db/main": "postgresql://127.0.0.1:\(first.port)/app"])
+        let source = CachingSource(backend, configuration: .init(ttl: .seconds(600)))
+        let clock = ManualClock()
+        let factory = PostgresConnectionFactory(
+            source: source,
+            location: .key("/db/main"),
+            retryPolicy: PostgresRetryPolicy(maxAttempts: 2),
+            clock: clock,
+            logger: self.logger
+        )
+        _ = try await source.get("/db/main")  // cached: the stale location
+        backend.set("/db/main", to: "postgresql://127.0.0.1:\(second.port)/app")
+        // Both attempts fail (nothing listens), but the second one went to the new port without sleeping on the
+        // manual clock, which nobody advances.
+        let error = await #expect(throws: PostgresError.self) { try await factory.makeConnection() }
+        #expect(error?.attempts.map(\.endpoints.first?.port) == [first.port, second.port])
+        #expect(clock.sleeperCount == 0)
     }
 
     @Test("cancellation stops retrying at once")
@@ -87,6 +111,7 @@ struct PostgresConnectionFactoryTests {
         await clock.waitForSleepers(1)  // the first attempt failed; the factory waits before the second
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(backend.counts.get == 1)
+        // The first read, and the reread after the failure; nothing after the cancellation.
+        #expect(backend.counts.get == 2)
     }
 }
