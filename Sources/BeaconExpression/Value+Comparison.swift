@@ -156,9 +156,27 @@ private func compareArrays(_ left: ExpressionArray, _ right: ExpressionArray, sc
     return 0
 }
 
+/// PHP's `==` between a float and a string, without formatting the float when the answer is known: a number
+/// prints as a numeric string, so a non-numeric string can only equal `INF` or `-INF`.
+private func equalsNumberString(_ double: Double, _ string: ExpressionString, numeric: NumericString?) -> Bool {
+    if double.isNaN {
+        return false
+    }
+    guard numeric != nil else {
+        return double.isInfinite && string.bytes.elementsEqual((double < 0 ? "-INF" : "INF").utf8)
+    }
+    return compare(double, string, numeric: numeric) == 0
+}
+
 /// PHP's `==`.
 func phpLooselyEquals(_ left: ExpressionValue, _ right: ExpressionValue, scope: Scope) -> Bool {
     switch (left, right) {
+    case (.int(let integer), .string(let string)), (.string(let string), .int(let integer)):
+        // An int prints as a numeric string, so it never equals a non-numeric one.
+        guard let numeric = parseNumericString(string.bytes, allowErrors: false) else { return false }
+        return compare(integer, string, numeric: numeric) == 0
+    case (.float(let double), .string(let string)), (.string(let string), .float(let double)):
+        return equalsNumberString(double, string, numeric: parseNumericString(string.bytes, allowErrors: false))
     case (.int(let a), .int(let b)): return a == b
     case (.float(let a), .float(let b)): return a == b
     case (.int(let a), .float(let b)): return Double(a) == b
@@ -206,9 +224,9 @@ func phpInArray(_ needle: ExpressionValue, _ haystack: ExpressionValue, scope: S
         for value in array.values {
             switch value {
             case .int(let integer):
-                if compare(integer, string, numeric: numeric) == 0 { return true }
+                if numeric != nil, compare(integer, string, numeric: numeric) == 0 { return true }
             case .float(let double):
-                if !double.isNaN, compare(double, string, numeric: numeric) == 0 { return true }
+                if equalsNumberString(double, string, numeric: numeric) { return true }
             default:
                 if phpLooselyEquals(needle, value, scope: scope) { return true }
             }

@@ -75,6 +75,14 @@ struct SemanticsTests {
         ("conf == conf", true),
         ("conf === conf", true),
         ("conf == null", false),
+        ("constant(\"INF\") == \"INF\"", true),
+        ("constant(\"INF\") in [\"x\", \"INF\"]", true),
+        ("-constant(\"INF\") == \"-INF\"", true),
+        ("constant(\"NAN\") == \"NAN\"", false),
+        ("1.5 == \"abc\"", false),
+        ("1 == \"1abc\"", false),
+        ("1.5 in [\"1.5\"]", true),
+        ("\"abc\" in [1.5, 2]", false),
     ]
 
     @Test("loose and strict comparisons", arguments: comparisonsCases)
