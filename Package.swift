@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Beacon", targets: ["Beacon"]),
         .library(name: "BeaconTesting", targets: ["BeaconTesting"]),
         .library(name: "BeaconCache", targets: ["BeaconCache"]),
+        .library(name: "BeaconContainer", targets: ["BeaconContainer"]),
         .library(name: "BeaconEtcd", targets: ["BeaconEtcd"]),
         .library(name: "BeaconMemcached", targets: ["BeaconMemcached"]),
         .library(name: "BeaconPostgres", targets: ["BeaconPostgres"]),
@@ -94,6 +95,17 @@ let package = Package(
             dependencies: ["CBeaconPCRE2"]
         ),
 
+        // MARK: Container (general: knows expressions, not discovery)
+
+        .target(
+            name: "BeaconContainer",
+            dependencies: [
+                "BeaconExpression",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
         // MARK: C libraries (system library targets; each is imported by exactly one Swift module)
 
         .systemLibrary(
@@ -177,6 +189,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Vectors")]
+        ),
+        .testTarget(
+            name: "BeaconContainerTests",
+            dependencies: [
+                "BeaconContainer",
+                "BeaconExpression",
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources/corpus.json")]
         ),
         .testTarget(
             name: "BeaconExpressionTests",

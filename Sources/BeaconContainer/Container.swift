@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import BeaconExpression
+import Logging
+import Synchronization
+
+/// Services built lazily from immutable definitions; thread-safe.
+///
+/// Made by ``ContainerBuilder/build()``. A service is constructed on its first `get`; concurrent first `get`s
+/// construct it once and all receive it (or all receive the error; a failed construction is not kept, the next
+/// `get` tries again). Shared services are then returned from a slot; transient ones are built on every `get`;
+/// refreshable ones are rebuilt on the next `get` after ``invalidate(_:)`` or a change signal, together with
+/// every service that was built from them. Callers that already hold an old instance keep it.
+public final class Container: Sendable {
+    enum Body: Sendable {
+        case closure(@Sendable (Resolver) async throws -> any ServiceBox)
+        case factory(ContainerBuilder.Factory, [Plan])
+    }
+
+    struct CompiledDefinition: Sendable {
+        let id: String
+        let scope: ServiceScope
+        let body: Body
+        /// Slots referred to statically, for the cycle check.
+        let references: [Int]
+    }
+
+    let owner: UInt64
+    let definitions: [CompiledDefinition?]
+    let slots: [Slot]
+    let index: [String: Int]
+    /// Every id and alias, `service_container` first, for suggestions in errors.
+    let serviceIDs: [String]
+    let parameters: [String: Plan]
+    let parameterOrder: [String]
+    let environment: Environment
+    let className: String
+    let signals: [(slot: Int, consume: @Sendable (_ onElement: @Sendable () -> Void) async -> Void)]
+    let logger: Logger
+
+    init(
+        owner: UInt64,
+        definitions: [CompiledDefinition?],
+        index: [String: Int],
+        serviceIDs: [String],
+        parameters: [String: Plan],
+        parameterOrder: [String],
+        environment: Environment,
+        className: String,
+        signals: [(slot: Int, consume: @Sendable (_ onElement: @Sendable () -> Void) async -> Void)],
+        logger: Logger
+    ) {
+        self.owner = owner
+        self.definitions = definitions
+        self.slots = definitions.map { _ in Slot() }
+        self.index = index
+        self.serviceIDs = serviceIDs
+        self.parameters = parameters
+        self.parameterOrder = parameterOrder
+        self.environment = environment
+        self.className = className
+        self.signals = signals
+        self.logger = logger
+    }
+
+    /// Returns the service a typed key names, building it on first use.
+    ///
+    /// - Parameter key: A key from ``ContainerBuilder/register(_:as:scope:factory:)`` (read from its slot) or
+    ///   made from an id.
+    /// - Returns: The service.
+    /// - Throws: ``ContainerError`` (unknown id, wrong type, a cycle found while resolving), or the error of a
+    ///   factory or expression, unchanged.
+    public func get<T: Sendable>(_ key: ServiceKey<T>) async throws -> T {
+        if key.owner == owner, let box = slots[key.slot].built, let typed = box as? Box<T> {
+            return typed.value
+        }
+        return try await get(key.id, as: T.self)
+    }
+
+    /// Returns the service (or alias) `id` as a `T`, building it on first use.
+    ///
+    /// - Parameters:
+    ///   - id: The service id or alias.
+    ///   - type: The type to return.
+    /// - Returns: The service.
+    /// - Throws: ``ContainerError`` (unknown id, wrong type, a cycle found while resolving), or the error of a
+    ///   factory or expression, unchanged.
+    public func get<T: Sendable>(_ id: String, as type: T.Type = T.self) async throws -> T {
+        guard let slot = index[id] else {
+            throw ContainerError.serviceNotFound(id, candidates: serviceIDs)
+        }
+        if let box = slots[slot].built {
+            return try box.take(T.self, id: id)
+        }
+        return try await resolve(slot, path: []).take(T.self, id: id)
+    }
+
+    /// Whether a service or alias `id` is defined.
+    ///
+    /// - Parameter id: The id.
+    /// - Returns: `true` when `get` would find it.
+    public func has(_ id: String) -> Bool {
+        index[id] != nil
+    }
+
+    /// The value of a parameter, with `%env()%` parts read now.
+    ///
+    /// - Parameter name: The parameter name.
+    /// - Returns: The value.
+    /// - Throws: ``ContainerError`` for an unknown parameter or an environment variable that is missing or does
+    ///   not convert.
+    public func parameter(_ name: String) throws(ContainerError) -> ExpressionValue {
+        guard let plan = parameters[name] else {
+            throw parameterNotFound(name)
+        }
+        return try value(of: plan)
+    }
+
+    /// Whether a parameter is defined.
+    ///
+    /// - Parameter name: The parameter name.
+    /// - Returns: `true` when ``parameter(_:)`` would find it.
+    public func hasParameter(_ name: String) -> Bool {
+        parameters[name] != nil
+    }
+
+    /// How many times the service `id` has been constructed so far (for tests and diagnostics).
+    ///
+    /// - Parameter id: The service id or alias.
+    /// - Returns: The count, 0 for an unknown id.
+    public func constructionCount(of id: String) -> Int {
+        guard let slot = index[id] else { return 0 }
+        return slots[slot].state.withLock { $0.constructions }
+    }
+
+    /// How many callers are waiting for the running construction of `id` (tests).
+    func waiterCount(of id: String) -> Int {
+        guard let slot = index[id] else { return 0 }
+        return slots[slot].state.withLock { state in
+            if case .building(_, let waiters) = state.phase {
+                return waiters.count
+            }
+            return 0
+        }
+    }
+
+    /// Makes the refreshable service `id`, and every service built from it, be rebuilt on their next `get`.
+    ///
+    /// Services are invalidated along the dependencies actually resolved when they were built, including those
+    /// resolved inside expressions. A build that is running is not kept when it completes. Callers that hold
+    /// an instance keep it.
+    ///
+    /// - Parameter id: A refreshable service or an alias of one.
+    /// - Throws: ``ContainerError`` when `id` is unknown or not refreshable.
+    public func invalidate(_ id: String) throws(ContainerError) {
+        guard let slot = index[id] else {
+            throw ContainerError.serviceNotFound(id, candidates: serviceIDs)
+        }
+        guard definitions[slot]?.scope == .refreshable else {
+            throw ContainerError(
+                code: .notRefreshable,
+                message: "The service \"\(id)\" is not refreshable; only refreshable services can be invalidated."
+            )
+        }
+        invalidate(slot: slot)
+    }
+
+    func invalidate(slot: Int) {
+        var pending = [slot]
+        var seen = Set<Int>()
+        while let next = pending.popLast() {
+            guard seen.insert(next).inserted else { continue }
+            logger.debug("service invalidated", metadata: ["container.service": "\(definitions[next]?.id ?? "")"])
+            pending.append(contentsOf: slots[next].invalidate())
+        }
+    }
+
+    /// Consumes the change signals registered with ``ContainerBuilder/refresh(_:on:)`` until the task is
+    /// cancelled or every signal has ended: each element invalidates its service.
+    ///
+    /// Run it beside the application (a task group, or as a service of a service group); without it change
+    /// signals are not read.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            for signal in signals {
+                group.addTask {
+                    await signal.consume { [self] in
+                        self.invalidate(slot: signal.slot)
+                    }
+                }
+            }
+        }
+    }
+
+    static func cycleError(ids: [String]) -> ContainerError {
+        ContainerError(
+            code: .circularReference,
+            message: "Circular reference detected for service \"\(ids.first ?? "")\", path: "
+                + "\"\(ids.joined(separator: " -> "))\"."
+        )
+    }
+
+    func parameterNotFound(_ name: String) -> ContainerError {
+        var nested: String?
+        if name.contains(".") {
+            var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            parts.removeLast()
+            while !parts.isEmpty {
+                let candidate = parts.joined(separator: ".")
+                if let plan = parameters[candidate] {
+                    if case .array? = try? value(of: plan) {
+                        nested = candidate
+                    }
+                    break
+                }
+                parts.removeLast()
+            }
+        }
+        return ContainerError.parameterNotFound(name, candidates: parameterOrder, nestedArray: nested)
+    }
+}

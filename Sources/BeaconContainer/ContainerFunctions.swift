@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import BeaconExpression
+
+/// Symfony's dependency-injection expression functions, `service`, `parameter` and `env`, reading the
+/// `container` variable as Symfony's providers do; one language can serve many containers.
+enum ContainerFunctions {
+    static func register(on language: ExpressionLanguage) {
+        let names = language.functionNames
+        guard !(names.contains("service") && names.contains("parameter") && names.contains("env")) else { return }
+        language.register(
+            "service",
+            usingVariables: { variables, arguments in
+                try context(variables, "service").service(try name(arguments, "service"))
+            }
+        )
+        language.register(
+            "parameter",
+            usingVariables: { variables, arguments in
+                try context(variables, "parameter").parameter(try name(arguments, "parameter"))
+            }
+        )
+        language.register(
+            "env",
+            usingVariables: { variables, arguments in
+                try context(variables, "env").container.environment.value(named: try name(arguments, "env"))
+            }
+        )
+    }
+
+    private static func context(
+        _ variables: [String: ExpressionValue],
+        _ function: String
+    ) throws -> ContainerExpressionObject {
+        guard case .object(let object)? = variables["container"], let context = object as? ContainerExpressionObject
+        else {
+            throw ExpressionError(code: .error, message: "\(function)() needs the container variable of a Container")
+        }
+        return context
+    }
+
+    private static func name(_ arguments: [ExpressionValue], _ function: String) throws -> String {
+        guard let first = arguments.first else {
+            throw ExpressionError(
+                code: .argumentCountError,
+                message: "Too few arguments to function \(function)(), 0 passed and exactly 1 expected"
+            )
+        }
+        return try ExpressionLanguage.string(first).description
+    }
+}
+
+/// The `container` variable of one evaluation: `get`, `has`, `getParameter` and `hasParameter`, and the
+/// services resolved for the evaluation so far.
+final class ContainerExpressionObject: ExpressionObject {
+    let container: Container
+    let resolved: [Int: ExpressionValue]
+
+    init(container: Container, resolved: [Int: ExpressionValue]) {
+        self.container = container
+        self.resolved = resolved
+    }
+
+    var className: String { container.className }
+
+    func service(_ id: String) throws -> ExpressionValue {
+        if id == "service_container" {
+            return .object(self)
+        }
+        guard let slot = container.index[id] else {
+            throw ContainerError.serviceNotFound(id, candidates: container.serviceIDs)
+        }
+        if let value = resolved[slot] {
+            return value
+        }
+        throw PendingService(slot: slot)
+    }
+
+    func parameter(_ name: String) throws -> ExpressionValue {
+        try container.parameter(name)
+    }
+
+    func hasMethod(named lowercasedName: String) -> Bool {
+        ["get", "has", "getparameter", "hasparameter"].contains(lowercasedName)
+    }
+
+    func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
+        guard let first = arguments.first else {
+            throw ExpressionError(
+                code: .argumentCountError,
+                message: "Too few arguments to function \(className)::\(lowercasedName)(), 0 passed"
+            )
+        }
+        let name = try ExpressionLanguage.string(first).description
+        switch lowercasedName {
+        case "get": return try service(name)
+        case "has": return .bool(name == "service_container" || container.has(name))
+        case "getparameter": return try parameter(name)
+        default: return .bool(container.hasParameter(name))
+        }
+    }
+}
