@@ -8,6 +8,7 @@ import PackageDescription
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ExpressionBenchmarks
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench CacheBenchmarks
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench EtcdBenchmarks  (needs etcd)
+//   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench PostgresBenchmarks  (needs postgres)
 let package = Package(
     name: "swift-beacon-benchmarks",
     dependencies: [
@@ -25,6 +26,19 @@ let package = Package(
             dependencies: [
                 "CurlBaseline",
                 .product(name: "BeaconEtcd", package: "swift-beacon"),
+            ]
+        ),
+        .target(
+            // The floor for opening a PostgreSQL connection: blocking PQconnectdbParams in a plain C loop.
+            name: "PQBaseline",
+            linkerSettings: [.linkedLibrary("pq")]
+        ),
+        .executableTarget(
+            name: "PostgresBenchmarks",
+            dependencies: [
+                "PQBaseline",
+                .product(name: "BeaconCache", package: "swift-beacon"),
+                .product(name: "BeaconPostgres", package: "swift-beacon"),
             ]
         ),
         .executableTarget(

@@ -81,11 +81,18 @@ public struct PostgresParameters: Hashable, Sendable, CustomStringConvertible, C
         if let database = self.database { result += "/" + Self.percentEncoded(database) }
         var query: [String] = []
         if let sslMode = self.sslMode { query.append("sslmode=\(sslMode)") }
-        if self.connectTimeout != .seconds(10) { query.append("connect_timeout=\(self.connectTimeout)") }
+        if self.connectTimeout != .seconds(10) { query.append("connect_timeout=\(self.connectTimeoutText)") }
         if let name = self.applicationName { query.append("application_name=\(Self.percentEncoded(name))") }
         if let attributes = self.targetSessionAttributes { query.append("target_session_attrs=\(attributes)") }
         if !query.isEmpty { result += "?" + query.joined(separator: "&") }
         return result
+    }
+
+    /// The connect timeout in seconds, as the URI and JSON forms write it (`5`, `2.5`).
+    private var connectTimeoutText: String {
+        let (seconds, attoseconds) = self.connectTimeout.components
+        guard attoseconds != 0 else { return String(seconds) }
+        return String(Double(seconds) + Double(attoseconds) / 1e18)
     }
 
     /// A mirror that shows the password as `***`.
