@@ -55,6 +55,19 @@ let package = Package(
                 .product(name: "BeaconExpression", package: "swift-beacon"),
             ]
         ),
+        .target(
+            // The floor for memcached operations: libmemcached called directly in plain C loops.
+            name: "MemcachedBaseline",
+            linkerSettings: [.linkedLibrary("memcached")]
+        ),
+        .executableTarget(
+            // swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench MemcachedBenchmarks
+            name: "MemcachedBenchmarks",
+            dependencies: [
+                "MemcachedBaseline",
+                .product(name: "BeaconMemcached", package: "swift-beacon"),
+            ]
+        ),
     ]
 )
 

@@ -83,6 +83,7 @@ extension MemcachedConnection {
 
     private func fetchAll(keys: [String]) throws(MemcachedError) -> [String: MemcachedItem] {
         var items: [String: MemcachedItem] = [:]
+        items.reserveCapacity(keys.count)
         let result = UnsafeMutablePointer<memcached_result_st>.allocate(capacity: 1)
         defer { result.deallocate() }
         guard memcached_result_create(self.handle, result) != nil else {

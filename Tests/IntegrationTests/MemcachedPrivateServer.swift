@@ -43,13 +43,13 @@ final class MemcachedPrivateServer {
 
     private func waitUntilReady() throws {
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let pool = try MemcachedPoolBuilder(connectTimeout: .milliseconds(200), failureLimit: 1000)
-            .build(servers: [self.endpoint], logger: logger)
-        defer { pool.close() }
         for _ in 0..<200 {
-            let ready = (try? pool.withBlockingConnection { try $0.set("ready", value: [1]) }) != nil
-            if ready { return }
-            usleep(25_000)
+            // A fresh pool per attempt: a pool remembers a refused connection for its retry timeout.
+            let pool = try MemcachedPoolBuilder(connectTimeout: .milliseconds(200))
+                .build(servers: [self.endpoint], logger: logger)
+            defer { pool.close() }
+            if (try? pool.withBlockingConnection({ try $0.set("ready", value: [1]) })) != nil { return }
+            usleep(10_000)
         }
         self.stop()
         throw SpawnFailure(status: -1)

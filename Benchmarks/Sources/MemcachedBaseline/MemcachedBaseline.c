@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+
+#include "MemcachedBaseline.h"
+
+#include <libmemcached/memcached.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct memcached_baseline {
+    memcached_st *handle;
+};
+
+static int64_t now_ns(void) {
+    struct timespec spec;
+    clock_gettime(CLOCK_MONOTONIC, &spec);
+    return (int64_t)spec.tv_sec * 1000000000 + spec.tv_nsec;
+}
+
+memcached_baseline *memcached_baseline_create(const char *const *hosts, const int *ports, int count) {
+    memcached_st *handle = memcached_create(NULL);
+    if (handle == NULL) return NULL;
+    memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT);
+    memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, 1000);
+    memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, 1000);
+    memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
+    memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
+    memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 2);
+    memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 2);
+    for (int i = 0; i < count; i++) {
+        if (memcached_failed(memcached_server_add_with_weight(handle, hosts[i], (in_port_t)ports[i], 1))) {
+            memcached_free(handle);
+            return NULL;
+        }
+    }
+    memcached_baseline *baseline = malloc(sizeof(memcached_baseline));
+    if (baseline == NULL) {
+        memcached_free(handle);
+        return NULL;
+    }
+    baseline->handle = handle;
+    return baseline;
+}
+
+void memcached_baseline_free(memcached_baseline *baseline) {
+    memcached_free(baseline->handle);
+    free(baseline);
+}
+
+int64_t memcached_baseline_get_loop(memcached_baseline *baseline, const char *const *keys, int count,
+                                    int iterations) {
+    int64_t start = now_ns();
+    for (int i = 0; i < iterations; i++) {
+        const char *key = keys[i % count];
+        size_t length = 0;
+        uint32_t flags = 0;
+        memcached_return_t rc;
+        char *value = memcached_get(baseline->handle, key, strlen(key), &length, &flags, &rc);
+        if (value == NULL) return -1;
+        free(value);
+    }
+    return now_ns() - start;
+}
+
+int64_t memcached_baseline_set_loop(memcached_baseline *baseline, const char *const *keys, int count,
+                                    const char *value, size_t value_length, int iterations) {
+    int64_t start = now_ns();
+    for (int i = 0; i < iterations; i++) {
+        const char *key = keys[i % count];
+        memcached_return_t rc = memcached_set(baseline->handle, key, strlen(key), value, value_length, 0, 0);
+        if (memcached_failed(rc)) return -1;
+    }
+    return now_ns() - start;
+}
+
+int64_t memcached_baseline_get_multi_loop(memcached_baseline *baseline, const char *const *keys, int count,
+                                          int iterations) {
+    size_t *lengths = malloc(sizeof(size_t) * (size_t)count);
+    if (lengths == NULL) return -1;
+    for (int i = 0; i < count; i++) lengths[i] = strlen(keys[i]);
+    memcached_result_st result;
+    if (memcached_result_create(baseline->handle, &result) == NULL) {
+        free(lengths);
+        return -1;
+    }
+    int64_t start = now_ns();
+    int64_t outcome = 0;
+    for (int i = 0; i < iterations && outcome == 0; i++) {
+        if (memcached_failed(memcached_mget(baseline->handle, keys, lengths, (size_t)count))) {
+            outcome = -1;
+            break;
+        }
+        int found = 0;
+        memcached_return_t rc;
+        while (memcached_fetch_result(baseline->handle, &result, &rc) != NULL) found++;
+        if (found != count) outcome = -1;
+    }
+    if (outcome == 0) outcome = now_ns() - start;
+    memcached_result_free(&result);
+    free(lengths);
+    return outcome;
+}

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import BeaconMemcached
+import Foundation
+import Logging
+import MemcachedBaseline
+
+// get, set and a 100-key getMulti through MemcachedPool's blocking API, beside a C program calling libmemcached
+// directly with the same options, against the same servers, in the same run.
+// Needs memcached: BEACON_MEMCACHED_ENDPOINTS (scripts/servers start memcached; eval "$(scripts/servers env)").
+
+let endpoints = try Endpoint.list(
+    parsing: ProcessInfo.processInfo.environment["BEACON_MEMCACHED_ENDPOINTS"]
+        ?? "127.0.0.1:21211,127.0.0.1:21212,127.0.0.1:21213"
+)
+let blockSize = 500
+let multiBlockSize = 50
+let keys = (0..<100).map { "beacon-benchmarks:key:\($0)" }
+let value = [UInt8](repeating: 0x61, count: 100)
+
+let logger = Logger(label: "benchmark", factory: { _ in SwiftLogNoOpLogHandler() })
+let pool = try MemcachedPoolBuilder(maxConnections: 1).build(servers: endpoints, logger: logger)
+defer { pool.close() }
+try pool.withBlockingConnection { connection in
+    for key in keys { try connection.set(key, value: value) }
+}
+
+let hosts = endpoints.map { strdup($0.host) }
+defer { hosts.forEach { free($0) } }
+let ports = endpoints.map { Int32($0.port) }
+let cKeys = keys.map { UnsafePointer(strdup($0)!) }
+defer { cKeys.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
+guard
+    let baseline = hosts.map({ UnsafePointer($0!) }).withUnsafeBufferPointer({ hostPointers in
+        memcached_baseline_create(hostPointers.baseAddress!, ports, Int32(endpoints.count))
+    })
+else { fatalError("memcached_baseline_create failed") }
+defer { memcached_baseline_free(baseline) }
+
+func nanoseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1e9 + Double(duration.components.attoseconds) / 1e9
+}
+
+/// Times `operations` runs of `body` through the pool; returns nanoseconds per operation.
+func timeSwift(_ operations: Int, _ body: (MemcachedConnection, Int) throws -> Void) throws -> Double {
+    let start = ContinuousClock.now
+    for index in 0..<operations {
+        try pool.withBlockingConnection { connection in try body(connection, index) }
+    }
+    return nanoseconds(ContinuousClock.now - start) / Double(operations)
+}
+
+/// Runs the C loop; returns nanoseconds per operation.
+func timeC(_ operations: Int, _ loop: (Int32) -> Int64) -> Double {
+    let elapsed = loop(Int32(operations))
+    precondition(elapsed >= 0, "the C baseline failed")
+    return Double(elapsed) / Double(operations)
+}
+
+struct Row {
+    var name: String
+    var swift = Double.infinity
+    var c = Double.infinity
+}
+
+// Short blocks, alternating Swift and C many times: on a shared machine the fastest block of each side is the
+// one least disturbed by other processes, and both sides get the same chances.
+let blocks = 40
+let keyCount = Int32(keys.count)
+var rows = [Row(name: "get"), Row(name: "set"), Row(name: "getMulti (100 keys)")]
+for block in 0..<(blocks + 1) {
+    let getSwift = try timeSwift(blockSize) { connection, index in
+        let found = try connection.get(keys[index % keys.count])
+        precondition(found != nil)
+    }
+    let getC = timeC(blockSize) { memcached_baseline_get_loop(baseline, cKeys, keyCount, $0) }
+    let setSwift = try timeSwift(blockSize) { connection, index in
+        try connection.set(keys[index % keys.count], value: value)
+    }
+    let setC = value.withUnsafeBufferPointer { bytes in
+        timeC(blockSize) {
+            let pointer = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+            return memcached_baseline_set_loop(baseline, cKeys, keyCount, pointer, bytes.count, $0)
+        }
+    }
+    let multiSwift = try timeSwift(multiBlockSize) { connection, _ in
+        let found = try connection.getMulti(keys)
+        precondition(found.count == keys.count)
+    }
+    let multiC = timeC(multiBlockSize) { memcached_baseline_get_multi_loop(baseline, cKeys, keyCount, $0) }
+    if block == 0 { continue }  // warm-up
+    rows[0].swift = min(rows[0].swift, getSwift)
+    rows[0].c = min(rows[0].c, getC)
+    rows[1].swift = min(rows[1].swift, setSwift)
+    rows[1].c = min(rows[1].c, setC)
+    rows[2].swift = min(rows[2].swift, multiSwift)
+    rows[2].c = min(rows[2].c, multiC)
+}
+
+// The async API, for comparison: the same get through a dedicated thread per operation hand-off.
+let asyncStart = ContinuousClock.now
+for index in 0..<(blockSize * 10) {
+    let found = try await pool.get(keys[index % keys.count])
+    precondition(found != nil)
+}
+let asyncGet = nanoseconds(ContinuousClock.now - asyncStart) / Double(blockSize * 10)
+
+print(
+    "memcached over \(endpoints.count) servers; MemcachedPool (blocking API) vs C libmemcached, "
+        + "fastest of \(blocks) alternating blocks"
+)
+for row in rows {
+    print(
+        "\(row.name): Swift \(String(format: "%.1f", row.swift / 1000)) µs/op (\(String(format: "%.0f", 1e9 / row.swift)) ops/s), "
+            + "C \(String(format: "%.1f", row.c / 1000)) µs/op (\(String(format: "%.0f", 1e9 / row.c)) ops/s), "
+            + "ratio \(String(format: "%.2f", row.swift / row.c))"
+    )
+}
+print(
+    "get through the async API: \(String(format: "%.1f", asyncGet / 1000)) µs/op "
+        + "(\(String(format: "%.0f", 1e9 / asyncGet)) ops/s), ratio to C \(String(format: "%.2f", asyncGet / rows[0].c))"
+)

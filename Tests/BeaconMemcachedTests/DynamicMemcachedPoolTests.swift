@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import BeaconMemcached
+import Dispatch
+import Logging
+import Testing
+
+/// `DynamicMemcachedPool` following a `StaticSource`. Pools connect lazily and these tests do no I/O, so no
+/// memcached server is needed.
+@Suite("DynamicMemcachedPool", .timeLimit(.minutes(1)))
+struct DynamicMemcachedPoolTests {
+    static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    static let prefix = "/services/memcached/"
+
+    /// Runs `body` while the pool follows its source, then stops following.
+    static func following(
+        _ pool: DynamicMemcachedPool,
+        _ body: @Sendable () async throws -> Void
+    ) async throws {
+        try await withThrowingTaskGroup { group in
+            group.addTask { await pool.run() }
+            defer { group.cancelAll() }
+            try await body()
+        }
+    }
+
+    /// Waits until the pool has read at least `count` server lists.
+    static func waitForUpdates(_ pool: DynamicMemcachedPool, count: Int) async {
+        while pool.updateCount < count {
+            await pool.waitForUpdate(after: pool.updateCount)
+        }
+    }
+
+    @Test("a changed server set swaps the pool; an unchanged re-read does not")
+    func swapsOnlyOnChange() async throws {
+        let source = StaticSource([
+            Self.prefix + "a": "10.0.0.1:11211",
+            Self.prefix + "b": "10.0.0.2:11211",
+        ])
+        let pool = DynamicMemcachedPool(source: source, servers: .prefix(Self.prefix), logger: Self.logger)
+        try await Self.following(pool) {
+            await Self.waitForUpdates(pool, count: 1)
+            #expect(pool.generation == 1)
+            let first = try #require(pool.currentPool)
+            #expect(first.servers.map(\.description) == ["10.0.0.1:11211", "10.0.0.2:11211"])
+
+            // Written again with the same value: a new version, the same servers.
+            let seen = pool.updateCount
+            source.set(Self.prefix + "a", to: "10.0.0.1:11211")
+            await Self.waitForUpdates(pool, count: seen + 1)
+            #expect(pool.generation == 1)
+            #expect(pool.currentPool === first)
+            #expect(!first.isClosed)
+
+            // A third server: a new pool, and the old one is closed.
+            source.set(Self.prefix + "c", to: "10.0.0.3:11211?weight=2")
+            while pool.generation < 2 { await pool.waitForUpdate(after: pool.updateCount) }
+            let second = try #require(pool.currentPool)
+            #expect(second !== first)
+            #expect(second.servers.count == 3)
+            #expect(second.servers.last?.weight == 2)
+            #expect(first.isClosed)
+            #expect(first.isReleased)
+
+            // A weight change is a change too.
+            source.set(Self.prefix + "c", to: "10.0.0.3:11211?weight=3")
+            while pool.generation < 3 { await pool.waitForUpdate(after: pool.updateCount) }
+            #expect(second.isReleased)
+        }
+        #expect(pool.currentPool == nil)
+    }
+
+    @Test("an operation running during the swap finishes on the old pool, which is released after it")
+    func inFlightFinishesOnOldPool() async throws {
+        let source = StaticSource([Self.prefix + "a": "10.0.0.1:11211"])
+        let pool = DynamicMemcachedPool(source: source, servers: .prefix(Self.prefix), logger: Self.logger)
+        try await Self.following(pool) {
+            await Self.waitForUpdates(pool, count: 1)
+            let old = try #require(pool.currentPool)
+            let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self)
+            let release = DispatchSemaphore(value: 0)
+            async let operation = pool.withConnection { connection in
+                startedContinuation.yield()
+                release.wait()
+                return connection.server(forKey: "some-key")
+            }
+            for await _ in started { break }
+
+            source.set(Self.prefix + "b", to: "10.0.0.2:11211")
+            while pool.generation < 2 { await pool.waitForUpdate(after: pool.updateCount) }
+            #expect(old.isClosed)
+            #expect(!old.isReleased)
+            #expect(try pool.server(forKey: "x").port == 11211)
+
+            release.signal()
+            let server = try await operation
+            #expect(server == Endpoint(host: "10.0.0.1", port: 11211))
+            #expect(old.isReleased)
+        }
+    }
+
+    @Test("a single key holding a comma-separated list, polled")
+    func keyPolled() async throws {
+        let source = StaticSource(["/config/memcached": "cache-a:21211,cache-b"])
+        let pool = DynamicMemcachedPool(
+            source: source,
+            servers: .key("/config/memcached"),
+            refresh: .poll(every: .milliseconds(5)),
+            logger: Self.logger
+        )
+        try await Self.following(pool) {
+            await Self.waitForUpdates(pool, count: 1)
+            #expect(pool.currentPool?.servers.map(\.description) == ["cache-a:21211", "cache-b:11211"])
+            let seen = pool.updateCount
+            await Self.waitForUpdates(pool, count: seen + 3)
+            #expect(pool.generation == 1)
+            source.set("/config/memcached", to: "cache-a:21211")
+            while pool.generation < 2 { await pool.waitForUpdate(after: pool.updateCount) }
+            #expect(pool.currentPool?.servers.map(\.description) == ["cache-a:21211"])
+        }
+    }
+
+    @Test("before the first list, and for an unparsable or empty one, the pool says why")
+    func noServers() async throws {
+        let source = StaticSource()
+        let pool = DynamicMemcachedPool(source: source, servers: .prefix(Self.prefix), logger: Self.logger)
+        let error = #expect(throws: MemcachedError.self) { try pool.server(forKey: "k") }
+        #expect(error?.code == .closed)
+        #expect(try pool.update(servers: [Endpoint(host: "10.0.0.9", port: 11211)]))
+        #expect(try pool.update(servers: [Endpoint(host: "10.0.0.9", port: 11211)]) == false)
+        try await Self.following(pool) {
+            // An empty list keeps the current pool.
+            await Self.waitForUpdates(pool, count: 3)
+            let server = try pool.server(forKey: "k")
+            #expect(server.host == "10.0.0.9")
+        }
+    }
+}

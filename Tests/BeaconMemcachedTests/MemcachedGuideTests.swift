@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import BeaconMemcached
+import Logging
+import Testing
+
+/// The examples of Documentation/Memcached.md that need no server, as written there.
+@Suite("Documentation/Memcached.md examples", .timeLimit(.minutes(1)))
+struct MemcachedGuideTests {
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    @Test("Building a pool")
+    func buildingAPool() throws {
+        let servers = try Endpoint.list(parsing: "10.0.0.1:11211,10.0.0.2:11211,cache-3.internal:11211?weight=2")
+        var builder = MemcachedPoolBuilder()
+        builder.keyPrefix = "shop:"
+        builder.connectTimeout = .milliseconds(250)
+        let pool = try builder.build(servers: servers, logger: logger)
+        defer { pool.close() }
+
+        let server = try pool.server(forKey: "user:42")
+        #expect(servers.contains(server))
+        #expect(pool.servers[2].weight == 2)
+    }
+
+    @Test("Sharing keys with PHP: the table's builders")
+    func phpTable() {
+        #expect(MemcachedPoolBuilder().distribution == .consistent)
+        #expect(MemcachedPoolBuilder(libketamaCompatible: true).libketamaCompatible)
+        #expect(MemcachedPoolBuilder(distribution: .modula).distribution == .modula)
+    }
+
+    @Test("Following discovery: DynamicMemcachedPool")
+    func dynamic() async throws {
+        let source = StaticSource([
+            "/services/memcached/a": "10.0.0.1:11211",
+            "/services/memcached/b": "10.0.0.2:11211",
+        ])
+        let dynamic = DynamicMemcachedPool(
+            source: source,
+            servers: .prefix("/services/memcached/"),
+            builder: MemcachedPoolBuilder(),
+            logger: logger
+        )
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await dynamic.run() }
+            await dynamic.waitForUpdate(after: 0)
+            // The guide then calls dynamic.set, which needs a server: see the integration guide tests.
+            #expect(dynamic.currentPool?.servers.count == 2)
+            group.cancelAll()
+        }
+        #expect(dynamic.currentPool == nil)
+    }
+}

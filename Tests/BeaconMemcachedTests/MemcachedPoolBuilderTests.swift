@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import BeaconMemcached
+import Logging
+import Testing
+
+@Suite("MemcachedPoolBuilder")
+struct MemcachedPoolBuilderTests {
+    static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    @Test("the defaults")
+    func defaults() {
+        let builder = MemcachedPoolBuilder()
+        #expect(builder.distribution == .consistent)
+        #expect(builder.libketamaCompatible == false)
+        #expect(builder.binaryProtocol == false)
+        #expect(builder.tcpNoDelay)
+        #expect(builder.removeFailedServers == false)
+        #expect(builder.connectTimeout == .seconds(1))
+        #expect(builder.maxConnections == 4)
+    }
+
+    @Test("configurations that cannot work are refused")
+    func invalid() {
+        let cases: [(MemcachedPoolBuilder, [Endpoint])] = [
+            (MemcachedPoolBuilder(), []),
+            (MemcachedPoolBuilder(keyPrefix: String(repeating: "p", count: 128)), [Endpoint(host: "a", port: 1)]),
+            (MemcachedPoolBuilder(maxConnections: 0), [Endpoint(host: "a", port: 1)]),
+            (MemcachedPoolBuilder(), [Endpoint(host: "a", port: 0)]),
+            (MemcachedPoolBuilder(), [Endpoint(host: "a", port: 11211, weight: 0)]),
+        ]
+        for (builder, servers) in cases {
+            let error = #expect(throws: MemcachedError.self) {
+                try builder.build(servers: servers, logger: Self.logger)
+            }
+            #expect(error?.code == .invalidConfiguration)
+        }
+    }
+
+    @Test("adding a fourth server moves about a quarter of the keys, all of them to the new server")
+    func fourthServer() throws {
+        let three = try Endpoint.list(parsing: "10.0.0.1:11211,10.0.0.2:11211,10.0.0.3:11211")
+        let four = three + [Endpoint(host: "10.0.0.4", port: 11211)]
+        for builder in [MemcachedPoolBuilder(), MemcachedPoolBuilder(libketamaCompatible: true)] {
+            let before = try builder.build(servers: three, logger: Self.logger)
+            let after = try builder.build(servers: four, logger: Self.logger)
+            defer {
+                before.close()
+                after.close()
+            }
+            var moved = 0
+            let keys = (0..<10_000).map { "user:\($0)" }
+            for key in keys {
+                let old = try before.server(forKey: key)
+                let new = try after.server(forKey: key)
+                if old != new {
+                    moved += 1
+                    #expect(new == four[3])
+                }
+            }
+            let fraction = Double(moved) / Double(keys.count)
+            #expect(fraction > 0.18 && fraction < 0.32, "moved \(fraction)")
+        }
+    }
+
+    @Test("modula moves most keys when a server is added")
+    func modula() throws {
+        let three = try Endpoint.list(parsing: "10.0.0.1:11211,10.0.0.2:11211,10.0.0.3:11211")
+        let builder = MemcachedPoolBuilder(distribution: .modula)
+        let before = try builder.build(servers: three, logger: Self.logger)
+        let after = try builder.build(servers: three + [Endpoint(host: "10.0.0.4", port: 11211)], logger: Self.logger)
+        let moved = try (0..<1000).filter { try before.server(forKey: "k\($0)") != after.server(forKey: "k\($0)") }
+        #expect(moved.count > 500)
+    }
+
+    @Test("a closed pool refuses operations, naming the reason")
+    func closed() throws {
+        let pool = try MemcachedPoolBuilder().build(
+            servers: [Endpoint(host: "10.0.0.1", port: 11211)],
+            logger: Self.logger
+        )
+        pool.close()
+        #expect(pool.isClosed && pool.isReleased)
+        let error = #expect(throws: MemcachedError.self) {
+            try pool.withBlockingConnection { try $0.get("k") }
+        }
+        #expect(error?.code == .closed)
+    }
+
+    @Test("an error's description names the server, the key and libmemcached's return code")
+    func errorDescription() {
+        let error = MemcachedError(
+            .unavailable,
+            "get failed",
+            server: Endpoint(host: "127.0.0.1", port: 21212),
+            key: "user:42",
+            returnCode: 3,
+            returnCodeName: "CONNECTION FAILURE"
+        )
+        #expect(
+            error.description
+                == "unavailable at 127.0.0.1:21212 for key \"user:42\": get failed (libmemcached 3 CONNECTION FAILURE)"
+        )
+    }
+}

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import BeaconMemcached
+import Foundation
+import Logging
+import Testing
+
+/// The examples of Documentation/Memcached.md that talk to memcached, as written there (on the servers of
+/// `scripts/servers`, with unique keys).
+@Suite("Documentation/Memcached.md examples against memcached", .requiresServers, .timeLimit(.minutes(1)))
+struct MemcachedGuideTests {
+    struct Profile: Codable, Equatable {
+        var name: String
+    }
+
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    func pool() throws -> MemcachedPool {
+        var builder = MemcachedPoolBuilder()
+        builder.keyPrefix = "guide:\(UUID().uuidString):"
+        return try builder.build(
+            servers: try Endpoint.list(parsing: TestServers.value("BEACON_MEMCACHED_ENDPOINTS")),
+            logger: logger
+        )
+    }
+
+    @Test("Operations")
+    func operations() async throws {
+        let pool = try self.pool()
+        defer { pool.close() }
+
+        try await pool.set("greeting", value: Array("hello".utf8), expiration: .seconds(60), flags: 1)
+        let value = try await pool.get("greeting")
+        let wasNew = try await pool.add("greeting", value: [0])
+        let items = try await pool.getMulti(["greeting", "absent"])
+        try await pool.set("profile", encoding: Profile(name: "Ada"))
+        let profile = try await pool.get("profile", as: Profile.self)
+        #expect(value == Array("hello".utf8))
+        #expect(wasNew == false)
+        #expect(items.keys.sorted() == ["greeting"])
+        #expect(profile == Profile(name: "Ada"))
+
+        let counter = try pool.withBlockingConnection { connection in
+            try connection.set("hits", value: Array("0".utf8))
+            return try connection.increment("hits", by: 5)
+        }
+        #expect(counter == 5)
+
+        let item = try #require(try await pool.getItem("greeting"))
+        let stored = try await pool.compareAndSwap("greeting", value: Array("hi".utf8), cas: item.cas)
+        #expect(stored)
+        #expect(try await pool.compareAndSwap("greeting", value: Array("again".utf8), cas: item.cas) == false)
+    }
+
+    @Test("Following discovery: DynamicMemcachedPool, with the test servers")
+    func dynamic() async throws {
+        let endpoints = try Endpoint.list(parsing: TestServers.value("BEACON_MEMCACHED_ENDPOINTS"))
+        let source = StaticSource([
+            "/services/memcached/a": endpoints[0].description,
+            "/services/memcached/b": endpoints[1].description,
+        ])
+        let dynamic = DynamicMemcachedPool(
+            source: source,
+            servers: .prefix("/services/memcached/"),
+            builder: MemcachedPoolBuilder(),
+            logger: logger
+        )
+        let key = "guide:dynamic:\(UUID().uuidString)"
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await dynamic.run() }
+            await dynamic.waitForUpdate(after: 0)
+            try await dynamic.set(key, value: [1])
+            #expect(try await dynamic.get(key) == [1])
+            group.cancelAll()
+        }
+    }
+}
