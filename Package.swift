@@ -193,12 +193,13 @@ let package = Package(
         .testTarget(
             name: "BeaconContainerTests",
             dependencies: [
+                "Beacon",
                 "BeaconContainer",
                 "BeaconExpression",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("Resources/corpus.json")]
+            resources: [.copy("Resources/corpus.json"), .copy("Resources/yaml")]
         ),
         .testTarget(
             name: "BeaconExpressionTests",

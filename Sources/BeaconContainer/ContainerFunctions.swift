@@ -68,7 +68,8 @@ final class ContainerExpressionObject: ExpressionObject {
             return .object(self)
         }
         guard let slot = container.index[id] else {
-            throw ContainerError.serviceNotFound(id, candidates: container.serviceIDs)
+            // Symfony's ContainerBuilder reports an unknown id here without suggestions.
+            throw ContainerError.serviceNotFound(id, candidates: [])
         }
         if let value = resolved[slot] {
             return value

@@ -12,6 +12,11 @@ struct EnvironmentReference: Sendable {
 
     static let knownProcessors: Set<String> = ["string", "int", "float", "bool", "not", "json", "csv", "trim"]
 
+    init(processors: [String], name: String) {
+        self.processors = processors
+        self.name = name
+    }
+
     /// Parses `int:NAME`; throws for an unknown processor.
     init(parsing text: String) throws(ContainerError) {
         var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
@@ -56,15 +61,22 @@ struct Environment: Sendable {
         return value
     }
 
-    /// `Container::getEnv()` with a processor string such as `int:PORT`.
+    /// `Container::getEnv()` with a processor string such as `int:PORT`: the part before the first `:` is the
+    /// processor, the rest is read first (so a missing variable is reported before an unknown processor).
     func value(named text: String) throws(ContainerError) -> ExpressionValue {
-        let reference: EnvironmentReference
-        do {
-            reference = try EnvironmentReference(parsing: text)
-        } catch {
-            throw ContainerError(code: .environmentProcessing, message: error.message)
+        guard let colon = text.firstIndex(of: ":") else {
+            return try value(EnvironmentReference(processors: [], name: text))
         }
-        return try value(reference)
+        let processor = String(text[..<colon])
+        let rest = String(text[text.index(after: colon)...])
+        let inner = try value(named: rest)
+        guard EnvironmentReference.knownProcessors.contains(processor) else {
+            throw ContainerError(
+                code: .environmentProcessing,
+                message: "Unsupported env var prefix \"\(processor)\" for env name \"\(rest)\"."
+            )
+        }
+        return try Self.process(inner, with: processor, name: rest)
     }
 
     private static func text(_ value: ExpressionValue) -> String {
@@ -150,11 +162,8 @@ struct Environment: Sendable {
             if String(cString: number.objCType) == "c" {
                 return .bool(number.boolValue)
             }
-            let double = number.doubleValue
-            if double == double.rounded(), abs(double) < 9e15, !"\(number)".contains(".") {
-                return .int(number.intValue)
-            }
-            return .float(double)
+            let type = String(cString: number.objCType)
+            return type == "d" || type == "f" ? .float(number.doubleValue) : .int(number.intValue)
         default:
             return .null
         }
