@@ -25,8 +25,7 @@ extension MemcachedConnection {
             defer { free(value) }
             if rc == MEMCACHED_NOTFOUND { return nil }
             guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "get") }
-            guard let value, valueLength > 0 else { return [] }
-            return Array(UnsafeRawBufferPointer(start: value, count: valueLength).bindMemory(to: UInt8.self))
+            return copyBytes(value, count: valueLength)
         }
     }
 
@@ -50,6 +49,7 @@ extension MemcachedConnection {
     public func getMulti(_ keys: [String]) throws(MemcachedError) -> [String: MemcachedItem] {
         if keys.isEmpty { return [:] }
         var buffer: [UInt8] = []
+        buffer.reserveCapacity(keys.count * 32)
         var lengths: [Int] = []
         lengths.reserveCapacity(keys.count)
         for key in keys {
@@ -102,12 +102,8 @@ extension MemcachedConnection {
                 count: memcached_result_key_length(result)
             )
             let key = String(decoding: keyBytes, as: UTF8.self)
-            let valueLength = memcached_result_length(result)
-            let value: [UInt8] =
-                valueLength == 0
-                ? [] : Array(UnsafeRawBufferPointer(start: memcached_result_value(result), count: valueLength))
             items[key] = MemcachedItem(
-                value: value,
+                value: copyBytes(memcached_result_value(result), count: memcached_result_length(result)),
                 flags: memcached_result_flags(result),
                 cas: memcached_result_cas(result)
             )
@@ -116,5 +112,14 @@ extension MemcachedConnection {
             throw self.failure(lastError, key: keys.count == 1 ? keys[0] : nil, operation: "getMulti")
         }
         return items
+    }
+}
+
+/// A copy of C bytes as an array (one allocation and a `memcpy`).
+func copyBytes(_ pointer: UnsafePointer<CChar>?, count: Int) -> [UInt8] {
+    guard let pointer, count > 0 else { return [] }
+    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        memcpy(buffer.baseAddress!, pointer, count)
+        initialized = count
     }
 }

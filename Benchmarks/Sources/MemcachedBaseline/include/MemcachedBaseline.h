@@ -27,7 +27,8 @@ int64_t memcached_baseline_get_loop(memcached_baseline *_Nonnull baseline, const
 int64_t memcached_baseline_set_loop(memcached_baseline *_Nonnull baseline, const char *_Nonnull const *_Nonnull keys,
                                     int count, const char *_Nonnull value, size_t value_length, int iterations);
 
-/// `iterations` memcached_mget calls for all `count` keys, fetching every result; -1 when a key is missing.
+/// `iterations` memcached_mget calls for all `count` keys, each followed by memcached_fetch of every key (a
+/// malloc'd copy of each value, freed at once); -1 when a key is missing.
 int64_t memcached_baseline_get_multi_loop(memcached_baseline *_Nonnull baseline,
                                           const char *_Nonnull const *_Nonnull keys, int count, int iterations);
 
