@@ -39,6 +39,8 @@ struct PostgresConnectionTests {
         }
         #expect(error?.code == .timedOut)
         #expect(error?.endpoint?.port == tarpit.port)
+        // The half-open connection was closed (PQfinish), not leaked.
+        #expect(tarpit.clientClosesPendingConnection())
     }
 
     @Test("cancelling a connect ends it at once with CancellationError")
@@ -52,6 +54,8 @@ struct PostgresConnectionTests {
         try await Task.sleep(for: .milliseconds(100))
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
+        // The half-open connection was closed (PQfinish), not leaked.
+        #expect(tarpit.clientClosesPendingConnection())
     }
 
     @Test("many connects wait concurrently on the one poll thread")

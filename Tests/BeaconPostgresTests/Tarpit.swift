@@ -40,6 +40,23 @@ final class Tarpit: Sendable {
         close(self.descriptor)
     }
 
+    /// Accepts the oldest pending connection and reads it until the client closes it, for up to `limit` seconds.
+    ///
+    /// - Returns: Whether the client closed its end (end of stream) within the limit.
+    func clientClosesPendingConnection(limit seconds: Int32 = 10) -> Bool {
+        let client = accept(self.descriptor, nil, nil)
+        guard client >= 0 else { return false }
+        defer { close(client) }
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while true {
+            var descriptor = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, seconds * 1000) == 1 else { return false }
+            let count = read(client, &buffer, buffer.count)
+            if count == 0 { return true }
+            if count < 0 { return errno == ECONNRESET }
+        }
+    }
+
     struct SocketFailure: Error {
         var step: String
     }
