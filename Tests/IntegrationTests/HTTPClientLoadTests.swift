@@ -8,7 +8,7 @@ import Testing
 /// The client never blocks the cooperative pool, however many transfers are open.
 @Suite("HTTPClient under load", .requiresServers, .timeLimit(.minutes(1)))
 struct HTTPClientLoadTests {
-    @Test("with 50 watches and 200 concurrent requests open, an unrelated task still runs on time")
+    @Test("with 50 watches and 200 concurrent requests open, unrelated tasks still run")
     func nonBlocking() async throws {
         var configuration = HTTPClientConfiguration()
         configuration.maxConnectionsPerHost = 200  // all 200 requests in flight at once, not queued
@@ -78,7 +78,60 @@ struct HTTPClientLoadTests {
 
         ticking.store(false, ordering: .relaxed)
         let longestGap = try await ticker.value
-        // The machine is shared: assert a generous bound, not tight timing.
-        #expect(longestGap < .milliseconds(500), "the unrelated task stalled for \(longestGap) during \(rounds) rounds")
+        // Reported, not asserted: timing on a shared machine is not a test result.
+        print("HTTPClient under load: an unrelated 10 ms ticker's longest gap was \(longestGap) over \(rounds) rounds")
+    }
+
+    @Test("250 transfers held open do not occupy the cooperative pool")
+    func heldTransfersLeavePoolFree() async throws {
+        // Deterministic proof of "never blocks the pool": 200 requests and 50 streams that do not finish until
+        // cancelled (watches), far more than the pool's threads (one per core). If any of them held a pool
+        // thread, the unrelated tasks below could not run and the test would hit its time limit.
+        var configuration = HTTPClientConfiguration()
+        configuration.maxConnectionsPerHost = 200
+        let client = HTTPClient(configuration: configuration)
+        defer { client.shutdown() }
+        let watchRequest = try EtcdGateway.post(
+            "/v3/watch",
+            json: EtcdGateway.watchBody(prefix: EtcdGateway.uniquePrefix("held"))
+        )
+        let held = HTTPRequest(
+            method: watchRequest.method,
+            url: watchRequest.url,
+            headers: watchRequest.headers,
+            body: watchRequest.body,
+            timeout: .seconds(600)
+        )
+
+        let transfers = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<200 {
+                    group.addTask { _ = try await client.execute(held) }
+                }
+                for _ in 0..<50 {
+                    group.addTask {
+                        let stream = try await client.stream(watchRequest)
+                        for try await _ in stream {}
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        while client.runningTransferCount < 250 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let results = await withTaskGroup(of: Int.self) { group in
+            for index in 0..<100 {
+                group.addTask {
+                    await Task.yield()
+                    return index
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(results == 4_950)
+        #expect(client.runningTransferCount == 250)
+        transfers.cancel()
+        _ = await transfers.result
     }
 }
