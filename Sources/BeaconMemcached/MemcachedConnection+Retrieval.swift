@@ -25,7 +25,7 @@ extension MemcachedConnection {
             defer { free(value) }
             if rc == MEMCACHED_NOTFOUND { return nil }
             guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "get") }
-            return copyBytes(value, count: valueLength)
+            return copyBytes(UnsafeRawBufferPointer(start: value, count: valueLength))
         }
     }
 
@@ -47,22 +47,48 @@ extension MemcachedConnection {
     /// - Returns: The items found, by key; absent keys are missing from the dictionary.
     /// - Throws: ``MemcachedError`` for an invalid key, or when the request failed on every server.
     public func getMulti(_ keys: [String]) throws(MemcachedError) -> [String: MemcachedItem] {
-        if keys.isEmpty { return [:] }
+        var items: [String: MemcachedItem] = [:]
+        items.reserveCapacity(keys.count)
+        try self.getMulti(keys) { key, value in
+            items[String(decoding: key, as: UTF8.self)] = MemcachedItem(
+                value: copyBytes(value.bytes),
+                flags: value.flags,
+                cas: value.cas
+            )
+        }
+        return items
+    }
+
+    /// Reads several values in one batched round trip per server involved, lending each value found to `body`
+    /// without copying it: the allocation-free form of ``getMulti(_:)`` for hot paths.
+    ///
+    /// - Parameters:
+    ///   - keys: The keys, without the pool's key prefix.
+    ///   - body: Called once per key found, in the order the servers answer, with the key's UTF-8 bytes (without
+    ///     the prefix) and the value; neither may be used after `body` returns.
+    /// - Throws: ``MemcachedError`` for an invalid key, or when the request failed on every server.
+    @inline(__always)
+    public func getMulti(
+        _ keys: [String],
+        each body: (_ key: UnsafeRawBufferPointer, _ value: MemcachedValueView) -> Void
+    ) throws(MemcachedError) {
+        if keys.isEmpty { return }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(keys.count * 32)
         var lengths: [Int] = []
         lengths.reserveCapacity(keys.count)
         for key in keys {
-            let length = try Self.withBytes(key) { (bytes) -> Result<Int, MemcachedError> in
+            let failure: MemcachedError? = Self.withBytes(key) { bytes in
                 do throws(MemcachedError) {
                     try self.check(bytes, key: key)
-                    buffer.append(contentsOf: bytes)
-                    return .success(bytes.count)
                 } catch {
-                    return .failure(error)
+                    return error
                 }
-            }.get()
-            lengths.append(length)
+                buffer.append(contentsOf: bytes)
+                lengths.append(bytes.count)
+                return nil
+            }
+            if let failure { throw failure }
         }
         let rc = buffer.withUnsafeBufferPointer { bytes in
             let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
@@ -78,12 +104,14 @@ extension MemcachedConnection {
         guard memcached_success(rc) || rc == MEMCACHED_SOME_ERRORS else {
             throw self.failure(rc, key: keys.count == 1 ? keys[0] : nil, operation: "getMulti")
         }
-        return try self.fetchAll(keys: keys)
+        try self.fetchEach(keys: keys, body)
     }
 
-    private func fetchAll(keys: [String]) throws(MemcachedError) -> [String: MemcachedItem] {
-        var items: [String: MemcachedItem] = [:]
-        items.reserveCapacity(keys.count)
+    @inline(__always)
+    private func fetchEach(
+        keys: [String],
+        _ body: (UnsafeRawBufferPointer, MemcachedValueView) -> Void
+    ) throws(MemcachedError) {
         let result = UnsafeMutablePointer<memcached_result_st>.allocate(capacity: 1)
         defer { result.deallocate() }
         guard memcached_result_create(self.handle, result) != nil else {
@@ -91,35 +119,80 @@ extension MemcachedConnection {
         }
         defer { memcached_result_free(result) }
         var lastError: memcached_return_t?
+        var found = 0
         while true {
             var rc = MEMCACHED_SUCCESS
             guard memcached_fetch_result(self.handle, result, &rc) != nil else {
                 if rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND && memcached_failed(rc) { lastError = rc }
                 break
             }
-            let keyBytes = UnsafeRawBufferPointer(
-                start: memcached_result_key_value(result),
-                count: memcached_result_key_length(result)
-            )
-            let key = String(decoding: keyBytes, as: UTF8.self)
-            items[key] = MemcachedItem(
-                value: copyBytes(memcached_result_value(result), count: memcached_result_length(result)),
-                flags: memcached_result_flags(result),
-                cas: memcached_result_cas(result)
+            found += 1
+            body(
+                UnsafeRawBufferPointer(
+                    start: memcached_result_key_value(result),
+                    count: memcached_result_key_length(result)
+                ),
+                MemcachedValueView(
+                    bytes: UnsafeRawBufferPointer(
+                        start: memcached_result_value(result),
+                        count: memcached_result_length(result)
+                    ),
+                    flags: memcached_result_flags(result),
+                    cas: memcached_result_cas(result)
+                )
             )
         }
-        if items.isEmpty, let lastError {
+        if found == 0, let lastError {
             throw self.failure(lastError, key: keys.count == 1 ? keys[0] : nil, operation: "getMulti")
         }
-        return items
     }
 }
 
-/// A copy of C bytes as an array (one allocation and a `memcpy`).
-func copyBytes(_ pointer: UnsafePointer<CChar>?, count: Int) -> [UInt8] {
-    guard let pointer, count > 0 else { return [] }
-    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-        memcpy(buffer.baseAddress!, pointer, count)
-        initialized = count
+/// A value lent by ``MemcachedConnection/getMulti(_:each:)``: its bytes (valid only inside the closure), flags
+/// and compare-and-swap token.
+public struct MemcachedValueView: RandomAccessCollection {
+    /// The value's bytes, owned by libmemcached and reused for the next value.
+    public let bytes: UnsafeRawBufferPointer
+    /// The 32-bit flags stored with the value.
+    public let flags: UInt32
+    /// The compare-and-swap token.
+    public let cas: UInt64
+
+    /// The position of the first byte.
+    public var startIndex: Int { 0 }
+    /// The position past the last byte.
+    public var endIndex: Int { self.bytes.count }
+
+    /// The byte at a position.
+    ///
+    /// - Parameter position: A valid index.
+    public subscript(position: Int) -> UInt8 { self.bytes[position] }
+
+    /// Runs `body` with the bytes as a contiguous buffer (lets `Array(view)` copy them with one `memcpy`).
+    ///
+    /// - Parameter body: The work.
+    /// - Returns: What `body` returns.
+    /// - Throws: What `body` throws.
+    public func withContiguousStorageIfAvailable<R>(
+        _ body: (UnsafeBufferPointer<UInt8>) throws -> R
+    ) rethrows -> R? {
+        try body(
+            UnsafeBufferPointer(
+                start: self.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                count: self.bytes.count
+            )
+        )
+    }
+}
+
+@available(*, unavailable)
+extension MemcachedValueView: Sendable {}
+
+/// A copy of bytes as an array (one allocation and a `memcpy`).
+func copyBytes(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+    guard let base = bytes.baseAddress, bytes.count > 0 else { return [] }
+    return [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, initialized in
+        memcpy(buffer.baseAddress!, base, bytes.count)
+        initialized = bytes.count
     }
 }

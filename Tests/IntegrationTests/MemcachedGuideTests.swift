@@ -53,6 +53,19 @@ struct MemcachedGuideTests {
         #expect(try await pool.compareAndSwap("greeting", value: Array("again".utf8), cas: item.cas) == false)
     }
 
+    @Test("Benchmark: getMulti(_:each:)")
+    func getMultiEach() async throws {
+        let pool = try self.pool()
+        defer { pool.close() }
+        for key in ["a", "b", "c"] { try await pool.set(key, value: Array(key.utf8) + [0]) }
+
+        var total = 0
+        try pool.withBlockingConnection { connection in
+            try connection.getMulti(["a", "b", "c"]) { key, value in total += value.count }
+        }
+        #expect(total == 6)
+    }
+
     @Test("Following discovery: DynamicMemcachedPool, with the test servers")
     func dynamic() async throws {
         let endpoints = try Endpoint.list(parsing: TestServers.value("BEACON_MEMCACHED_ENDPOINTS"))

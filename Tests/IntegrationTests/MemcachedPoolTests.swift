@@ -93,6 +93,16 @@ struct MemcachedPoolTests {
             #expect(items[key]?.flags == UInt32(index))
         }
         #expect(items[absent] == nil)
+
+        // The allocation-free form sees the same values.
+        var seen: [String: [UInt8]] = [:]
+        try pool.withBlockingConnection { connection in
+            try connection.getMulti(keys + [absent]) { key, value in
+                seen[String(decoding: key, as: UTF8.self)] = Array(value)
+                #expect(value.flags == items[String(decoding: key, as: UTF8.self)]?.flags)
+            }
+        }
+        #expect(seen == items.mapValues(\.value))
     }
 
     @Test("Codable values and a key prefix")

@@ -68,7 +68,9 @@ struct Row {
 // one least disturbed by other processes, and both sides get the same chances.
 let blocks = 40
 let keyCount = Int32(keys.count)
-var rows = [Row(name: "get"), Row(name: "set"), Row(name: "getMulti (100 keys)")]
+var rows = [
+    Row(name: "get"), Row(name: "set"), Row(name: "getMulti (100 keys)"), Row(name: "getMulti(_:each:) (100 keys)"),
+]
 for block in 0..<(blocks + 1) {
     let getSwift = try timeSwift(blockSize) { connection, index in
         let found = try connection.get(keys[index % keys.count])
@@ -89,6 +91,12 @@ for block in 0..<(blocks + 1) {
         precondition(found.count == keys.count)
     }
     let multiC = timeC(multiBlockSize) { memcached_baseline_get_multi_loop(baseline, cKeys, keyCount, $0) }
+    let eachSwift = try timeSwift(multiBlockSize) { connection, _ in
+        var found = 0
+        try connection.getMulti(keys) { _, value in found += value.count > 0 ? 1 : 0 }
+        precondition(found == keys.count)
+    }
+    let eachC = timeC(multiBlockSize) { memcached_baseline_get_multi_loop(baseline, cKeys, keyCount, $0) }
     if block == 0 { continue }  // warm-up
     rows[0].swift = min(rows[0].swift, getSwift)
     rows[0].c = min(rows[0].c, getC)
@@ -96,6 +104,8 @@ for block in 0..<(blocks + 1) {
     rows[1].c = min(rows[1].c, setC)
     rows[2].swift = min(rows[2].swift, multiSwift)
     rows[2].c = min(rows[2].c, multiC)
+    rows[3].swift = min(rows[3].swift, eachSwift)
+    rows[3].c = min(rows[3].c, eachC)
 }
 
 // The async API, for comparison: the same get through a dedicated thread per operation hand-off.
