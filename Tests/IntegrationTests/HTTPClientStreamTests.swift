@@ -64,10 +64,8 @@ struct HTTPClientStreamTests {
         try await Task.sleep(for: .milliseconds(200))
         #expect(client.runningTransferCount == 1)
 
-        let start = ContinuousClock.now
         reading.cancel()
         await #expect(throws: CancellationError.self) { try await reading.value }
-        #expect(ContinuousClock.now - start < .seconds(2))
         #expect(try await Self.waitForRunningTransfers(client, 0))
 
         // The client still serves requests and new streams.
@@ -123,13 +121,11 @@ struct HTTPClientStreamTests {
         var request = try EtcdGateway.post("/v3/watch", json: EtcdGateway.watchBody(prefix: prefix))
         request.idleTimeout = .milliseconds(500)
         let stream = try await client.stream(request)
-        let start = ContinuousClock.now
         let error = await #expect(throws: HTTPError.self) {
             var reader = WatchReader(stream)
             while try await reader.next() != nil {}
         }
         #expect(error?.code == .timedOut)
-        #expect(ContinuousClock.now - start < .seconds(5))
     }
 
     @Test("a stream with unread bytes for a slow consumer is not idle")
