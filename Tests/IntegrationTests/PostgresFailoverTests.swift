@@ -29,6 +29,12 @@ struct PostgresFailoverTests {
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
                 ["beacon"]
             )
+            // pg_terminate_backend only signals; wait until the backends have gone, as `pg_ctl stop` does.
+            while try await admin.query("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", ["beacon"])[0]
+                .decode(Int.self, column: 0) > 0
+            {
+                try await Task.sleep(for: .milliseconds(10))
+            }
         }
     }
 

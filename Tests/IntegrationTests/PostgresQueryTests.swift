@@ -130,6 +130,61 @@ struct PostgresQueryTests {
         #expect(error?.code == .poolClosed)
     }
 
+    @Test("multi-host: a host that refuses is skipped and the connection lands on the next one")
+    func multiHost() async throws {
+        let b = try PostgresServers.endpoint(cluster: "B")
+        let parameters = try PostgresParameters(
+            parsing: KeyValue(
+                key: "/db/main",
+                string: "postgresql://\(try TestServers.value("BEACON_POSTGRES_APP_USER")):"
+                    + "\(try TestServers.value("BEACON_POSTGRES_APP_PASSWORD"))@127.0.0.1:1,\(b)/"
+                    + "\(try TestServers.value("BEACON_POSTGRES_DATABASE"))?target_session_attrs=read-write"
+            )
+        )
+        let connection = try await PostgresConnection.connect(to: parameters, logger: self.logger)
+        defer { connection.close() }
+        #expect(connection.endpoint == b)
+        #expect(try await connection.query("SELECT 1")[0].decode(Int.self, column: 0) == 1)
+    }
+
+    @Test("an idle connection is pinged before reuse once the validation interval has passed")
+    func validationPing() async throws {
+        let pool = PostgresConnectionPool(
+            factory: try self.factory(),
+            configuration: .init(maxConnections: 1, validationInterval: .zero),
+            logger: self.logger
+        )
+        defer { pool.close() }
+        let first = try await pool.withConnection { connection in ObjectIdentifier(connection) }
+        let second = try await pool.withConnection { connection in ObjectIdentifier(connection) }
+        #expect(first == second)
+    }
+
+    @Test("a task waiting for a connection can be cancelled")
+    func cancelWaiter() async throws {
+        let pool = PostgresConnectionPool(
+            factory: try self.factory(),
+            configuration: .init(maxConnections: 1),
+            logger: self.logger
+        )
+        defer { pool.close() }
+        let holding = AsyncStream<Void>.makeStream()
+        let release = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await pool.withConnection { _ in
+                holding.continuation.yield()
+                for await _ in release.stream { break }
+            }
+        }
+        for await _ in holding.stream { break }
+        let waiter = Task { try await pool.withConnection { _ in 1 } }
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        release.continuation.yield()
+        try await holder.value
+        #expect(try await pool.withConnection { _ in 2 } == 2)
+    }
+
     @Test("a connection left inside a transaction is not reused")
     func openTransactionDiscarded() async throws {
         let pool = PostgresConnectionPool(factory: try self.factory(), logger: self.logger)
