@@ -17,8 +17,13 @@ struct PostgresGuideTests {
         let pool = PostgresConnectionPool(factory: factory, logger: logger)
         defer { pool.close() }
 
+        try await pool.withConnection { connection in
+            _ = try await connection.query("CREATE TABLE IF NOT EXISTS users (id int8 PRIMARY KEY, name text)")
+            _ = try await connection.query("INSERT INTO users VALUES (42, 'Ada') ON CONFLICT (id) DO NOTHING")
+        }
+
         let name = try await pool.withConnection { connection in
-            let rows = try await connection.query("SELECT $2::text AS name WHERE $1::int8 = 42", [42, "Ada"])
+            let rows = try await connection.query("SELECT name FROM users WHERE id = $1", [42])
             return try rows.first?.decode(String?.self, column: "name") ?? nil
         }
         #expect(name == "Ada")
