@@ -9,10 +9,13 @@ import PackageDescription
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench CacheBenchmarks
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench EtcdBenchmarks  (needs etcd)
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench PostgresBenchmarks  (needs postgres)
+//   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ContainerBenchmarks
 let package = Package(
     name: "swift-beacon-benchmarks",
     dependencies: [
-        .package(name: "swift-beacon", path: "..")
+        .package(name: "swift-beacon", path: ".."),
+        // The peer BeaconContainer is measured against; a dependency of the benchmarks only.
+        .package(url: "https://github.com/Swinject/Swinject.git", from: "2.10.0"),
     ],
     targets: [
         .target(name: "BenchmarkSupport"),
@@ -46,6 +49,15 @@ let package = Package(
             dependencies: [
                 "BenchmarkSupport",
                 .product(name: "BeaconCache", package: "swift-beacon"),
+            ]
+        ),
+        .executableTarget(
+            name: "ContainerBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "BeaconContainer", package: "swift-beacon"),
+                .product(name: "BeaconExpression", package: "swift-beacon"),
+                .product(name: "Swinject", package: "Swinject"),
             ]
         ),
         .executableTarget(

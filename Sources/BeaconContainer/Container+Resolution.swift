@@ -102,7 +102,12 @@ extension Container {
             guard case .building(let current, let waiters) = state.phase, current == generation else { return [] }
             switch outcome {
             case .success(let box):
-                state.phase = state.staleGeneration == generation ? .idle : .built(box)
+                if state.staleGeneration == generation {
+                    state.phase = .idle
+                } else {
+                    state.phase = .built(box)
+                    state.fast = box.fastObject
+                }
             case .failure(let error):
                 state.phase = .idle
                 state.failure = (generation, error)

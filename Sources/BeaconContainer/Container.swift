@@ -23,12 +23,16 @@ public final class Container: Sendable {
         let body: Body
         /// Slots referred to statically, for the cycle check.
         let references: [Int]
+        /// The service type of a typed closure registration.
+        let typeID: ObjectIdentifier?
     }
 
     let owner: UInt64
     let definitions: [CompiledDefinition?]
     let slots: [Slot]
-    let index: [String: Int]
+    /// The same slots, read without reference counting on the fast path (`slots` keeps them alive).
+    let unmanagedSlots: [Unmanaged<Slot>]
+    let index: IDTable
     /// Every id and alias, `service_container` first, for suggestions in errors.
     let serviceIDs: [String]
     let parameters: [String: Plan]
@@ -52,8 +56,10 @@ public final class Container: Sendable {
     ) {
         self.owner = owner
         self.definitions = definitions
-        self.slots = definitions.map { _ in Slot() }
-        self.index = index
+        let slots = definitions.map { Slot(typeID: $0?.typeID) }
+        self.slots = slots
+        self.unmanagedSlots = slots.map { Unmanaged.passUnretained($0) }
+        self.index = IDTable(index)
         self.serviceIDs = serviceIDs
         self.parameters = parameters
         self.parameterOrder = parameterOrder
@@ -70,11 +76,12 @@ public final class Container: Sendable {
     /// - Returns: The service.
     /// - Throws: ``ContainerError`` (unknown id, wrong type, a cycle found while resolving), or the error of a
     ///   factory or expression, unchanged.
+    @inlinable
     public func get<T: Sendable>(_ key: ServiceKey<T>) async throws -> T {
-        if key.owner == owner, let box = slots[key.slot].built, let typed = box as? Box<T> {
-            return typed.value
+        if let box = builtInstance(slot: key.slot, owner: key.owner, type: ObjectIdentifier(T.self)) {
+            return Self.unbox(box, as: T.self)
         }
-        return try await get(key.id, as: T.self)
+        return try await resolveService(key.id, as: T.self)
     }
 
     /// Returns the service (or alias) `id` as a `T`, building it on first use.
@@ -85,8 +92,47 @@ public final class Container: Sendable {
     /// - Returns: The service.
     /// - Throws: ``ContainerError`` (unknown id, wrong type, a cycle found while resolving), or the error of a
     ///   factory or expression, unchanged.
+    @inlinable
     public func get<T: Sendable>(_ id: String, as type: T.Type = T.self) async throws -> T {
-        guard let slot = index[id] else {
+        if let box = builtInstance(id: id, type: ObjectIdentifier(T.self)) {
+            return Self.unbox(box, as: T.self)
+        }
+        return try await resolveService(id, as: T.self)
+    }
+
+    /// Takes a `T` out of what the fast path returned for a slot whose registered type is `T`: the instance
+    /// itself for a class, else its `Box<T>` (see `ServiceBox.fastObject`).
+    @inlinable
+    static func unbox<T: Sendable>(_ object: AnyObject, as type: T.Type) -> T {
+        if isReference(T.self) {
+            return unsafeBitCast(object, to: T.self)
+        }
+        return unsafeDowncast(object, to: Box<T>.self).value
+    }
+
+    /// The fast-path object of a built slot registered with the type `type`, or `nil` (then the caller takes
+    /// the slow path).
+    @usableFromInline
+    func builtInstance(slot: Int, owner: UInt64, type: ObjectIdentifier) -> AnyObject? {
+        guard owner == self.owner, slot >= 0, slot < unmanagedSlots.count else { return nil }
+        return unmanagedSlots[slot]._withUnsafeGuaranteedRef { slot in
+            slot.typeID == type ? slot.fastObject : nil
+        }
+    }
+
+    /// The fast-path object of the service `id` when it is built and was registered with the type `type`.
+    @usableFromInline
+    func builtInstance(id: String, type: ObjectIdentifier) -> AnyObject? {
+        guard let slot = index.slot(of: id) else { return nil }
+        return unmanagedSlots[slot]._withUnsafeGuaranteedRef { slot in
+            slot.typeID == type ? slot.fastObject : nil
+        }
+    }
+
+    /// `get` when the fast path does not apply: not built yet, or stored under another type.
+    @usableFromInline
+    func resolveService<T: Sendable>(_ id: String, as type: T.Type) async throws -> T {
+        guard let slot = index.slot(of: id) else {
             throw ContainerError.serviceNotFound(id, candidates: serviceIDs)
         }
         if let box = slots[slot].built {
@@ -100,7 +146,7 @@ public final class Container: Sendable {
     /// - Parameter id: The id.
     /// - Returns: `true` when `get` would find it.
     public func has(_ id: String) -> Bool {
-        index[id] != nil
+        index.slot(of: id) != nil
     }
 
     /// The value of a parameter, with `%env()%` parts read now.
@@ -129,13 +175,13 @@ public final class Container: Sendable {
     /// - Parameter id: The service id or alias.
     /// - Returns: The count, 0 for an unknown id.
     public func constructionCount(of id: String) -> Int {
-        guard let slot = index[id] else { return 0 }
+        guard let slot = index.slot(of: id) else { return 0 }
         return slots[slot].state.withLock { $0.constructions }
     }
 
     /// How many callers are waiting for the running construction of `id` (tests).
     func waiterCount(of id: String) -> Int {
-        guard let slot = index[id] else { return 0 }
+        guard let slot = index.slot(of: id) else { return 0 }
         return slots[slot].state.withLock { state in
             if case .building(_, let waiters) = state.phase {
                 return waiters.count
@@ -153,7 +199,7 @@ public final class Container: Sendable {
     /// - Parameter id: A refreshable service or an alias of one.
     /// - Throws: ``ContainerError`` when `id` is unknown or not refreshable.
     public func invalidate(_ id: String) throws(ContainerError) {
-        guard let slot = index[id] else {
+        guard let slot = index.slot(of: id) else {
             throw ContainerError.serviceNotFound(id, candidates: serviceIDs)
         }
         guard definitions[slot]?.scope == .refreshable else {

@@ -138,7 +138,8 @@ struct DefinitionCompiler {
                 id: id,
                 scope: definition.scope,
                 body: .closure(closure),
-                references: []
+                references: [],
+                typeID: definition.typeID
             )
         case .factory(let name, let arguments):
             guard let factory = builder.factories[name] else {
@@ -159,7 +160,8 @@ struct DefinitionCompiler {
                 id: id,
                 scope: definition.scope,
                 body: .factory(factory, plans),
-                references: plans.flatMap(\.serviceReferences)
+                references: plans.flatMap(\.serviceReferences),
+                typeID: nil
             )
         }
     }

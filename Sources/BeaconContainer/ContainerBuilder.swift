@@ -33,6 +33,8 @@ public struct ContainerBuilder: Sendable {
         var scope: ServiceScope
         var body: Body
         var location: ContainerError.Location?
+        /// The service type of a typed closure registration.
+        var typeID: ObjectIdentifier?
     }
 
     struct Signal: Sendable {
@@ -122,7 +124,12 @@ public struct ContainerBuilder: Sendable {
     ) -> ServiceKey<T> {
         let slot = define(
             id,
-            Definition(scope: scope, body: .closure({ resolver in Box(try await factory(resolver)) }), location: nil)
+            Definition(
+                scope: scope,
+                body: .closure({ resolver in Box(try await factory(resolver)) }),
+                location: nil,
+                typeID: ObjectIdentifier(T.self)
+            )
         )
         return ServiceKey(id: id, slot: slot, owner: owner)
     }

@@ -67,7 +67,7 @@ final class ContainerExpressionObject: ExpressionObject {
         if id == "service_container" {
             return .object(self)
         }
-        guard let slot = container.index[id] else {
+        guard let slot = container.index.slot(of: id) else {
             // Symfony's ContainerBuilder reports an unknown id here without suggestions.
             throw ContainerError.serviceNotFound(id, candidates: [])
         }

@@ -29,7 +29,7 @@ public struct Resolver: Sendable {
     /// - Returns: The service.
     /// - Throws: ``ContainerError`` or the service's construction error.
     public func get<T: Sendable>(_ id: String, as type: T.Type = T.self) async throws -> T {
-        guard let slot = container.index[id] else {
+        guard let slot = container.index.slot(of: id) else {
             throw ContainerError.serviceNotFound(id, candidates: container.serviceIDs)
         }
         return try await container.resolve(slot, path: path).take(T.self, id: id)

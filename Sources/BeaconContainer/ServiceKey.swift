@@ -14,9 +14,9 @@ public struct ServiceKey<T: Sendable>: Sendable, Hashable, CustomStringConvertib
     /// The service id.
     public let id: String
     /// The slot the service has in containers built by the builder identified by `owner`.
-    let slot: Int
+    @usableFromInline let slot: Int
     /// The builder that assigned `slot` (0 for a key made from an id).
-    let owner: UInt64
+    @usableFromInline let owner: UInt64
 
     /// Creates a key for a service id; the container looks it up by id.
     ///
@@ -64,21 +64,36 @@ public struct ServiceScope: Sendable, Hashable, CustomStringConvertible {
     public var description: String { base.rawValue }
 }
 
-/// A built service, boxed so a typed `get` can take it out with one class cast.
+/// A built service, boxed so a typed `get` can take it out without a dynamic cast.
 protocol ServiceBox: AnyObject, Sendable {
     /// The service, as an existential.
     var anyValue: any Sendable { get }
+    /// What the fast path of a typed `get` hands out: the instance itself when the service is a class
+    /// (see ``isReference(_:)``), else the box.
+    var fastObject: AnyObject { get }
+}
+
+/// Whether `T` is a class type, stored as a single reference: then the fast path stores the instance itself.
+@inlinable
+func isReference<T>(_ type: T.Type) -> Bool {
+    T.self is AnyObject.Type && MemoryLayout<T>.size == MemoryLayout<AnyObject>.size
 }
 
 /// The box for a service of a known type.
+@usableFromInline
 final class Box<T: Sendable>: ServiceBox {
-    let value: T
+    @usableFromInline let value: T
 
+    @usableFromInline
     init(_ value: T) {
         self.value = value
     }
 
     var anyValue: any Sendable { value }
+
+    var fastObject: AnyObject {
+        isReference(T.self) ? unsafeBitCast(value, to: AnyObject.self) : self
+    }
 }
 
 extension ServiceBox {

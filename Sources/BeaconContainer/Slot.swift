@@ -24,9 +24,24 @@ final class Slot: Sendable {
         var dependents: Set<Int> = []
         /// How many times the service was constructed (tests and logs).
         var constructions = 0
+        /// The built service's ``ServiceBox/fastObject`` while it is built.
+        var fast: AnyObject?
     }
 
     let state = Mutex(State())
+    /// The type of the service when it was registered with a typed closure: a typed `get` of that type can take
+    /// the box without a cast.
+    let typeID: ObjectIdentifier?
+
+    init(typeID: ObjectIdentifier?) {
+        self.typeID = typeID
+    }
+
+    /// What a typed `get` hands out, if the service is built.
+    @inline(__always)
+    var fastObject: AnyObject? {
+        state.withLock { $0.fast }
+    }
 
     /// The built service, if any: the fast path of `get`.
     @inline(__always)
@@ -51,6 +66,7 @@ final class Slot: Sendable {
             switch state.phase {
             case .built:
                 state.phase = .idle
+                state.fast = nil
             case .building(let generation, _):
                 state.staleGeneration = generation
             case .idle:

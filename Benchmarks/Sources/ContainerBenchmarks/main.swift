@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import BeaconContainer
+import BeaconExpression
+import BenchmarkSupport
+import Swinject
+import Synchronization
+
+// BeaconContainer's `get` beside the hand-written floors (a lazy singleton behind an atomic, and behind a
+// Mutex), a `[String: Any]` lookup plus cast, and Swinject's `resolve` of a `.container`-scoped service
+// (plain and synchronized: ours is thread-safe, so the synchronized resolver is the fair peer).
+
+/// The service every benchmark gets.
+final class Pool: Sendable {
+    let servers: String
+
+    init(servers: String) {
+        self.servers = servers
+    }
+}
+
+/// The configuration service the expression argument reads.
+final class Configuration: ExpressionObject {
+    let className = "Configuration"
+
+    func hasMethod(named lowercasedName: String) -> Bool {
+        lowercasedName == "getmemcached"
+    }
+
+    func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
+        "memcached:10.0.0.1:11211"
+    }
+}
+
+/// A hand-written lazy singleton: an acquiring load of a flag, then the stored instance.
+///
+/// `@unchecked Sendable` is safe: `instance` is written once, under `lock`, before the releasing store of
+/// `ready`; readers read it only after an acquiring load of `ready` returned `true`, and never write it.
+final class AtomicSingleton: @unchecked Sendable {
+    private let ready = Atomic<Bool>(false)
+    private let lock = Mutex<Void>(())
+    private nonisolated(unsafe) var instance: Pool?
+
+    @inline(never)
+    func get() -> Pool {
+        if ready.load(ordering: .acquiring), let instance {
+            return instance
+        }
+        return lock.withLock { _ in
+            if let instance {
+                return instance
+            }
+            let created = Pool(servers: "10.0.0.1:11211")
+            instance = created
+            ready.store(true, ordering: .releasing)
+            return created
+        }
+    }
+}
+
+/// A hand-written lazy singleton behind a Mutex.
+final class MutexSingleton: Sendable {
+    private let instance = Mutex<Pool?>(nil)
+
+    @inline(never)
+    func get() -> Pool {
+        instance.withLock { instance in
+            if let instance {
+                return instance
+            }
+            let created = Pool(servers: "10.0.0.1:11211")
+            instance = created
+            return created
+        }
+    }
+}
+
+func makeBuilder() -> ContainerBuilder {
+    var builder = ContainerBuilder()
+    builder.register("conf", as: Configuration.self) { _ in Configuration() }
+    builder.registerFactory("MemcacheSessionHandler") { arguments in Pool(servers: try arguments.string(0)) }
+    builder.register(
+        "session.handler",
+        factory: "MemcacheSessionHandler",
+        arguments: [.expression("service('conf').getMemcached()")]
+    )
+    builder.register(
+        "session.handler.transient",
+        factory: "MemcacheSessionHandler",
+        arguments: [.expression("service('conf').getMemcached()")],
+        scope: .transient
+    )
+    return builder
+}
+
+var builder = makeBuilder()
+let poolKey = builder.register("memcached.pool", as: Pool.self) { _ in Pool(servers: "10.0.0.1:11211") }
+for index in 0..<200 {
+    builder.register("service.\(index)", as: Pool.self) { _ in Pool(servers: "\(index)") }
+}
+let container = try builder.build()
+_ = try await container.get(poolKey)
+_ = try await container.get("conf", as: Configuration.self)
+
+let atomicSingleton = AtomicSingleton()
+let mutexSingleton = MutexSingleton()
+_ = atomicSingleton.get()
+_ = mutexSingleton.get()
+
+var anyTable: [String: Any] = [:]
+for index in 0..<200 {
+    anyTable["service.\(index)"] = Pool(servers: "\(index)")
+}
+anyTable["memcached.pool"] = Pool(servers: "10.0.0.1:11211")
+let frozenTable = anyTable
+
+let swinject = Swinject.Container()
+swinject.register(Pool.self) { _ in Pool(servers: "10.0.0.1:11211") }.inObjectScope(.container)
+_ = swinject.resolve(Pool.self)
+let synchronized = swinject.synchronize()
+
+// Each timed operation is a batch of gets inside one async call, so the harness's own async call is
+// amortised and the figures are per get, as in a request handler that gets services in async code.
+let batch = 100
+let benchmark = Benchmark(iterations: 20_000, warmUpIterations: 2_000, rounds: 7)
+
+/// Prints a comparison per get and returns (subject ns, baseline ns, ratio).
+func report(_ comparison: Comparison, _ name: String) -> (subject: Double, baseline: Double, ratio: Double) {
+    let subject = comparison.subject.nanosecondsPerOperation / Double(batch)
+    let baseline = comparison.baseline.nanosecondsPerOperation / Double(batch)
+    let rounded = { (value: Double) in (value * 100).rounded() / 100 }
+    print(
+        "\(name): \(rounded(subject)) ns/get, baseline \(rounded(baseline)) ns/get, ratio \(rounded(comparison.ratio))"
+    )
+    return (subject, baseline, comparison.ratio)
+}
+
+let typedVsAtomic = report(
+    try await benchmark.compare(
+        "typed",
+        async: {
+            for _ in 0..<batch { blackHole(try await container.get(poolKey)) }
+        },
+        baseline: {
+            for _ in 0..<batch { blackHole(atomicSingleton.get()) }
+        }
+    ),
+    "get(ServiceKey) of a built shared service vs hand-written atomic lazy singleton"
+)
+_ = report(
+    try await benchmark.compare(
+        "typed",
+        async: {
+            for _ in 0..<batch { blackHole(try await container.get(poolKey)) }
+        },
+        baseline: {
+            for _ in 0..<batch { blackHole(mutexSingleton.get()) }
+        }
+    ),
+    "get(ServiceKey) of a built shared service vs hand-written Mutex lazy singleton"
+)
+let stringVsTable = report(
+    try await benchmark.compare(
+        "string",
+        async: {
+            for _ in 0..<batch { blackHole(try await container.get("memcached.pool", as: Pool.self)) }
+        },
+        baseline: {
+            for _ in 0..<batch { blackHole(frozenTable["memcached.pool"] as? Pool) }
+        }
+    ),
+    "get(\"memcached.pool\", as:) vs [String: Any] lookup plus cast"
+)
+
+let swinjectBenchmark = Benchmark(iterations: 1_000, warmUpIterations: 100, rounds: 7)
+let plain = report(
+    try await swinjectBenchmark.compare(
+        "swinject",
+        async: {
+            for _ in 0..<batch { blackHole(swinject.resolve(Pool.self)) }
+        },
+        baseline: {
+            for _ in 0..<batch { blackHole(try await container.get(poolKey)) }
+        }
+    ),
+    "Swinject resolve (plain) vs get(ServiceKey)"
+)
+let synchronizedComparison = report(
+    try await swinjectBenchmark.compare(
+        "swinject",
+        async: {
+            for _ in 0..<batch { blackHole(synchronized.resolve(Pool.self)) }
+        },
+        baseline: {
+            for _ in 0..<batch { blackHole(try await container.get(poolKey)) }
+        }
+    ),
+    "Swinject resolve (synchronized) vs get(ServiceKey)"
+)
+
+print(
+    try await Benchmark(iterations: 100_000, warmUpIterations: 10_000, rounds: 7).measure(
+        "get of a transient service whose argument is @=service('conf').getMemcached() (conf built)",
+        async: { try await container.get("session.handler.transient", as: Pool.self) }
+    )
+)
+
+// The first get in fresh containers: containers are built before the clock starts; each is used once, so the
+// expression is evaluated, `conf` is constructed, and the handler is constructed and stored.
+let perRound = 2_000
+var bestFirstGet = Double.infinity
+let clock = ContinuousClock()
+for _ in 0..<7 {
+    var containers: [BeaconContainer.Container] = []
+    containers.reserveCapacity(perRound)
+    for _ in 0..<perRound {
+        containers.append(try makeBuilder().build())
+    }
+    let start = clock.now
+    for fresh in containers {
+        blackHole(try await fresh.get("session.handler", as: Pool.self))
+    }
+    let elapsed = clock.now - start
+    let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
+    bestFirstGet = min(bestFirstGet, nanoseconds / Double(perRound))
+}
+print(
+    "first get of a service whose argument is @=service('conf').getMemcached(), fresh container: "
+        + "\((bestFirstGet * 10).rounded() / 10) ns/op"
+)
+
+print("")
+print("goals:")
+print("  typed get / atomic singleton: \(typedVsAtomic.ratio) (goal <= 1.5)")
+print("  string-id get: \(stringVsTable.subject) ns (goal <= 60)")
+print("  first get with an expression argument: \(bestFirstGet) ns (goal <= 2000)")
+print("  Swinject synchronized / typed get: \(synchronizedComparison.ratio) (goal >= 100)")
+print("  Swinject plain / typed get: \(plain.ratio)")
