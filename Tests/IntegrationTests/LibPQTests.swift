@@ -35,14 +35,19 @@ struct LibPQTests {
     }
 
     @Test("SELECT 1 on the trust cluster")
-    func trustCluster() throws {
-        let connection = try #require(
-            Self.connect([
-                ("host", try TestServers.value("BEACON_POSTGRES_A_HOST")),
-                ("port", try TestServers.value("BEACON_POSTGRES_A_PORT")),
-                ("user", "postgres"), ("dbname", "postgres"), ("connect_timeout", "5"),
-            ])
-        )
+    func trustCluster() async throws {
+        let parameters = [
+            ("host", try TestServers.value("BEACON_POSTGRES_A_HOST")),
+            ("port", try TestServers.value("BEACON_POSTGRES_A_PORT")),
+            ("user", "postgres"), ("dbname", "postgres"), ("connect_timeout", "5"),
+        ]
+        // The failover suite stops and restarts this cluster; while it is down, try again.
+        var connection = try #require(Self.connect(parameters))
+        for _ in 0..<300 where PQstatus(connection) != CONNECTION_OK {
+            PQfinish(connection)
+            try await Task.sleep(for: .milliseconds(100))
+            connection = try #require(Self.connect(parameters))
+        }
         defer { PQfinish(connection) }
         #expect(PQstatus(connection) == CONNECTION_OK, "\(String(cString: PQerrorMessage(connection)))")
         #expect(try Self.selectOne(connection) == "1")

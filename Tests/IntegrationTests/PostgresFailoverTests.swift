@@ -13,11 +13,9 @@ import Testing
 ///
 /// Serialized, and the only Postgres suite that touches the `beacon` database on A: one test takes it away from the
 /// clients (connections terminated, new ones refused) and gives it back; the other really stops `postgres-a` and
-/// restarts it, and runs only with `BEACON_POSTGRES_STOP_TESTS=1` because `LibPQTests` also uses `postgres-a`.
+/// restarts it (`LibPQTests`, the only other user of `postgres-a`, retries its connection while A restarts).
 @Suite("BeaconPostgres failover", .requiresServers, .serialized, .timeLimit(.minutes(1)))
 struct PostgresFailoverTests {
-    static let stopTestsEnabled = ProcessInfo.processInfo.environment["BEACON_POSTGRES_STOP_TESTS"] == "1"
-
     /// Makes the `beacon` database on A refuse new connections and terminates the open ones, as a stopped server
     /// looks to its clients; or gives it back.
     static func setDatabaseOnA(available: Bool) async throws {
@@ -47,10 +45,7 @@ struct PostgresFailoverTests {
         }
     }
 
-    @Test(
-        "relocation: A is stopped, discovery moves to B, factory and pool follow at once",
-        .enabled(if: Self.stopTestsEnabled, "set BEACON_POSTGRES_STOP_TESTS=1 (stops postgres-a, used by LibPQTests)")
-    )
+    @Test("relocation: A is stopped, discovery moves to B, factory and pool follow at once")
     func relocationWithStoppedServer() async throws {
         try await self.relocate {
             try TestServers.run("stop", "--keep-data", "postgres-a")
