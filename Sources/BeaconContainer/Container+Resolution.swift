@@ -175,9 +175,10 @@ extension Container {
     /// Evaluates an expression: literal `service()` calls are resolved first; a service named dynamically is
     /// resolved when the evaluation asks for it, and the expression is evaluated again.
     func evaluate(_ compiled: CompiledExpression, path: [Int]) async throws -> ExpressionValue {
-        var resolved: [Int: ExpressionValue] = [:]
+        var resolved: [(slot: Int, value: ExpressionValue)] = []
+        resolved.reserveCapacity(compiled.services.count)
         for slot in compiled.services {
-            resolved[slot] = Self.expressionValue(of: try await resolve(slot, path: path).anyValue)
+            resolved.append((slot, try await resolve(slot, path: path).expressionValue))
         }
         var attempts = 0
         while true {
@@ -192,7 +193,7 @@ extension Container {
                         message: "The expression `\(compiled.parsed.expression)` asked for more than 64 services."
                     )
                 }
-                resolved[pending.slot] = Self.expressionValue(of: try await resolve(pending.slot, path: path).anyValue)
+                resolved.append((pending.slot, try await resolve(pending.slot, path: path).expressionValue))
             }
         }
     }

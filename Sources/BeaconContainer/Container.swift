@@ -17,7 +17,8 @@ public final class Container: Sendable {
         case factory(ContainerBuilder.Factory, [Plan])
     }
 
-    struct CompiledDefinition: Sendable {
+    /// A class, so resolution passes one reference around instead of copying the fields.
+    final class CompiledDefinition: Sendable {
         let id: String
         let scope: ServiceScope
         let body: Body
@@ -25,6 +26,14 @@ public final class Container: Sendable {
         let references: [Int]
         /// The service type of a typed closure registration.
         let typeID: ObjectIdentifier?
+
+        init(id: String, scope: ServiceScope, body: Body, references: [Int], typeID: ObjectIdentifier?) {
+            self.id = id
+            self.scope = scope
+            self.body = body
+            self.references = references
+            self.typeID = typeID
+        }
     }
 
     let owner: UInt64

@@ -54,9 +54,9 @@ enum ContainerFunctions {
 /// services resolved for the evaluation so far.
 final class ContainerExpressionObject: ExpressionObject {
     let container: Container
-    let resolved: [Int: ExpressionValue]
+    let resolved: [(slot: Int, value: ExpressionValue)]
 
-    init(container: Container, resolved: [Int: ExpressionValue]) {
+    init(container: Container, resolved: [(slot: Int, value: ExpressionValue)]) {
         self.container = container
         self.resolved = resolved
     }
@@ -71,8 +71,8 @@ final class ContainerExpressionObject: ExpressionObject {
             // Symfony's ContainerBuilder reports an unknown id here without suggestions.
             throw ContainerError.serviceNotFound(id, candidates: [])
         }
-        if let value = resolved[slot] {
-            return value
+        for entry in resolved where entry.slot == slot {
+            return entry.value
         }
         throw PendingService(slot: slot)
     }

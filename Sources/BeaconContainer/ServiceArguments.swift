@@ -87,7 +87,7 @@ public struct ServiceArguments: Sendable {
     private static func value(of argument: ResolvedArgument) -> ExpressionValue {
         switch argument {
         case .value(let value): return value
-        case .service(let box): return Container.expressionValue(of: box.anyValue)
+        case .service(let box): return box.expressionValue
         case .list(let elements): return .list(elements.map(value(of:)))
         case .map(let entries):
             var array = ExpressionArray()

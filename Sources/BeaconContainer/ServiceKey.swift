@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconExpression
+import Synchronization
+
 /// A typed name for a service: `get` with a key returns a `T` without a cast at the call site.
 ///
 /// Keys returned by ``ContainerBuilder/register(_:as:scope:factory:)`` remember the service's slot, so a
@@ -71,6 +74,8 @@ protocol ServiceBox: AnyObject, Sendable {
     /// What the fast path of a typed `get` hands out: the instance itself when the service is a class
     /// (see ``isReference(_:)``), else the box.
     var fastObject: AnyObject { get }
+    /// The service as expressions see it, converted once.
+    var expressionValue: ExpressionValue { get }
 }
 
 /// Whether `T` is a class type, stored as a single reference: then the fast path stores the instance itself.
@@ -83,6 +88,8 @@ func isReference<T>(_ type: T.Type) -> Bool {
 @usableFromInline
 final class Box<T: Sendable>: ServiceBox {
     @usableFromInline let value: T
+    /// The expression form, computed on first use (a dynamic cast) and kept.
+    private let converted = Mutex<ExpressionValue?>(nil)
 
     @usableFromInline
     init(_ value: T) {
@@ -90,6 +97,17 @@ final class Box<T: Sendable>: ServiceBox {
     }
 
     var anyValue: any Sendable { value }
+
+    var expressionValue: ExpressionValue {
+        converted.withLock { converted in
+            if let converted {
+                return converted
+            }
+            let expression = Container.expressionValue(of: value)
+            converted = expression
+            return expression
+        }
+    }
 
     var fastObject: AnyObject {
         isReference(T.self) ? unsafeBitCast(value, to: AnyObject.self) : self

@@ -122,7 +122,9 @@ let synchronized = swinject.synchronize()
 // Each timed operation is a batch of gets inside one async call, so the harness's own async call is
 // amortised and the figures are per get, as in a request handler that gets services in async code.
 let batch = 100
-let benchmark = Benchmark(iterations: 20_000, warmUpIterations: 2_000, rounds: 7)
+/// `--expression` runs only the expression-argument measurements (for profiling).
+let onlyExpression = CommandLine.arguments.contains("--expression")
+let benchmark = Benchmark(iterations: onlyExpression ? 1 : 20_000, warmUpIterations: 2_000, rounds: 7)
 
 /// Prints a comparison per get and returns (subject ns, baseline ns, ratio).
 func report(_ comparison: Comparison, _ name: String) -> (subject: Double, baseline: Double, ratio: Double) {
@@ -172,7 +174,7 @@ let stringVsTable = report(
     "get(\"memcached.pool\", as:) vs [String: Any] lookup plus cast"
 )
 
-let swinjectBenchmark = Benchmark(iterations: 1_000, warmUpIterations: 100, rounds: 7)
+let swinjectBenchmark = Benchmark(iterations: onlyExpression ? 1 : 1_000, warmUpIterations: 100, rounds: 7)
 let plain = report(
     try await swinjectBenchmark.compare(
         "swinject",
