@@ -84,7 +84,8 @@ public final class DynamicMemcachedPool: MemcachedClient {
     /// Follows the server list until the calling task is cancelled, then closes the current pool.
     ///
     /// Read failures and lists that cannot be parsed are logged and retried after the retry delay; the current
-    /// pool stays in use meanwhile.
+    /// pool stays in use meanwhile. When the source's watch fails, the list is read directly after each retry
+    /// delay, so a source that cannot watch is polled at that interval.
     public func run() async {
         while !Task.isCancelled {
             do {
@@ -105,6 +106,11 @@ public final class DynamicMemcachedPool: MemcachedClient {
                     metadata: [MemcachedLogKey.error: "\(error)"]
                 )
                 try? await Task.sleep(for: self.retryDelay)
+                if case .watch = self.refresh.base, !Task.isCancelled {
+                    // The source could not watch: read the list once (through its cache, if it has one) before
+                    // watching again, so that a source without a working watch is still followed.
+                    try? await self.accept(try await self.read())
+                }
             }
         }
         self.close()

@@ -137,3 +137,36 @@ struct DynamicMemcachedPoolTests {
         }
     }
 }
+
+/// A source whose watch always fails, as a backend without watches would.
+struct SourceWithoutWatch: DiscoverySource {
+    let base: StaticSource
+
+    func get(_ key: String) async throws -> KeyValue? { await self.base.get(key) }
+
+    func list(prefix: String) async throws -> [KeyValue] { await self.base.list(prefix: prefix) }
+
+    func watch(prefix: String) -> DiscoveryWatch {
+        DiscoveryWatch { { throw BeaconError(.unavailable, "this source cannot watch") } }
+    }
+}
+
+extension DynamicMemcachedPoolTests {
+    @Test("a source that cannot watch is read after each failed watch")
+    func fallsBackToReading() async throws {
+        let base = StaticSource([Self.prefix + "a": "10.0.0.1:11211"])
+        let pool = DynamicMemcachedPool(
+            source: SourceWithoutWatch(base: base),
+            servers: .prefix(Self.prefix),
+            retryDelay: .milliseconds(5),
+            logger: Self.logger
+        )
+        try await Self.following(pool) {
+            await Self.waitForUpdates(pool, count: 1)
+            #expect(pool.currentPool?.servers.map(\.description) == ["10.0.0.1:11211"])
+            base.set(Self.prefix + "b", to: "10.0.0.2:11211")
+            while pool.generation < 2 { await pool.waitForUpdate(after: pool.updateCount) }
+            #expect(pool.currentPool?.servers.count == 2)
+        }
+    }
+}
