@@ -144,10 +144,19 @@ public final class Container: Sendable {
         guard let slot = index.slot(of: id) else {
             throw ContainerError.serviceNotFound(id, candidates: serviceIDs)
         }
-        if let box = slots[slot].built {
-            return try box.take(T.self, id: id)
+        let box: any ServiceBox
+        if let built = slots[slot].built {
+            box = built
+        } else {
+            box = try await resolve(slot, path: [])
         }
-        return try await resolve(slot, path: []).take(T.self, id: id)
+        if slots[slot].typeID == ObjectIdentifier(T.self) {
+            return Self.unbox(box.fastObject, as: T.self)
+        }
+        if let value = box.anyValue as? T {
+            return value
+        }
+        return try box.take(T.self, id: id)
     }
 
     /// Whether a service or alias `id` is defined.
