@@ -18,7 +18,9 @@ import Darwin
 /// finish the jobs already queued and exit; ``submit(_:)`` then refuses new jobs.
 final class MemcachedWorkers: Sendable {
     private struct Queue {
-        var jobs: [@Sendable () -> Void] = []
+        /// Queued jobs from `head` on; taken slots are cleared so that a finished job (and what it captured, such
+        /// as the pool) is released at once.
+        var jobs: [(@Sendable () -> Void)?] = []
         var head = 0
         var shutDown = false
     }
@@ -80,8 +82,12 @@ final class MemcachedWorkers: Sendable {
             let job: (@Sendable () -> Void)? = self.queue.withLock { queue in
                 guard queue.head < queue.jobs.count else { return nil }
                 let job = queue.jobs[queue.head]
+                queue.jobs[queue.head] = nil
                 queue.head += 1
-                if queue.head > 64, queue.head * 2 > queue.jobs.count {
+                if queue.head == queue.jobs.count {
+                    queue.jobs.removeAll(keepingCapacity: true)
+                    queue.head = 0
+                } else if queue.head > 64, queue.head * 2 > queue.jobs.count {
                     queue.jobs.removeFirst(queue.head)
                     queue.head = 0
                 }
