@@ -190,12 +190,19 @@ let package = Package(
             ],
             resources: [.copy("Vectors")]
         ),
+        .target(
+            // The Symfony conformance corpus's JSON reader and fixtures, shared by the expression and container tests.
+            name: "ExpressionCorpusSupport",
+            dependencies: ["BeaconExpression"],
+            path: "Tests/ExpressionCorpusSupport"
+        ),
         .testTarget(
             name: "BeaconContainerTests",
             dependencies: [
                 "Beacon",
                 "BeaconContainer",
                 "BeaconExpression",
+                "ExpressionCorpusSupport",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -203,7 +210,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BeaconExpressionTests",
-            dependencies: ["BeaconExpression"],
+            dependencies: ["BeaconExpression", "ExpressionCorpusSupport"],
             resources: [.copy("Resources/corpus.json")]
         ),
         .testTarget(

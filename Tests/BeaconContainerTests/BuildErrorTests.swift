@@ -2,6 +2,7 @@
 
 import BeaconContainer
 import BeaconExpression
+import ExpressionCorpusSupport
 import Testing
 
 /// Every error `build()` and the YAML loader report, with its message.

@@ -2,6 +2,7 @@
 
 import BeaconContainer
 import BeaconExpression
+import ExpressionCorpusSupport
 import Foundation
 import Testing
 

@@ -3,6 +3,7 @@
 import Beacon
 import BeaconContainer
 import BeaconExpression
+import ExpressionCorpusSupport
 import Testing
 
 /// The application's glue between discovery and the container: a configuration service that reads a source.

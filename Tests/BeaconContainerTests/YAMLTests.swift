@@ -2,6 +2,7 @@
 
 import BeaconContainer
 import BeaconExpression
+import ExpressionCorpusSupport
 import Testing
 
 @Suite("YAML definitions")

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import BeaconExpression
+import ExpressionCorpusSupport
 import Foundation
 
 /// The corpus's fixture container: services, parameters and environment, with Symfony DI's messages.

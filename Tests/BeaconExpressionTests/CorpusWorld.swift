@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import BeaconExpression
+import ExpressionCorpusSupport
 import Foundation
 
 /// The fixtures of a corpus file, rebuilt: objects, container, and an `ExpressionLanguage` for the `el` profile.

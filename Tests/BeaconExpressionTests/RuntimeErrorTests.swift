@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import BeaconExpression
+import ExpressionCorpusSupport
 import Testing
 
 /// Errors raised while evaluating, with Symfony's texts (and PHP's kinds).

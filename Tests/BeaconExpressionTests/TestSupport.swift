@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import BeaconExpression
+import ExpressionCorpusSupport
 import Foundation
 import Synchronization
 import Testing

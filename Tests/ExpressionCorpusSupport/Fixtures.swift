@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import BeaconExpression
+public import BeaconExpression
 import Synchronization
 
 /// An error a fixture throws, standing for a PHP exception of the given class.
-struct FixtureError: Error, Equatable {
-    let className: String
-    let message: String
+package struct FixtureError: Error, Equatable {
+    package let className: String
+    package let message: String
+
+    package init(className: String, message: String) {
+        self.className = className
+        self.message = message
+    }
 }
 
 private func tooFewArguments(_ function: String, passed: Int, expected: String) -> ExpressionError {
@@ -21,30 +26,30 @@ private func privateProperty(_ className: String, _ name: String) -> ExpressionE
 }
 
 /// An object with public properties only (objects in the corpus that are not fixtures).
-final class PlainObject: ExpressionObject {
-    let className: String
-    let properties: [String: ExpressionValue]
+package final class PlainObject: ExpressionObject {
+    package let className: String
+    package let properties: [String: ExpressionValue]
 
-    init(className: String, properties: [String: ExpressionValue]) {
+    package init(className: String, properties: [String: ExpressionValue]) {
         self.className = className
         self.properties = properties
     }
 
-    func property(named name: String) throws -> ExpressionValue? {
+    package func property(named name: String) throws -> ExpressionValue? {
         properties[name]
     }
 }
 
 /// The corpus's `Conf` fixture.
-final class ConfFixture: ExpressionObject {
-    let className = "Conf"
-    let properties: [String: ExpressionValue]
+package final class ConfFixture: ExpressionObject {
+    package let className = "Conf"
+    package let properties: [String: ExpressionValue]
 
-    init(properties: [String: ExpressionValue]) {
+    package init(properties: [String: ExpressionValue]) {
         self.properties = properties
     }
 
-    func property(named name: String) throws -> ExpressionValue? {
+    package func property(named name: String) throws -> ExpressionValue? {
         if name == "secret" {
             throw privateProperty(className, name)
         }
@@ -56,11 +61,11 @@ final class ConfFixture: ExpressionObject {
         "matches", "not", "fail",
     ]
 
-    func hasMethod(named lowercasedName: String) -> Bool {
+    package func hasMethod(named lowercasedName: String) -> Bool {
         Self.methods.contains(lowercasedName)
     }
 
-    func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
+    package func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
         let host = properties["host"] ?? .null
         let port = properties["port"] ?? .null
         switch lowercasedName {
@@ -102,23 +107,23 @@ final class ConfFixture: ExpressionObject {
 }
 
 /// The corpus's `Mailer` fixture.
-final class MailerFixture: ExpressionObject {
-    let className = "Mailer"
-    let transport: ExpressionValue
+package final class MailerFixture: ExpressionObject {
+    package let className = "Mailer"
+    package let transport: ExpressionValue
 
-    init(transport: ExpressionValue) {
+    package init(transport: ExpressionValue) {
         self.transport = transport
     }
 
-    func property(named name: String) throws -> ExpressionValue? {
+    package func property(named name: String) throws -> ExpressionValue? {
         name == "transport" ? transport : nil
     }
 
-    func hasMethod(named lowercasedName: String) -> Bool {
+    package func hasMethod(named lowercasedName: String) -> Bool {
         lowercasedName == "send" || lowercasedName == "gettransport"
     }
 
-    func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
+    package func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
         if lowercasedName == "gettransport" {
             return transport
         }
@@ -134,10 +139,12 @@ final class MailerFixture: ExpressionObject {
 }
 
 /// The corpus's `Point` fixture.
-final class PointFixture: ExpressionObject {
-    let className = "Point"
+package final class PointFixture: ExpressionObject {
+    package init() {}
 
-    func property(named name: String) throws -> ExpressionValue? {
+    package let className = "Point"
+
+    package func property(named name: String) throws -> ExpressionValue? {
         switch name {
         case "x": .int(1)
         case "y": .int(2)
@@ -147,9 +154,11 @@ final class PointFixture: ExpressionObject {
 }
 
 /// The corpus's `Bag` fixture: `ArrayAccess` over `{a: 1, b: [1, 2], 0: "zero"}`.
-final class BagFixture: ExpressionObject {
-    let className = "Bag"
-    let items: ExpressionArray = {
+package final class BagFixture: ExpressionObject {
+    package init() {}
+
+    package let className = "Bag"
+    package let items: ExpressionArray = {
         var items = ExpressionArray()
         items[.string("a")] = 1
         items[.string("b")] = [1, 2]
@@ -157,18 +166,18 @@ final class BagFixture: ExpressionObject {
         return items
     }()
 
-    func property(named name: String) throws -> ExpressionValue? {
+    package func property(named name: String) throws -> ExpressionValue? {
         if name == "items" {
             throw privateProperty(className, name)
         }
         return nil
     }
 
-    func hasMethod(named lowercasedName: String) -> Bool {
+    package func hasMethod(named lowercasedName: String) -> Bool {
         ["offsetget", "offsetexists", "offsetset", "offsetunset"].contains(lowercasedName)
     }
 
-    func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
+    package func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
         guard let key = arguments.first else {
             throw tooFewArguments("Bag::\(lowercasedName)", passed: 0, expected: "exactly 1")
         }
@@ -179,9 +188,9 @@ final class BagFixture: ExpressionObject {
         }
     }
 
-    var isSubscriptable: Bool { true }
+    package var isSubscriptable: Bool { true }
 
-    func item(forKey key: ExpressionValue) throws -> ExpressionValue {
+    package func item(forKey key: ExpressionValue) throws -> ExpressionValue {
         let arrayKey: ExpressionArrayKey
         switch key {
         case .null: arrayKey = .string("")
@@ -196,23 +205,25 @@ final class BagFixture: ExpressionObject {
 }
 
 /// The corpus's `Counter` fixture: `next()` counts up from the value `reset()` sets.
-final class CounterFixture: ExpressionObject {
-    let className = "Counter"
+package final class CounterFixture: ExpressionObject {
+    package init() {}
+
+    package let className = "Counter"
     private let count = Mutex(0)
 
-    func reset() {
+    package func reset() {
         count.withLock { $0 = 0 }
     }
 
-    func property(named name: String) throws -> ExpressionValue? {
+    package func property(named name: String) throws -> ExpressionValue? {
         name == "n" ? .int(count.withLock { $0 }) : nil
     }
 
-    func hasMethod(named lowercasedName: String) -> Bool {
+    package func hasMethod(named lowercasedName: String) -> Bool {
         lowercasedName == "next"
     }
 
-    func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
+    package func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
         .int(
             count.withLock { value in
                 value += 1

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import BeaconExpression
+public import BeaconExpression
 import Foundation
 
 /// A JSON document, decoded without losing the difference between numbers and strings.
-enum CorpusJSON: Decodable, Sendable {
+package enum CorpusJSON: Decodable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
@@ -12,7 +12,7 @@ enum CorpusJSON: Decodable, Sendable {
     case array([CorpusJSON])
     case object([String: CorpusJSON])
 
-    init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -29,42 +29,46 @@ enum CorpusJSON: Decodable, Sendable {
         }
     }
 
-    subscript(key: String) -> CorpusJSON? {
+    package subscript(key: String) -> CorpusJSON? {
         if case .object(let object) = self { return object[key] }
         return nil
     }
 
-    var string: String? {
+    package var string: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
-    var number: Double? {
+    package var number: Double? {
         if case .number(let value) = self { return value }
         return nil
     }
 
-    var array: [CorpusJSON]? {
+    package var array: [CorpusJSON]? {
         if case .array(let value) = self { return value }
         return nil
     }
 
-    var object: [String: CorpusJSON]? {
+    package var object: [String: CorpusJSON]? {
         if case .object(let value) = self { return value }
         return nil
     }
 
-    var bool: Bool? {
+    package var bool: Bool? {
         if case .bool(let value) = self { return value }
         return nil
     }
 }
 
 /// Decodes the corpus's typed values into ``ExpressionValue``.
-struct TypedValueDecoder {
-    let objects: [String: any ExpressionObject]
+package struct TypedValueDecoder {
+    package let objects: [String: any ExpressionObject]
 
-    func decode(_ json: CorpusJSON) -> ExpressionValue {
+    package init(objects: [String: any ExpressionObject]) {
+        self.objects = objects
+    }
+
+    package func decode(_ json: CorpusJSON) -> ExpressionValue {
         switch json["type"]?.string {
         case "null":
             return .null
@@ -103,14 +107,14 @@ struct TypedValueDecoder {
         }
     }
 
-    static func key(_ json: CorpusJSON) -> ExpressionArrayKey {
+    package static func key(_ json: CorpusJSON) -> ExpressionArrayKey {
         if case .number(let value) = json {
             return .int(Int(value))
         }
         return .string(ExpressionString(json.string ?? ""))
     }
 
-    static func float(_ json: CorpusJSON) -> Double {
+    package static func float(_ json: CorpusJSON) -> Double {
         switch json["repr"]?.string {
         case "NAN": return .nan
         case "INF": return .infinity
@@ -120,7 +124,7 @@ struct TypedValueDecoder {
         }
     }
 
-    static func bytes(hex: String) -> [UInt8] {
+    package static func bytes(hex: String) -> [UInt8] {
         var bytes: [UInt8] = []
         var iterator = hex.makeIterator()
         while let high = iterator.next(), let low = iterator.next() {
