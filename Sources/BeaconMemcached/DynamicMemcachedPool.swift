@@ -26,13 +26,12 @@ public final class DynamicMemcachedPool: MemcachedClient {
     private struct State {
         var pool: MemcachedPool?
         var generation = 0
-        var updates = 0
         var closed = false
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        var nextWaiter = 0
     }
 
     private let state = Mutex(State())
+    /// Counts server-list reads (``updateCount``) and wakes ``waitForUpdate(after:)``.
+    private let updates = ChangeSignal()
     private let source: any DiscoverySource
     private let location: ServerLocation
     private let builder: MemcachedPoolBuilder
@@ -77,7 +76,7 @@ public final class DynamicMemcachedPool: MemcachedClient {
     public var generation: Int { self.state.withLock { $0.generation } }
 
     /// How many server lists were read and compared so far, changed or not.
-    public var updateCount: Int { self.state.withLock { $0.updates } }
+    public var updateCount: Int { Int(self.updates.generation) }
 
     // MARK: Following the source
 
@@ -184,20 +183,18 @@ public final class DynamicMemcachedPool: MemcachedClient {
             self.noteUpdate()
             throw error
         }
-        let (old, swapped, waiters) = self.state.withLock { state in
-            state.updates += 1
-            let waiters = Array(state.waiters.values)
-            state.waiters = [:]
+        let (old, swapped) = self.state.withLock { state in
             guard !state.closed, state.pool?.servers != servers else {
-                return (fresh as MemcachedPool?, false, waiters)
+                return (fresh as MemcachedPool?, false)
             }
             let old = state.pool
             state.pool = fresh
             state.generation += 1
-            return (old, true, waiters)
+            return (old, true)
         }
         old?.close()
-        for waiter in waiters { waiter.resume() }
+        // After the swap: whoever sees the new count also sees the new pool.
+        self.updates.signal()
         if swapped {
             self.logger.info(
                 "memcached server set changed; new pool in use",
@@ -212,52 +209,24 @@ public final class DynamicMemcachedPool: MemcachedClient {
     }
 
     private func noteUpdate() {
-        let waiters = self.state.withLock { state in
-            state.updates += 1
-            defer { state.waiters = [:] }
-            return Array(state.waiters.values)
-        }
-        for waiter in waiters { waiter.resume() }
+        self.updates.signal()
     }
 
     /// Waits until more than `count` server lists have been read (see ``updateCount``), or the task is cancelled.
     ///
     /// - Parameter count: An ``updateCount`` seen before.
     public func waitForUpdate(after count: Int) async {
-        while !Task.isCancelled {
-            let id = self.state.withLock { state -> Int in
-                state.nextWaiter += 1
-                return state.nextWaiter
-            }
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let resumeNow = self.state.withLock { state in
-                        if state.updates > count || Task.isCancelled { return true }
-                        state.waiters[id] = continuation
-                        return false
-                    }
-                    if resumeNow { continuation.resume() }
-                }
-            } onCancel: {
-                let waiter = self.state.withLock { $0.waiters.removeValue(forKey: id) }
-                waiter?.resume()
-            }
-            if self.updateCount > count { return }
-        }
+        await self.updates.wait(after: UInt64(max(count, 0)))
     }
 
     /// Closes the current pool (operations already running finish first) and refuses new operations.
     public func close() {
-        let (pool, waiters) = self.state.withLock { state in
+        let pool = self.state.withLock { state in
             state.closed = true
-            defer {
-                state.pool = nil
-                state.waiters = [:]
-            }
-            return (state.pool, Array(state.waiters.values))
+            defer { state.pool = nil }
+            return state.pool
         }
         pool?.close()
-        for waiter in waiters { waiter.resume() }
     }
 
     // MARK: MemcachedClient

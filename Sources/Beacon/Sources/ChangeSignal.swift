@@ -3,8 +3,9 @@
 import Synchronization
 
 /// A generation counter that tasks can wait on: the in-process sources bump it on every change, and
-/// their watches wait for it to move.
-final class ChangeSignal: Sendable {
+/// their watches wait for it to move. Shared with the other modules of the package (a dynamic memcached pool
+/// announces server-list reads with it).
+package final class ChangeSignal: Sendable {
     private struct State {
         var generation: UInt64 = 0
         var nextWaiterID: UInt64 = 0
@@ -13,11 +14,14 @@ final class ChangeSignal: Sendable {
 
     private let state = Mutex(State())
 
+    /// Creates a signal at generation 0.
+    package init() {}
+
     /// The number of changes announced so far.
-    var generation: UInt64 { self.state.withLock { $0.generation } }
+    package var generation: UInt64 { self.state.withLock { $0.generation } }
 
     /// Announces a change and wakes every waiting task.
-    func signal() {
+    package func signal() {
         let waiters = self.state.withLock { state in
             state.generation += 1
             let waiters = state.waiters
@@ -28,7 +32,7 @@ final class ChangeSignal: Sendable {
     }
 
     /// Waits until the generation is above `generation`, or the calling task is cancelled.
-    func wait(after generation: UInt64) async {
+    package func wait(after generation: UInt64) async {
         let id = self.state.withLock { state in
             state.nextWaiterID += 1
             return state.nextWaiterID
