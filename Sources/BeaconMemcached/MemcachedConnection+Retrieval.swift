@@ -47,14 +47,18 @@ extension MemcachedConnection {
     /// - Returns: The items found, by key; absent keys are missing from the dictionary.
     /// - Throws: ``MemcachedError`` for an invalid key, or when the request failed on every server.
     public func getMulti(_ keys: [String]) throws(MemcachedError) -> [String: MemcachedItem] {
-        var items: [String: MemcachedItem] = [:]
-        items.reserveCapacity(keys.count)
-        try self.getMulti(keys) { key, value in
-            items[String(decoding: key, as: UTF8.self)] = MemcachedItem(
-                value: copyBytes(value.bytes),
-                flags: value.flags,
-                cas: value.cas
-            )
+        if keys.isEmpty { return [:] }
+        var batch = try self.request(keys)
+        var items = [String: MemcachedItem](minimumCapacity: keys.count)
+        try self.fetchEach(keys: keys) { key, value in
+            let item = MemcachedItem(value: copyBytes(value.bytes), flags: value.flags, cas: value.cas)
+            // The caller's own `String` when the key was requested (always, from a working server): no key is
+            // decoded, and its bytes are not validated again.
+            if let position = batch.position(of: key) {
+                items[keys[position]] = item
+            } else {
+                items[String(decoding: key, as: UTF8.self)] = item
+            }
         }
         return items
     }
@@ -73,38 +77,18 @@ extension MemcachedConnection {
         each body: (_ key: UnsafeRawBufferPointer, _ value: MemcachedValueView) -> Void
     ) throws(MemcachedError) {
         if keys.isEmpty { return }
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(keys.count * 32)
-        var lengths: [Int] = []
-        lengths.reserveCapacity(keys.count)
-        for key in keys {
-            let failure: MemcachedError? = Self.withBytes(key) { bytes in
-                do throws(MemcachedError) {
-                    try self.check(bytes, key: key)
-                } catch {
-                    return error
-                }
-                buffer.append(contentsOf: bytes)
-                lengths.append(bytes.count)
-                return nil
-            }
-            if let failure { throw failure }
-        }
-        let rc = buffer.withUnsafeBufferPointer { bytes in
-            let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
-            var pointers: [UnsafePointer<CChar>?] = []
-            pointers.reserveCapacity(keys.count)
-            var offset = 0
-            for length in lengths {
-                pointers.append(base + offset)
-                offset += length
-            }
-            return memcached_mget(self.handle, pointers, lengths, keys.count)
-        }
+        _ = try self.request(keys)
+        try self.fetchEach(keys: keys, body)
+    }
+
+    /// Checks and lays out the keys, and sends the request for all of them.
+    private func request(_ keys: [String]) throws(MemcachedError) -> MemcachedKeyBatch {
+        let batch = try MemcachedKeyBatch(keys, checksKeys: self.checksKeys)
+        let rc = batch.request(self.handle)
         guard memcached_success(rc) || rc == MEMCACHED_SOME_ERRORS else {
             throw self.failure(rc, key: keys.count == 1 ? keys[0] : nil, operation: "getMulti")
         }
-        try self.fetchEach(keys: keys, body)
+        return batch
     }
 
     @inline(__always)
@@ -148,51 +132,8 @@ extension MemcachedConnection {
     }
 }
 
-/// A value lent by ``MemcachedConnection/getMulti(_:each:)``: its bytes (valid only inside the closure), flags
-/// and compare-and-swap token.
-public struct MemcachedValueView: RandomAccessCollection {
-    /// The value's bytes, owned by libmemcached and reused for the next value.
-    public let bytes: UnsafeRawBufferPointer
-    /// The 32-bit flags stored with the value.
-    public let flags: UInt32
-    /// The compare-and-swap token.
-    public let cas: UInt64
-
-    /// The position of the first byte.
-    public var startIndex: Int { 0 }
-    /// The position past the last byte.
-    public var endIndex: Int { self.bytes.count }
-
-    /// The byte at a position.
-    ///
-    /// - Parameter position: A valid index.
-    public subscript(position: Int) -> UInt8 { self.bytes[position] }
-
-    /// Runs `body` with the bytes as a contiguous buffer (lets `Array(view)` copy them with one `memcpy`).
-    ///
-    /// - Parameter body: The work.
-    /// - Returns: What `body` returns.
-    /// - Throws: What `body` throws.
-    public func withContiguousStorageIfAvailable<R>(
-        _ body: (UnsafeBufferPointer<UInt8>) throws -> R
-    ) rethrows -> R? {
-        try body(
-            UnsafeBufferPointer(
-                start: self.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                count: self.bytes.count
-            )
-        )
-    }
-}
-
-@available(*, unavailable)
-extension MemcachedValueView: Sendable {}
-
-/// A copy of bytes as an array (one allocation and a `memcpy`).
+/// A copy of bytes as an array: one allocation and a `memcpy`, through `Array`'s specialized initializer from a
+/// typed buffer (`init(unsafeUninitializedCapacity:)` went through the generic, unspecialized allocation).
 func copyBytes(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
-    guard let base = bytes.baseAddress, bytes.count > 0 else { return [] }
-    return [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, initialized in
-        memcpy(buffer.baseAddress!, base, bytes.count)
-        initialized = bytes.count
-    }
+    [UInt8](UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count))
 }

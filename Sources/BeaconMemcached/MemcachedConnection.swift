@@ -65,17 +65,32 @@ public struct MemcachedConnection {
 
     /// Checks a key: not empty, at most 250 bytes, and in the ASCII protocol no spaces or control characters.
     func check(_ bytes: UnsafeBufferPointer<UInt8>, key: String) throws(MemcachedError) {
-        if bytes.isEmpty { throw MemcachedError(.invalidKey, "the key is empty", key: key) }
-        if bytes.count > 250 { throw MemcachedError(.invalidKey, "the key is longer than 250 bytes", key: key) }
-        if self.checksKeys {
-            for byte in bytes where byte <= 0x20 || byte == 0x7F {
-                throw MemcachedError(
-                    .invalidKey,
-                    "the ASCII protocol cannot carry spaces or control characters in keys",
-                    key: key
-                )
-            }
+        if !Self.isValid(bytes, checksKeys: self.checksKeys) {
+            throw Self.invalidKey(key)
         }
+    }
+
+    /// Whether a key's bytes can be sent: see ``check(_:key:)``. Branch-free over the bytes, so that it
+    /// vectorizes.
+    @inline(__always)
+    static func isValid(_ bytes: UnsafeBufferPointer<UInt8>, checksKeys: Bool) -> Bool {
+        if bytes.isEmpty || bytes.count > 250 { return false }
+        guard checksKeys else { return true }
+        var invalid: UInt8 = 0
+        for byte in bytes { invalid |= (byte <= 0x20 ? 1 : 0) | (byte == 0x7F ? 1 : 0) }
+        return invalid == 0
+    }
+
+    /// The error for a key ``isValid(_:checksKeys:)`` refuses, saying why.
+    static func invalidKey(_ key: String) -> MemcachedError {
+        let count = key.utf8.count
+        if count == 0 { return MemcachedError(.invalidKey, "the key is empty", key: key) }
+        if count > 250 { return MemcachedError(.invalidKey, "the key is longer than 250 bytes", key: key) }
+        return MemcachedError(
+            .invalidKey,
+            "the ASCII protocol cannot carry spaces or control characters in keys",
+            key: key
+        )
     }
 
     static func withBytes<T>(_ key: String, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import CBeaconMemcached
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The keys of one multi-key read, checked and laid out as `memcached_mget` takes them: their UTF-8 bytes end to
+/// end in one buffer, with an offset and a length per key.
+///
+/// ``position(of:)`` maps a key a server returned back to the position of the requested
+/// key, so that a result can reuse the caller's `String` instead of decoding a new one.
+struct MemcachedKeyBatch {
+    private var bytes: [UInt8]
+    private var offsets: [Int]
+    private var lengths: [Int]
+    /// Where ``position(of:)`` starts comparing: after the key found last.
+    private var cursor = 0
+    private var scanMisses = 0
+    /// Open-addressing table of key positions (`-1` for an empty slot); empty until ``position(of:)`` needs it.
+    private var table: [Int32] = []
+    private var seed: UInt64 = 0
+
+    /// Lays out and checks `keys`; `checksKeys` refuses spaces and control characters, as the ASCII protocol must.
+    init(_ keys: [String], checksKeys: Bool) throws(MemcachedError) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(keys.count * 32)
+        var offsets: [Int] = []
+        offsets.reserveCapacity(keys.count)
+        var lengths: [Int] = []
+        lengths.reserveCapacity(keys.count)
+        for key in keys {
+            let valid = MemcachedConnection.withBytes(key) { key8 in
+                guard MemcachedConnection.isValid(key8, checksKeys: checksKeys) else { return false }
+                offsets.append(bytes.count)
+                lengths.append(key8.count)
+                bytes.append(contentsOf: key8)
+                return true
+            }
+            if !valid { throw MemcachedConnection.invalidKey(key) }
+        }
+        self.bytes = bytes
+        self.offsets = offsets
+        self.lengths = lengths
+    }
+
+    /// The number of keys.
+    var count: Int { self.lengths.count }
+
+    /// Sends the request for every key (`memcached_mget`).
+    func request(_ handle: UnsafeMutablePointer<memcached_st>) -> memcached_return_t {
+        self.bytes.withUnsafeBufferPointer { bytes in
+            let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+            let count = self.count
+            let pointers = [UnsafePointer<CChar>?](unsafeUninitializedCapacity: count) { buffer, initialized in
+                self.offsets.withUnsafeBufferPointer { offsets in
+                    for position in 0..<count {
+                        (buffer.baseAddress! + position).initialize(to: base + offsets[position])
+                    }
+                }
+                initialized = count
+            }
+            return memcached_mget(handle, pointers, self.lengths, count)
+        }
+    }
+
+    /// The position of a requested key equal to `key`, or `nil` when no key is equal.
+    ///
+    /// Each server answers in the order of the request, and libmemcached reads the servers one after the other,
+    /// so the key is usually a few positions after the one found last (the keys in between belong to other
+    /// servers): those positions are compared first. A key further away is looked up in a hash table of the
+    /// keys, built the first time one is needed.
+    mutating func position(of key: UnsafeRawBufferPointer) -> Int? {
+        guard self.count > 0, let start = key.baseAddress else { return nil }
+        if self.scanMisses < Self.maximumScanMisses {
+            if let position = self.scan(start, key.count) {
+                self.cursor = position + 1 == self.count ? 0 : position + 1
+                return position
+            }
+            self.scanMisses += 1
+        }
+        if self.table.isEmpty { self.buildTable() }
+        guard let position = self.lookUp(start, key.count) else { return nil }
+        self.cursor = position + 1 == self.count ? 0 : position + 1
+        return position
+    }
+
+    /// How many positions from ``cursor`` ``scan(_:_:)`` compares: the keys of the other servers in between
+    /// are skipped over, a few per server.
+    private static let scanLength = 24
+    /// After that many keys the scan did not find, the table alone is used (many servers, or keys answered out
+    /// of order).
+    private static let maximumScanMisses = 4
+
+    /// Compares the key with the few requested keys from ``cursor`` on.
+    private func scan(_ start: UnsafeRawPointer, _ count: Int) -> Int? {
+        self.bytes.withUnsafeBytes { bytes in
+            self.lengths.withUnsafeBufferPointer { lengths in
+                self.offsets.withUnsafeBufferPointer { offsets -> Int? in
+                    var candidate = self.cursor
+                    for _ in 0..<min(lengths.count, Self.scanLength) {
+                        if lengths[candidate] == count
+                            && Self.equal(bytes.baseAddress! + offsets[candidate], start, count)
+                        {
+                            return candidate
+                        }
+                        candidate = candidate + 1 == lengths.count ? 0 : candidate + 1
+                    }
+                    return nil
+                }
+            }
+        }
+    }
+
+    /// Builds the open-addressing table ``lookUp(_:_:)`` reads, with about two slots per key so that probe
+    /// sequences stay short. A repeated key keeps its first position.
+    private mutating func buildTable() {
+        var capacity = 8
+        while capacity < 2 * self.count { capacity <<= 1 }
+        let mask = capacity - 1
+        let seed = Self.seed
+        var table = [Int32](repeating: -1, count: capacity)
+        self.bytes.withUnsafeBytes { bytes in
+            for position in 0..<self.count {
+                let start = bytes.baseAddress! + self.offsets[position]
+                var slot = Self.hash(start, self.lengths[position], seed: seed) & mask
+                while table[slot] >= 0 { slot = (slot + 1) & mask }
+                table[slot] = Int32(truncatingIfNeeded: position)
+            }
+        }
+        self.table = table
+        self.seed = seed
+    }
+
+    /// The position of a requested key equal to the key, from the table.
+    private func lookUp(_ start: UnsafeRawPointer, _ count: Int) -> Int? {
+        self.bytes.withUnsafeBytes { bytes -> Int? in
+            self.table.withUnsafeBufferPointer { table -> Int? in
+                let mask = table.count - 1
+                var slot = Self.hash(start, count, seed: self.seed) & mask
+                while true {
+                    let entry = table[slot]
+                    if entry < 0 { return nil }
+                    let position = Int(entry)
+                    if self.lengths[position] == count
+                        && Self.equal(bytes.baseAddress! + self.offsets[position], start, count)
+                    {
+                        return position
+                    }
+                    slot = (slot + 1) & mask
+                }
+            }
+        }
+    }
+
+    /// Whether two byte ranges of `count` bytes are equal, eight bytes at a time (keys are short: a call to
+    /// `memcmp` costs more than the comparison). The last eight bytes are compared first: keys that share a
+    /// prefix usually differ at their end.
+    @inline(__always)
+    static func equal(_ lhs: UnsafeRawPointer, _ rhs: UnsafeRawPointer, _ count: Int) -> Bool {
+        guard count >= 8 else {
+            for offset in 0..<count
+            where lhs.load(fromByteOffset: offset, as: UInt8.self) != rhs.load(fromByteOffset: offset, as: UInt8.self) {
+                return false
+            }
+            return true
+        }
+        if lhs.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            != rhs.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        {
+            return false
+        }
+        var offset = 0
+        while offset < count - 8 {
+            if lhs.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                != rhs.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            {
+                return false
+            }
+            offset += 8
+        }
+        return true
+    }
+
+    /// A fast non-cryptographic hash of a key's bytes, eight at a time. The seed is random per process, so which
+    /// keys collide cannot be planned; the table compares the bytes, so the hash only spreads them.
+    @inline(__always)
+    static func hash(_ start: UnsafeRawPointer, _ count: Int, seed: UInt64) -> Int {
+        var hash = seed ^ (UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15)
+        var offset = 0
+        while offset + 8 <= count {
+            hash = (hash ^ start.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            hash ^= hash >> 31
+            offset += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < count {
+            tail |= UInt64(start.load(fromByteOffset: offset, as: UInt8.self)) << shift
+            shift += 8
+            offset += 1
+        }
+        hash = (hash ^ tail) &* 0x94D0_49BB_1331_11EB
+        hash ^= hash >> 29
+        return Int(truncatingIfNeeded: hash)
+    }
+
+    private static let seed = UInt64.random(in: 0...UInt64.max)
+}
