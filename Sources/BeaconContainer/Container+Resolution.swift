@@ -19,20 +19,35 @@ extension Container {
     ///     recorded as a dependent of `slot`.
     /// - Returns: The boxed service.
     /// - Throws: ``ContainerError`` for a cycle; a factory's error, unchanged.
-    func resolve(_ slot: Int, path: [Int]) async throws -> any ServiceBox {
+    func resolve(_ slot: Int, path: ResolutionPath) async throws -> any ServiceBox {
         guard let definition = definitions[slot] else {
             throw ContainerError.serviceNotFound(serviceIDs[slot], candidates: serviceIDs)
         }
-        if let requester = path.last {
-            if path.contains(slot) {
-                let start = path.firstIndex(of: slot) ?? 0
-                throw Self.cycleError(ids: (path[start...] + [slot]).map { definitions[$0]?.id ?? "" })
+        let requester = path.last
+        if let requester {
+            if let start = path.firstIndex(of: slot) {
+                throw Self.cycleError(ids: (path.slots(from: start) + [slot]).map { definitions[$0]?.id ?? "" })
             }
             slots[slot].addDependent(requester)
         }
+        let box = try await resolveRecorded(slot, definition, path: path)
+        if let requester, slots[slot].mayBeInvalidated.load(ordering: .relaxed) {
+            // Built from something that can be invalidated: the requester can be too, so it is not published.
+            slots[requester].mayBeInvalidated.store(true, ordering: .relaxed)
+        }
+        return box
+    }
+
+    /// `resolve` once the requester is recorded as a dependent (inlined: one async frame fewer per service).
+    @inline(__always)
+    private func resolveRecorded(
+        _ slot: Int,
+        _ definition: CompiledDefinition,
+        path: ResolutionPath
+    ) async throws -> any ServiceBox {
         if definition.scope == .transient {
             slots[slot].state.withLock { $0.constructions += 1 }
-            return try await construct(definition, path: path + [slot])
+            return try await construct(definition, path: path.appending(slot))
         }
         let state = slots[slot]
         while true {
@@ -57,12 +72,16 @@ extension Container {
                     return box
                 }
             case .build(let generation):
-                return try await build(definition, in: state, generation: generation, path: path + [slot])
+                return try await build(definition, in: state, generation: generation, path: path.appending(slot))
             }
         }
     }
 
     /// Waits for the build `generation`; `nil` when it is gone without a result this caller can use (retry).
+    ///
+    /// Not inlined: a continuation has a size known only at run time, which `resolve` would otherwise allocate
+    /// from the task on every call, waiting or not.
+    @inline(never)
     private func wait(for slot: Slot, generation: UInt64) async throws -> (any ServiceBox)? {
         try await withCheckedThrowingContinuation { (continuation: Slot.Waiter) in
             let immediate: Result<(any ServiceBox)?, any Error>? = slot.state.withLock { state in
@@ -86,11 +105,12 @@ extension Container {
         }
     }
 
+    @inline(__always)
     private func build(
         _ definition: CompiledDefinition,
         in slot: Slot,
         generation: UInt64,
-        path: [Int]
+        path: ResolutionPath
     ) async throws -> any ServiceBox {
         let outcome: Result<any ServiceBox, any Error>
         do {
@@ -105,8 +125,7 @@ extension Container {
                 if state.staleGeneration == generation {
                     state.phase = .idle
                 } else {
-                    state.phase = .built(box)
-                    state.fast = box.fastObject
+                    slot.store(box, shared: definition.scope == .shared, in: &state)
                 }
             case .failure(let error):
                 state.phase = .idle
@@ -114,23 +133,36 @@ extension Container {
             }
             return waiters
         }
+        finish(definition, outcome: outcome, waiters: waiters)
+        return try outcome.get()
+    }
+
+    /// Logs a completed build and hands its outcome to the callers that waited for it.
+    ///
+    /// Synchronous and not inlined: continuations have a size known only at run time, which an async function
+    /// would allocate from the task for every build, waiters or not.
+    @inline(never)
+    private func finish(
+        _ definition: CompiledDefinition,
+        outcome: Result<any ServiceBox, any Error>,
+        waiters: [Slot.Waiter]
+    ) {
         switch outcome {
         case .success(let box):
             logger.debug("service built", metadata: ["container.service": "\(definition.id)"])
             for waiter in waiters {
                 waiter.resume(returning: box)
             }
-            return box
         case .failure(let error):
             logger.debug("service construction failed", metadata: ["container.service": "\(definition.id)"])
             for waiter in waiters {
                 waiter.resume(throwing: error)
             }
-            throw error
         }
     }
 
-    private func construct(_ definition: CompiledDefinition, path: [Int]) async throws -> any ServiceBox {
+    @inline(__always)
+    private func construct(_ definition: CompiledDefinition, path: ResolutionPath) async throws -> any ServiceBox {
         switch definition.body {
         case .closure(let closure):
             return try await closure(Resolver(container: self, path: path))
@@ -141,12 +173,12 @@ extension Container {
                 arguments.append(try await resolve(plan, path: path))
             }
             let resolver = Resolver(container: self, path: path)
-            return Box<any Sendable>(try await factory(ServiceArguments(arguments, resolver: resolver)))
+            return AnyBox(try await factory(ServiceArguments(arguments, resolver: resolver)))
         }
     }
 
     /// Resolves an argument for the service at the end of `path`.
-    func resolve(_ plan: Plan, path: [Int]) async throws -> ResolvedArgument {
+    func resolve(_ plan: Plan, path: ResolutionPath) async throws -> ResolvedArgument {
         switch plan {
         case .service(let slot):
             return .service(try await resolve(slot, path: path))
@@ -174,11 +206,10 @@ extension Container {
 
     /// Evaluates an expression: literal `service()` calls are resolved first; a service named dynamically is
     /// resolved when the evaluation asks for it, and the expression is evaluated again.
-    func evaluate(_ compiled: CompiledExpression, path: [Int]) async throws -> ExpressionValue {
-        var resolved: [(slot: Int, value: ExpressionValue)] = []
-        resolved.reserveCapacity(compiled.services.count)
+    func evaluate(_ compiled: CompiledExpression, path: ResolutionPath) async throws -> ExpressionValue {
+        var resolved = ResolvedServices()
         for slot in compiled.services {
-            resolved.append((slot, try await resolve(slot, path: path).expressionValue))
+            resolved.append(slot, try await resolve(slot, path: path).expressionValue)
         }
         var attempts = 0
         while true {
@@ -193,7 +224,7 @@ extension Container {
                         message: "The expression `\(compiled.parsed.expression)` asked for more than 64 services."
                     )
                 }
-                resolved.append((pending.slot, try await resolve(pending.slot, path: path).expressionValue))
+                resolved.append(pending.slot, try await resolve(pending.slot, path: path).expressionValue)
             }
         }
     }

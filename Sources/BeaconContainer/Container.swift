@@ -36,12 +36,12 @@ public final class Container: Sendable {
         }
     }
 
-    let owner: UInt64
+    @usableFromInline let owner: UInt64
     let definitions: [CompiledDefinition?]
-    let slots: [Slot]
+    @usableFromInline let slots: [Slot]
     /// The same slots, read without reference counting on the fast path (`slots` keeps them alive).
-    let unmanagedSlots: [Unmanaged<Slot>]
-    let index: IDTable
+    @usableFromInline let unmanagedSlots: [Unmanaged<Slot>]
+    @usableFromInline let index: IDTable
     /// Every id and alias, `service_container` first, for suggestions in errors.
     let serviceIDs: [String]
     let parameters: [String: Plan]
@@ -65,7 +65,7 @@ public final class Container: Sendable {
     ) {
         self.owner = owner
         self.definitions = definitions
-        let slots = definitions.map { Slot(typeID: $0?.typeID) }
+        let slots = definitions.map { Slot(typeID: $0?.typeID, refreshable: $0?.scope == .refreshable) }
         self.slots = slots
         self.unmanagedSlots = slots.map { Unmanaged.passUnretained($0) }
         self.index = IDTable(index)
@@ -87,10 +87,14 @@ public final class Container: Sendable {
     ///   factory or expression, unchanged.
     @inlinable
     public func get<T: Sendable>(_ key: ServiceKey<T>) async throws -> T {
-        if let box = builtInstance(slot: key.slot, owner: key.owner, type: ObjectIdentifier(T.self)) {
-            return Self.unbox(box, as: T.self)
+        // A key of this container's builder names its slot; the owner check also rules out the `-1` of a key
+        // made from an id (owner 0, which no builder has).
+        if key.owner == owner, key.slot < unmanagedSlots.count,
+            let object = Self.publishedObject(unmanagedSlots[key.slot], as: T.self)
+        {
+            return Self.unbox(object, as: T.self)
         }
-        return try await resolveService(key.id, as: T.self)
+        return try await resolveService(key, as: T.self)
     }
 
     /// Returns the service (or alias) `id` as a `T`, building it on first use.
@@ -103,15 +107,26 @@ public final class Container: Sendable {
     ///   factory or expression, unchanged.
     @inlinable
     public func get<T: Sendable>(_ id: String, as type: T.Type = T.self) async throws -> T {
-        if let box = builtInstance(id: id, type: ObjectIdentifier(T.self)) {
-            return Self.unbox(box, as: T.self)
+        if let slot = index.slot(of: id), let object = Self.publishedObject(unmanagedSlots[slot], as: T.self) {
+            return Self.unbox(object, as: T.self)
         }
         return try await resolveService(id, as: T.self)
     }
 
-    /// Takes a `T` out of what the fast path returned for a slot whose registered type is `T`: the instance
-    /// itself for a class, else its `Box<T>` (see `ServiceBox.fastObject`).
+    /// The published fast object of a slot registered with the type `T`, or `nil` (then `get` takes the slow
+    /// path): one comparison and one acquiring load, no lock and no reference counting of the slot.
     @inlinable
+    @inline(__always)
+    static func publishedObject<T>(_ slot: Unmanaged<Slot>, as type: T.Type) -> AnyObject? {
+        slot._withUnsafeGuaranteedRef { slot in
+            slot.typeID == ObjectIdentifier(T.self) ? slot.publishedObject() : nil
+        }
+    }
+
+    /// Takes a `T` out of a fast object of a slot whose registered type is `T`: the instance itself for a class,
+    /// else its `Box<T>` (see `ServiceBox.fastObject`).
+    @inlinable
+    @inline(__always)
     static func unbox<T: Sendable>(_ object: AnyObject, as type: T.Type) -> T {
         if isReference(T.self) {
             return unsafeBitCast(object, to: T.self)
@@ -119,44 +134,46 @@ public final class Container: Sendable {
         return unsafeDowncast(object, to: Box<T>.self).value
     }
 
-    /// The fast-path object of a built slot registered with the type `type`, or `nil` (then the caller takes
-    /// the slow path).
-    @usableFromInline
-    func builtInstance(slot: Int, owner: UInt64, type: ObjectIdentifier) -> AnyObject? {
-        guard owner == self.owner, slot >= 0, slot < unmanagedSlots.count else { return nil }
-        return unmanagedSlots[slot]._withUnsafeGuaranteedRef { slot in
-            slot.typeID == type ? slot.fastObject : nil
-        }
+    /// `get(key)` when the slot is not published: not built yet, built but invalidatable, or another type.
+    /// Inlined, so it is specialised for `T` and the only async call is the non-generic `resolve(_:)`.
+    @inlinable
+    func resolveService<T: Sendable>(_ key: ServiceKey<T>, as type: T.Type) async throws -> T {
+        try await resolveService(slot: try slot(of: key.id, keySlot: key.slot, keyOwner: key.owner), id: key.id)
     }
 
-    /// The fast-path object of the service `id` when it is built and was registered with the type `type`.
-    @usableFromInline
-    func builtInstance(id: String, type: ObjectIdentifier) -> AnyObject? {
-        guard let slot = index.slot(of: id) else { return nil }
-        return unmanagedSlots[slot]._withUnsafeGuaranteedRef { slot in
-            slot.typeID == type ? slot.fastObject : nil
-        }
-    }
-
-    /// `get` when the fast path does not apply: not built yet, or stored under another type.
-    @usableFromInline
+    /// `get(id)` when the slot is not published.
+    @inlinable
     func resolveService<T: Sendable>(_ id: String, as type: T.Type) async throws -> T {
+        try await resolveService(slot: try slot(of: id, keySlot: -1, keyOwner: 0), id: id)
+    }
+
+    @inlinable
+    func resolveService<T: Sendable>(slot: Int, id: String) async throws -> T {
+        if slots[slot].typeID == ObjectIdentifier(T.self) {
+            if let object = slots[slot].lockedFastObject {
+                return Self.unbox(object, as: T.self)
+            }
+            return Self.unbox(try await resolve(slot).fastObject, as: T.self)
+        }
+        return try await resolve(slot).take(T.self, id: id)
+    }
+
+    /// The slot a key or id names: the key's own slot when it is one of this container's, else the id's.
+    @usableFromInline
+    func slot(of id: String, keySlot: Int, keyOwner: UInt64) throws(ContainerError) -> Int {
+        if keyOwner == owner, keySlot >= 0, keySlot < slots.count, definitions[keySlot] != nil {
+            return keySlot
+        }
         guard let slot = index.slot(of: id) else {
             throw ContainerError.serviceNotFound(id, candidates: serviceIDs)
         }
-        let box: any ServiceBox
-        if let built = slots[slot].built {
-            box = built
-        } else {
-            box = try await resolve(slot, path: [])
-        }
-        if slots[slot].typeID == ObjectIdentifier(T.self) {
-            return Self.unbox(box.fastObject, as: T.self)
-        }
-        if let value = box.anyValue as? T {
-            return value
-        }
-        return try box.take(T.self, id: id)
+        return slot
+    }
+
+    /// The service in `slot`, built if needed, for a `get` from outside any construction.
+    @usableFromInline
+    func resolve(_ slot: Int) async throws -> any ServiceBox {
+        try await resolve(slot, path: ResolutionPath())
     }
 
     /// Whether a service or alias `id` is defined.
@@ -235,7 +252,7 @@ public final class Container: Sendable {
         while let next = pending.popLast() {
             guard seen.insert(next).inserted else { continue }
             logger.debug("service invalidated", metadata: ["container.service": "\(definitions[next]?.id ?? "")"])
-            pending.append(contentsOf: slots[next].invalidate())
+            pending.append(contentsOf: slots[next].invalidate().elements)
         }
     }
 

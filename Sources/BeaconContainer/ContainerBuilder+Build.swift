@@ -159,7 +159,7 @@ struct DefinitionCompiler {
             return Container.CompiledDefinition(
                 id: id,
                 scope: definition.scope,
-                body: .factory(factory, plans),
+                body: .factory(factory.call, plans),
                 references: plans.flatMap(\.serviceReferences),
                 typeID: nil
             )

@@ -37,14 +37,28 @@ public struct ContainerBuilder: Sendable {
         var typeID: ObjectIdentifier?
     }
 
+    struct NamedFactory: Sendable {
+        let call: Factory
+    }
+
     struct Signal: Sendable {
         let id: String
         let consume: @Sendable (_ onElement: @Sendable () -> Void) async -> Void
     }
 
-    private static let nextOwner = Atomic<UInt64>(1)
+    /// Identifies a builder's slot layout for the keys it returns (see ``ServiceKey``): a copy of the builder
+    /// that adds a slot while the copies still share the token takes a new one, so a key naming slot `n` of one
+    /// copy is never taken for slot `n` of the other.
+    final class OwnerToken: Sendable {
+        private static let next = Atomic<UInt64>(1)
 
-    let owner: UInt64
+        let value = OwnerToken.next.wrappingAdd(1, ordering: .relaxed).oldValue
+    }
+
+    private var ownerToken = OwnerToken()
+
+    /// The value of the owner token: never 0, which keys made from an id carry.
+    var owner: UInt64 { ownerToken.value }
     /// Service ids in the order they were first registered (slot order).
     var slotIDs: [String] = []
     var slotOfID: [String: Int] = [:]
@@ -54,7 +68,9 @@ public struct ContainerBuilder: Sendable {
     var idOrder: [String] = []
     var parameters: [String: (value: ExpressionValue, location: ContainerError.Location?)] = [:]
     var parameterOrder: [String] = []
-    var factories: [String: Factory] = [:]
+    /// Wrapped in a struct so the closures keep their own calling convention: a dictionary of bare closures
+    /// would store them maximally abstracted, and every call would go through reabstraction thunks.
+    var factories: [String: NamedFactory] = [:]
     var signals: [Signal] = []
 
     /// The language `@=` expressions are parsed with; `build()` registers `service`, `parameter` and `env` on it.
@@ -82,7 +98,6 @@ public struct ContainerBuilder: Sendable {
         environment: [String: String]? = nil,
         logger: Logger = Logger(label: "beacon.container", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
-        self.owner = Self.nextOwner.wrappingAdd(1, ordering: .relaxed).oldValue
         self.expressionLanguage = expressionLanguage
         self.environment = environment
         self.logger = logger
@@ -100,6 +115,9 @@ public struct ContainerBuilder: Sendable {
         definitions[id] = definition
         if let slot = slotOfID[id] {
             return slot
+        }
+        if !isKnownUniquelyReferenced(&ownerToken) {
+            ownerToken = OwnerToken()
         }
         slotIDs.append(id)
         slotOfID[id] = slotIDs.count - 1
@@ -122,11 +140,12 @@ public struct ContainerBuilder: Sendable {
         scope: ServiceScope = .shared,
         factory: @escaping @Sendable (_ resolver: Resolver) async throws -> T
     ) -> ServiceKey<T> {
+        let traits = ServiceTraits<T>()
         let slot = define(
             id,
             Definition(
                 scope: scope,
-                body: .closure({ resolver in Box(try await factory(resolver)) }),
+                body: .closure({ resolver in Box(try await factory(resolver), traits: traits) }),
                 location: nil,
                 typeID: ObjectIdentifier(T.self)
             )
@@ -169,7 +188,7 @@ public struct ContainerBuilder: Sendable {
     ///   - name: The name used in `class:`, such as `MemcacheSessionHandler`.
     ///   - factory: Builds a service from its resolved arguments.
     public mutating func registerFactory(_ name: String, _ factory: @escaping Factory) {
-        factories[name] = factory
+        factories[name] = NamedFactory(call: factory)
     }
 
     /// Makes `alias` another name for the service `id`, replacing any service with the id `alias`.

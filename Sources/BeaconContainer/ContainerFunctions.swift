@@ -54,9 +54,9 @@ enum ContainerFunctions {
 /// services resolved for the evaluation so far.
 final class ContainerExpressionObject: ExpressionObject {
     let container: Container
-    let resolved: [(slot: Int, value: ExpressionValue)]
+    let resolved: ResolvedServices
 
-    init(container: Container, resolved: [(slot: Int, value: ExpressionValue)]) {
+    init(container: Container, resolved: ResolvedServices) {
         self.container = container
         self.resolved = resolved
     }
@@ -71,8 +71,8 @@ final class ContainerExpressionObject: ExpressionObject {
             // Symfony's ContainerBuilder reports an unknown id here without suggestions.
             throw ContainerError.serviceNotFound(id, candidates: [])
         }
-        for entry in resolved where entry.slot == slot {
-            return entry.value
+        if let value = resolved.value(of: slot) {
+            return value
         }
         throw PendingService(slot: slot)
     }

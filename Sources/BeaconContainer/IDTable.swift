@@ -4,11 +4,13 @@
 ///
 /// Swift's `Dictionary<String, Int>` hashes with seeded SipHash, which costs more than the rest of a `get`;
 /// this table hashes eight bytes per step and confirms the match with one string comparison.
+/// `get` inlines the lookup into the caller.
+@usableFromInline
 struct IDTable: Sendable {
-    private let mask: Int
-    private let hashes: [UInt64]
-    private let ids: [String]
-    private let slots: [Int]
+    @usableFromInline let mask: Int
+    @usableFromInline let hashes: [UInt64]
+    @usableFromInline let ids: [String]
+    @usableFromInline let slots: [Int]
 
     init(_ entries: [String: Int]) {
         var capacity = 8
@@ -35,6 +37,7 @@ struct IDTable: Sendable {
     }
 
     /// The slot of `id`, or `nil`.
+    @inlinable
     @inline(__always)
     func slot(of id: String) -> Int? {
         let hash = Self.hash(id)
@@ -52,6 +55,7 @@ struct IDTable: Sendable {
     }
 
     /// A 64-bit hash of the UTF-8 bytes, never 0 (0 marks an empty entry).
+    @inlinable
     @inline(__always)
     static func hash(_ id: String) -> UInt64 {
         if let hash = id.utf8.withContiguousStorageIfAvailable({ hash(bytes: UnsafeRawBufferPointer($0)) }) {
@@ -60,8 +64,9 @@ struct IDTable: Sendable {
         return Array(id.utf8).withUnsafeBytes { hash(bytes: $0) }
     }
 
+    @inlinable
     @inline(__always)
-    private static func hash(bytes: UnsafeRawBufferPointer) -> UInt64 {
+    static func hash(bytes: UnsafeRawBufferPointer) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(bytes.count)
         var offset = 0
         while offset + 8 <= bytes.count {

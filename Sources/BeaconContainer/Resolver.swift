@@ -10,7 +10,7 @@ public import BeaconExpression
 public struct Resolver: Sendable {
     let container: Container
     /// The services being built, outermost first; the last is the one this resolver builds.
-    let path: [Int]
+    let path: ResolutionPath
 
     /// Returns the service a typed key names.
     ///
@@ -18,7 +18,12 @@ public struct Resolver: Sendable {
     /// - Returns: The service.
     /// - Throws: ``ContainerError`` or the service's construction error.
     public func get<T: Sendable>(_ key: ServiceKey<T>) async throws -> T {
-        try await get(key.id, as: T.self)
+        guard key.owner == container.owner, key.slot >= 0, key.slot < container.slots.count,
+            container.definitions[key.slot] != nil
+        else {
+            return try await get(key.id, as: T.self)
+        }
+        return try await container.resolve(key.slot, path: path).take(T.self, id: key.id)
     }
 
     /// Returns the service (or alias) `id` as a `T`.

@@ -1,8 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import BeaconExpression
-import Synchronization
-
 /// A typed name for a service: `get` with a key returns a `T` without a cast at the call site.
 ///
 /// Keys returned by ``ContainerBuilder/register(_:as:scope:factory:)`` remember the service's slot, so a
@@ -65,68 +62,4 @@ public struct ServiceScope: Sendable, Hashable, CustomStringConvertible {
 
     /// `shared`, `transient` or `refreshable`.
     public var description: String { base.rawValue }
-}
-
-/// A built service, boxed so a typed `get` can take it out without a dynamic cast.
-protocol ServiceBox: AnyObject, Sendable {
-    /// The service, as an existential.
-    var anyValue: any Sendable { get }
-    /// What the fast path of a typed `get` hands out: the instance itself when the service is a class
-    /// (see ``isReference(_:)``), else the box.
-    var fastObject: AnyObject { get }
-    /// The service as expressions see it, converted once.
-    var expressionValue: ExpressionValue { get }
-}
-
-/// Whether `T` is a class type, stored as a single reference: then the fast path stores the instance itself.
-@inlinable
-func isReference<T>(_ type: T.Type) -> Bool {
-    T.self is AnyObject.Type && MemoryLayout<T>.size == MemoryLayout<AnyObject>.size
-}
-
-/// The box for a service of a known type.
-@usableFromInline
-final class Box<T: Sendable>: ServiceBox {
-    @usableFromInline let value: T
-    /// The expression form, computed on first use (a dynamic cast) and kept.
-    private let converted = Mutex<ExpressionValue?>(nil)
-
-    @usableFromInline
-    init(_ value: T) {
-        self.value = value
-    }
-
-    var anyValue: any Sendable { value }
-
-    var expressionValue: ExpressionValue {
-        converted.withLock { converted in
-            if let converted {
-                return converted
-            }
-            let expression = Container.expressionValue(of: value)
-            converted = expression
-            return expression
-        }
-    }
-
-    var fastObject: AnyObject {
-        isReference(T.self) ? unsafeBitCast(value, to: AnyObject.self) : self
-    }
-}
-
-extension ServiceBox {
-    /// The service as a `T`.
-    @inline(__always)
-    func take<T: Sendable>(_ type: T.Type, id: String) throws(ContainerError) -> T {
-        if let box = self as? Box<T> {
-            return box.value
-        }
-        if let value = anyValue as? T {
-            return value
-        }
-        throw ContainerError(
-            code: .typeMismatch,
-            message: "The service \"\(id)\" is a \(Swift.type(of: anyValue)), not a \(T.self)."
-        )
-    }
 }

@@ -6,6 +6,10 @@ import BenchmarkSupport
 import Swinject
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 // BeaconContainer's `get` beside the hand-written floors (a lazy singleton behind an atomic, and behind a
 // Mutex), a `[String: Any]` lookup plus cast, and Swinject's `resolve` of a `.container`-scoped service
 // (plain and synchronized: ours is thread-safe, so the synchronized resolver is the fair peer).
@@ -95,11 +99,15 @@ func makeBuilder() -> ContainerBuilder {
 
 var builder = makeBuilder()
 let poolKey = builder.register("memcached.pool", as: Pool.self) { _ in Pool(servers: "10.0.0.1:11211") }
+let refreshableKey = builder.register("memcached.config", as: Pool.self, scope: .refreshable) { _ in
+    Pool(servers: "10.0.0.1:11211")
+}
 for index in 0..<200 {
     builder.register("service.\(index)", as: Pool.self) { _ in Pool(servers: "\(index)") }
 }
 let container = try builder.build()
 _ = try await container.get(poolKey)
+_ = try await container.get(refreshableKey)
 _ = try await container.get("conf", as: Configuration.self)
 
 let atomicSingleton = AtomicSingleton()
@@ -119,8 +127,77 @@ swinject.register(Pool.self) { _ in Pool(servers: "10.0.0.1:11211") }.inObjectSc
 _ = swinject.resolve(Pool.self)
 let synchronized = swinject.synchronize()
 
+/// The first get of `session.handler` in fresh containers, in ns per get: the containers are built before the
+/// clock starts; each is used once, so the timed get evaluates the expression, constructs `conf` (through
+/// `service('conf')`), and constructs and stores the handler.
+func firstGetInFreshContainers(perRound: Int, rounds: Int) async throws -> Double {
+    var best = Double.infinity
+    let clock = ContinuousClock()
+    for _ in 0..<rounds {
+        var containers: [BeaconContainer.Container] = []
+        containers.reserveCapacity(perRound)
+        for _ in 0..<perRound {
+            containers.append(try makeBuilder().build())
+        }
+        let start = clock.now
+        for fresh in containers {
+            blackHoleReference(try await fresh.get("session.handler", as: Pool.self))
+        }
+        let elapsed = clock.now - start
+        let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
+        best = min(best, nanoseconds / Double(perRound))
+    }
+    return best
+}
+
+// `--profile-first-get` only repeats the fresh-container first get (for perf).
+if CommandLine.arguments.contains("--profile-first-get") {
+    print("first get, fresh container: \(try await firstGetInFreshContainers(perRound: 2_000, rounds: 300)) ns")
+    exit(0)
+}
+if CommandLine.arguments.contains("--callgrind-first-get") {
+    print("first get, fresh container: \(try await firstGetInFreshContainers(perRound: 1_000, rounds: 1)) ns")
+    exit(0)
+}
+if CommandLine.arguments.contains("--first-get") {
+    for _ in 0..<3 {
+        let transient = try await Benchmark(iterations: 20_000, warmUpIterations: 1_000, rounds: 5).measure(
+            "transient",
+            async: { try await container.get("session.handler.transient", as: Pool.self) }
+        )
+        let fresh = try await firstGetInFreshContainers(perRound: 2_000, rounds: 5)
+        print("transient \(transient.nanosecondsPerOperation) ns, fresh first get \(fresh) ns")
+    }
+    exit(0)
+}
+if CommandLine.arguments.contains("--count-first-get") {
+    // With an LD_PRELOAD library that defines `di_count_enable(Int32)`: counts calls during first gets only.
+    typealias Enable = @convention(c) (Int32) -> Void
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "di_count_enable") else { exit(1) }
+    let enable = unsafeBitCast(symbol, to: Enable.self)
+    var containers: [BeaconContainer.Container] = []
+    for _ in 0..<1_000 {
+        containers.append(try makeBuilder().build())
+    }
+    enable(1)
+    for fresh in containers {
+        blackHoleReference(try await fresh.get("session.handler", as: Pool.self))
+    }
+    enable(0)
+    exit(0)
+}
+if CommandLine.arguments.contains("--first-get-sizes") {
+    for size in [1, 10, 100, 2_000] {
+        let rounds = 20_000 / size
+        print("first get, \(size) containers per round: \(try await firstGetInFreshContainers(perRound: size, rounds: rounds)) ns")
+    }
+    exit(0)
+}
+
 // Each timed operation is a batch of gets inside one async call, so the harness's own async call is
-// amortised and the figures are per get, as in a request handler that gets services in async code.
+// amortised and the figures are per get, as in a request handler that gets services in async code. Every
+// get's result goes to `blackHoleReference`, one opaque call without reference counting, in every row alike
+// (the generic `blackHole` copies through value witnesses, about 10 ns a call: one row shows it).
 let batch = 100
 /// `--expression` runs only the expression-argument measurements (for profiling).
 let onlyExpression = CommandLine.arguments.contains("--expression")
@@ -141,10 +218,10 @@ let typedVsAtomic = report(
     try await benchmark.compare(
         "typed",
         async: {
-            for _ in 0..<batch { blackHole(try await container.get(poolKey)) }
+            for _ in 0..<batch { blackHoleReference(try await container.get(poolKey)) }
         },
         baseline: {
-            for _ in 0..<batch { blackHole(atomicSingleton.get()) }
+            for _ in 0..<batch { blackHoleReference(atomicSingleton.get()) }
         }
     ),
     "get(ServiceKey) of a built shared service vs hand-written atomic lazy singleton"
@@ -153,22 +230,46 @@ _ = report(
     try await benchmark.compare(
         "typed",
         async: {
-            for _ in 0..<batch { blackHole(try await container.get(poolKey)) }
+            for _ in 0..<batch { blackHoleReference(try await container.get(poolKey)) }
         },
         baseline: {
-            for _ in 0..<batch { blackHole(mutexSingleton.get()) }
+            for _ in 0..<batch { blackHoleReference(mutexSingleton.get()) }
         }
     ),
     "get(ServiceKey) of a built shared service vs hand-written Mutex lazy singleton"
+)
+_ = report(
+    try await benchmark.compare(
+        "typed",
+        async: {
+            for _ in 0..<batch { blackHole(try await container.get(poolKey)) }
+        },
+        baseline: {
+            for _ in 0..<batch { blackHole(atomicSingleton.get()) }
+        }
+    ),
+    "the same with the generic blackHole sink: get(ServiceKey) vs atomic lazy singleton"
+)
+_ = report(
+    try await benchmark.compare(
+        "typed",
+        async: {
+            for _ in 0..<batch { blackHoleReference(try await container.get(refreshableKey)) }
+        },
+        baseline: {
+            for _ in 0..<batch { blackHoleReference(mutexSingleton.get()) }
+        }
+    ),
+    "get(ServiceKey) of a built refreshable service (read under its lock) vs Mutex lazy singleton"
 )
 let stringVsTable = report(
     try await benchmark.compare(
         "string",
         async: {
-            for _ in 0..<batch { blackHole(try await container.get("memcached.pool", as: Pool.self)) }
+            for _ in 0..<batch { blackHoleReference(try await container.get("memcached.pool", as: Pool.self)) }
         },
         baseline: {
-            for _ in 0..<batch { blackHole(frozenTable["memcached.pool"] as? Pool) }
+            for _ in 0..<batch { blackHoleReference(frozenTable["memcached.pool"] as? Pool) }
         }
     ),
     "get(\"memcached.pool\", as:) vs [String: Any] lookup plus cast"
@@ -179,10 +280,10 @@ let plain = report(
     try await swinjectBenchmark.compare(
         "swinject",
         async: {
-            for _ in 0..<batch { blackHole(swinject.resolve(Pool.self)) }
+            for _ in 0..<batch { blackHoleReference(swinject.resolve(Pool.self)) }
         },
         baseline: {
-            for _ in 0..<batch { blackHole(try await container.get(poolKey)) }
+            for _ in 0..<batch { blackHoleReference(try await container.get(poolKey)) }
         }
     ),
     "Swinject resolve (plain) vs get(ServiceKey)"
@@ -191,10 +292,10 @@ let synchronizedComparison = report(
     try await swinjectBenchmark.compare(
         "swinject",
         async: {
-            for _ in 0..<batch { blackHole(synchronized.resolve(Pool.self)) }
+            for _ in 0..<batch { blackHoleReference(synchronized.resolve(Pool.self)) }
         },
         baseline: {
-            for _ in 0..<batch { blackHole(try await container.get(poolKey)) }
+            for _ in 0..<batch { blackHoleReference(try await container.get(poolKey)) }
         }
     ),
     "Swinject resolve (synchronized) vs get(ServiceKey)"
@@ -207,25 +308,7 @@ print(
     )
 )
 
-// The first get in fresh containers: containers are built before the clock starts; each is used once, so the
-// expression is evaluated, `conf` is constructed, and the handler is constructed and stored.
-let perRound = 2_000
-var bestFirstGet = Double.infinity
-let clock = ContinuousClock()
-for _ in 0..<7 {
-    var containers: [BeaconContainer.Container] = []
-    containers.reserveCapacity(perRound)
-    for _ in 0..<perRound {
-        containers.append(try makeBuilder().build())
-    }
-    let start = clock.now
-    for fresh in containers {
-        blackHole(try await fresh.get("session.handler", as: Pool.self))
-    }
-    let elapsed = clock.now - start
-    let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
-    bestFirstGet = min(bestFirstGet, nanoseconds / Double(perRound))
-}
+let bestFirstGet = try await firstGetInFreshContainers(perRound: 2_000, rounds: 7)
 print(
     "first get of a service whose argument is @=service('conf').getMemcached(), fresh container: "
         + "\((bestFirstGet * 10).rounded() / 10) ns/op"

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import BeaconExpression
+import Synchronization
+import Testing
+
+@testable import BeaconContainer
+
+/// The lock-free read of built shared services (a published slot) and the slots that are read under their lock
+/// instead, because something can invalidate them.
+@Suite("Fast path of get")
+struct FastPathTests {
+    static func isPublished(_ id: String, in container: Container) -> Bool {
+        guard let slot = container.index.slot(of: id) else { return false }
+        return container.slots[slot].published.load(ordering: .acquiring) != 0
+    }
+
+    @Test("a built shared service is published; transient and refreshable services and their dependents are not")
+    func publication() async throws {
+        var builder = ContainerBuilder()
+        let config = builder.register("config", as: Config.self, scope: .refreshable) { _ in Config(servers: "a") }
+        let clock = builder.register("clock", as: Clock.self) { _ in Clock() }
+        builder.register("pool", as: Pool.self) { resolver in Pool(servers: try await resolver.get(config).servers) }
+        builder.register("pool.transient", as: Pool.self, scope: .transient) { _ in Pool(servers: "t") }
+        builder.register("uses.transient", as: Pool.self) { resolver in
+            Pool(servers: try await resolver.get("pool.transient", as: Pool.self).servers)
+        }
+        let container = try builder.build()
+        #expect(!Self.isPublished("clock", in: container))
+        let first = try await container.get(clock)
+        #expect(Self.isPublished("clock", in: container))
+        #expect(try await container.get(clock) === first)
+        #expect(try await container.get("clock", as: Clock.self) === first)
+
+        _ = try await container.get("pool", as: Pool.self)
+        _ = try await container.get("pool.transient", as: Pool.self)
+        _ = try await container.get("uses.transient", as: Pool.self)
+        #expect(!Self.isPublished("config", in: container))
+        #expect(!Self.isPublished("pool", in: container))
+        #expect(!Self.isPublished("pool.transient", in: container))
+        #expect(Self.isPublished("uses.transient", in: container))
+    }
+
+    @Test("a service built through an expression from a refreshable one is not published, and is rebuilt")
+    func expressionDependency() async throws {
+        var builder = ContainerBuilder()
+        let servers = Mutex("a")
+        builder.register("config", as: Config.self, scope: .refreshable) { _ in
+            Config(servers: servers.withLock { $0 })
+        }
+        builder.registerFactory("Pool") { arguments in Pool(servers: try arguments.string(0)) }
+        builder.register("pool", factory: "Pool", arguments: [.expression("service('config').getMemcached()")])
+        let container = try builder.build()
+        #expect(try await container.get("pool", as: Pool.self).servers == "a")
+        #expect(!Self.isPublished("pool", in: container))
+        servers.withLock { $0 = "b" }
+        try container.invalidate("config")
+        #expect(try await container.get("pool", as: Pool.self).servers == "b")
+    }
+
+    @Test("invalidating a refreshable service rebuilds its typed dependents, read under their lock")
+    func invalidateThenGet() async throws {
+        var builder = ContainerBuilder()
+        let servers = Mutex("a")
+        let config = builder.register("config", as: Config.self, scope: .refreshable) { _ in
+            Config(servers: servers.withLock { $0 })
+        }
+        let pool = builder.register("pool", as: Pool.self) { resolver in
+            Pool(servers: try await resolver.get(config).servers)
+        }
+        let container = try builder.build()
+        let old = try await container.get(pool)
+        #expect(try await container.get(pool) === old)
+        for round in 1...5 {
+            servers.withLock { $0 = "round \(round)" }
+            try container.invalidate("config")
+            let new = try await container.get(pool)
+            #expect(new !== old)
+            #expect(new.servers == "round \(round)")
+            #expect(try await container.get(pool) === new)
+            #expect(try await container.get("pool", as: Pool.self) === new)
+        }
+        #expect(container.constructionCount(of: "pool") == 6)
+        #expect(old.servers == "a")
+    }
+
+    @Test("a published service reached by an invalidation later is unpublished, rebuilt, and not published again")
+    func lateDependency() async throws {
+        var builder = ContainerBuilder()
+        let servers = Mutex("a")
+        let kept = Mutex<Resolver?>(nil)
+        let config = builder.register("config", as: Config.self, scope: .refreshable) { _ in
+            Config(servers: servers.withLock { $0 })
+        }
+        // The factory keeps its resolver and resolves `config` only after the pool is built.
+        let pool = builder.register("pool", as: Pool.self) { resolver in
+            kept.withLock { $0 = resolver }
+            return Pool(servers: "built")
+        }
+        let container = try builder.build()
+        let first = try await container.get(pool)
+        #expect(Self.isPublished("pool", in: container))
+        let resolver = try #require(kept.withLock { $0 })
+        _ = try await resolver.get(config)
+
+        try container.invalidate("config")
+        #expect(!Self.isPublished("pool", in: container))
+        let second = try await container.get(pool)
+        #expect(second !== first)
+        #expect(!Self.isPublished("pool", in: container))
+        #expect(try await container.get(pool) === second)
+        #expect(first.servers == "built")
+    }
+
+    @Test("a value type is published in its box and read back")
+    func valueType() async throws {
+        var builder = ContainerBuilder()
+        let key = builder.register("settings", as: [String: Int].self) { _ in ["port": 11211] }
+        let container = try builder.build()
+        #expect(try await container.get(key) == ["port": 11211])
+        #expect(Self.isPublished("settings", in: container))
+        #expect(try await container.get(key) == ["port": 11211])
+        #expect(try await container.get("settings", as: [String: Int].self) == ["port": 11211])
+    }
+
+    @Test("a get with another type than the registered one takes the slow path and casts")
+    func otherType() async throws {
+        var builder = ContainerBuilder()
+        builder.register("config", as: Config.self) { _ in Config(servers: "a") }
+        let container = try builder.build()
+        let config = try await container.get("config", as: Config.self)
+        let object = try await container.get("config", as: (any ExpressionObject).self)
+        #expect(object === config)
+        await #expect(throws: ContainerError.self) {
+            _ = try await container.get("config", as: Pool.self)
+        }
+    }
+
+    @Test("a key from a diverged copy of the builder is not taken for another service's slot")
+    func divergedBuilderCopies() async throws {
+        var first = ContainerBuilder()
+        first.register("config", as: Config.self) { _ in Config(servers: "shared") }
+        var second = first
+        let firstKey = first.register("pool.a", as: Pool.self) { _ in Pool(servers: "a") }
+        let secondKey = second.register("pool.b", as: Pool.self) { _ in Pool(servers: "b") }
+        let firstContainer = try first.build()
+        let secondContainer = try second.build()
+        #expect(try await firstContainer.get(firstKey).servers == "a")
+        #expect(try await secondContainer.get(secondKey).servers == "b")
+        await #expect(throws: ContainerError.self) {
+            _ = try await secondContainer.get(firstKey)
+        }
+        await #expect(throws: ContainerError.self) {
+            _ = try await firstContainer.get(secondKey)
+        }
+    }
+
+    @Test("1,000 concurrent first gets through a typed key construct once and all get the published instance")
+    func concurrentTypedFirstGets() async throws {
+        var builder = ContainerBuilder()
+        let gate = Gate()
+        let constructions = Counter()
+        let key = builder.register("pool", as: Pool.self) { _ in
+            constructions.increment()
+            await gate.wait()
+            return Pool(servers: "a")
+        }
+        let container = try builder.build()
+        let instances = try await withThrowingTaskGroup(of: Pool.self) { group in
+            for _ in 0..<1000 {
+                group.addTask { try await container.get(key) }
+            }
+            await gate.arrivals(1)
+            await ConcurrencyTests.waitForWaiters(999, of: "pool", in: container)
+            gate.open()
+            var instances: [Pool] = []
+            for try await instance in group {
+                instances.append(instance)
+            }
+            return instances
+        }
+        #expect(instances.allSatisfy { $0 === instances[0] })
+        #expect(constructions.value == 1)
+        #expect(try await container.get(key) === instances[0])
+    }
+
+    @Test("concurrent gets while a refreshable dependency is invalidated again and again get whole instances")
+    func concurrentGetsDuringRebuilds() async throws {
+        var builder = ContainerBuilder()
+        let generation = Counter()
+        let config = builder.register("config", as: Config.self, scope: .refreshable) { _ in
+            Config(servers: "generation \(generation.increment())")
+        }
+        let pool = builder.register("pool", as: Pool.self) { resolver in
+            Pool(servers: try await resolver.get(config).servers)
+        }
+        let clock = builder.register("clock", as: Clock.self) { _ in Clock() }
+        let container = try builder.build()
+        let theClock = try await container.get(clock)
+        let seen = try await withThrowingTaskGroup(of: Set<String>.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    var seen = Set<String>()
+                    for _ in 0..<500 {
+                        let instance = try await container.get(pool)
+                        #expect(instance.servers.hasPrefix("generation "))
+                        #expect(try await container.get(clock) === theClock)
+                        seen.insert(instance.servers)
+                    }
+                    return seen
+                }
+            }
+            group.addTask {
+                for _ in 0..<200 {
+                    try container.invalidate("config")
+                    await Task.yield()
+                }
+                return []
+            }
+            var seen = Set<String>()
+            for try await part in group {
+                seen.formUnion(part)
+            }
+            return seen
+        }
+        #expect(!seen.isEmpty)
+        #expect(container.constructionCount(of: "clock") == 1)
+        let settled = try await container.get(pool)
+        #expect(try await container.get(pool) === settled)
+        #expect(try await container.get(config).servers == settled.servers)
+    }
+}
