@@ -19,12 +19,14 @@ struct MemcachedKeyBatch {
     private var bytes: [UInt8]
     private var offsets: [Int]
     private var lengths: [Int]
+    /// Each key's ``hash(_:_:seed:)``: compared before the bytes, and the table's hash.
+    private var hashes: [UInt64]
     /// Where ``position(of:)`` starts comparing: after the key found last.
     private var cursor = 0
     private var scanMisses = 0
     /// Open-addressing table of key positions (`-1` for an empty slot); empty until ``position(of:)`` needs it.
     private var table: [Int32] = []
-    private var seed: UInt64 = 0
+    private let seed = Self.processSeed
 
     /// Lays out and checks `keys`; `checksKeys` refuses spaces and control characters, as the ASCII protocol must.
     init(_ keys: [String], checksKeys: Bool) throws(MemcachedError) {
@@ -34,11 +36,15 @@ struct MemcachedKeyBatch {
         offsets.reserveCapacity(keys.count)
         var lengths: [Int] = []
         lengths.reserveCapacity(keys.count)
+        var hashes: [UInt64] = []
+        hashes.reserveCapacity(keys.count)
+        let seed = self.seed
         for key in keys {
             let valid = MemcachedConnection.withBytes(key) { key8 in
                 guard MemcachedConnection.isValid(key8, checksKeys: checksKeys) else { return false }
                 offsets.append(bytes.count)
                 lengths.append(key8.count)
+                hashes.append(Self.hash(UnsafeRawPointer(key8.baseAddress!), key8.count, seed: seed))
                 bytes.append(contentsOf: key8)
                 return true
             }
@@ -47,6 +53,7 @@ struct MemcachedKeyBatch {
         self.bytes = bytes
         self.offsets = offsets
         self.lengths = lengths
+        self.hashes = hashes
     }
 
     /// The number of keys.
@@ -77,83 +84,73 @@ struct MemcachedKeyBatch {
     /// keys, built the first time one is needed.
     mutating func position(of key: UnsafeRawBufferPointer) -> Int? {
         guard self.count > 0, let start = key.baseAddress else { return nil }
+        let hash = Self.hash(start, key.count, seed: self.seed)
         if self.scanMisses < Self.maximumScanMisses {
-            if let position = self.scan(start, key.count) {
+            if let position = self.scan(start, key.count, hash) {
                 self.cursor = position + 1 == self.count ? 0 : position + 1
                 return position
             }
             self.scanMisses += 1
         }
         if self.table.isEmpty { self.buildTable() }
-        guard let position = self.lookUp(start, key.count) else { return nil }
+        guard let position = self.lookUp(start, key.count, hash) else { return nil }
         self.cursor = position + 1 == self.count ? 0 : position + 1
         return position
     }
 
-    /// How many positions from ``cursor`` ``scan(_:_:)`` compares: the keys of the other servers in between
+    /// How many positions from ``cursor`` ``scan(_:_:_:)`` compares: the keys of the other servers in between
     /// are skipped over, a few per server.
     private static let scanLength = 24
     /// After that many keys the scan did not find, the table alone is used (many servers, or keys answered out
     /// of order).
     private static let maximumScanMisses = 4
 
-    /// Compares the key with the few requested keys from ``cursor`` on.
-    private func scan(_ start: UnsafeRawPointer, _ count: Int) -> Int? {
-        self.bytes.withUnsafeBytes { bytes in
-            self.lengths.withUnsafeBufferPointer { lengths in
-                self.offsets.withUnsafeBufferPointer { offsets -> Int? in
-                    var candidate = self.cursor
-                    for _ in 0..<min(lengths.count, Self.scanLength) {
-                        if lengths[candidate] == count
-                            && Self.equal(bytes.baseAddress! + offsets[candidate], start, count)
-                        {
-                            return candidate
-                        }
-                        candidate = candidate + 1 == lengths.count ? 0 : candidate + 1
-                    }
-                    return nil
-                }
+    /// Compares the key with the few requested keys from ``cursor`` on: their hashes, then the bytes of the one
+    /// whose hash is equal.
+    private func scan(_ start: UnsafeRawPointer, _ count: Int, _ hash: UInt64) -> Int? {
+        self.hashes.withUnsafeBufferPointer { hashes -> Int? in
+            var candidate = self.cursor
+            for _ in 0..<min(hashes.count, Self.scanLength) {
+                if hashes[candidate] == hash && self.isKey(candidate, start, count) { return candidate }
+                candidate = candidate + 1 == hashes.count ? 0 : candidate + 1
             }
+            return nil
         }
     }
 
-    /// Builds the open-addressing table ``lookUp(_:_:)`` reads, with about two slots per key so that probe
+    /// Whether the key at `position` has these bytes.
+    @inline(__always)
+    private func isKey(_ position: Int, _ start: UnsafeRawPointer, _ count: Int) -> Bool {
+        self.lengths[position] == count
+            && self.bytes.withUnsafeBytes { Self.equal($0.baseAddress! + self.offsets[position], start, count) }
+    }
+
+    /// Builds the open-addressing table ``lookUp(_:_:_:)`` reads, with about two slots per key so that probe
     /// sequences stay short. A repeated key keeps its first position.
     private mutating func buildTable() {
         var capacity = 8
         while capacity < 2 * self.count { capacity <<= 1 }
         let mask = capacity - 1
-        let seed = Self.seed
         var table = [Int32](repeating: -1, count: capacity)
-        self.bytes.withUnsafeBytes { bytes in
-            for position in 0..<self.count {
-                let start = bytes.baseAddress! + self.offsets[position]
-                var slot = Self.hash(start, self.lengths[position], seed: seed) & mask
-                while table[slot] >= 0 { slot = (slot + 1) & mask }
-                table[slot] = Int32(truncatingIfNeeded: position)
-            }
+        for (position, hash) in self.hashes.enumerated() {
+            var slot = Int(truncatingIfNeeded: hash) & mask
+            while table[slot] >= 0 { slot = (slot + 1) & mask }
+            table[slot] = Int32(truncatingIfNeeded: position)
         }
         self.table = table
-        self.seed = seed
     }
 
     /// The position of a requested key equal to the key, from the table.
-    private func lookUp(_ start: UnsafeRawPointer, _ count: Int) -> Int? {
-        self.bytes.withUnsafeBytes { bytes -> Int? in
-            self.table.withUnsafeBufferPointer { table -> Int? in
-                let mask = table.count - 1
-                var slot = Self.hash(start, count, seed: self.seed) & mask
-                while true {
-                    let entry = table[slot]
-                    if entry < 0 { return nil }
-                    let position = Int(entry)
-                    if self.lengths[position] == count
-                        && Self.equal(bytes.baseAddress! + self.offsets[position], start, count)
-                    {
-                        return position
-                    }
-                    slot = (slot + 1) & mask
-                }
+    private func lookUp(_ start: UnsafeRawPointer, _ count: Int, _ hash: UInt64) -> Int? {
+        self.table.withUnsafeBufferPointer { table -> Int? in
+            let mask = table.count - 1
+            var slot = Int(truncatingIfNeeded: hash) & mask
+            while true {
+                let entry = table[slot]
+                if entry < 0 { return nil }
+                let position = Int(entry)
+                if self.hashes[position] == hash && self.isKey(position, start, count) { return position }
+                slot = (slot + 1) & mask
             }
         }
     }
@@ -190,7 +187,7 @@ struct MemcachedKeyBatch {
     /// A fast non-cryptographic hash of a key's bytes, eight at a time. The seed is random per process, so which
     /// keys collide cannot be planned; the table compares the bytes, so the hash only spreads them.
     @inline(__always)
-    static func hash(_ start: UnsafeRawPointer, _ count: Int, seed: UInt64) -> Int {
+    static func hash(_ start: UnsafeRawPointer, _ count: Int, seed: UInt64) -> UInt64 {
         var hash = seed ^ (UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15)
         var offset = 0
         while offset + 8 <= count {
@@ -207,8 +204,8 @@ struct MemcachedKeyBatch {
         }
         hash = (hash ^ tail) &* 0x94D0_49BB_1331_11EB
         hash ^= hash >> 29
-        return Int(truncatingIfNeeded: hash)
+        return hash
     }
 
-    private static let seed = UInt64.random(in: 0...UInt64.max)
+    private static let processSeed = UInt64.random(in: 0...UInt64.max)
 }
