@@ -93,6 +93,9 @@ public struct MemcachedConnection {
         )
     }
 
+    /// Runs `body` with the key's UTF-8 bytes. Always inlined: called out of line, each key is retained and
+    /// released around the call.
+    @inline(__always)
     static func withBytes<T>(_ key: String, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
         if let result = key.utf8.withContiguousStorageIfAvailable({ body($0) }) { return result }
         return Array(key.utf8).withUnsafeBufferPointer { body($0) }

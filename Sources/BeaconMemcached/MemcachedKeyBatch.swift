@@ -30,27 +30,41 @@ struct MemcachedKeyBatch {
 
     /// Lays out and checks `keys`; `checksKeys` refuses spaces and control characters, as the ASCII protocol must.
     init(_ keys: [String], checksKeys: Bool) throws(MemcachedError) {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(keys.count * 32)
+        var total = 0
+        for key in keys { total += key.utf8.count }
         var offsets: [Int] = []
         offsets.reserveCapacity(keys.count)
         var lengths: [Int] = []
         lengths.reserveCapacity(keys.count)
         var hashes: [UInt64] = []
         hashes.reserveCapacity(keys.count)
+        var invalid: Int?
         let seed = self.seed
-        for key in keys {
-            let valid = MemcachedConnection.withBytes(key) { key8 in
-                guard MemcachedConnection.isValid(key8, checksKeys: checksKeys) else { return false }
-                offsets.append(bytes.count)
-                lengths.append(key8.count)
-                hashes.append(Self.hash(UnsafeRawPointer(key8.baseAddress!), key8.count, seed: seed))
-                bytes.append(contentsOf: key8)
-                return true
+        // The closures below only return values: a closure that writes to a captured variable makes the compiler
+        // retain and release each key around the call, which costs more than the copy.
+        self.bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            var offset = 0
+            for (position, key) in keys.enumerated() {
+                let (length, hash) = MemcachedConnection.withBytes(key) { key8 -> (Int, UInt64) in
+                    guard key8.count <= total - offset, MemcachedConnection.isValid(key8, checksKeys: checksKeys) else {
+                        return (-1, 0)
+                    }
+                    let start = UnsafeMutableRawPointer(buffer.baseAddress! + offset)
+                    start.copyMemory(from: key8.baseAddress!, byteCount: key8.count)
+                    return (key8.count, Self.hash(start, key8.count, seed: seed))
+                }
+                if length < 0 {
+                    invalid = position
+                    break
+                }
+                offsets.append(offset)
+                lengths.append(length)
+                hashes.append(hash)
+                offset += length
             }
-            if !valid { throw MemcachedConnection.invalidKey(key) }
+            initialized = offset
         }
-        self.bytes = bytes
+        if let invalid { throw MemcachedConnection.invalidKey(keys[invalid]) }
         self.offsets = offsets
         self.lengths = lengths
         self.hashes = hashes
