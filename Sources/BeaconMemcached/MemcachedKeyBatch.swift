@@ -19,8 +19,15 @@ struct MemcachedKeyBatch {
     private var bytes: [UInt8]
     private var offsets: [Int]
     private var lengths: [Int]
-    /// Each key's ``hash(_:_:seed:)``: compared before the bytes, and the table's hash.
-    private var hashes: [UInt64]
+    /// Each key's ``fingerprint(_:_:)``, offset and length side by side (what a comparison reads, in one cache
+    /// line); empty until ``position(of:)`` needs it.
+    private var entries: [Entry] = []
+
+    private struct Entry {
+        var fingerprint: UInt64
+        var offset: UInt32
+        var length: UInt32
+    }
     /// Where ``position(of:)`` starts comparing: after the key found last.
     private var cursor = 0
     private var scanMisses = 0
@@ -36,22 +43,19 @@ struct MemcachedKeyBatch {
         offsets.reserveCapacity(keys.count)
         var lengths: [Int] = []
         lengths.reserveCapacity(keys.count)
-        var hashes: [UInt64] = []
-        hashes.reserveCapacity(keys.count)
         var invalid: Int?
-        let seed = self.seed
         // The closures below only return values: a closure that writes to a captured variable makes the compiler
         // retain and release each key around the call, which costs more than the copy.
         self.bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
             var offset = 0
             for (position, key) in keys.enumerated() {
-                let (length, hash) = MemcachedConnection.withBytes(key) { key8 -> (Int, UInt64) in
+                let length = MemcachedConnection.withBytes(key) { key8 -> Int in
                     guard key8.count <= total - offset, MemcachedConnection.isValid(key8, checksKeys: checksKeys) else {
-                        return (-1, 0)
+                        return -1
                     }
                     let start = UnsafeMutableRawPointer(buffer.baseAddress! + offset)
                     start.copyMemory(from: key8.baseAddress!, byteCount: key8.count)
-                    return (key8.count, Self.hash(start, key8.count, seed: seed))
+                    return key8.count
                 }
                 if length < 0 {
                     invalid = position
@@ -59,7 +63,6 @@ struct MemcachedKeyBatch {
                 }
                 offsets.append(offset)
                 lengths.append(length)
-                hashes.append(hash)
                 offset += length
             }
             initialized = offset
@@ -67,7 +70,6 @@ struct MemcachedKeyBatch {
         if let invalid { throw MemcachedConnection.invalidKey(keys[invalid]) }
         self.offsets = offsets
         self.lengths = lengths
-        self.hashes = hashes
     }
 
     /// The number of keys.
@@ -98,16 +100,17 @@ struct MemcachedKeyBatch {
     /// keys, built the first time one is needed.
     mutating func position(of key: UnsafeRawBufferPointer) -> Int? {
         guard self.count > 0, let start = key.baseAddress else { return nil }
-        let hash = Self.hash(start, key.count, seed: self.seed)
+        if self.entries.isEmpty { self.computeEntries() }
+        let fingerprint = Self.fingerprint(start, key.count)
         if self.scanMisses < Self.maximumScanMisses {
-            if let position = self.scan(start, key.count, hash) {
+            if let position = self.scan(start, key.count, fingerprint) {
                 self.cursor = position + 1 == self.count ? 0 : position + 1
                 return position
             }
             self.scanMisses += 1
         }
         if self.table.isEmpty { self.buildTable() }
-        guard let position = self.lookUp(start, key.count, hash) else { return nil }
+        guard let position = self.lookUp(start, key.count, fingerprint) else { return nil }
         self.cursor = position + 1 == self.count ? 0 : position + 1
         return position
     }
@@ -119,24 +122,40 @@ struct MemcachedKeyBatch {
     /// of order).
     private static let maximumScanMisses = 4
 
-    /// Compares the key with the few requested keys from ``cursor`` on: their hashes, then the bytes of the one
-    /// whose hash is equal.
-    private func scan(_ start: UnsafeRawPointer, _ count: Int, _ hash: UInt64) -> Int? {
-        self.hashes.withUnsafeBufferPointer { hashes -> Int? in
+    /// Compares the key with the few requested keys from ``cursor`` on: their fingerprints, then the bytes of
+    /// the one whose fingerprint is equal.
+    private func scan(_ start: UnsafeRawPointer, _ count: Int, _ fingerprint: UInt64) -> Int? {
+        self.entries.withUnsafeBufferPointer { entries -> Int? in
             var candidate = self.cursor
-            for _ in 0..<min(hashes.count, Self.scanLength) {
-                if hashes[candidate] == hash && self.isKey(candidate, start, count) { return candidate }
-                candidate = candidate + 1 == hashes.count ? 0 : candidate + 1
+            for _ in 0..<min(entries.count, Self.scanLength) {
+                if entries[candidate].fingerprint == fingerprint && self.isKey(entries[candidate], start, count) {
+                    return candidate
+                }
+                candidate = candidate + 1 == entries.count ? 0 : candidate + 1
             }
             return nil
         }
     }
 
-    /// Whether the key at `position` has these bytes.
+    private mutating func computeEntries() {
+        self.entries = self.bytes.withUnsafeBytes { bytes in
+            (0..<self.count).map { position in
+                let offset = self.offsets[position]
+                let length = self.lengths[position]
+                return Entry(
+                    fingerprint: Self.fingerprint(bytes.baseAddress! + offset, length),
+                    offset: UInt32(truncatingIfNeeded: offset),
+                    length: UInt32(truncatingIfNeeded: length)
+                )
+            }
+        }
+    }
+
+    /// Whether the key of `entry` has these bytes.
     @inline(__always)
-    private func isKey(_ position: Int, _ start: UnsafeRawPointer, _ count: Int) -> Bool {
-        self.lengths[position] == count
-            && self.bytes.withUnsafeBytes { Self.equal($0.baseAddress! + self.offsets[position], start, count) }
+    private func isKey(_ entry: Entry, _ start: UnsafeRawPointer, _ count: Int) -> Bool {
+        Int(entry.length) == count
+            && self.bytes.withUnsafeBytes { Self.equal($0.baseAddress! + Int(entry.offset), start, count) }
     }
 
     /// Builds the open-addressing table ``lookUp(_:_:_:)`` reads, with about two slots per key so that probe
@@ -146,27 +165,52 @@ struct MemcachedKeyBatch {
         while capacity < 2 * self.count { capacity <<= 1 }
         let mask = capacity - 1
         var table = [Int32](repeating: -1, count: capacity)
-        for (position, hash) in self.hashes.enumerated() {
-            var slot = Int(truncatingIfNeeded: hash) & mask
-            while table[slot] >= 0 { slot = (slot + 1) & mask }
-            table[slot] = Int32(truncatingIfNeeded: position)
+        self.bytes.withUnsafeBytes { bytes in
+            for position in 0..<self.count {
+                let hash = Self.hash(
+                    bytes.baseAddress! + self.offsets[position],
+                    self.lengths[position],
+                    seed: self.seed
+                )
+                var slot = Int(truncatingIfNeeded: hash) & mask
+                while table[slot] >= 0 { slot = (slot + 1) & mask }
+                table[slot] = Int32(truncatingIfNeeded: position)
+            }
         }
         self.table = table
     }
 
     /// The position of a requested key equal to the key, from the table.
-    private func lookUp(_ start: UnsafeRawPointer, _ count: Int, _ hash: UInt64) -> Int? {
+    private func lookUp(_ start: UnsafeRawPointer, _ count: Int, _ fingerprint: UInt64) -> Int? {
         self.table.withUnsafeBufferPointer { table -> Int? in
             let mask = table.count - 1
-            var slot = Int(truncatingIfNeeded: hash) & mask
+            var slot = Int(truncatingIfNeeded: Self.hash(start, count, seed: self.seed)) & mask
             while true {
-                let entry = table[slot]
-                if entry < 0 { return nil }
-                let position = Int(entry)
-                if self.hashes[position] == hash && self.isKey(position, start, count) { return position }
+                let stored = table[slot]
+                if stored < 0 { return nil }
+                let position = Int(stored)
+                let entry = self.entries[position]
+                if entry.fingerprint == fingerprint && self.isKey(entry, start, count) { return position }
                 slot = (slot + 1) & mask
             }
         }
+    }
+
+    /// A cheap summary of a key that tells most different keys apart (their length, first and last eight
+    /// bytes), compared before the bytes.
+    @inline(__always)
+    static func fingerprint(_ start: UnsafeRawPointer, _ count: Int) -> UInt64 {
+        let length = UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15
+        guard count >= 8 else {
+            var packed: UInt64 = 0
+            for offset in 0..<count {
+                packed |= UInt64(start.load(fromByteOffset: offset, as: UInt8.self)) << UInt64(offset * 8)
+            }
+            return packed ^ length
+        }
+        let first = start.loadUnaligned(as: UInt64.self)
+        let last = start.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        return (first &* 0xBF58_476D_1CE4_E5B9) ^ last ^ length
     }
 
     /// Whether two byte ranges of `count` bytes are equal, eight bytes at a time (keys are short: a call to
