@@ -171,6 +171,11 @@ let package = Package(
             ]
         ),
         .testTarget(
+            // The etcd client's wire format and the HTTP layer's request parsing; no server needed.
+            name: "BeaconEtcdTests",
+            dependencies: ["BeaconEtcd", "BeaconHTTP"]
+        ),
+        .testTarget(
             name: "BeaconPostgresTests",
             dependencies: [
                 "Beacon",

@@ -4,12 +4,6 @@ public import Beacon
 import BeaconHTTP
 import Logging
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 extension EtcdClient {
     /// Follows a prefix: whole snapshots, the first being the current state.
     ///
@@ -118,7 +112,7 @@ final class EtcdWatchFollower {
         let (stream, endpoint) = try await self.client.transport.openStream(
             "watch",
             path: "/v3/watch",
-            body: try EtcdTransport.encode(request),
+            body: request.json,
             idleTimeout: self.client.configuration.watchIdleTimeout
         )
         self.stream = stream.makeAsyncIterator()
@@ -175,9 +169,15 @@ final class EtcdWatchFollower {
     private func handle(_ line: [UInt8]) throws -> DiscoverySnapshot? {
         let message: WireWatchMessage
         do {
-            message = try JSONDecoder().decode(WireWatchMessage.self, from: Data(line))
+            message = try WireWatchMessage(document: line)
         } catch {
-            throw EtcdError(.invalidResponse, "a watch message is not the expected JSON", operation: "watch")
+            throw EtcdError(
+                .invalidResponse,
+                "a watch message is not the expected JSON",
+                operation: "watch",
+                endpoint: self.streamEndpoint,
+                underlying: error
+            )
         }
         if let error = message.error {
             self.dropStream(reason: error.message ?? "the server closed the watch")

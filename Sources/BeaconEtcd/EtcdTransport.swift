@@ -4,12 +4,6 @@ import BeaconHTTP
 import Logging
 import Synchronization
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 /// Sends etcd gateway requests: JSON in and out, moving to the next endpoint on connection failures, and
 /// authenticating (and re-authenticating once when a token is rejected) when credentials are configured.
 final class EtcdTransport: Sendable {
@@ -66,19 +60,20 @@ final class EtcdTransport: Sendable {
     // MARK: Unary calls
 
     /// Sends one request and decodes the answer, trying each endpoint once at most.
-    func call<Request: Encodable, Response: Decodable>(
+    func call<Request: WireRequest, Response: WireResponse>(
         _ operation: String,
         path: String,
         _ request: Request,
         as: Response.Type = Response.self,
         timeout: Duration? = nil
     ) async throws -> Response {
-        let body = try Self.encode(request)
-        let response = try await self.send(operation, path: path, body: body, timeout: timeout) { http, request in
+        let response = try await self.send(operation, path: path, body: request.json, timeout: timeout) {
+            http,
+            request in
             try await http.execute(request)
         }
         do {
-            return try JSONDecoder().decode(Response.self, from: Data(response.value.body))
+            return try Response(document: response.value.body)
         } catch {
             throw EtcdError(
                 .invalidResponse,
@@ -204,7 +199,7 @@ final class EtcdTransport: Sendable {
     private func token(at endpoint: String) async throws -> String {
         if let token = self.state.withLock({ $0.token }) { return token }
         guard let credentials = self.credentials else { return "" }
-        let body = try Self.encode(WireAuthenticateRequest(name: credentials.username, password: credentials.password))
+        let body = WireAuthenticateRequest(name: credentials.username, password: credentials.password).json
         let request = HTTPRequest(
             method: "POST",
             url: endpoint + "/v3/auth/authenticate",
@@ -225,7 +220,7 @@ final class EtcdTransport: Sendable {
             }
             throw error
         }
-        guard let token = try? JSONDecoder().decode(WireAuthenticateResponse.self, from: Data(response.body)).token
+        guard let token = try? WireAuthenticateResponse(document: response.body).token
         else {
             throw EtcdError(
                 .invalidResponse,
@@ -238,13 +233,9 @@ final class EtcdTransport: Sendable {
         return token
     }
 
-    static func encode<Request: Encodable>(_ request: Request) throws -> [UInt8] {
-        Array(try JSONEncoder().encode(request))
-    }
-
     /// Turns etcd's error answer (`{"error","message","code"}`) into an ``EtcdError``.
     static func serverError(_ operation: String, endpoint: String, status: Int, body: [UInt8]) -> EtcdError {
-        let answer = try? JSONDecoder().decode(WireErrorResponse.self, from: Data(body))
+        let answer = try? WireErrorResponse(document: body)
         let message = answer?.message ?? answer?.error ?? "HTTP status \(status)"
         let grpcCode = answer?.code
         let code: EtcdError.Code

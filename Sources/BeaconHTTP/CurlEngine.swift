@@ -1,17 +1,42 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import CBeaconCurl
+import Glibc
 import Logging
 import Synchronization
 
-/// The I/O thread's state: the transfers in the multi handle and those waiting for a connection slot.
+/// The state of a client's transfers: the multi handle's transfers, those waiting for a connection slot, the
+/// sockets libcurl waits on and its timer.
 ///
-/// Created and used only inside ``CurlLoop/run()``, on the I/O thread, so it needs no synchronization and is
-/// not `Sendable`.
-final class CurlEngine {
+/// `@unchecked Sendable` is safe because ``CurlLoop`` keeps the engine in a `Mutex` and reaches it only through
+/// `withLock`, so every method runs with that lock held, on the I/O thread or on the thread of a task that submits,
+/// cancels or resumes a transfer; the engine never escapes the lock (libcurl's callbacks, which find it through a
+/// context pointer, run inside those methods: socket, timer, header and body callbacks all happen within
+/// `curl_multi_socket_action`, `curl_multi_add_handle`, `curl_multi_remove_handle` and `curl_easy_pause`; the only
+/// other caller is `curl_multi_cleanup` in the loop's `deinit`, when no other thread can reach the engine). No method blocks: libcurl is driven
+/// through `curl_multi_socket_action`, which only does what the sockets allow without waiting (name resolution
+/// runs on libcurl's own resolver threads, see ``CurlLoop/sendsFromCallers``).
+final class CurlEngine: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
+    private let epoll: Int32
     private let configuration: HTTPClientConfiguration
     private let logger: Logger
+
+    /// The sockets registered with `epoll`.
+    private var watchedSockets: Set<Int32> = []
+
+    /// When libcurl wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)`, if it does.
+    private(set) var timerDeadline: ContinuousClock.Instant?
+
+    /// Until when the I/O thread sleeps in `epoll_wait`; `nil` while it is awake, as it then computes its next
+    /// wait before sleeping again. Another thread that needs the I/O thread earlier must wake it.
+    var sleepDeadline: ContinuousClock.Instant?
+
+    /// Set by the I/O thread when it has failed everything: nothing is accepted any more.
+    var isClosed = false
+
+    /// Submissions taken from the inbox together with the shutdown request, failed by ``abortAll()``.
+    var pendingSubmissions: [(CurlTransfer, CurlTransfer.Completion)] = []
 
     /// The transfers whose easy handles are in the multi handle, by easy handle.
     private var running: [UnsafeMutableRawPointer: CurlTransfer] = [:]
@@ -25,17 +50,38 @@ final class CurlEngine {
     /// Buffered transfers waiting for a slot, per host key, in order of submission.
     private var queuedPerHost: [String: [CurlTransfer]] = [:]
 
-    /// Creates the engine and sets the multi handle's options.
+    /// Creates the engine and sets the multi handle's options, including the socket and timer callbacks that
+    /// point at the engine (the loop keeps the engine alive for as long as the multi handle).
     ///
     /// - Parameters:
     ///   - multi: The multi handle, owned by the loop.
+    ///   - epoll: The I/O thread's epoll instance, owned by the loop.
     ///   - configuration: The client's configuration.
     ///   - logger: Where transfers are logged.
-    init(multi: UnsafeMutableRawPointer, configuration: HTTPClientConfiguration, logger: Logger) {
+    init(multi: UnsafeMutableRawPointer, epoll: Int32, configuration: HTTPClientConfiguration, logger: Logger) {
         self.multi = multi
+        self.epoll = epoll
         self.configuration = configuration
         self.logger = logger
         _ = cbeacon_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(1, configuration.maxIdleConnections))
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        _ = cbeacon_curl_multi_set_socket_callback(
+            multi,
+            { _, socket, what, context, _ in
+                Unmanaged<CurlEngine>.fromOpaque(context!).takeUnretainedValue().watch(socket, what)
+                return 0
+            },
+            context
+        )
+        _ = cbeacon_curl_multi_set_timer_callback(
+            multi,
+            { _, milliseconds, context in
+                let engine = Unmanaged<CurlEngine>.fromOpaque(context!).takeUnretainedValue()
+                engine.timerDeadline = milliseconds < 0 ? nil : .now + .milliseconds(milliseconds)
+                return 0
+            },
+            context
+        )
     }
 
     /// The number of transfers in the multi handle.
@@ -65,6 +111,18 @@ final class CurlEngine {
             transfer.phase = .queued
             self.queuedPerHost[transfer.target.hostKey, default: []].append(transfer)
         }
+    }
+
+    /// The earliest moment something must happen without socket activity: libcurl's timer or a stream's idle
+    /// timeout.
+    func nextDeadline() -> ContinuousClock.Instant? {
+        var next = self.timerDeadline
+        for transfer in self.idleTimedStreams.values {
+            guard let idleTimeout = transfer.idleTimeout else { continue }
+            let deadline = transfer.lastActivity + idleTimeout
+            next = min(next ?? deadline, deadline)
+        }
+        return next
     }
 
     /// Aborts a transfer on the caller's request; it completes with `CancellationError`.
@@ -98,10 +156,10 @@ final class CurlEngine {
         }
     }
 
-    /// Fails every transfer with ``HTTPError/Code/shutdown``: running, queued, and the ones just submitted.
-    ///
-    /// - Parameter submissions: Transfers taken from the inbox together with the shutdown request.
-    func abortAll(adding submissions: [(CurlTransfer, CurlTransfer.Completion)]) {
+    /// Fails every transfer with ``HTTPError/Code/shutdown``: running, queued, and pending submissions.
+    func abortAll() {
+        let submissions = self.pendingSubmissions
+        self.pendingSubmissions = []
         for (transfer, completion) in submissions {
             transfer.completion = completion
             self.complete(transfer, with: HTTPError.shutdown(url: transfer.target.redacted))
@@ -118,10 +176,49 @@ final class CurlEngine {
 
     // MARK: Driving libcurl
 
-    /// Lets libcurl move every transfer forward, then completes the finished ones.
-    func perform() {
-        var stillRunning: Int32 = 0
-        _ = curl_multi_perform(self.multi, &stillRunning)
+    /// Runs libcurl's timer while it is due, then completes the finished transfers. Called after every change.
+    func drive() {
+        // Asked, not taken from the timer callback alone: libcurl reports only changes of its earliest expiry, and
+        // `curl_easy_pause` can schedule a run behind an expiry it already reported.
+        self.refreshTimer()
+        var rounds = 0
+        // libcurl asks for an immediate call after adding a handle; a few rounds cover chains of those, and a
+        // timer still due afterwards is the I/O thread's (its wait ends at once).
+        while rounds < 8, let deadline = self.timerDeadline, deadline <= .now {
+            rounds += 1
+            var running: Int32 = 0
+            _ = curl_multi_socket_action(self.multi, CURL_SOCKET_BAD, 0, &running)
+            self.refreshTimer()
+        }
+        self.completeFinished()
+    }
+
+    /// Reads libcurl's next timeout from the source. The timer callback only reports changes of the earliest
+    /// expiry, so the deadline is asked for rather than assumed: a run that libcurl scheduled without moving the
+    /// expiry it last reported would otherwise be missed, and the transfers waiting for it would stall.
+    private func refreshTimer() {
+        var milliseconds = -1
+        guard curl_multi_timeout(self.multi, &milliseconds) == CURLM_OK else { return }
+        self.timerDeadline = milliseconds < 0 ? nil : .now + .milliseconds(milliseconds)
+    }
+
+    /// Tells libcurl that a socket is ready, then drives it.
+    ///
+    /// - Parameters:
+    ///   - socket: The socket epoll reported.
+    ///   - events: epoll's event bits for it.
+    func socketReady(_ socket: Int32, events: UInt32) {
+        var mask: Int32 = 0
+        if events & EPOLLIN.rawValue != 0 { mask |= CURL_CSELECT_IN }
+        if events & EPOLLOUT.rawValue != 0 { mask |= CURL_CSELECT_OUT }
+        if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 { mask |= CURL_CSELECT_ERR }
+        var running: Int32 = 0
+        _ = curl_multi_socket_action(self.multi, socket, mask, &running)
+        self.drive()
+    }
+
+    /// Takes the transfers that libcurl finished and completes them.
+    private func completeFinished() {
         var remaining: Int32 = 0
         while let message = curl_multi_info_read(self.multi, &remaining) {
             // Copy what is needed: the message does not survive curl_multi_remove_handle.
@@ -134,6 +231,33 @@ final class CurlEngine {
                 let error = HTTPError(curlCode: result, url: transfer.target.redacted, detail: transfer.errorDetail)
                 self.complete(transfer, with: error)
             }
+        }
+    }
+
+    /// The socket callback: registers, changes or removes a socket in the epoll set. A socket registered here
+    /// joins an `epoll_wait` already in progress on the I/O thread.
+    ///
+    /// - Parameters:
+    ///   - socket: The socket.
+    ///   - what: `CURL_POLL_IN`, `CURL_POLL_OUT`, `CURL_POLL_INOUT` or `CURL_POLL_REMOVE`.
+    private func watch(_ socket: Int32, _ what: Int32) {
+        if what == CURL_POLL_REMOVE {
+            if self.watchedSockets.remove(socket) != nil {
+                _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_DEL, socket, 0)
+            }
+            return
+        }
+        var events: UInt32 = 0
+        if what == CURL_POLL_IN || what == CURL_POLL_INOUT { events |= EPOLLIN.rawValue }
+        if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { events |= EPOLLOUT.rawValue }
+        // A socket closed behind our back leaves the epoll set by itself, and its number may come back: fall back
+        // from one operation to the other when the set disagrees with what we remember.
+        if self.watchedSockets.insert(socket).inserted {
+            if cbeacon_epoll_control(self.epoll, EPOLL_CTL_ADD, socket, events) != 0, errno == EEXIST {
+                _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_MOD, socket, events)
+            }
+        } else if cbeacon_epoll_control(self.epoll, EPOLL_CTL_MOD, socket, events) != 0, errno == ENOENT {
+            _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_ADD, socket, events)
         }
     }
 
@@ -164,15 +288,6 @@ final class CurlEngine {
             }
         }
         return next
-    }
-
-    /// Waits for socket activity, libcurl's next timeout, a wake-up, or the time `limit`, whichever comes first
-    /// (at most 1 s).
-    ///
-    /// - Parameter limit: The longest wait wanted, if shorter than 1 s.
-    func poll(limit: Duration?) {
-        let milliseconds = min(1000, limit?.curlMilliseconds ?? 1000)
-        _ = curl_multi_poll(self.multi, nil, 0, Int32(milliseconds), nil)
     }
 
     // MARK: Transfers

@@ -1,18 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import CBeaconCurl
+import Glibc
 import Logging
 import Synchronization
 
-/// The thread-safe side of an ``HTTPClient``'s I/O thread: the inbox other threads post to, and the wake-up.
+/// A client's transfers and the I/O thread that waits for them.
 ///
-/// `@unchecked Sendable` is safe because the only mutable state, the inbox, sits in a `Mutex`, and the multi
-/// handle is used from other threads only through `curl_multi_wakeup`, which libcurl documents as callable from
-/// any thread. That call is made with the inbox locked and only while `closed` is false; the I/O thread sets
-/// `closed` under the same lock before it calls `curl_multi_cleanup`, so a wake-up never reaches a freed handle.
-/// Everything else about the multi handle happens in ``run()``, on the I/O thread.
+/// Every use of the multi handle happens inside the ``CurlEngine``'s `Mutex`, on whichever thread holds it. A task
+/// that submits a request takes that lock if it is free and lets libcurl send the request at once, on its own
+/// thread, without blocking (libcurl is driven through `curl_multi_socket_action`, which never waits). If the lock
+/// is busy, the task never waits for it: it leaves the request in the inbox and wakes the I/O thread. The waiting
+/// itself is the I/O thread's: it sleeps in `epoll_wait` on the sockets libcurl registered (a socket registered by
+/// another thread joins the wait in progress) and on an eventfd, wakes when an answer arrives, a timer is due or a
+/// message is posted, and drives libcurl from there. A request sent by its task thus costs the I/O thread no
+/// wake-up; the thread is woken only when its sleep must end earlier than it planned, for posted messages, or for
+/// shutdown.
+///
+/// `@unchecked Sendable` is safe because the mutable state lives behind the two `Mutex`es (the engine, the inbox);
+/// the file descriptors are immutable after `init` and closed in `deinit`, when no thread holds the loop any more
+/// (writing to the eventfd, the only use outside a lock, is then impossible).
 final class CurlLoop: @unchecked Sendable {
-    /// Messages for the I/O thread, taken all at once on each turn of its loop.
+    /// Messages that tasks leave for the I/O thread when the engine is busy, taken all at once on each turn.
     struct Inbox {
         var submissions: [(CurlTransfer, CurlTransfer.Completion)] = []
         var cancellations: [CurlTransfer] = []
@@ -20,17 +29,33 @@ final class CurlLoop: @unchecked Sendable {
         var shutdownRequested = false
         /// Set by the I/O thread when it has taken the shutdown request: nothing is accepted any more.
         var closed = false
+
+        /// Whether there is nothing for the I/O thread: a message added now needs a wake-up, while one added to a
+        /// non-empty inbox rides on the wake-up that its predecessor sent.
+        var isEmpty: Bool {
+            submissions.isEmpty && cancellations.isEmpty && resumptions.isEmpty && !shutdownRequested
+        }
     }
 
+    /// Whether tasks may hand requests to libcurl themselves. True when libcurl resolves names on its own threads
+    /// (`CURL_VERSION_ASYNCHDNS`, as in Debian's and most builds); otherwise resolving could block the calling
+    /// thread, so every submission goes through the I/O thread instead.
+    static let sendsFromCallers: Bool = {
+        let features = cbeacon_curl_version_info().pointee.features
+        return features & CURL_VERSION_ASYNCHDNS != 0
+    }()
+
+    /// The number of transfers in the multi handle, published after each change.
+    let runningCount = Atomic<Int>(0)
+
+    private let multi: UnsafeMutableRawPointer
+    private let epoll: Int32
+    private let wakeUp: Int32
+    private let engine: Mutex<CurlEngine>
     private let inbox = Mutex(Inbox())
 
-    /// The number of transfers in the multi handle, published by the I/O thread after each turn of its loop.
-    let runningCount = Atomic<Int>(0)
-    private let multi: UnsafeMutableRawPointer
-    private let configuration: HTTPClientConfiguration
-    private let logger: Logger
-
-    /// Creates the multi handle. The I/O thread is started by the caller, which then calls ``run()`` on it.
+    /// Creates the multi handle, the epoll instance and the wake-up eventfd. The I/O thread is started by the
+    /// caller, which then calls ``run()`` on it.
     ///
     /// - Parameters:
     ///   - configuration: The client's configuration.
@@ -40,25 +65,46 @@ final class CurlLoop: @unchecked Sendable {
         guard let multi = curl_multi_init() else {
             fatalError("curl_multi_init failed (out of memory)")
         }
+        let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        precondition(epoll >= 0, "epoll_create1 failed with errno \(errno)")
+        let wakeUp = cbeacon_eventfd()
+        precondition(wakeUp >= 0, "eventfd failed with errno \(errno)")
+        precondition(cbeacon_epoll_control(epoll, EPOLL_CTL_ADD, wakeUp, EPOLLIN.rawValue) == 0)
         self.multi = multi
-        self.configuration = configuration
-        self.logger = logger
+        self.epoll = epoll
+        self.wakeUp = wakeUp
+        self.engine = Mutex(CurlEngine(multi: multi, epoll: epoll, configuration: configuration, logger: logger))
+    }
+
+    deinit {
+        // libcurl may still report sockets of cached connections as it closes them: the engine is alive until
+        // this body returns.
+        curl_multi_cleanup(self.multi)
+        close(self.wakeUp)
+        close(self.epoll)
     }
 
     // MARK: Any thread
 
-    /// Hands a transfer to the I/O thread.
+    /// Starts a transfer: sends it from the calling thread when the engine is free (see ``sendsFromCallers``),
+    /// otherwise through the I/O thread; fails it at once with ``HTTPError/Code/shutdown`` when the client is shut
+    /// down.
     ///
     /// - Parameters:
     ///   - transfer: A new transfer.
-    ///   - completion: Whom to tell about its outcome; resumed with ``HTTPError/Code/shutdown`` right away when the
-    ///     client is shut down.
+    ///   - completion: Whom to tell about its outcome.
     func submit(_ transfer: CurlTransfer, _ completion: CurlTransfer.Completion) {
-        let accepted = self.inbox.withLock { inbox in
-            guard !inbox.closed, !inbox.shutdownRequested else { return false }
+        if Self.sendsFromCallers {
+            let handled = self.withEngineIfAvailable { engine -> Bool in
+                guard !engine.isClosed else { return false }
+                engine.submit(transfer, completion)
+                engine.drive()
+                return true
+            }
+            if handled == true { return }
+        }
+        let accepted = self.post { inbox in
             inbox.submissions.append((transfer, completion))
-            curl_multi_wakeup(self.multi)
-            return true
         }
         if !accepted {
             let error = HTTPError.shutdown(url: transfer.target.redacted)
@@ -69,46 +115,100 @@ final class CurlLoop: @unchecked Sendable {
         }
     }
 
-    /// Asks the I/O thread to abort a transfer, which then completes with `CancellationError`. Harmless when the
-    /// transfer already finished; effective even when it has not reached the I/O thread yet.
+    /// Aborts a transfer on the caller's request; it completes with `CancellationError`. Harmless when the
+    /// transfer already finished; effective even when it has not been submitted yet.
     ///
     /// - Parameter transfer: The transfer to abort.
     func cancel(_ transfer: CurlTransfer) {
         transfer.cancelRequested.store(true, ordering: .sequentiallyConsistent)
-        self.inbox.withLock { inbox in
-            guard !inbox.closed else { return }
-            inbox.cancellations.append(transfer)
-            curl_multi_wakeup(self.multi)
+        let handled: Void? = self.withEngineIfAvailable { engine in
+            guard !engine.isClosed else { return }
+            engine.cancel(transfer)
+            engine.drive()
+        }
+        if handled == nil {
+            self.post { $0.cancellations.append(transfer) }
         }
     }
 
-    /// Asks the I/O thread to resume a stream that its write callback paused.
+    /// Resumes a stream that its write callback paused, now that its consumer made room.
     ///
     /// - Parameter transfer: The paused transfer.
     func resume(_ transfer: CurlTransfer) {
-        self.inbox.withLock { inbox in
-            guard !inbox.closed else { return }
-            inbox.resumptions.append(transfer)
-            curl_multi_wakeup(self.multi)
+        let handled: Void? = self.withEngineIfAvailable { engine in
+            guard !engine.isClosed else { return }
+            engine.resume(transfer)
+            engine.drive()
+        }
+        if handled == nil {
+            self.post { $0.resumptions.append(transfer) }
         }
     }
 
     /// Asks the I/O thread to fail every transfer with ``HTTPError/Code/shutdown`` and to exit.
     func requestShutdown() {
-        self.inbox.withLock { inbox in
-            guard !inbox.closed, !inbox.shutdownRequested else { return }
-            inbox.shutdownRequested = true
-            curl_multi_wakeup(self.multi)
+        self.post { $0.shutdownRequested = true }
+    }
+
+    /// Runs `body` on the engine if no other thread holds it (a task never waits for the I/O thread's turn), then
+    /// wakes the I/O thread if its sleep must now end earlier than it planned.
+    ///
+    /// - Returns: What `body` returned, or `nil` when the engine was busy and `body` did not run.
+    private func withEngineIfAvailable<Result>(_ body: (CurlEngine) -> Result) -> Result? {
+        let outcome = self.engine.withLockIfAvailable { engine -> (Result, Bool) in
+            let result = body(engine)
+            self.runningCount.store(engine.runningCount, ordering: .relaxed)
+            guard let sleepDeadline = engine.sleepDeadline, let next = engine.nextDeadline(), next < sleepDeadline
+            else {
+                return (result, false)
+            }
+            engine.sleepDeadline = nil  // one wake-up is enough: the thread plans again when it wakes
+            return (result, true)
         }
+        guard let (result, wake) = outcome else { return nil }
+        if wake {
+            self.wake()
+        }
+        return result
+    }
+
+    /// Leaves a message for the I/O thread and wakes it if the inbox was empty.
+    ///
+    /// - Returns: `false` when the loop is closed and the message was dropped.
+    @discardableResult
+    private func post(_ message: (inout Inbox) -> Void) -> Bool {
+        let outcome = self.inbox.withLock { inbox -> (accepted: Bool, wake: Bool) in
+            guard !inbox.closed else { return (false, false) }
+            let wasEmpty = inbox.isEmpty
+            message(&inbox)
+            return (true, wasEmpty)
+        }
+        if outcome.wake {
+            self.wake()
+        }
+        return outcome.accepted
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = write(self.wakeUp, &one, 8)
     }
 
     // MARK: The I/O thread
 
-    /// The I/O thread's body: turns the loop until shutdown, then frees the multi handle.
+    /// The I/O thread's body: waits and drives libcurl until shutdown.
     func run() {
-        let engine = CurlEngine(multi: self.multi, configuration: self.configuration, logger: self.logger)
+        let capacity = 64
+        var sockets = [Int32](repeating: 0, count: capacity)
+        var events = [UInt32](repeating: 0, count: capacity)
+        var ready = 0
         while true {
-            let inbox = self.inbox.withLock { inbox in
+            if ready > 0, sockets[0..<ready].contains(self.wakeUp) {
+                // Drained before the inbox is read: a message posted from now on leaves the eventfd readable.
+                var count: UInt64 = 0
+                _ = read(self.wakeUp, &count, 8)
+            }
+            let messages = self.inbox.withLock { inbox in
                 let taken = inbox
                 inbox.submissions = []
                 inbox.cancellations = []
@@ -118,26 +218,51 @@ final class CurlLoop: @unchecked Sendable {
                 }
                 return taken
             }
-            if inbox.shutdownRequested {
-                engine.abortAll(adding: inbox.submissions)
-                break
+            let wait = self.engine.withLock { engine -> Int32? in
+                engine.sleepDeadline = nil
+                if messages.shutdownRequested {
+                    engine.pendingSubmissions += messages.submissions
+                    engine.abortAll()
+                    engine.isClosed = true
+                    self.runningCount.store(0, ordering: .relaxed)
+                    return nil
+                }
+                for index in 0..<ready where sockets[index] != self.wakeUp {
+                    engine.socketReady(sockets[index], events: events[index])
+                }
+                self.deliver(messages, to: engine)
+                engine.drive()
+                let now = ContinuousClock.now
+                let idleLimit = engine.expireIdleStreams()
+                var deadline = now + .seconds(1)
+                if let timer = engine.timerDeadline { deadline = min(deadline, timer) }
+                if let idleLimit { deadline = min(deadline, now + idleLimit) }
+                engine.sleepDeadline = deadline
+                self.runningCount.store(engine.runningCount, ordering: .relaxed)
+                return deadline <= now ? 0 : Int32((deadline - now).curlMilliseconds)
             }
-            for (transfer, completion) in inbox.submissions {
-                engine.submit(transfer, completion)
+            guard let wait else { break }
+            let count = sockets.withUnsafeMutableBufferPointer { sockets in
+                events.withUnsafeMutableBufferPointer { events in
+                    cbeacon_epoll_wait(self.epoll, sockets.baseAddress!, events.baseAddress!, Int32(capacity), wait)
+                }
             }
-            for transfer in inbox.cancellations {
-                engine.cancel(transfer)
-            }
-            for transfer in inbox.resumptions {
-                engine.resume(transfer)
-            }
-            engine.perform()
-            let nextIdleDeadline = engine.expireIdleStreams()
-            self.runningCount.store(engine.runningCount, ordering: .relaxed)
-            engine.poll(limit: nextIdleDeadline)
+            ready = max(0, Int(count))  // -1 with EINTR: just turn again
         }
-        self.runningCount.store(0, ordering: .relaxed)
-        curl_multi_cleanup(self.multi)
+    }
+
+    /// Hands the inbox's messages to the engine, in the order they can have been posted in: a transfer is
+    /// submitted before it can be cancelled or resumed.
+    private func deliver(_ messages: Inbox, to engine: CurlEngine) {
+        for (transfer, completion) in messages.submissions {
+            engine.submit(transfer, completion)
+        }
+        for transfer in messages.cancellations {
+            engine.cancel(transfer)
+        }
+        for transfer in messages.resumptions {
+            engine.resume(transfer)
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 import CBeaconCurl
 
 extension CurlTransfer {
-    /// Creates and configures the easy handle. I/O thread only.
+    /// Creates and configures the easy handle. With the engine lock held.
     ///
     /// On failure the caller still calls ``releaseHandle(multi:)``, which frees whatever was created.
     ///
@@ -146,7 +146,7 @@ extension CurlTransfer {
         try self.set(CURLOPT_HTTPHEADER, pointer: UnsafeMutableRawPointer(list))
     }
 
-    // MARK: Callbacks (I/O thread, inside curl_multi_perform or curl_easy_pause)
+    // MARK: Callbacks (engine lock held: inside curl_multi_socket_action or curl_easy_pause)
 
     /// The write callback: body bytes.
     ///
@@ -169,11 +169,11 @@ extension CurlTransfer {
             self.lastActivity = .now
         }
         guard !self.headComplete else { return }  // trailers of a chunked body
-        var line = Substring(decoding: bytes, as: UTF8.self)
-        while let last = line.last, last == "\r" || last == "\n" || last == "\r\n" {
-            line = line.dropLast()
-        }
-        if line.isEmpty {
+        // Bytes, not characters: every delimiter is ASCII, and grapheme breaking would cost more than the rest of
+        // the request's handling.
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == UInt8(ascii: "\r") || bytes[end - 1] == UInt8(ascii: "\n") { end -= 1 }
+        if end == 0 {
             var status = 0
             _ = cbeacon_curl_easy_getinfo_long(self.easy!, CURLINFO_RESPONSE_CODE, &status)
             guard status >= 200 else { return }  // the end of an interim (1xx) response
@@ -183,13 +183,27 @@ extension CurlTransfer {
                 self.completion = nil
                 continuation.resume(returning: self.head)
             }
-        } else if line.hasPrefix("HTTP/") {
+        } else if end >= 5, bytes.starts(with: "HTTP/".utf8) {
             self.headers = []
-        } else if let colon = line.firstIndex(of: ":") {
-            let name = line[..<colon].trimmingSpaces
-            let value = line[line.index(after: colon)...].trimmingSpaces
-            self.headers.append((name: String(name), value: String(value)))
+        } else if let colon = bytes[..<end].firstIndex(of: UInt8(ascii: ":")) {
+            let name = Self.trimmingSpaces(bytes[..<colon])
+            let value = Self.trimmingSpaces(bytes[(colon + 1)..<end])
+            self.headers.append(
+                (name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
+            )
         }
+    }
+
+    /// The bytes without leading and trailing spaces and tabs.
+    private static func trimmingSpaces(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        var result = bytes
+        while let first = result.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
+            result = result.dropFirst()
+        }
+        while let last = result.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") {
+            result = result.dropLast()
+        }
+        return result
     }
 
     // MARK: Setting options
@@ -210,15 +224,5 @@ extension CurlTransfer {
         guard code == CURLE_OK else {
             throw HTTPError(curlCode: code, url: self.target.redacted, detail: self.errorDetail)
         }
-    }
-}
-
-extension Substring {
-    /// The substring without leading and trailing spaces and tabs.
-    fileprivate var trimmingSpaces: Substring {
-        var result = self
-        while let first = result.first, first == " " || first == "\t" { result = result.dropFirst() }
-        while let last = result.last, last == " " || last == "\t" { result = result.dropLast() }
-        return result
     }
 }

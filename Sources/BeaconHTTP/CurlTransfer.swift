@@ -3,11 +3,11 @@
 import CBeaconCurl
 import Synchronization
 
-/// One request on its way through the I/O thread: its easy handle, what it received, and whom to tell.
+/// One request on its way through libcurl: its easy handle, what it received, and whom to tell.
 ///
 /// `@unchecked Sendable` is safe because the mutable stored properties (everything declared `var`) are touched
-/// only by the I/O thread: the submitting task creates the transfer, publishes it through the loop's `Mutex`
-/// (which orders the creation before the I/O thread's first access), and never reads those properties. The
+/// only with the loop's engine lock held (by the I/O thread or by a task driving libcurl): the submitting task
+/// creates the transfer and hands it over inside that lock, and no code outside it reads those properties. The
 /// properties that other threads use are immutable (`request`, `target`, `stream`) or synchronized themselves
 /// (`cancelRequested` is atomic, ``StreamBuffer`` holds a `Mutex`).
 final class CurlTransfer: @unchecked Sendable {
@@ -19,9 +19,9 @@ final class CurlTransfer: @unchecked Sendable {
         case head(CheckedContinuation<HTTPResponseHead, any Error>)
     }
 
-    /// Where the transfer is in its life on the I/O thread.
+    /// Where the transfer is in its life in the engine.
     enum Phase {
-        /// Created; not yet seen by the I/O thread.
+        /// Created; not yet handed to the engine.
         case new
         /// Waiting for a slot under the per-host limit.
         case queued
@@ -41,10 +41,10 @@ final class CurlTransfer: @unchecked Sendable {
     let stream: StreamBuffer?
 
     /// Set (before a cancel message is posted) when the caller's task is cancelled or the stream dropped, so
-    /// that a transfer cancelled before the I/O thread first saw it is never started.
+    /// that a transfer cancelled before the engine first saw it is never started.
     let cancelRequested = Atomic<Bool>(false)
 
-    // MARK: I/O thread only
+    // MARK: Only with the engine lock held
 
     var completion: Completion?
     var phase = Phase.new

@@ -13,10 +13,10 @@ import Darwin
 
 /// An HTTP/1.1 client over libcurl's multi interface, bridged to async/await.
 ///
-/// Each client runs one dedicated I/O thread (not a task) that drives every transfer with `curl_multi_poll` and
-/// `curl_multi_perform`; tasks submit requests to it and are resumed when their response arrives, so no call ever
-/// blocks the cooperative thread pool, however many requests and streams are open. Connections are kept alive and
-/// reused between requests to the same host.
+/// Each client runs one dedicated I/O thread (not a task) that waits for every transfer's sockets with `epoll`.
+/// A task sends its request itself when it can (libcurl's socket interface never waits) and is resumed from the
+/// I/O thread when the response arrives, so no call ever blocks the cooperative thread pool, however many
+/// requests and streams are open. Connections are kept alive and reused between requests to the same host.
 ///
 /// Call ``shutdown()`` when done; `deinit` does it too, as a safety net.
 package final class HTTPClient: Sendable {
@@ -108,7 +108,7 @@ package final class HTTPClient: Sendable {
         return HTTPResponseStream(head: head, handle: StreamHandle(loop: self.loop, transfer: transfer, buffer: buffer))
     }
 
-    /// The number of transfers (requests and streams) the I/O thread is running, as of its last turn; requests
+    /// The number of transfers (requests and streams) in libcurl's multi handle, as of its last change; requests
     /// waiting for a connection slot are not counted. For diagnostics and tests.
     package var runningTransferCount: Int {
         self.loop.runningCount.load(ordering: .relaxed)

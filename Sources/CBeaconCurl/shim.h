@@ -51,6 +51,32 @@ static inline CURLMcode cbeacon_curl_multi_setopt_long(CURLM *_Nonnull handle, C
     return curl_multi_setopt(handle, option, value);
 }
 
+static inline CURLMcode cbeacon_curl_multi_setopt_pointer(CURLM *_Nonnull handle, CURLMoption option,
+                                                          void *_Nullable value) {
+    return curl_multi_setopt(handle, option, value);
+}
+
+typedef int (*cbeacon_curl_socket_callback)(CURL *_Nonnull easy, curl_socket_t socket, int what,
+                                            void *_Nullable context, void *_Nullable socketContext);
+
+/// `CURLMOPT_SOCKETFUNCTION`: libcurl says which sockets to wait for, and for what.
+static inline CURLMcode cbeacon_curl_multi_set_socket_callback(CURLM *_Nonnull handle,
+                                                               cbeacon_curl_socket_callback _Nonnull callback,
+                                                               void *_Nullable context) {
+    CURLMcode code = curl_multi_setopt(handle, CURLMOPT_SOCKETFUNCTION, callback);
+    return code != CURLM_OK ? code : curl_multi_setopt(handle, CURLMOPT_SOCKETDATA, context);
+}
+
+typedef int (*cbeacon_curl_timer_callback)(CURLM *_Nonnull multi, long milliseconds, void *_Nullable context);
+
+/// `CURLMOPT_TIMERFUNCTION`: libcurl says when it next wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)`.
+static inline CURLMcode cbeacon_curl_multi_set_timer_callback(CURLM *_Nonnull handle,
+                                                              cbeacon_curl_timer_callback _Nonnull callback,
+                                                              void *_Nullable context) {
+    CURLMcode code = curl_multi_setopt(handle, CURLMOPT_TIMERFUNCTION, callback);
+    return code != CURLM_OK ? code : curl_multi_setopt(handle, CURLMOPT_TIMERDATA, context);
+}
+
 /// `curl_global_init(CURL_GLOBAL_DEFAULT)`: the flag is a macro expression.
 static inline CURLcode cbeacon_curl_global_init_default(void) {
     return curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -70,5 +96,40 @@ static inline size_t cbeacon_curl_writefunc_pause(void) {
 static inline long cbeacon_curl_http_version_1_1(void) {
     return CURL_HTTP_VERSION_1_1;
 }
+
+// MARK: The I/O thread's readiness wait (Linux epoll and eventfd)
+//
+// epoll because a socket registered from any thread joins a wait already in progress: a task can send its
+// request itself and leave the I/O thread asleep until the answer arrives. `struct epoll_event` is packed on
+// x86-64, so Swift gets these two helpers instead of the struct.
+
+#ifdef __linux__
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+/// `epoll_ctl` with an event that carries the file descriptor.
+static inline int cbeacon_epoll_control(int epoll, int operation, int fd, unsigned int events) {
+    struct epoll_event event = {.events = events, .data = {.fd = fd}};
+    return epoll_ctl(epoll, operation, fd, &event);
+}
+
+/// `epoll_wait` for at most 64 events, unpacked into two arrays.
+static inline int cbeacon_epoll_wait(int epoll, int *_Nonnull fds, unsigned int *_Nonnull events, int capacity,
+                                     int milliseconds) {
+    struct epoll_event list[64];
+    int count = epoll_wait(epoll, list, capacity < 64 ? capacity : 64, milliseconds);
+    for (int index = 0; index < count; index++) {
+        fds[index] = list[index].data.fd;
+        events[index] = list[index].events;
+    }
+    return count;
+}
+
+/// A non-blocking, close-on-exec eventfd: the I/O thread's wake-up.
+static inline int cbeacon_eventfd(void) {
+    return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+#endif
 
 #endif

@@ -49,7 +49,7 @@ struct EtcdWatchTests {
         _ = try await etcd.transport.call(
             "compaction",
             path: "/v3/kv/compaction",
-            ["revision": String(revision)],
+            WireCompactionRequest(revision: WireInt64(Int64(revision))),
             as: WireEmptyResponse.self
         )
 

@@ -132,7 +132,8 @@ struct HTTPClientStreamTests {
     func pausedIsNotIdle() async throws {
         var configuration = HTTPClientConfiguration()
         configuration.streamBufferLimit = 1024
-        configuration.streamIdleTimeout = .milliseconds(300)
+        // Long enough that the puts below reach the stream in time even while other suites load the same etcd.
+        configuration.streamIdleTimeout = .seconds(1)
         let client = HTTPClient(configuration: configuration)
         defer { client.shutdown() }
         let prefix = EtcdGateway.uniquePrefix("paused-idle")
@@ -144,7 +145,7 @@ struct HTTPClientStreamTests {
             try await EtcdGateway.put(client, key: key, value: String(repeating: "v", count: 300))
         }
         // Far longer than the idle timeout without reading: the stream is paused (full buffer), not idle.
-        try await Task.sleep(for: .seconds(1))
+        try await Task.sleep(for: .seconds(3))
         #expect(try await reader.keys(count: 20) == keys)
     }
 

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// A JSON value of etcd's gateway, parsed from bytes.
+///
+/// etcd's answers are small and shallow, and every request reads one; this reader and ``WireJSONWriter`` replace
+/// `Codable` with Foundation's coders, which cost more CPU per request than libcurl and the rest of the client
+/// together. Numbers keep their text: etcd writes 64-bit integers as strings anyway, and the wire types read
+/// both forms through ``int64``.
+enum WireJSON: Equatable, Sendable {
+    case null
+    case bool(Bool)
+    /// A number, as written.
+    case number(String)
+    case string(String)
+    case array([WireJSON])
+    /// Members in document order (etcd's objects have a handful of members, so a scan beats hashing).
+    case object([(key: String, value: WireJSON)])
+
+    static func == (lhs: WireJSON, rhs: WireJSON) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.number(let a), .number(let b)): return a == b
+        case (.string(let a), .string(let b)): return a == b
+        case (.array(let a), .array(let b)): return a == b
+        case (.object(let a), .object(let b)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        default: return false
+        }
+    }
+
+    /// Parses a whole document.
+    ///
+    /// - Parameter bytes: UTF-8 JSON.
+    /// - Returns: The value.
+    /// - Throws: ``WireJSONError`` naming the byte offset of the problem.
+    static func parse(_ bytes: [UInt8]) throws(WireJSONError) -> WireJSON {
+        try bytes.withUnsafeBufferPointer { buffer throws(WireJSONError) in
+            var reader = WireJSONReader(buffer)
+            return try reader.parseDocument()
+        }
+    }
+
+    // MARK: Reading members
+
+    /// The member named `key` of an object; `nil` when absent, for `null`, or when this is not an object.
+    subscript(key: String) -> WireJSON? {
+        guard case .object(let members) = self else { return nil }
+        for member in members where member.key == key {
+            if case .null = member.value { return nil }
+            return member.value
+        }
+        return nil
+    }
+}
+
+/// Why a JSON document or one of its values could not be read.
+struct WireJSONError: Error, CustomStringConvertible, Sendable {
+    var message: String
+
+    var description: String { self.message }
+}
+
+// MARK: Typed access for the wire types
+
+extension WireJSON {
+    /// A string value.
+    func string(_ field: String) throws(WireJSONError) -> String {
+        guard case .string(let text) = self else { throw self.mismatch(field, expected: "a string") }
+        return text
+    }
+
+    /// A boolean value.
+    func bool(_ field: String) throws(WireJSONError) -> Bool {
+        guard case .bool(let value) = self else { throw self.mismatch(field, expected: "true or false") }
+        return value
+    }
+
+    /// A 64-bit integer, written as a decimal string (etcd's way) or as a number.
+    func int64(_ field: String) throws(WireJSONError) -> Int64 {
+        switch self {
+        case .string(let text), .number(let text):
+            if let value = Int64(text) { return value }
+            throw WireJSONError(message: "field \(field) is not a 64-bit integer")
+        default:
+            throw self.mismatch(field, expected: "an integer")
+        }
+    }
+
+    /// A small integer written as a number (etcd's error codes).
+    func int(_ field: String) throws(WireJSONError) -> Int {
+        Int(try self.int64(field))
+    }
+
+    /// Bytes written as standard, padded base64.
+    func base64(_ field: String) throws(WireJSONError) -> [UInt8] {
+        guard let bytes = WireBase64.decode(try self.string(field)) else {
+            throw WireJSONError(message: "field \(field) is not valid base64")
+        }
+        return bytes
+    }
+
+    /// The elements of an array.
+    func array(_ field: String) throws(WireJSONError) -> [WireJSON] {
+        guard case .array(let elements) = self else { throw self.mismatch(field, expected: "an array") }
+        return elements
+    }
+
+    /// Checks that this is an object (so that a wrong answer is not read as one whose fields are all absent).
+    func object(_ field: String) throws(WireJSONError) -> WireJSON {
+        guard case .object = self else { throw self.mismatch(field, expected: "an object") }
+        return self
+    }
+
+    private func mismatch(_ field: String, expected: String) -> WireJSONError {
+        WireJSONError(message: "field \(field) is not \(expected)")
+    }
+}
+
+/// A recursive-descent reader over a buffer of UTF-8 bytes.
+private struct WireJSONReader {
+    /// Deeper documents are refused: etcd's answers nest four levels at most.
+    static let maximumDepth = 64
+
+    let bytes: UnsafeBufferPointer<UInt8>
+    var offset = 0
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+    }
+
+    mutating func parseDocument() throws(WireJSONError) -> WireJSON {
+        let value = try self.parseValue(depth: 0)
+        self.skipWhitespace()
+        guard self.offset == self.bytes.count else { throw self.error("unexpected text after the value") }
+        return value
+    }
+
+    private func error(_ message: String) -> WireJSONError {
+        WireJSONError(message: "\(message) at byte \(self.offset)")
+    }
+
+    private mutating func skipWhitespace() {
+        while self.offset < self.bytes.count {
+            switch self.bytes[self.offset] {
+            case 0x20, 0x09, 0x0A, 0x0D: self.offset += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func parseValue(depth: Int) throws(WireJSONError) -> WireJSON {
+        guard depth < Self.maximumDepth else { throw self.error("the document nests too deeply") }
+        self.skipWhitespace()
+        guard self.offset < self.bytes.count else { throw self.error("unexpected end of the document") }
+        switch self.bytes[self.offset] {
+        case UInt8(ascii: "{"): return try self.parseObject(depth: depth)
+        case UInt8(ascii: "["): return try self.parseArray(depth: depth)
+        case UInt8(ascii: "\""): return .string(try self.parseString())
+        case UInt8(ascii: "t"):
+            try self.expect("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try self.expect("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try self.expect("null")
+            return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return .number(try self.parseNumber())
+        default:
+            throw self.error("unexpected character")
+        }
+    }
+
+    private mutating func expect(_ word: StaticString) throws(WireJSONError) {
+        let count = word.utf8CodeUnitCount
+        guard self.offset + count <= self.bytes.count else { throw self.error("unexpected end of the document") }
+        for index in 0..<count where self.bytes[self.offset + index] != word.utf8Start[index] {
+            throw self.error("unexpected character")
+        }
+        self.offset += count
+    }
+
+    private mutating func parseObject(depth: Int) throws(WireJSONError) -> WireJSON {
+        self.offset += 1  // {
+        var members: [(key: String, value: WireJSON)] = []
+        self.skipWhitespace()
+        if self.offset < self.bytes.count, self.bytes[self.offset] == UInt8(ascii: "}") {
+            self.offset += 1
+            return .object(members)
+        }
+        while true {
+            self.skipWhitespace()
+            guard self.offset < self.bytes.count, self.bytes[self.offset] == UInt8(ascii: "\"") else {
+                throw self.error("expected a member name")
+            }
+            let key = try self.parseString()
+            self.skipWhitespace()
+            guard self.offset < self.bytes.count, self.bytes[self.offset] == UInt8(ascii: ":") else {
+                throw self.error("expected ':'")
+            }
+            self.offset += 1
+            members.append((key, try self.parseValue(depth: depth + 1)))
+            self.skipWhitespace()
+            guard self.offset < self.bytes.count else { throw self.error("unexpected end of the document") }
+            switch self.bytes[self.offset] {
+            case UInt8(ascii: ","): self.offset += 1
+            case UInt8(ascii: "}"):
+                self.offset += 1
+                return .object(members)
+            default: throw self.error("expected ',' or '}'")
+            }
+        }
+    }
+
+    private mutating func parseArray(depth: Int) throws(WireJSONError) -> WireJSON {
+        self.offset += 1  // [
+        var elements: [WireJSON] = []
+        self.skipWhitespace()
+        if self.offset < self.bytes.count, self.bytes[self.offset] == UInt8(ascii: "]") {
+            self.offset += 1
+            return .array(elements)
+        }
+        while true {
+            elements.append(try self.parseValue(depth: depth + 1))
+            self.skipWhitespace()
+            guard self.offset < self.bytes.count else { throw self.error("unexpected end of the document") }
+            switch self.bytes[self.offset] {
+            case UInt8(ascii: ","): self.offset += 1
+            case UInt8(ascii: "]"):
+                self.offset += 1
+                return .array(elements)
+            default: throw self.error("expected ',' or ']'")
+            }
+        }
+    }
+
+    private mutating func parseNumber() throws(WireJSONError) -> String {
+        let start = self.offset
+        while self.offset < self.bytes.count {
+            switch self.bytes[self.offset] {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
+                UInt8(ascii: "e"), UInt8(ascii: "E"):
+                self.offset += 1
+            default:
+                return String(decoding: UnsafeBufferPointer(rebasing: self.bytes[start..<self.offset]), as: UTF8.self)
+            }
+        }
+        return String(decoding: UnsafeBufferPointer(rebasing: self.bytes[start..<self.offset]), as: UTF8.self)
+    }
+
+    /// A string starting at the opening quote. Strings without escapes (every key and base64 value) are decoded
+    /// straight from the buffer.
+    private mutating func parseString() throws(WireJSONError) -> String {
+        self.offset += 1  // "
+        let start = self.offset
+        while self.offset < self.bytes.count {
+            switch self.bytes[self.offset] {
+            case UInt8(ascii: "\""):
+                let text = String(
+                    decoding: UnsafeBufferPointer(rebasing: self.bytes[start..<self.offset]),
+                    as: UTF8.self
+                )
+                self.offset += 1
+                return text
+            case UInt8(ascii: "\\"):
+                return try self.parseEscapedString(from: start)
+            case 0x00..<0x20:
+                throw self.error("a control character in a string")
+            default:
+                self.offset += 1
+            }
+        }
+        throw self.error("unterminated string")
+    }
+
+    private mutating func parseEscapedString(from start: Int) throws(WireJSONError) -> String {
+        var result = Array(UnsafeBufferPointer(rebasing: self.bytes[start..<self.offset]))
+        while self.offset < self.bytes.count {
+            let byte = self.bytes[self.offset]
+            self.offset += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                return String(decoding: result, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                try self.parseEscape(into: &result)
+            case 0x00..<0x20:
+                self.offset -= 1
+                throw self.error("a control character in a string")
+            default:
+                result.append(byte)
+            }
+        }
+        throw self.error("unterminated string")
+    }
+
+    private mutating func parseEscape(into result: inout [UInt8]) throws(WireJSONError) {
+        guard self.offset < self.bytes.count else { throw self.error("unterminated string") }
+        let byte = self.bytes[self.offset]
+        self.offset += 1
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): result.append(byte)
+        case UInt8(ascii: "b"): result.append(0x08)
+        case UInt8(ascii: "f"): result.append(0x0C)
+        case UInt8(ascii: "n"): result.append(0x0A)
+        case UInt8(ascii: "r"): result.append(0x0D)
+        case UInt8(ascii: "t"): result.append(0x09)
+        case UInt8(ascii: "u"):
+            var scalar = try self.parseHex4()
+            if (0xD800..<0xDC00).contains(scalar), self.offset + 1 < self.bytes.count,
+                self.bytes[self.offset] == UInt8(ascii: "\\"), self.bytes[self.offset + 1] == UInt8(ascii: "u")
+            {
+                let resume = self.offset
+                self.offset += 2
+                let low = try self.parseHex4()
+                if (0xDC00..<0xE000).contains(low) {
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                } else {
+                    self.offset = resume
+                }
+            }
+            // A lone surrogate becomes U+FFFD, as Foundation's decoder does.
+            result.append(contentsOf: String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8)
+        default:
+            self.offset -= 1
+            throw self.error("an invalid escape")
+        }
+    }
+
+    private mutating func parseHex4() throws(WireJSONError) -> UInt32 {
+        guard self.offset + 4 <= self.bytes.count else { throw self.error("an incomplete \\u escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = self.bytes[self.offset]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw self.error("an invalid \\u escape")
+            }
+            value = value << 4 | UInt32(digit)
+            self.offset += 1
+        }
+        return value
+    }
+}
