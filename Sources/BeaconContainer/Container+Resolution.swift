@@ -5,12 +5,6 @@ import Logging
 import Synchronization
 
 extension Container {
-    private enum Decision {
-        case done(any ServiceBox)
-        case wait(UInt64)
-        case build(UInt64)
-    }
-
     /// Returns the service in `slot`, constructing it once for concurrent callers.
     ///
     /// - Parameters:
@@ -19,60 +13,59 @@ extension Container {
     ///     recorded as a dependent of `slot`.
     /// - Returns: The boxed service.
     /// - Throws: ``ContainerError`` for a cycle; a factory's error, unchanged.
-    func resolve(_ slot: Int, path: ResolutionPath) async throws -> any ServiceBox {
-        guard let definition = definitions[slot] else {
-            throw ContainerError.serviceNotFound(serviceIDs[slot], candidates: serviceIDs)
+    @usableFromInline
+    func resolve(_ slotIndex: Int, path: ResolutionPath) async throws -> any ServiceBox {
+        guard let definition = definitions[slotIndex] else {
+            throw ContainerError.serviceNotFound(serviceIDs[slotIndex], candidates: serviceIDs)
         }
+        let slot = slots[slotIndex]
         let requester = path.last
         if let requester {
-            if let start = path.firstIndex(of: slot) {
-                throw Self.cycleError(ids: (path.slots(from: start) + [slot]).map { definitions[$0]?.id ?? "" })
+            if let start = path.firstIndex(of: slotIndex) {
+                throw Self.cycleError(ids: (path.slots(from: start) + [slotIndex]).map { definitions[$0]?.id ?? "" })
             }
-            slots[slot].addDependent(requester)
+            slot.addDependent(requester)
         }
-        let box = try await resolveRecorded(slot, definition, path: path)
-        if let requester, slots[slot].mayBeInvalidated.load(ordering: .relaxed) {
+        let box: any ServiceBox
+        if definition.scope == .transient {
+            slot.state.withLock { $0.constructions += 1 }
+            box = try await construct(definition, path: path.appending(slotIndex))
+        } else {
+            box = try await resolveShared(definition, slot, slotIndex, path: path)
+        }
+        if let requester, slot.mayBeInvalidated.load(ordering: .relaxed) {
             // Built from something that can be invalidated: the requester can be too, so it is not published.
             slots[requester].mayBeInvalidated.store(true, ordering: .relaxed)
         }
         return box
     }
 
-    /// `resolve` once the requester is recorded as a dependent (inlined: one async frame fewer per service).
+    /// `resolve` of a shared or refreshable service: the built one, the running build's result, or a new build
+    /// (inlined: one async frame fewer per service).
     @inline(__always)
-    private func resolveRecorded(
-        _ slot: Int,
+    private func resolveShared(
         _ definition: CompiledDefinition,
+        _ slot: Slot,
+        _ slotIndex: Int,
         path: ResolutionPath
     ) async throws -> any ServiceBox {
-        if definition.scope == .transient {
-            slots[slot].state.withLock { $0.constructions += 1 }
-            return try await construct(definition, path: path.appending(slot))
-        }
-        let state = slots[slot]
         while true {
-            let decision: Decision = state.state.withLock { state in
-                switch state.phase {
-                case .built(let box):
-                    return .done(box)
-                case .building(let generation, _):
-                    return .wait(generation)
-                case .idle:
-                    state.generation += 1
-                    state.constructions += 1
-                    state.phase = .building(generation: state.generation, waiters: [])
-                    return .build(state.generation)
-                }
-            }
-            switch decision {
+            switch slot.claim() {
             case .done(let box):
                 return box
             case .wait(let generation):
-                if let box = try await wait(for: state, generation: generation) {
+                if let box = try await wait(for: slot, generation: generation) {
                     return box
                 }
             case .build(let generation):
-                return try await build(definition, in: state, generation: generation, path: path.appending(slot))
+                let outcome: Result<any ServiceBox, any Error>
+                do {
+                    outcome = .success(try await construct(definition, path: path.appending(slotIndex)))
+                } catch {
+                    outcome = .failure(error)
+                }
+                complete(definition, slot, generation: generation, outcome: outcome)
+                return try outcome.get()
             }
         }
     }
@@ -105,19 +98,18 @@ extension Container {
         }
     }
 
-    @inline(__always)
-    private func build(
+    /// Stores a build's outcome in its slot (unless the build was invalidated meanwhile), logs it, and hands it
+    /// to the callers that waited for it.
+    ///
+    /// Synchronous and not inlined: continuations have a size known only at run time, which an async function
+    /// would allocate from the task for every build, waiters or not.
+    @inline(never)
+    private func complete(
         _ definition: CompiledDefinition,
-        in slot: Slot,
+        _ slot: Slot,
         generation: UInt64,
-        path: ResolutionPath
-    ) async throws -> any ServiceBox {
-        let outcome: Result<any ServiceBox, any Error>
-        do {
-            outcome = .success(try await construct(definition, path: path))
-        } catch {
-            outcome = .failure(error)
-        }
+        outcome: Result<any ServiceBox, any Error>
+    ) {
         let waiters: [Slot.Waiter] = slot.state.withLock { state in
             guard case .building(let current, let waiters) = state.phase, current == generation else { return [] }
             switch outcome {
@@ -133,20 +125,6 @@ extension Container {
             }
             return waiters
         }
-        finish(definition, outcome: outcome, waiters: waiters)
-        return try outcome.get()
-    }
-
-    /// Logs a completed build and hands its outcome to the callers that waited for it.
-    ///
-    /// Synchronous and not inlined: continuations have a size known only at run time, which an async function
-    /// would allocate from the task for every build, waiters or not.
-    @inline(never)
-    private func finish(
-        _ definition: CompiledDefinition,
-        outcome: Result<any ServiceBox, any Error>,
-        waiters: [Slot.Waiter]
-    ) {
         switch outcome {
         case .success(let box):
             logger.debug("service built", metadata: ["container.service": "\(definition.id)"])
@@ -164,13 +142,18 @@ extension Container {
     @inline(__always)
     private func construct(_ definition: CompiledDefinition, path: ResolutionPath) async throws -> any ServiceBox {
         switch definition.body {
-        case .closure(let closure):
-            return try await closure(Resolver(container: self, path: path))
+        case .closure(let factory):
+            return try await factory.make(Resolver(container: self, path: path))
         case .factory(let factory, let plans):
             var arguments: [ResolvedArgument] = []
             arguments.reserveCapacity(plans.count)
             for plan in plans {
-                arguments.append(try await resolve(plan, path: path))
+                if case .expression(let compiled) = plan {
+                    // The usual `@=` argument without the extra async frame of `resolve(_:path:)`.
+                    arguments.append(.value(try await evaluate(compiled, path: path)))
+                } else {
+                    arguments.append(try await resolve(plan, path: path))
+                }
             }
             let resolver = Resolver(container: self, path: path)
             return AnyBox(try await factory(ServiceArguments(arguments, resolver: resolver)))
@@ -206,6 +189,7 @@ extension Container {
 
     /// Evaluates an expression: literal `service()` calls are resolved first; a service named dynamically is
     /// resolved when the evaluation asks for it, and the expression is evaluated again.
+    @inline(__always)
     func evaluate(_ compiled: CompiledExpression, path: ResolutionPath) async throws -> ExpressionValue {
         var resolved = ResolvedServices()
         for slot in compiled.services {
@@ -215,6 +199,9 @@ extension Container {
         while true {
             let context = ContainerExpressionObject(container: self, resolved: resolved)
             do {
+                if compiled.withoutVariables {
+                    return try CurrentEvaluation.with(context) { try compiled.parsed.evaluate() }
+                }
                 return try compiled.parsed.evaluate(values: ["container": .object(context)])
             } catch let pending as PendingService {
                 attempts += 1

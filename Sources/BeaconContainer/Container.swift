@@ -13,7 +13,7 @@ import Synchronization
 /// every service that was built from them. Callers that already hold an old instance keep it.
 public final class Container: Sendable {
     enum Body: Sendable {
-        case closure(@Sendable (Resolver) async throws -> any ServiceBox)
+        case closure(any TypedFactory)
         case factory(ContainerBuilder.Factory, [Plan])
     }
 
@@ -153,9 +153,9 @@ public final class Container: Sendable {
             if let object = slots[slot].lockedFastObject {
                 return Self.unbox(object, as: T.self)
             }
-            return Self.unbox(try await resolve(slot).fastObject, as: T.self)
+            return Self.unbox(try await resolve(slot, path: ResolutionPath()).fastObject, as: T.self)
         }
-        return try await resolve(slot).take(T.self, id: id)
+        return try await resolve(slot, path: ResolutionPath()).take(T.self, id: id)
     }
 
     /// The slot a key or id names: the key's own slot when it is one of this container's, else the id's.
@@ -168,12 +168,6 @@ public final class Container: Sendable {
             throw ContainerError.serviceNotFound(id, candidates: serviceIDs)
         }
         return slot
-    }
-
-    /// The service in `slot`, built if needed, for a `get` from outside any construction.
-    @usableFromInline
-    func resolve(_ slot: Int) async throws -> any ServiceBox {
-        try await resolve(slot, path: ResolutionPath())
     }
 
     /// Whether a service or alias `id` is defined.

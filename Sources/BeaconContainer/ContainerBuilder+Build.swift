@@ -91,6 +91,7 @@ struct DefinitionCompiler {
     var index: [String: Int] = [:]
     private var parameterPlans: [String: Plan] = [:]
     private var parameterStack: [String] = []
+    private var ownsFunctions: Bool?
 
     init(builder: ContainerBuilder) {
         self.builder = builder
@@ -236,7 +237,7 @@ struct DefinitionCompiler {
         return try template(text, owner: owner, location: location)
     }
 
-    private func expression(
+    private mutating func expression(
         _ text: String,
         owner: Owner,
         location: ContainerError.Location?
@@ -277,7 +278,20 @@ struct DefinitionCompiler {
                 location: location
             )
         }
-        return CompiledExpression(parsed: parsed, services: services)
+        let withoutVariables =
+            !references.usesContainer && references.functions.isSubset(of: ContainerFunctions.names)
+            && ownsContainerFunctions()
+        return CompiledExpression(parsed: parsed, services: services, withoutVariables: withoutVariables)
+    }
+
+    /// Whether the language's `service`, `parameter` and `env` are the container's own; asked once per build.
+    private mutating func ownsContainerFunctions() -> Bool {
+        if let owns = ownsFunctions {
+            return owns
+        }
+        let owns = ContainerFunctions.ownsFunctions(of: builder.expressionLanguage)
+        ownsFunctions = owns
+        return owns
     }
 
     /// A string with `%name%`, `%env(...)%` and `%%`; exactly `%name%` keeps the parameter's type.

@@ -25,7 +25,7 @@ public struct ContainerBuilder: Sendable {
     public typealias Factory = @Sendable (_ arguments: ServiceArguments) async throws -> any Sendable
 
     enum Body: Sendable {
-        case closure(@Sendable (Resolver) async throws -> any ServiceBox)
+        case closure(any TypedFactory)
         case factory(name: String, arguments: [Argument])
     }
 
@@ -140,12 +140,11 @@ public struct ContainerBuilder: Sendable {
         scope: ServiceScope = .shared,
         factory: @escaping @Sendable (_ resolver: Resolver) async throws -> T
     ) -> ServiceKey<T> {
-        let traits = ServiceTraits<T>()
         let slot = define(
             id,
             Definition(
                 scope: scope,
-                body: .closure({ resolver in Box(try await factory(resolver), traits: traits) }),
+                body: .closure(TypedClosureFactory(factory)),
                 location: nil,
                 typeID: ObjectIdentifier(T.self)
             )

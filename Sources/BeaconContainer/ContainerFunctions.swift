@@ -3,40 +3,74 @@
 import BeaconExpression
 
 /// Symfony's dependency-injection expression functions, `service`, `parameter` and `env`, reading the
-/// `container` variable as Symfony's providers do; one language can serve many containers.
+/// `container` variable as Symfony's providers do (or, for an expression evaluated without variables, the
+/// ``CurrentEvaluation``); one language can serve many containers.
 enum ContainerFunctions {
+    static let names: Set<String> = ["service", "parameter", "env"]
+
     static func register(on language: ExpressionLanguage) {
-        let names = language.functionNames
-        guard !(names.contains("service") && names.contains("parameter") && names.contains("env")) else { return }
+        let registered = language.functionNames
+        guard !names.allSatisfy(registered.contains) else { return }
         language.register(
             "service",
             usingVariables: { variables, arguments in
-                try context(variables, "service").service(try name(arguments, "service"))
+                guard let context = try context(variables, "service") else { return Probe.answer }
+                return try context.service(try name(arguments, "service"))
             }
         )
         language.register(
             "parameter",
             usingVariables: { variables, arguments in
-                try context(variables, "parameter").parameter(try name(arguments, "parameter"))
+                guard let context = try context(variables, "parameter") else { return Probe.answer }
+                return try context.parameter(try name(arguments, "parameter"))
             }
         )
         language.register(
             "env",
             usingVariables: { variables, arguments in
-                try context(variables, "env").container.environment.value(named: try name(arguments, "env"))
+                guard let context = try context(variables, "env") else { return Probe.answer }
+                return try context.container.environment.value(named: try name(arguments, "env"))
             }
         )
     }
 
+    /// Whether `service`, `parameter` and `env` on `language` are these functions (not replaced by the
+    /// application): only then may an expression that calls no other function be evaluated without variables.
+    static func ownsFunctions(of language: ExpressionLanguage) -> Bool {
+        names.allSatisfy { name in
+            guard let parsed = try? language.parse("\(name)('')", names: ["container"], useCache: false),
+                let answer = try? parsed.evaluate(values: ["container": .object(Probe.shared)])
+            else { return false }
+            return answer == Probe.answer
+        }
+    }
+
+    /// The object ``ownsFunctions(of:)`` passes as the `container` variable: these functions answer it with
+    /// ``answer``.
+    private final class Probe: ExpressionObject {
+        static let shared = Probe()
+        static let answer = ExpressionValue.string("BeaconContainer.ContainerFunctions")
+
+        let className = "Probe"
+    }
+
+    /// The evaluation's `container` object, or `nil` for the probe.
     private static func context(
         _ variables: [String: ExpressionValue],
         _ function: String
-    ) throws -> ContainerExpressionObject {
-        guard case .object(let object)? = variables["container"], let context = object as? ContainerExpressionObject
-        else {
-            throw ExpressionError(code: .error, message: "\(function)() needs the container variable of a Container")
+    ) throws -> ContainerExpressionObject? {
+        if variables.isEmpty, let context = CurrentEvaluation.context {
+            return context
         }
-        return context
+        if case .object(let object)? = variables["container"] {
+            if let context = object as? ContainerExpressionObject {
+                return context
+            }
+            if object === Probe.shared {
+                return nil
+            }
+        }
+        throw ExpressionError(code: .error, message: "\(function)() needs the container variable of a Container")
     }
 
     private static func name(_ arguments: [ExpressionValue], _ function: String) throws -> String {

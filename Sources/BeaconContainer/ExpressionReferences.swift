@@ -1,15 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 
-/// Finds the literal `service("id")` and `parameter("name")` calls of a parsed expression.
+/// Finds the literal `service("id")` and `parameter("name")` calls of a parsed expression, the functions it
+/// calls, and whether it reads the `container` variable.
 ///
 /// It reads Symfony's dump of the syntax tree (`ParsedExpression.description`), where every string constant is
 /// double-quoted with `"` and `\` escaped, so text inside strings is never mistaken for a call, and a method
 /// named `service` is preceded by a `.`.
 enum ExpressionReferences {
-    static func scan(_ dump: String) -> (services: [String], parameters: [String]) {
-        let bytes = Array(dump.utf8)
+    struct References {
         var services: [String] = []
         var parameters: [String] = []
+        /// Every function called, literal argument or not.
+        var functions: Set<String> = []
+        /// Whether the expression reads the `container` variable.
+        var usesContainer = false
+    }
+
+    static func scan(_ dump: String) -> References {
+        let bytes = Array(dump.utf8)
+        var references = References()
         var index = 0
         var previous: UInt8 = 0
         while index < bytes.count {
@@ -34,6 +43,12 @@ enum ExpressionReferences {
             let isFunction = previous != UInt8(ascii: ".")
             previous = bytes[end - 1]
             index = end
+            let isCall = end < bytes.count && bytes[end] == UInt8(ascii: "(")
+            if isFunction && isCall {
+                references.functions.insert(name)
+            } else if isFunction && name == "container" {
+                references.usesContainer = true
+            }
             guard isFunction, name == "service" || name == "parameter",
                 end + 1 < bytes.count, bytes[end] == UInt8(ascii: "("), bytes[end + 1] == UInt8(ascii: "\"")
             else { continue }
@@ -43,12 +58,12 @@ enum ExpressionReferences {
             else { continue }
             let value = String(decoding: literal.content, as: UTF8.self)
             if name == "service" {
-                services.append(value)
+                references.services.append(value)
             } else {
-                parameters.append(value)
+                references.parameters.append(value)
             }
         }
-        return (services, parameters)
+        return references
     }
 
     private static func isNameStart(_ byte: UInt8) -> Bool {

@@ -46,10 +46,23 @@ indirect enum Plan: Sendable {
 }
 
 /// An `@=` expression parsed at `build()`, with the services it names literally.
-struct CompiledExpression: Sendable {
+///
+/// A class: a plan hands it to every evaluation, and copying the parsed expression would count several
+/// references each time.
+final class CompiledExpression: Sendable {
     let parsed: ParsedExpression
     /// Slots of literal `service('id')` calls, resolved before the expression is evaluated.
     let services: [Int]
+    /// Whether the expression can be evaluated without variables: it does not read the `container` variable
+    /// and calls only the container's own `service`, `parameter` and `env`, which then find the container in
+    /// ``CurrentEvaluation``.
+    let withoutVariables: Bool
+
+    init(parsed: ParsedExpression, services: [Int], withoutVariables: Bool) {
+        self.parsed = parsed
+        self.services = services
+        self.withoutVariables = withoutVariables
+    }
 }
 
 /// A resolved argument, as a factory receives it.

@@ -3,8 +3,13 @@
 /// The services being built by one chain of resolutions, outermost first: for the cycle check and to record
 /// the requester (the last one) as a dependent. Up to four slots are kept inline, so the usual chain allocates
 /// nothing and copying it counts no references.
+@usableFromInline
 struct ResolutionPath: Sendable {
     private static let inlineCapacity = 4
+
+    /// An empty path: a `get` from outside any construction.
+    @usableFromInline
+    init() {}
 
     private(set) var count = 0
     private var inline: (Int, Int, Int, Int) = (0, 0, 0, 0)

@@ -13,8 +13,6 @@ protocol ServiceBox: AnyObject, Sendable {
     var fastObject: AnyObject { get }
     /// The service as expressions see it.
     var expressionValue: ExpressionValue { get }
-    /// The service as a `T`, or `nil` when it is not one.
-    func value<T: Sendable>(as type: T.Type) -> T?
 }
 
 /// Whether `T` is a class type, stored as a single reference: then the fast path stores the instance itself.
@@ -46,6 +44,28 @@ struct ServiceTraits<T: Sendable>: Sendable {
     ) -> @Sendable (AnyObject) -> ExpressionValue {
         // The instance is a `T`, and `T` is `Object` (the cast above succeeded on `T.self`).
         { instance in .object(unsafeDowncast(instance, to: Object.self)) }
+    }
+}
+
+/// Builds the service of a typed registration and boxes it.
+///
+/// A class rather than a closure wrapping the registered closure: a call costs one async frame fewer.
+protocol TypedFactory: Sendable {
+    /// Builds and boxes the service.
+    func make(_ resolver: Resolver) async throws -> any ServiceBox
+}
+
+/// The ``TypedFactory`` of ``ContainerBuilder/register(_:as:scope:factory:)``.
+final class TypedClosureFactory<T: Sendable>: TypedFactory {
+    private let factory: @Sendable (Resolver) async throws -> T
+    private let traits = ServiceTraits<T>()
+
+    init(_ factory: @escaping @Sendable (Resolver) async throws -> T) {
+        self.factory = factory
+    }
+
+    func make(_ resolver: Resolver) async throws -> any ServiceBox {
+        Box(try await factory(resolver), traits: traits)
     }
 }
 
@@ -81,14 +101,6 @@ final class Box<T: Sendable>: ServiceBox {
     @usableFromInline var fastObject: AnyObject {
         traits.isReference ? unsafeBitCast(value, to: AnyObject.self) : self
     }
-
-    @usableFromInline func value<Requested: Sendable>(as type: Requested.Type) -> Requested? {
-        if Requested.self == T.self {
-            // The same type: the bit cast only restates it.
-            return unsafeBitCast(value, to: Requested.self)
-        }
-        return value as? Requested
-    }
 }
 
 /// The box for a service built by a named factory, whose type is known only at run time.
@@ -114,17 +126,16 @@ final class AnyBox: ServiceBox {
     }
 
     @usableFromInline var fastObject: AnyObject { self }
-
-    @usableFromInline func value<Requested: Sendable>(as type: Requested.Type) -> Requested? {
-        anyValue as? Requested
-    }
 }
 
 extension ServiceBox {
-    /// The service as a `T`.
+    /// The service as a `T`: inlined, so the casts are specialised for `T`.
     @inlinable
     func take<T: Sendable>(_ type: T.Type, id: String) throws(ContainerError) -> T {
-        if let value = value(as: T.self) {
+        if let box = self as? Box<T> {
+            return box.value
+        }
+        if let value = anyValue as? T {
             return value
         }
         throw typeMismatch(id: id, requested: T.self)

@@ -86,6 +86,33 @@ final class Slot: Sendable {
         }
     }
 
+    /// What `resolve` does next for a shared or refreshable service.
+    enum Claim {
+        /// Take the built service.
+        case done(any ServiceBox)
+        /// Wait for the running build with this generation.
+        case wait(UInt64)
+        /// Build it: this caller claimed the build with this generation.
+        case build(UInt64)
+    }
+
+    /// Takes the built service, joins the running build, or claims a new one.
+    func claim() -> Claim {
+        state.withLock { state in
+            switch state.phase {
+            case .built(let box):
+                return .done(box)
+            case .building(let generation, _):
+                return .wait(generation)
+            case .idle:
+                state.generation += 1
+                state.constructions += 1
+                state.phase = .building(generation: state.generation, waiters: [])
+                return .build(state.generation)
+            }
+        }
+    }
+
     /// Records `slot` as built from this one.
     func addDependent(_ slot: Int) {
         state.withLock { state in

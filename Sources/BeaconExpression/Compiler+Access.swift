@@ -3,8 +3,10 @@
 /// Functions, properties, methods and `[]`.
 extension Compiler {
     func compileFunction(_ name: String, _ argumentNodes: [Node]) throws -> Compiled {
-        let arguments = try argumentNodes.map { try compileNode($0).evaluate }
-        guard let function = functions[name] else {
+        // Arrays and dictionaries of bare closures hold them maximally abstracted, and every call would go
+        // through a reabstraction thunk: the closures are kept inside `Compiled` and `RegisteredFunction`.
+        let arguments = try argumentNodes.map { try compileNode($0) }
+        guard let function = functions[name]?.evaluate else {
             // The parser only accepts registered names; this cannot happen, but fail cleanly if it does.
             return Compiled { _ in
                 throw ExpressionError(code: .error, message: "Call to undefined function \(name)()")
@@ -14,14 +16,14 @@ extension Compiler {
         case 0:
             return Compiled { scope in try function(scope.values, []) }
         case 1:
-            let first = arguments[0]
+            let first = arguments[0].evaluate
             return Compiled { scope in try function(scope.values, [try first(scope)]) }
         default:
             return Compiled { scope in
                 var values: [ExpressionValue] = []
                 values.reserveCapacity(arguments.count)
                 for argument in arguments {
-                    values.append(try argument(scope))
+                    values.append(try argument.evaluate(scope))
                 }
                 return try function(scope.values, values)
             }
@@ -65,7 +67,7 @@ extension Compiler {
                 decoding: name.utf8.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 + 32 : $0 },
                 as: UTF8.self
             )
-            let arguments = try argumentNodes.map { try compileNode($0).evaluate }
+            let arguments = try argumentNodes.map { try compileNode($0) }
             return Compiled { scope in
                 guard case .object(let object) = try receiver(scope) else {
                     throw runtimeError(
@@ -84,7 +86,7 @@ extension Compiler {
                 var values: [ExpressionValue] = []
                 values.reserveCapacity(arguments.count)
                 for argument in arguments {
-                    values.append(try argument(scope))
+                    values.append(try argument.evaluate(scope))
                 }
                 return try object.callMethod(named: lowercased, arguments: values)
             }

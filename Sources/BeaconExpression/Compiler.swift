@@ -6,6 +6,12 @@ typealias Evaluator = @Sendable (Scope) throws -> ExpressionValue
 /// A function as registered with ``ExpressionLanguage``: the evaluation's variables and the arguments.
 typealias FunctionEvaluator = @Sendable ([String: ExpressionValue], [ExpressionValue]) throws -> ExpressionValue
 
+/// A registered function, wrapped so a dictionary of them keeps the closure's own calling convention (a
+/// dictionary of bare closures would store them maximally abstracted, calling through a thunk).
+struct RegisteredFunction: Sendable {
+    let evaluate: FunctionEvaluator
+}
+
 /// Turns a syntax tree into a tree of closures.
 ///
 /// Operators, functions and lower-cased method names are resolved here, once; evaluating runs the closures
@@ -28,7 +34,7 @@ struct Compiler {
         }
     }
 
-    let functions: [String: FunctionEvaluator]
+    let functions: [String: RegisteredFunction]
     /// Watches the stack of the compiling thread.
     let stack: StackGuard
 

@@ -24,7 +24,7 @@ public final class ExpressionLanguage: Sendable {
 
     private struct State {
         var functionOrder: [String] = []
-        var functions: [String: FunctionEvaluator] = [:]
+        var functions: [String: RegisteredFunction] = [:]
         var cache: [CacheKey: ParsedExpression] = [:]
     }
 
@@ -74,7 +74,7 @@ public final class ExpressionLanguage: Sendable {
             if state.functions[name] == nil {
                 state.functionOrder.append(name)
             }
-            state.functions[name] = evaluator
+            state.functions[name] = RegisteredFunction(evaluate: evaluator)
             state.cache.removeAll()
         }
     }

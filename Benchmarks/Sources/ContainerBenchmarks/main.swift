@@ -152,7 +152,11 @@ func firstGetInFreshContainers(perRound: Int, rounds: Int) async throws -> Doubl
 
 // `--profile-first-get` only repeats the fresh-container first get (for perf).
 if CommandLine.arguments.contains("--profile-first-get") {
-    print("first get, fresh container: \(try await firstGetInFreshContainers(perRound: 2_000, rounds: 300)) ns")
+    print("first get, fresh container: \(try await firstGetInFreshContainers(perRound: 200, rounds: 3_000)) ns")
+    exit(0)
+}
+if CommandLine.arguments.contains("--profile-first-get-single") {
+    print("first get, fresh container: \(try await firstGetInFreshContainers(perRound: 1, rounds: 100_000)) ns")
     exit(0)
 }
 if CommandLine.arguments.contains("--callgrind-first-get") {
@@ -165,7 +169,7 @@ if CommandLine.arguments.contains("--first-get") {
             "transient",
             async: { try await container.get("session.handler.transient", as: Pool.self) }
         )
-        let fresh = try await firstGetInFreshContainers(perRound: 2_000, rounds: 5)
+        let fresh = try await firstGetInFreshContainers(perRound: 200, rounds: 100)
         print("transient \(transient.nanosecondsPerOperation) ns, fresh first get \(fresh) ns")
     }
     exit(0)
@@ -187,8 +191,8 @@ if CommandLine.arguments.contains("--count-first-get") {
     exit(0)
 }
 if CommandLine.arguments.contains("--first-get-sizes") {
-    for size in [1, 10, 100, 2_000] {
-        let rounds = 20_000 / size
+    for size in [1, 10, 100, 200, 500, 1_000, 2_000] {
+        let rounds = max(10, 40_000 / size)
         print("first get, \(size) containers per round: \(try await firstGetInFreshContainers(perRound: size, rounds: rounds)) ns")
     }
     exit(0)
