@@ -332,23 +332,27 @@ final class CurlEngine: @unchecked Sendable {
             }
         }
         let completion = transfer.completion
-        self.finish(transfer, error: nil)
         switch completion {
         case .response(let continuation):
             let response = HTTPResponse(
                 status: transfer.status,
-                headers: transfer.headers,
+                headerBlock: transfer.headers,
                 body: transfer.body,
                 reusedConnection: reused,
                 localPort: localPort
             )
             transfer.body = []
+            // The caller first, the clean-up after: releasing the easy handle is not the caller's wait.
+            transfer.completion = nil
             continuation.resume(returning: response)
+            self.finish(transfer, error: nil)
         case .head(let continuation):
+            self.finish(transfer, error: nil)
             // The head never ended with a blank line (unusual): deliver what there is, then the end.
             continuation.resume(returning: transfer.head)
             transfer.stream?.finish(nil)
         case nil:
+            self.finish(transfer, error: nil)
             transfer.stream?.finish(nil)
         }
     }

@@ -184,26 +184,10 @@ extension CurlTransfer {
                 continuation.resume(returning: self.head)
             }
         } else if end >= 5, bytes.starts(with: "HTTP/".utf8) {
-            self.headers = []
-        } else if let colon = bytes[..<end].firstIndex(of: UInt8(ascii: ":")) {
-            let name = Self.trimmingSpaces(bytes[..<colon])
-            let value = Self.trimmingSpaces(bytes[(colon + 1)..<end])
-            self.headers.append(
-                (name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
-            )
+            self.headers.removeAll()
+        } else {
+            self.headers.append(line: UnsafeRawBufferPointer(rebasing: bytes[..<end]))
         }
-    }
-
-    /// The bytes without leading and trailing spaces and tabs.
-    private static func trimmingSpaces(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
-        var result = bytes
-        while let first = result.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
-            result = result.dropFirst()
-        }
-        while let last = result.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") {
-            result = result.dropLast()
-        }
-        return result
     }
 
     // MARK: Setting options

@@ -57,7 +57,7 @@ final class CurlTransfer: @unchecked Sendable {
     /// The retain held by libcurl's callback context pointers; released exactly once in ``releaseHandle(multi:)``.
     var context: Unmanaged<CurlTransfer>?
     var status = 0
-    var headers: [(name: String, value: String)] = []
+    var headers = HTTPHeaderBlock()
     var headComplete = false
     var body: [UInt8] = []
     var startedAt = ContinuousClock.now
@@ -122,5 +122,5 @@ struct HTTPResponseHead: Sendable {
     /// The status code.
     var status: Int
     /// The header fields, in order.
-    var headers: [(name: String, value: String)]
+    var headers: HTTPHeaderBlock
 }

@@ -6,7 +6,13 @@ package struct HTTPResponse: Sendable {
     package var status: Int
 
     /// The header fields of the final response, in the order received.
-    package var headers: [(name: String, value: String)]
+    package var headers: [(name: String, value: String)] {
+        get { self.headerBlock.fields }
+        set { self.headerBlock = HTTPHeaderBlock(newValue) }
+    }
+
+    /// The header lines as received, parsed on demand by ``headers``.
+    var headerBlock: HTTPHeaderBlock
 
     /// The whole body.
     package var body: [UInt8]
@@ -34,7 +40,16 @@ package struct HTTPResponse: Sendable {
         localPort: Int = 0
     ) {
         self.status = status
-        self.headers = headers
+        self.headerBlock = HTTPHeaderBlock(headers)
+        self.body = body
+        self.reusedConnection = reusedConnection
+        self.localPort = localPort
+    }
+
+    /// Creates a response from the header lines as received.
+    init(status: Int, headerBlock: HTTPHeaderBlock, body: [UInt8], reusedConnection: Bool, localPort: Int) {
+        self.status = status
+        self.headerBlock = headerBlock
         self.body = body
         self.reusedConnection = reusedConnection
         self.localPort = localPort
@@ -45,7 +60,7 @@ package struct HTTPResponse: Sendable {
     /// - Parameter name: A header name, such as `"Content-Type"`.
     /// - Returns: The field's value, or `nil` when the response has no such field.
     package func header(_ name: String) -> String? {
-        self.headers.first { HTTPHeaderName.equal($0.name, name) }?.value
+        self.headerBlock.value(named: name)
     }
 }
 

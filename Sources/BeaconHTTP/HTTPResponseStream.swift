@@ -22,7 +22,9 @@ package struct HTTPResponseStream: AsyncSequence, Sendable {
     package let status: Int
 
     /// The header fields, in the order received.
-    package let headers: [(name: String, value: String)]
+    package var headers: [(name: String, value: String)] { self.headerBlock.fields }
+
+    private let headerBlock: HTTPHeaderBlock
 
     private let handle: StreamHandle
 
@@ -33,7 +35,7 @@ package struct HTTPResponseStream: AsyncSequence, Sendable {
     ///   - handle: The transfer and its buffer.
     init(head: HTTPResponseHead, handle: StreamHandle) {
         self.status = head.status
-        self.headers = head.headers
+        self.headerBlock = head.headers
         self.handle = handle
     }
 
@@ -42,7 +44,7 @@ package struct HTTPResponseStream: AsyncSequence, Sendable {
     /// - Parameter name: A header name, such as `"Content-Type"`.
     /// - Returns: The field's value, or `nil` when the response has no such field.
     package func header(_ name: String) -> String? {
-        self.headers.first { HTTPHeaderName.equal($0.name, name) }?.value
+        self.headerBlock.value(named: name)
     }
 
     /// Returns the iterator over the body's chunks.

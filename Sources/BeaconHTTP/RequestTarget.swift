@@ -2,9 +2,6 @@
 
 /// The parts of a request URL that the client needs besides the URL itself.
 struct RequestTarget: Sendable {
-    /// `scheme://host:port/path`: no user information, query or fragment, so it can be logged and put in errors.
-    var redacted: String
-
     /// `scheme://host:port` in lower case, the key of the per-host connection limit.
     var hostKey: String
 
@@ -20,6 +17,19 @@ struct RequestTarget: Sendable {
     /// What follows the authority: path, query and fragment, as written.
     var rest: Substring
 
+    /// The URL as given, and where its authority without user information and its path lie in its UTF-8 bytes
+    /// (`nil` for a URL without `scheme://`): ``redacted`` is made from them when an error or a log line needs it.
+    private let url: String
+    private let redactedParts: (authority: Range<Int>, path: Range<Int>)?
+
+    /// `scheme://host:port/path`: no user information, query or fragment, so it can be logged and put in errors.
+    var redacted: String {
+        guard let parts = self.redactedParts else { return "<invalid URL>" }
+        let bytes = Array(self.url.utf8)
+        return self.scheme + "://" + String(decoding: bytes[parts.authority], as: UTF8.self)
+            + String(decoding: bytes[parts.path], as: UTF8.self)
+    }
+
     /// Splits an absolute URL such as `http://user:pw@host:2379/v3/kv/range?x=1`.
     ///
     /// Works on the URL's UTF-8 bytes (every delimiter is ASCII), so that splitting costs next to nothing on each
@@ -28,9 +38,10 @@ struct RequestTarget: Sendable {
     /// - Parameter url: The URL. Anything without `scheme://` yields a target whose redacted form is `"<invalid URL>"`:
     ///   libcurl then reports the malformed URL itself.
     init(url: String) {
+        self.url = url
         let bytes = Array(url.utf8)
-        guard let schemeEnd = Self.firstIndex(of: Array("://".utf8), in: bytes) else {
-            self.redacted = "<invalid URL>"
+        guard let schemeEnd = Self.schemeEnd(in: bytes) else {
+            self.redactedParts = nil
             self.hostKey = ""
             self.host = ""
             self.port = 0
@@ -58,15 +69,11 @@ struct RequestTarget: Sendable {
             hostEnd = colon
             port = explicitPort
         }
-        let host = String(decoding: bytes[hostStart..<hostEnd], as: UTF8.self)
         self.scheme = scheme
-        self.host = host
+        self.host = String(decoding: bytes[hostStart..<hostEnd], as: UTF8.self)
         self.port = port
-        let restOffset = url.utf8.index(url.utf8.startIndex, offsetBy: authorityEnd)
-        self.rest = url[restOffset...]
-        self.redacted =
-            scheme + "://" + String(decoding: bytes[hostStart..<authorityEnd], as: UTF8.self)
-            + String(decoding: bytes[authorityEnd..<pathEnd], as: UTF8.self)
+        self.rest = url[url.utf8.index(url.utf8.startIndex, offsetBy: authorityEnd)...]
+        self.redactedParts = (hostStart..<authorityEnd, authorityEnd..<pathEnd)
         self.hostKey = "\(scheme)://\(Self.lowercased(bytes[hostStart..<hostEnd])):\(port)"
     }
 
@@ -86,10 +93,12 @@ struct RequestTarget: Sendable {
         return String(decoding: bytes.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
     }
 
-    /// Where `needle` first occurs in `bytes`.
-    private static func firstIndex(of needle: [UInt8], in bytes: [UInt8]) -> Int? {
-        guard bytes.count >= needle.count else { return nil }
-        for start in 0...(bytes.count - needle.count) where bytes[start..<(start + needle.count)].elementsEqual(needle)
+    /// Where the first `://` starts.
+    private static func schemeEnd(in bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 3 else { return nil }
+        for start in 0...(bytes.count - 3)
+        where bytes[start] == UInt8(ascii: ":") && bytes[start + 1] == UInt8(ascii: "/")
+            && bytes[start + 2] == UInt8(ascii: "/")
         {
             return start
         }

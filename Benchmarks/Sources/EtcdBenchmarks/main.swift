@@ -6,11 +6,12 @@ import CurlBaseline
 import Foundation
 
 // etcd `get` through EtcdClient beside the floor for this protocol (the same range request in a plain C
-// libcurl loop over one kept-alive connection), and watch propagation (put -> snapshot delivered).
+// libcurl loop over one kept-alive connection), in alternating rounds, with the process's CPU time per request;
+// then watch propagation (put -> snapshot delivered).
 // Needs a running etcd: BEACON_ETCD_ENDPOINT (scripts/servers start etcd-single; eval "$(scripts/servers env)").
 
 let endpoint = ProcessInfo.processInfo.environment["BEACON_ETCD_ENDPOINT"] ?? "http://127.0.0.1:23790"
-let iterations = 5_000
+let iterations = 10_000
 let key = "/beacon-benchmarks/db/main/endpoint"
 
 /// The process's CPU time (user + system) so far, in microseconds: all threads, the I/O thread included.
@@ -39,39 +40,63 @@ func report(_ name: String, _ latencies: [Int64], elapsed: Duration) -> (p50: Do
 let etcd = try EtcdClient(configuration: .init(endpoints: [endpoint]))
 try await etcd.put(key, "10.0.0.5:5432")
 
-// 1. C floor.
+// 1. The C floor and EtcdClient.get, in alternating rounds of 500 sequential requests each, so that a change of
+// load on this shared machine during the run weighs on both sides alike. Each side keeps its connection alive
+// across rounds; both warm up first.
+let rounds = iterations / 500
 let body = #"{"key":"\#(Data(key.utf8).base64EncodedString())"}"#
-var baselineLatencies = [Int64](repeating: 0, count: iterations)
-_ = curl_baseline_post_loop("\(endpoint)/v3/kv/range", body, 500, &baselineLatencies)  // warm-up
-let baselineStart = ContinuousClock.now
-let baselineCPUStart = processCPUMicroseconds()
-let code = curl_baseline_post_loop("\(endpoint)/v3/kv/range", body, Int32(iterations), &baselineLatencies)
-let baselineElapsed = ContinuousClock.now - baselineStart
-let baselineCPU = (processCPUMicroseconds() - baselineCPUStart) / Double(iterations)
-precondition(code == 0, "the C baseline failed with CURLcode \(code)")
+guard let baseline = curl_baseline_open("\(endpoint)/v3/kv/range", body) else {
+    fatalError("the C baseline could not create its libcurl handle")
+}
 
-// 2. EtcdClient.get, sequential, same connection reuse. Off the main actor, as a server's request handlers run:
-// top-level code is main-actor isolated, and on Linux every resumption onto the main queue goes through a
-// dispatch worker thread, which would add a thread hop per request that no server pays.
+/// Runs one round of the C loop; returns its latencies in nanoseconds.
+func baselineRound(_ baseline: OpaquePointer, _ count: Int) -> [Int64] {
+    var latencies = [Int64](repeating: 0, count: count)
+    let code = curl_baseline_run(baseline, Int32(count), &latencies)
+    precondition(code == 0, "the C baseline failed with CURLcode \(code)")
+    return latencies
+}
+
+/// Runs one round of `EtcdClient.get` off the main actor, as a server's request handlers run: top-level code is
+/// main-actor isolated, and on Linux every resumption onto the main queue goes through a dispatch worker thread,
+/// which would add a thread hop per request that no server pays.
 @concurrent
-func measureClient(_ etcd: EtcdClient) async throws -> (latencies: [Int64], elapsed: Duration) {
-    for _ in 0..<500 { _ = try await etcd.get(key) }
+func clientRound(_ etcd: EtcdClient, _ count: Int) async throws -> [Int64] {
     var latencies: [Int64] = []
-    latencies.reserveCapacity(iterations)
-    let clientStart = ContinuousClock.now
-    for _ in 0..<iterations {
+    latencies.reserveCapacity(count)
+    for _ in 0..<count {
         let start = ContinuousClock.now
         let value = try await etcd.get(key)
         let elapsed = ContinuousClock.now - start
         precondition(value != nil)
         latencies.append(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
-    return (latencies, ContinuousClock.now - clientStart)
+    return latencies
 }
 
-let clientCPUStart = processCPUMicroseconds()
-let (clientLatencies, clientElapsed) = try await measureClient(etcd)
-let clientCPU = (processCPUMicroseconds() - clientCPUStart) / Double(iterations)
+_ = baselineRound(baseline, 500)  // warm-up
+_ = try await clientRound(etcd, 500)
+var baselineLatencies: [Int64] = []
+var clientLatencies: [Int64] = []
+var baselineElapsed = Duration.zero
+var clientElapsed = Duration.zero
+var baselineCPUTotal = 0.0
+var clientCPUTotal = 0.0
+for _ in 0..<rounds {
+    var start = ContinuousClock.now
+    var cpu = processCPUMicroseconds()
+    baselineLatencies += baselineRound(baseline, 500)
+    baselineElapsed += ContinuousClock.now - start
+    baselineCPUTotal += processCPUMicroseconds() - cpu
+    start = ContinuousClock.now
+    cpu = processCPUMicroseconds()
+    clientLatencies += try await clientRound(etcd, 500)
+    clientElapsed += ContinuousClock.now - start
+    clientCPUTotal += processCPUMicroseconds() - cpu
+}
+curl_baseline_close(baseline)
+let baselineCPU = baselineCPUTotal / Double(baselineLatencies.count)
+let clientCPU = clientCPUTotal / Double(clientLatencies.count)
 
 let floor = report("C libcurl range loop (floor)", baselineLatencies, elapsed: baselineElapsed)
 let client = report("EtcdClient.get", clientLatencies, elapsed: clientElapsed)

@@ -8,9 +8,17 @@
 
 #include <stdint.h>
 
-/// POSTs `body` to `url` `iterations` times over one connection, storing each request's latency in
-/// nanoseconds in `latencies` (which holds `iterations` values). Returns 0, or the first failing CURLcode.
-int curl_baseline_post_loop(const char *_Nonnull url, const char *_Nonnull body, int iterations,
-                            int64_t *_Nonnull latencies);
+/// An easy handle set up to POST one body to one URL, kept between rounds so that its connection stays open.
+typedef struct curl_baseline curl_baseline;
+
+/// Creates the handle; `NULL` when libcurl cannot.
+curl_baseline *_Nullable curl_baseline_open(const char *_Nonnull url, const char *_Nonnull body);
+
+/// POSTs the body `iterations` times, storing each request's latency in nanoseconds in `latencies` (which holds
+/// `iterations` values). Returns 0, or the first failing CURLcode.
+int curl_baseline_run(curl_baseline *_Nonnull baseline, int iterations, int64_t *_Nonnull latencies);
+
+/// Frees the handle and closes its connection.
+void curl_baseline_close(curl_baseline *_Nonnull baseline);
 
 #endif

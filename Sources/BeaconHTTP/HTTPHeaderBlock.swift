@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// The header fields of a response as received: the lines kept as bytes, split into names and values only when
+/// somebody asks.
+///
+/// Most answers are read for their status and body alone (etcd's are), so the I/O thread only copies each line
+/// here instead of making two strings per field while the caller waits for the response.
+struct HTTPHeaderBlock: Sendable {
+    /// The field lines without their line breaks, each followed by a `\n`.
+    private(set) var bytes: [UInt8] = []
+
+    /// An empty block.
+    init() {}
+
+    /// A block holding these fields, in order.
+    ///
+    /// - Parameter fields: Names and values.
+    init(_ fields: [(name: String, value: String)]) {
+        for field in fields {
+            self.bytes.append(contentsOf: field.name.utf8)
+            self.bytes.append(contentsOf: ": ".utf8)
+            self.bytes.append(contentsOf: field.value.utf8)
+            self.bytes.append(UInt8(ascii: "\n"))
+        }
+    }
+
+    /// Adds a field line as received, without its line break.
+    mutating func append(line: UnsafeRawBufferPointer) {
+        self.bytes.append(contentsOf: line)
+        self.bytes.append(UInt8(ascii: "\n"))
+    }
+
+    /// Forgets the fields (a new response head, after an interim `1xx` one, starts).
+    mutating func removeAll() {
+        self.bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// The fields in order, with spaces and tabs around names and values removed; lines without a colon are
+    /// skipped.
+    var fields: [(name: String, value: String)] {
+        var result: [(name: String, value: String)] = []
+        for line in self.bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let name = Self.trimmingSpaces(line[line.startIndex..<colon])
+            let value = Self.trimmingSpaces(line[(colon + 1)...])
+            result.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        }
+        return result
+    }
+
+    /// The value of the first field with this name, compared without regard to ASCII case.
+    ///
+    /// - Parameter name: A header name, such as `"Content-Type"`.
+    /// - Returns: The field's value, or `nil` when there is no such field.
+    func value(named name: String) -> String? {
+        self.fields.first { HTTPHeaderName.equal($0.name, name) }?.value
+    }
+
+    private static func trimmingSpaces(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var result = bytes
+        while let first = result.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
+            result = result.dropFirst()
+        }
+        while let last = result.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") {
+            result = result.dropLast()
+        }
+        return result
+    }
+}
