@@ -28,6 +28,12 @@ final class CurlEngine: @unchecked Sendable {
     /// When libcurl wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)`, if it does.
     private(set) var timerDeadline: ContinuousClock.Instant?
 
+    /// Whether libcurl's timer is due now (its deadline is then a moment in the past).
+    private var timerIsDue = false
+
+    /// Whether finished transfers are logged (at debug level), which needs their start time.
+    private let logsTransfers: Bool
+
     /// Until when the I/O thread sleeps in `epoll_wait`; `nil` while it is awake, as it then computes its next
     /// wait before sleeping again. Another thread that needs the I/O thread earlier must wake it.
     var sleepDeadline: ContinuousClock.Instant?
@@ -63,6 +69,7 @@ final class CurlEngine: @unchecked Sendable {
         self.epoll = epoll
         self.configuration = configuration
         self.logger = logger
+        self.logsTransfers = logger.logLevel <= .debug
         _ = cbeacon_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(1, configuration.maxIdleConnections))
         let context = Unmanaged.passUnretained(self).toOpaque()
         _ = cbeacon_curl_multi_set_socket_callback(
@@ -76,8 +83,7 @@ final class CurlEngine: @unchecked Sendable {
         _ = cbeacon_curl_multi_set_timer_callback(
             multi,
             { _, milliseconds, context in
-                let engine = Unmanaged<CurlEngine>.fromOpaque(context!).takeUnretainedValue()
-                engine.timerDeadline = milliseconds < 0 ? nil : .now + .milliseconds(milliseconds)
+                Unmanaged<CurlEngine>.fromOpaque(context!).takeUnretainedValue().setTimer(milliseconds)
                 return 0
             },
             context
@@ -98,7 +104,9 @@ final class CurlEngine: @unchecked Sendable {
     ///   - completion: Whom to tell about its outcome.
     func submit(_ transfer: CurlTransfer, _ completion: CurlTransfer.Completion) {
         transfer.completion = completion
-        transfer.startedAt = .now
+        if self.logsTransfers {
+            transfer.startedAt = .now
+        }
         if transfer.cancelRequested.load(ordering: .sequentiallyConsistent) {
             self.complete(transfer, with: CancellationError())
         } else if transfer.stream != nil {
@@ -184,7 +192,7 @@ final class CurlEngine: @unchecked Sendable {
         var rounds = 0
         // libcurl asks for an immediate call after adding a handle; a few rounds cover chains of those, and a
         // timer still due afterwards is the I/O thread's (its wait ends at once).
-        while rounds < 8, let deadline = self.timerDeadline, deadline <= .now {
+        while rounds < 8, self.timerIsDue {
             rounds += 1
             var running: Int32 = 0
             _ = curl_multi_socket_action(self.multi, CURL_SOCKET_BAD, 0, &running)
@@ -199,7 +207,17 @@ final class CurlEngine: @unchecked Sendable {
     private func refreshTimer() {
         var milliseconds = -1
         guard curl_multi_timeout(self.multi, &milliseconds) == CURLM_OK else { return }
-        self.timerDeadline = milliseconds < 0 ? nil : .now + .milliseconds(milliseconds)
+        self.setTimer(milliseconds)
+    }
+
+    /// Records libcurl's timeout: none (negative), due now (0, without reading the clock), or in that many ms.
+    private func setTimer(_ milliseconds: Int) {
+        self.timerIsDue = milliseconds == 0
+        switch milliseconds {
+        case ..<0: self.timerDeadline = nil
+        case 0: self.timerDeadline = CurlTransfer.origin
+        default: self.timerDeadline = .now + .milliseconds(milliseconds)
+        }
     }
 
     /// Tells libcurl that a socket is ready, then drives it.
@@ -403,7 +421,7 @@ final class CurlEngine: @unchecked Sendable {
 
     /// One debug line per transfer: method, redacted URL, status or error, duration. Never headers or body.
     private func log(_ transfer: CurlTransfer, error: (any Error)?) {
-        guard self.logger.logLevel <= .debug else { return }
+        guard self.logsTransfers else { return }
         let elapsed = (ContinuousClock.now - transfer.startedAt).components
         let milliseconds = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
         var metadata: Logger.Metadata = [

@@ -60,10 +60,14 @@ final class CurlTransfer: @unchecked Sendable {
     var headers = HTTPHeaderBlock()
     var headComplete = false
     var body: [UInt8] = []
-    var startedAt = ContinuousClock.now
+    var startedAt = CurlTransfer.origin
     /// For a stream: the longest silence allowed, and when libcurl last delivered anything.
     var idleTimeout: Duration?
-    var lastActivity = ContinuousClock.now
+    var lastActivity = CurlTransfer.origin
+
+    /// The placeholder of the instants above until they are set (reading the clock costs more than it seems in a
+    /// virtual machine, and most transfers never need them).
+    static let origin = ContinuousClock.now
 
     /// Creates a transfer.
     ///
