@@ -47,20 +47,37 @@ public struct MemcachedConnection {
     // MARK: Keys and errors
 
     /// Runs `body` with the key's UTF-8 bytes, checked for what the protocol cannot carry.
+    @inline(__always)
     func withKey<T>(
         _ key: String,
         _ body: (UnsafePointer<CChar>, Int) throws(MemcachedError) -> T
     ) throws(MemcachedError) -> T {
-        let result: Result<T, MemcachedError> = Self.withBytes(key) { bytes in
-            do throws(MemcachedError) {
-                try self.check(bytes, key: key)
-                let pointer = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
-                return .success(try body(pointer, bytes.count))
-            } catch {
-                return .failure(error)
+        // `withContiguousStorageIfAvailable` rethrows untyped errors, and only `body`'s `MemcachedError`s can come
+        // out of it. (Returning a `Result` instead costs its destruction on every call.)
+        do {
+            if let result = try key.utf8.withContiguousStorageIfAvailable({ bytes throws(MemcachedError) -> T in
+                try self.withCheckedKey(bytes, key: key, body)
+            }) {
+                return result
             }
+            return try Array(key.utf8).withUnsafeBufferPointer { bytes throws(MemcachedError) -> T in
+                try self.withCheckedKey(bytes, key: key, body)
+            }
+        } catch let error as MemcachedError {
+            throw error
+        } catch {
+            throw MemcachedError(.failed, "unexpected error: \(error)", key: key)
         }
-        return try result.get()
+    }
+
+    @inline(__always)
+    private func withCheckedKey<T>(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        key: String,
+        _ body: (UnsafePointer<CChar>, Int) throws(MemcachedError) -> T
+    ) throws(MemcachedError) -> T {
+        try self.check(bytes, key: key)
+        return try body(UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), bytes.count)
     }
 
     /// Checks a key: not empty, at most 250 bytes, and in the ASCII protocol no spaces or control characters.

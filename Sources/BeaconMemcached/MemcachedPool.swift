@@ -40,6 +40,8 @@ public final class MemcachedPool: MemcachedClient {
     private let workers: MemcachedWorkers
     private let logger: Logger
     private let acquireTimeout: Duration
+    /// ``acquireTimeout`` as `memcached_pool_fetch` takes it, converted once.
+    private let acquireTimespec: timespec
 
     init(builder: MemcachedPoolBuilder, servers: [Endpoint], logger: Logger) throws(MemcachedError) {
         let master = try MemcachedHandleFactory.makeMaster(builder: builder, servers: servers)
@@ -60,6 +62,10 @@ public final class MemcachedPool: MemcachedClient {
         self.workers = MemcachedWorkers(count: builder.maxConnections)
         self.logger = logger
         self.acquireTimeout = builder.acquireTimeout
+        self.acquireTimespec = timespec(
+            tv_sec: Int(builder.acquireTimeout.components.seconds),
+            tv_nsec: Int(builder.acquireTimeout.components.attoseconds / 1_000_000_000)
+        )
         logger.debug(
             "memcached pool built",
             metadata: [
@@ -174,10 +180,7 @@ public final class MemcachedPool: MemcachedClient {
     /// Runs `body` with a connection on the calling thread, then ends the lease begun by ``beginLease()``.
     func runLeased<T>(_ body: (MemcachedConnection) throws -> T) throws -> T {
         defer { self.endLease() }
-        var timeout = timespec(
-            tv_sec: Int(self.acquireTimeout.components.seconds),
-            tv_nsec: Int(self.acquireTimeout.components.attoseconds / 1_000_000_000)
-        )
+        var timeout = self.acquireTimespec
         var rc = MEMCACHED_SUCCESS
         guard let handle = memcached_pool_fetch(self.handles.pool, &timeout, &rc) else {
             throw MemcachedError(
