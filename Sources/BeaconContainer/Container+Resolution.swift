@@ -8,9 +8,9 @@ extension Container {
     /// Returns the service in `slot`, constructing it once for concurrent callers.
     ///
     /// - Parameters:
-    ///   - slot: The service's slot.
+    ///   - slotIndex: The service's slot.
     ///   - path: The services being built by this chain of calls, outermost first; the last one is the requester,
-    ///     recorded as a dependent of `slot`.
+    ///     recorded as a dependent of the service.
     /// - Returns: The boxed service.
     /// - Throws: ``ContainerError`` for a cycle; a factory's error, unchanged.
     @usableFromInline
@@ -197,11 +197,12 @@ extension Container {
         }
         var attempts = 0
         while true {
-            let context = ContainerExpressionObject(container: self, resolved: resolved)
+            var evaluation = ContainerEvaluation(container: self, resolved: resolved)
             do {
                 if compiled.withoutVariables {
-                    return try CurrentEvaluation.with(context) { try compiled.parsed.evaluate() }
+                    return try CurrentEvaluation.with(&evaluation) { try compiled.parsed.evaluate() }
                 }
+                let context = ContainerExpressionObject(evaluation)
                 return try compiled.parsed.evaluate(values: ["container": .object(context)])
             } catch let pending as PendingService {
                 attempts += 1

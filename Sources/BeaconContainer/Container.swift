@@ -107,10 +107,13 @@ public final class Container: Sendable {
     ///   factory or expression, unchanged.
     @inlinable
     public func get<T: Sendable>(_ id: String, as type: T.Type = T.self) async throws -> T {
-        if let slot = index.slot(of: id), let object = Self.publishedObject(unmanagedSlots[slot], as: T.self) {
+        guard let slot = index.slot(of: id) else {
+            throw serviceNotFound(id)
+        }
+        if let object = Self.publishedObject(unmanagedSlots[slot], as: T.self) {
             return Self.unbox(object, as: T.self)
         }
-        return try await resolveService(id, as: T.self)
+        return try await resolveService(slot: slot, id: id)
     }
 
     /// The published fast object of a slot registered with the type `T`, or `nil` (then `get` takes the slow
@@ -141,19 +144,17 @@ public final class Container: Sendable {
         try await resolveService(slot: try slot(of: key.id, keySlot: key.slot, keyOwner: key.owner), id: key.id)
     }
 
-    /// `get(id)` when the slot is not published.
-    @inlinable
-    func resolveService<T: Sendable>(_ id: String, as type: T.Type) async throws -> T {
-        try await resolveService(slot: try slot(of: id, keySlot: -1, keyOwner: 0), id: id)
+    /// The error of a `get` of an id that names nothing.
+    @usableFromInline
+    func serviceNotFound(_ id: String) -> ContainerError {
+        ContainerError.serviceNotFound(id, candidates: serviceIDs)
     }
 
+    /// `get` of the service in `slot` when it is not published.
     @inlinable
     func resolveService<T: Sendable>(slot: Int, id: String) async throws -> T {
-        if slots[slot].typeID == ObjectIdentifier(T.self) {
-            if let object = slots[slot].lockedFastObject {
-                return Self.unbox(object, as: T.self)
-            }
-            return Self.unbox(try await resolve(slot, path: ResolutionPath()).fastObject, as: T.self)
+        if slots[slot].typeID == ObjectIdentifier(T.self), let object = slots[slot].lockedFastObject {
+            return Self.unbox(object, as: T.self)
         }
         return try await resolve(slot, path: ResolutionPath()).take(T.self, id: id)
     }

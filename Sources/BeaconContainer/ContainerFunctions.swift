@@ -14,6 +14,9 @@ enum ContainerFunctions {
         language.register(
             "service",
             usingVariables: { variables, arguments in
+                if variables.isEmpty, let evaluation = CurrentEvaluation.evaluation {
+                    return try evaluation.pointee.service(try name(arguments, "service"))
+                }
                 guard let context = try context(variables, "service") else { return Probe.answer }
                 return try context.service(try name(arguments, "service"))
             }
@@ -21,6 +24,9 @@ enum ContainerFunctions {
         language.register(
             "parameter",
             usingVariables: { variables, arguments in
+                if variables.isEmpty, let evaluation = CurrentEvaluation.evaluation {
+                    return try evaluation.pointee.parameter(try name(arguments, "parameter"))
+                }
                 guard let context = try context(variables, "parameter") else { return Probe.answer }
                 return try context.parameter(try name(arguments, "parameter"))
             }
@@ -28,6 +34,9 @@ enum ContainerFunctions {
         language.register(
             "env",
             usingVariables: { variables, arguments in
+                if variables.isEmpty, let evaluation = CurrentEvaluation.evaluation {
+                    return try evaluation.pointee.container.environment.value(named: try name(arguments, "env"))
+                }
                 guard let context = try context(variables, "env") else { return Probe.answer }
                 return try context.container.environment.value(named: try name(arguments, "env"))
             }
@@ -59,9 +68,6 @@ enum ContainerFunctions {
         _ variables: [String: ExpressionValue],
         _ function: String
     ) throws -> ContainerExpressionObject? {
-        if variables.isEmpty, let context = CurrentEvaluation.context {
-            return context
-        }
         if case .object(let object)? = variables["container"] {
             if let context = object as? ContainerExpressionObject {
                 return context
@@ -84,22 +90,29 @@ enum ContainerFunctions {
     }
 }
 
-/// The `container` variable of one evaluation: `get`, `has`, `getParameter` and `hasParameter`, and the
-/// services resolved for the evaluation so far.
-final class ContainerExpressionObject: ExpressionObject {
+/// The container and the services resolved for one evaluation: what `service()`, `parameter()` and `env()`
+/// read.
+struct ContainerEvaluation {
     let container: Container
     let resolved: ResolvedServices
+    /// The `container` object, made when an evaluation without variables asks for `service_container`.
+    private var object: ContainerExpressionObject?
 
-    init(container: Container, resolved: ResolvedServices) {
+    init(container: Container, resolved: ResolvedServices, object: ContainerExpressionObject? = nil) {
         self.container = container
         self.resolved = resolved
+        self.object = object
     }
 
-    var className: String { container.className }
-
-    func service(_ id: String) throws -> ExpressionValue {
+    /// `service(id)`: a service resolved for this evaluation, or ``PendingService`` to have it resolved.
+    mutating func service(_ id: String) throws -> ExpressionValue {
         if id == "service_container" {
-            return .object(self)
+            if let object {
+                return .object(object)
+            }
+            let made = ContainerExpressionObject(ContainerEvaluation(container: container, resolved: resolved))
+            object = made
+            return .object(made)
         }
         guard let slot = container.index.slot(of: id) else {
             // Symfony's ContainerBuilder reports an unknown id here without suggestions.
@@ -113,6 +126,32 @@ final class ContainerExpressionObject: ExpressionObject {
 
     func parameter(_ name: String) throws -> ExpressionValue {
         try container.parameter(name)
+    }
+}
+
+/// The `container` variable of one evaluation: `get`, `has`, `getParameter` and `hasParameter`, and the
+/// services resolved for the evaluation so far.
+final class ContainerExpressionObject: ExpressionObject {
+    let evaluation: ContainerEvaluation
+
+    init(_ evaluation: ContainerEvaluation) {
+        self.evaluation = evaluation
+    }
+
+    var container: Container { evaluation.container }
+
+    var className: String { container.className }
+
+    func service(_ id: String) throws -> ExpressionValue {
+        if id == "service_container" {
+            return .object(self)
+        }
+        var evaluation = evaluation
+        return try evaluation.service(id)
+    }
+
+    func parameter(_ name: String) throws -> ExpressionValue {
+        try evaluation.parameter(name)
     }
 
     func hasMethod(named lowercasedName: String) -> Bool {

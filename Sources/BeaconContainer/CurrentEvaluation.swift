@@ -8,13 +8,14 @@ import Musl
 import Darwin
 #endif
 
-/// The `container` object of the expression evaluation running on this thread, for expressions evaluated
-/// without variables: `service()`, `parameter()` and `env()` find their container here instead of in a
-/// variables dictionary that would be built and hashed for every evaluation.
+/// The evaluation running on this thread, for expressions evaluated without variables: `service()`,
+/// `parameter()` and `env()` find their container and resolved services here instead of in a `container` object
+/// passed in a variables dictionary, two allocations and a hashed lookup per evaluation.
 ///
-/// A thread-specific value is enough because an evaluation is synchronous: ``with(_:_:)`` sets it, runs the
-/// evaluation, and restores the previous value, with no suspension point in between, so nothing else runs on
-/// the thread meanwhile and every read comes from a function the evaluation called.
+/// A thread-specific value is enough because an evaluation is synchronous: ``with(_:_:)`` stores the address of
+/// the caller's ``ContainerEvaluation``, runs the evaluation, and restores the previous value, with no
+/// suspension point in between, so nothing else runs on the thread meanwhile and every read comes from a
+/// function the evaluation called, while the address is valid.
 enum CurrentEvaluation {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
@@ -23,20 +24,18 @@ enum CurrentEvaluation {
         return key
     }()
 
-    /// Runs `body`, a synchronous evaluation, with `context` as the thread's current one.
-    static func with<R>(_ context: ContainerExpressionObject, _ body: () throws -> R) rethrows -> R {
-        let previous = pthread_getspecific(key)
-        pthread_setspecific(key, Unmanaged.passUnretained(context).toOpaque())
-        defer { pthread_setspecific(key, previous) }
-        return try withExtendedLifetime(context) { try body() }
+    /// Runs `body`, a synchronous evaluation, with `evaluation` as the thread's current one.
+    static func with<R>(_ evaluation: inout ContainerEvaluation, _ body: () throws -> R) rethrows -> R {
+        try withUnsafeMutablePointer(to: &evaluation) { pointer in
+            let previous = pthread_getspecific(key)
+            pthread_setspecific(key, pointer)
+            defer { pthread_setspecific(key, previous) }
+            return try body()
+        }
     }
 
-    /// The context of the evaluation running on this thread, if any.
-    ///
-    /// The stored address is valid while it is stored: ``with(_:_:)`` keeps the object alive until it has put
-    /// the previous value back.
-    static var context: ContainerExpressionObject? {
-        guard let address = pthread_getspecific(key) else { return nil }
-        return Unmanaged<ContainerExpressionObject>.fromOpaque(address).takeUnretainedValue()
+    /// The evaluation running on this thread, if any: valid until the function that asked returns.
+    static var evaluation: UnsafeMutablePointer<ContainerEvaluation>? {
+        pthread_getspecific(key)?.assumingMemoryBound(to: ContainerEvaluation.self)
     }
 }

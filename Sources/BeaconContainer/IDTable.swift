@@ -4,36 +4,43 @@
 ///
 /// Swift's `Dictionary<String, Int>` hashes with seeded SipHash, which costs more than the rest of a `get`;
 /// this table hashes eight bytes per step and confirms the match with one string comparison.
-/// `get` inlines the lookup into the caller.
+/// `get` inlines the lookup into the caller. The entries are one array, so a lookup touches one buffer.
 @usableFromInline
 struct IDTable: Sendable {
-    @usableFromInline let mask: Int
-    @usableFromInline let hashes: [UInt64]
-    @usableFromInline let ids: [String]
-    @usableFromInline let slots: [Int]
+    @usableFromInline
+    struct Entry: Sendable {
+        /// The id's hash; 0 marks an empty entry.
+        @usableFromInline let hash: UInt64
+        @usableFromInline let slot: Int
+        @usableFromInline let id: String
 
-    init(_ entries: [String: Int]) {
+        @usableFromInline
+        init(hash: UInt64, slot: Int, id: String) {
+            self.hash = hash
+            self.slot = slot
+            self.id = id
+        }
+    }
+
+    @usableFromInline let mask: Int
+    @usableFromInline let entries: [Entry]
+
+    init(_ table: [String: Int]) {
         var capacity = 8
-        while capacity < entries.count * 2 {
+        while capacity < table.count * 2 {
             capacity *= 2
         }
-        var hashes = [UInt64](repeating: 0, count: capacity)
-        var ids = [String](repeating: "", count: capacity)
-        var slots = [Int](repeating: -1, count: capacity)
-        for (id, slot) in entries {
+        var entries = [Entry](repeating: Entry(hash: 0, slot: -1, id: ""), count: capacity)
+        for (id, slot) in table {
             let hash = Self.hash(id)
             var position = Int(truncatingIfNeeded: hash) & (capacity - 1)
-            while hashes[position] != 0 {
+            while entries[position].hash != 0 {
                 position = (position + 1) & (capacity - 1)
             }
-            hashes[position] = hash
-            ids[position] = id
-            slots[position] = slot
+            entries[position] = Entry(hash: hash, slot: slot, id: id)
         }
         self.mask = capacity - 1
-        self.hashes = hashes
-        self.ids = ids
-        self.slots = slots
+        self.entries = entries
     }
 
     /// The slot of `id`, or `nil`.
@@ -43,12 +50,12 @@ struct IDTable: Sendable {
         let hash = Self.hash(id)
         var position = Int(truncatingIfNeeded: hash) & mask
         while true {
-            let stored = hashes[position]
+            let stored = entries[position].hash
             if stored == 0 {
                 return nil
             }
-            if stored == hash && ids[position] == id {
-                return slots[position]
+            if stored == hash && entries[position].id == id {
+                return entries[position].slot
             }
             position = (position + 1) & mask
         }

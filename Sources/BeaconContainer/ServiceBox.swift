@@ -9,8 +9,11 @@ protocol ServiceBox: AnyObject, Sendable {
     /// The service, as an existential.
     var anyValue: any Sendable { get }
     /// What the fast path of a typed `get` hands out: the instance itself when the service is a class
-    /// (see ``isReference(_:)``), else the box.
+    /// (see ``isReference(_:)``), else the box (a `Box<T>`).
     var fastObject: AnyObject { get }
+    /// The registered type of a typed registration's service: a `get` of that type takes ``fastObject``
+    /// without a cast. `nil` for services of named factories.
+    var typeID: ObjectIdentifier? { get }
     /// The service as expressions see it.
     var expressionValue: ExpressionValue { get }
 }
@@ -65,30 +68,81 @@ final class TypedClosureFactory<T: Sendable>: TypedFactory {
     }
 
     func make(_ resolver: Resolver) async throws -> any ServiceBox {
-        Box(try await factory(resolver), traits: traits)
+        let value = try await factory(resolver)
+        guard traits.isReference else {
+            return Box(value)
+        }
+        // A class instance goes in the non-generic box: no generic metadata to look up for every build.
+        // `T` is a `Sendable` class (`isReference`), so its instance is also an `AnyObject & Sendable`, a single
+        // reference as `AnyObject` is (`Sendable` adds no witness table).
+        return ObjectBox(
+            value,
+            instance: unsafeBitCast(value, to: (any AnyObject & Sendable).self),
+            typeID: ObjectIdentifier(T.self),
+            expressionConversion: traits.expressionConversion
+        )
     }
 }
 
-/// The box for a service of a typed registration.
+/// The box for a class instance of a typed registration: ``fastObject`` is the instance.
 @usableFromInline
-final class Box<T: Sendable>: ServiceBox {
-    @usableFromInline let value: T
-    private let traits: ServiceTraits<T>
+final class ObjectBox: ServiceBox {
+    @usableFromInline let anyValue: any Sendable
+    /// The instance (a `Sendable` class instance, as the registered type is).
+    private let instance: any AnyObject & Sendable
+    @usableFromInline let typeID: ObjectIdentifier?
+    private let expressionConversion: (@Sendable (AnyObject) -> ExpressionValue)?
     /// The expression form when it takes dynamic casts: computed on first use and kept.
     private let converted = Mutex<ExpressionValue?>(nil)
 
-    init(_ value: T, traits: ServiceTraits<T>) {
+    init(
+        _ value: any Sendable,
+        instance: any AnyObject & Sendable,
+        typeID: ObjectIdentifier,
+        expressionConversion: (@Sendable (AnyObject) -> ExpressionValue)?
+    ) {
+        self.anyValue = value
+        self.instance = instance
+        self.typeID = typeID
+        self.expressionConversion = expressionConversion
+    }
+
+    @usableFromInline var fastObject: AnyObject { instance }
+
+    @usableFromInline var expressionValue: ExpressionValue {
+        if let expressionConversion {
+            return expressionConversion(fastObject)
+        }
+        return converted.withLock { converted in
+            if let converted {
+                return converted
+            }
+            let expression = Container.expressionValue(of: anyValue)
+            converted = expression
+            return expression
+        }
+    }
+}
+
+/// The box for a value (not a class instance) of a typed registration: ``fastObject`` is the box itself.
+@usableFromInline
+final class Box<T: Sendable>: ServiceBox {
+    @usableFromInline let value: T
+    /// The expression form: computed on first use (dynamic casts) and kept.
+    private let converted = Mutex<ExpressionValue?>(nil)
+
+    init(_ value: T) {
         self.value = value
-        self.traits = traits
     }
 
     @usableFromInline var anyValue: any Sendable { value }
 
+    @usableFromInline var fastObject: AnyObject { self }
+
+    @usableFromInline var typeID: ObjectIdentifier? { ObjectIdentifier(T.self) }
+
     @usableFromInline var expressionValue: ExpressionValue {
-        if let conversion = traits.expressionConversion {
-            return conversion(fastObject)
-        }
-        return converted.withLock { converted in
+        converted.withLock { converted in
             if let converted {
                 return converted
             }
@@ -96,10 +150,6 @@ final class Box<T: Sendable>: ServiceBox {
             converted = expression
             return expression
         }
-    }
-
-    @usableFromInline var fastObject: AnyObject {
-        traits.isReference ? unsafeBitCast(value, to: AnyObject.self) : self
     }
 }
 
@@ -114,6 +164,10 @@ final class AnyBox: ServiceBox {
         self.anyValue = value
     }
 
+    @usableFromInline var fastObject: AnyObject { self }
+
+    @usableFromInline var typeID: ObjectIdentifier? { nil }
+
     @usableFromInline var expressionValue: ExpressionValue {
         converted.withLock { converted in
             if let converted {
@@ -124,16 +178,14 @@ final class AnyBox: ServiceBox {
             return expression
         }
     }
-
-    @usableFromInline var fastObject: AnyObject { self }
 }
 
 extension ServiceBox {
-    /// The service as a `T`: inlined, so the casts are specialised for `T`.
+    /// The service as a `T`: inlined, so the cast is specialised for `T`; none when `T` is the registered type.
     @inlinable
     func take<T: Sendable>(_ type: T.Type, id: String) throws(ContainerError) -> T {
-        if let box = self as? Box<T> {
-            return box.value
+        if typeID == ObjectIdentifier(T.self) {
+            return Container.unbox(fastObject, as: T.self)
         }
         if let value = anyValue as? T {
             return value

@@ -62,6 +62,35 @@ final class AtomicSingleton: @unchecked Sendable {
     }
 }
 
+/// The same atomic lazy singleton with a `get` the compiler may inline, as ``Container/get(_:)`` is.
+///
+/// `@unchecked Sendable` is safe for the reasons given on ``AtomicSingleton``.
+final class InlinableAtomicSingleton: @unchecked Sendable {
+    private let ready = Atomic<Bool>(false)
+    private let lock = Mutex<Void>(())
+    private nonisolated(unsafe) var instance: Pool?
+
+    func get() -> Pool {
+        if ready.load(ordering: .acquiring), let instance {
+            return instance
+        }
+        return make()
+    }
+
+    @inline(never)
+    private func make() -> Pool {
+        lock.withLock { _ in
+            if let instance {
+                return instance
+            }
+            let created = Pool(servers: "10.0.0.1:11211")
+            instance = created
+            ready.store(true, ordering: .releasing)
+            return created
+        }
+    }
+}
+
 /// A hand-written lazy singleton behind a Mutex.
 final class MutexSingleton: Sendable {
     private let instance = Mutex<Pool?>(nil)
@@ -111,6 +140,10 @@ _ = try await container.get(refreshableKey)
 _ = try await container.get("conf", as: Configuration.self)
 
 let atomicSingleton = AtomicSingleton()
+let inlinableSingleton = InlinableAtomicSingleton()
+_ = inlinableSingleton.get()
+/// A reference to copy out, for the floor of any get that hands out a class instance: one retain, one release.
+let floorReference = Unmanaged.passRetained(Pool(servers: "10.0.0.1:11211"))
 let mutexSingleton = MutexSingleton()
 _ = atomicSingleton.get()
 _ = mutexSingleton.get()
@@ -150,50 +183,17 @@ func firstGetInFreshContainers(perRound: Int, rounds: Int) async throws -> Doubl
     return best
 }
 
-// `--profile-first-get` only repeats the fresh-container first get (for perf).
 if CommandLine.arguments.contains("--profile-first-get") {
     print("first get, fresh container: \(try await firstGetInFreshContainers(perRound: 200, rounds: 3_000)) ns")
     exit(0)
 }
-if CommandLine.arguments.contains("--profile-first-get-single") {
-    print("first get, fresh container: \(try await firstGetInFreshContainers(perRound: 1, rounds: 100_000)) ns")
-    exit(0)
-}
-if CommandLine.arguments.contains("--callgrind-first-get") {
-    print("first get, fresh container: \(try await firstGetInFreshContainers(perRound: 1_000, rounds: 1)) ns")
-    exit(0)
-}
-if CommandLine.arguments.contains("--first-get") {
-    for _ in 0..<3 {
-        let transient = try await Benchmark(iterations: 20_000, warmUpIterations: 1_000, rounds: 5).measure(
-            "transient",
-            async: { try await container.get("session.handler.transient", as: Pool.self) }
-        )
-        let fresh = try await firstGetInFreshContainers(perRound: 200, rounds: 100)
-        print("transient \(transient.nanosecondsPerOperation) ns, fresh first get \(fresh) ns")
-    }
-    exit(0)
-}
-if CommandLine.arguments.contains("--count-first-get") {
-    // With an LD_PRELOAD library that defines `di_count_enable(Int32)`: counts calls during first gets only.
-    typealias Enable = @convention(c) (Int32) -> Void
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "di_count_enable") else { exit(1) }
-    let enable = unsafeBitCast(symbol, to: Enable.self)
-    var containers: [BeaconContainer.Container] = []
-    for _ in 0..<1_000 {
-        containers.append(try makeBuilder().build())
-    }
-    enable(1)
-    for fresh in containers {
-        blackHoleReference(try await fresh.get("session.handler", as: Pool.self))
-    }
-    enable(0)
-    exit(0)
-}
+// `--profile-first-get` only repeats the fresh-container first get (for perf); `--first-get-sizes` measures it
+// with rounds of different sizes, to show what cold caches add.
 if CommandLine.arguments.contains("--first-get-sizes") {
     for size in [1, 10, 100, 200, 500, 1_000, 2_000] {
         let rounds = max(10, 40_000 / size)
-        print("first get, \(size) containers per round: \(try await firstGetInFreshContainers(perRound: size, rounds: rounds)) ns")
+        let nanoseconds = try await firstGetInFreshContainers(perRound: size, rounds: rounds)
+        print("first get, \(size) containers per round: \((nanoseconds * 10).rounded() / 10) ns")
     }
     exit(0)
 }
@@ -266,6 +266,34 @@ _ = report(
     ),
     "get(ServiceKey) of a built refreshable service (read under its lock) vs Mutex lazy singleton"
 )
+_ = report(
+    try await benchmark.compare(
+        "floor",
+        async: {
+            for _ in 0..<batch { blackHoleReference(try await container.get(poolKey)) }
+        },
+        baseline: {
+            for _ in 0..<batch { blackHoleReference(floorReference.takeUnretainedValue()) }
+        }
+    ),
+    "get(ServiceKey) vs the floor: a reference copied out of memory (one retain, one release)"
+)
+let usedInPlace = report(
+    try await benchmark.compare(
+        "in place",
+        async: {
+            var total = 0
+            for _ in 0..<batch { total &+= try await container.get(poolKey).servers.utf8.count }
+            blackHole(total)
+        },
+        baseline: {
+            var total = 0
+            for _ in 0..<batch { total &+= inlinableSingleton.get().servers.utf8.count }
+            blackHole(total)
+        }
+    ),
+    "used in place (a stored property read): get(ServiceKey) vs inlinable atomic lazy singleton"
+)
 let stringVsTable = report(
     try await benchmark.compare(
         "string",
@@ -291,6 +319,22 @@ let plain = report(
         }
     ),
     "Swinject resolve (plain) vs get(ServiceKey)"
+)
+let synchronizedInPlace = report(
+    try await swinjectBenchmark.compare(
+        "swinject",
+        async: {
+            var total = 0
+            for _ in 0..<batch { total &+= synchronized.resolve(Pool.self)?.servers.utf8.count ?? 0 }
+            blackHole(total)
+        },
+        baseline: {
+            var total = 0
+            for _ in 0..<batch { total &+= try await container.get(poolKey).servers.utf8.count }
+            blackHole(total)
+        }
+    ),
+    "used in place: Swinject resolve (synchronized) vs get(ServiceKey)"
 )
 let synchronizedComparison = report(
     try await swinjectBenchmark.compare(
