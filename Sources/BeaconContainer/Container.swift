@@ -116,13 +116,15 @@ public final class Container: Sendable {
         return try await resolveService(slot: slot, id: id)
     }
 
-    /// The published fast object of a slot registered with the type `T`, or `nil` (then `get` takes the slow
-    /// path): one comparison and one acquiring load, no lock and no reference counting of the slot.
+    /// The fast object of a built slot registered with the type `T`, or `nil` (then `get` takes the slow path).
+    /// A published slot costs one comparison and one acquiring load, no lock and no reference counting of the
+    /// slot; a slot that can be invalidated is read under its lock, still without an async call.
     @inlinable
     @inline(__always)
     static func publishedObject<T>(_ slot: Unmanaged<Slot>, as type: T.Type) -> AnyObject? {
         slot._withUnsafeGuaranteedRef { slot in
-            slot.typeID == ObjectIdentifier(T.self) ? slot.publishedObject() : nil
+            guard slot.typeID == ObjectIdentifier(T.self) else { return nil }
+            return slot.publishedObject() ?? slot.lockedFastObject
         }
     }
 
