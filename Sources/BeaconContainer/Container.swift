@@ -158,7 +158,7 @@ public final class Container: Sendable {
         if slots[slot].typeID == ObjectIdentifier(T.self), let object = slots[slot].lockedFastObject {
             return Self.unbox(object, as: T.self)
         }
-        return try await resolve(slot, path: ResolutionPath()).take(T.self, id: id)
+        return try Self.take(try await resolve(slot, path: ResolutionPath()), as: T.self, id: id)
     }
 
     /// The slot a key or id names: the key's own slot when it is one of this container's, else the id's.

@@ -23,7 +23,7 @@ public struct Resolver: Sendable {
         else {
             return try await get(key.id, as: T.self)
         }
-        return try await container.resolve(key.slot, path: path).take(T.self, id: key.id)
+        return try Container.take(try await container.resolve(key.slot, path: path), as: T.self, id: key.id)
     }
 
     /// Returns the service (or alias) `id` as a `T`.
@@ -37,7 +37,7 @@ public struct Resolver: Sendable {
         guard let slot = container.index.slot(of: id) else {
             throw ContainerError.serviceNotFound(id, candidates: container.serviceIDs)
         }
-        return try await container.resolve(slot, path: path).take(T.self, id: id)
+        return try Container.take(try await container.resolve(slot, path: path), as: T.self, id: id)
     }
 
     /// Returns the service `id`, or `nil` when no such service is defined.

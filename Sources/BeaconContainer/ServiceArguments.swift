@@ -43,7 +43,7 @@ public struct ServiceArguments: Sendable {
     public func service<T: Sendable>(_ index: Int, as type: T.Type = T.self) throws(ContainerError) -> T {
         switch try argument(index) {
         case .service(let box):
-            return try box.take(T.self, id: "argument \(index)")
+            return try Container.take(box, as: T.self, id: "argument \(index)")
         case .value(let value):
             if let typed = value as? T {
                 return typed

@@ -180,25 +180,26 @@ final class AnyBox: ServiceBox {
     }
 }
 
-extension ServiceBox {
-    /// The service as a `T`: inlined, so the cast is specialised for `T`; none when `T` is the registered type.
+extension Container {
+    /// The service in `box` as a `T`: a function of the container, not of the box protocol, so that inlined it
+    /// is specialised for `T` alone; no cast when `T` is the registered type.
     @inlinable
-    func take<T: Sendable>(_ type: T.Type, id: String) throws(ContainerError) -> T {
-        if typeID == ObjectIdentifier(T.self) {
-            return Container.unbox(fastObject, as: T.self)
+    static func take<T: Sendable>(_ box: any ServiceBox, as type: T.Type, id: String) throws(ContainerError) -> T {
+        if box.typeID == ObjectIdentifier(T.self) {
+            return unbox(box.fastObject, as: T.self)
         }
-        if let value = anyValue as? T {
+        if let value = box.anyValue as? T {
             return value
         }
-        throw typeMismatch(id: id, requested: T.self)
+        throw typeMismatch(box, id: id, requested: T.self)
     }
 
     /// The error of a `get` that asked for another type than the service's.
     @usableFromInline
-    func typeMismatch(id: String, requested: Any.Type) -> ContainerError {
+    static func typeMismatch(_ box: any ServiceBox, id: String, requested: Any.Type) -> ContainerError {
         ContainerError(
             code: .typeMismatch,
-            message: "The service \"\(id)\" is a \(Swift.type(of: anyValue)), not a \(requested)."
+            message: "The service \"\(id)\" is a \(Swift.type(of: box.anyValue)), not a \(requested)."
         )
     }
 }
