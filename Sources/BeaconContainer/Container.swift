@@ -86,6 +86,7 @@ public final class Container: Sendable {
     /// - Throws: ``ContainerError`` (unknown id, wrong type, a cycle found while resolving), or the error of a
     ///   factory or expression, unchanged.
     @inlinable
+    @inline(__always)
     public func get<T: Sendable>(_ key: ServiceKey<T>) async throws -> T {
         // A key of this container's builder names its slot; the owner check also rules out the `-1` of a key
         // made from an id (owner 0, which no builder has).
@@ -106,6 +107,7 @@ public final class Container: Sendable {
     /// - Throws: ``ContainerError`` (unknown id, wrong type, a cycle found while resolving), or the error of a
     ///   factory or expression, unchanged.
     @inlinable
+    @inline(__always)
     public func get<T: Sendable>(_ id: String, as type: T.Type = T.self) async throws -> T {
         guard let slot = index.slot(of: id) else {
             throw serviceNotFound(id)
