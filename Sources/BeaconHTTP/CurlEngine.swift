@@ -22,6 +22,13 @@ final class CurlEngine: @unchecked Sendable {
     private let configuration: HTTPClientConfiguration
     private let logger: Logger
 
+    /// Easy handles of finished requests, reset and kept for the next ones: creating a handle and its buffers
+    /// costs a tenth of a request's work in libcurl.
+    private var idleHandles: [UnsafeMutableRawPointer] = []
+
+    /// The most handles kept in ``idleHandles``.
+    private static let idleHandleLimit = 16
+
     /// The sockets registered with `epoll`.
     private var watchedSockets: Set<Int32> = []
 
@@ -119,6 +126,14 @@ final class CurlEngine: @unchecked Sendable {
             transfer.phase = .queued
             self.queuedPerHost[transfer.target.hostKey, default: []].append(transfer)
         }
+    }
+
+    /// Cleans up the kept easy handles; called before the multi handle is cleaned up.
+    func releaseIdleHandles() {
+        for easy in self.idleHandles {
+            curl_easy_cleanup(easy)
+        }
+        self.idleHandles = []
     }
 
     /// The earliest moment something must happen without socket activity: libcurl's timer or a stream's idle
@@ -313,7 +328,7 @@ final class CurlEngine: @unchecked Sendable {
     /// Creates the easy handle and adds it to the multi handle; fails the transfer when either fails.
     private func start(_ transfer: CurlTransfer) {
         do throws(HTTPError) {
-            try transfer.makeEasyHandle(configuration: self.configuration)
+            try transfer.makeEasyHandle(configuration: self.configuration, recycled: self.idleHandles.popLast())
         } catch {
             self.complete(transfer, with: error)
             return
@@ -396,7 +411,11 @@ final class CurlEngine: @unchecked Sendable {
             self.running[easy] = nil
             self.idleTimedStreams[easy] = nil
         }
-        transfer.releaseHandle(multi: self.multi)
+        // Only a buffered request that ended well leaves its handle in a state worth reusing.
+        let keep = error == nil && transfer.stream == nil && self.idleHandles.count < Self.idleHandleLimit
+        if let easy = transfer.releaseHandle(multi: self.multi, keepingHandle: keep) {
+            self.idleHandles.append(easy)
+        }
         transfer.phase = .done
         transfer.completion = nil
         self.log(transfer, error: error)

@@ -79,6 +79,7 @@ final class CurlLoop: @unchecked Sendable {
     deinit {
         // libcurl may still report sockets of cached connections as it closes them: the engine is alive until
         // this body returns.
+        self.engine.withLock { $0.releaseIdleHandles() }
         curl_multi_cleanup(self.multi)
         close(self.wakeUp)
         close(self.epoll)

@@ -7,12 +7,21 @@ extension CurlTransfer {
     ///
     /// On failure the caller still calls ``releaseHandle(multi:)``, which frees whatever was created.
     ///
-    /// - Parameter configuration: The client's configuration.
+    /// - Parameters:
+    ///   - configuration: The client's configuration.
+    ///   - recycled: An easy handle of an earlier transfer, reset by `curl_easy_reset`, to use instead of a new one.
     /// - Throws: ``HTTPError`` with ``HTTPError/Code/invalidRequest`` for a request that cannot be sent, or the
     ///   error libcurl gave for an option.
-    func makeEasyHandle(configuration: HTTPClientConfiguration) throws(HTTPError) {
+    func makeEasyHandle(
+        configuration: HTTPClientConfiguration,
+        recycled: UnsafeMutableRawPointer? = nil
+    ) throws(HTTPError) {
+        if let recycled {
+            // Owned from here on, so that a failure below frees it with the rest.
+            self.easy = recycled
+        }
         try self.validate()
-        guard let easy = curl_easy_init() else {
+        guard let easy = self.easy ?? curl_easy_init() else {
             throw HTTPError(code: .other, url: self.target.redacted, message: "curl_easy_init failed")
         }
         self.easy = easy

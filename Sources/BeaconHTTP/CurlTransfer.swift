@@ -101,13 +101,25 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// Removes the easy handle from the multi handle and frees everything libcurl held for this transfer.
     ///
-    /// - Parameter multi: The multi handle the easy handle was added to (if it was added).
-    func releaseHandle(multi: UnsafeMutableRawPointer) {
+    /// - Parameters:
+    ///   - multi: The multi handle the easy handle was added to (if it was added).
+    ///   - keepingHandle: Whether to return the easy handle instead of cleaning it up, for another transfer.
+    /// - Returns: The easy handle when `keepingHandle` is true and there was one: out of the multi handle and reset
+    ///   by `curl_easy_reset` (every option back to its default, nothing pointing at this transfer any more).
+    @discardableResult
+    func releaseHandle(multi: UnsafeMutableRawPointer, keepingHandle: Bool = false) -> UnsafeMutableRawPointer? {
+        var kept: UnsafeMutableRawPointer?
         if let easy = self.easy {
             if self.phase == .running {
                 curl_multi_remove_handle(multi, easy)
             }
-            curl_easy_cleanup(easy)
+            if keepingHandle {
+                // Reset before the lists and buffers it points at are freed below.
+                curl_easy_reset(easy)
+                kept = easy
+            } else {
+                curl_easy_cleanup(easy)
+            }
             self.easy = nil
         }
         curl_slist_free_all(self.headerList)
@@ -118,6 +130,7 @@ final class CurlTransfer: @unchecked Sendable {
         self.errorBuffer = nil
         self.context?.release()
         self.context = nil
+        return kept
     }
 }
 
