@@ -112,6 +112,28 @@ struct FastPathTests {
         #expect(first.servers == "built")
     }
 
+    @Test("a chain of resolvers deeper than the path keeps inline reports a dynamic cycle with its whole path")
+    func deepChain() async throws {
+        var builder = ContainerBuilder()
+        for level in 0..<7 {
+            builder.register("level.\(level)", as: Pool.self) { resolver in
+                // The last level asks for the first one again: a cycle seven services long.
+                let next = (level + 1) % 7
+                return Pool(servers: try await resolver.get("level.\(next)", as: Pool.self).servers)
+            }
+        }
+        let container = try builder.build()
+        do {
+            _ = try await container.get("level.0", as: Pool.self)
+            Issue.record("expected a circular reference")
+        } catch let error as ContainerError {
+            #expect(error.code == .circularReference)
+            let path = (0..<7).map { "level.\($0)" }.joined(separator: " -> ") + " -> level.0"
+            #expect(error.message.contains(path))
+        }
+        #expect(!Self.isPublished("level.0", in: container))
+    }
+
     @Test("a value type is published in its box and read back")
     func valueType() async throws {
         var builder = ContainerBuilder()
