@@ -65,10 +65,11 @@ extension MemcachedClient {
 
     /// Reads several values in one batched round trip per server involved.
     ///
-    /// - Parameter keys: The keys, without the key prefix.
-    /// - Returns: The items found, by key.
+    /// - Parameter keys: The keys, without the key prefix; a key may be repeated.
+    /// - Returns: The items found, by request position; see ``MemcachedItems`` (its
+    ///   ``MemcachedItems/dictionary`` has PHP's shape).
     /// - Throws: ``MemcachedError`` for an invalid key or when no server answered.
-    public func getMulti(_ keys: [String]) async throws -> [String: MemcachedItem] {
+    public func getMulti(_ keys: [String]) async throws -> MemcachedItems {
         try await self.withConnection { connection in try connection.getMulti(keys) }
     }
 

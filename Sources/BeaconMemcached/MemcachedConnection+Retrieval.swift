@@ -35,36 +35,31 @@ extension MemcachedConnection {
     /// - Returns: The item, or `nil` when the key is absent.
     /// - Throws: ``MemcachedError`` naming the key's server when the server fails or cannot be reached.
     public func getItem(_ key: String) throws(MemcachedError) -> MemcachedItem? {
-        try self.getMulti([key])[key]
+        try self.getMulti([key]).item(at: 0)
     }
 
     /// Reads several values in one batched round trip per server involved.
     ///
+    /// The result keeps `keys` and holds every value found in one buffer: iterate it (the keys found, in request
+    /// order), look items up by key or by position, or take its ``MemcachedItems/dictionary`` for PHP's shape.
+    ///
     /// When some servers fail and others answer, the values from the servers that answered are returned (as
     /// PHP's `getMulti` does); the failure is thrown only when no server answered.
     ///
-    /// - Parameter keys: The keys, without the pool's key prefix; duplicates are read once.
-    /// - Returns: The items found, by key; absent keys are missing from the dictionary.
+    /// - Parameter keys: The keys, without the pool's key prefix; a key may be repeated.
+    /// - Returns: The items found, by request position.
     /// - Throws: ``MemcachedError`` for an invalid key, or when the request failed on every server.
-    public func getMulti(_ keys: [String]) throws(MemcachedError) -> [String: MemcachedItem] {
-        if keys.isEmpty { return [:] }
+    public func getMulti(_ keys: [String]) throws(MemcachedError) -> MemcachedItems {
+        if keys.isEmpty { return MemcachedItems() }
         var batch = try self.request(keys)
-        var items = [String: MemcachedItem](minimumCapacity: keys.count)
-        try self.fetchEach(keys: keys) { key, value in
-            let item = MemcachedItem(value: copyBytes(value.bytes), flags: value.flags, cas: value.cas)
-            // The caller's own `String` when the key was requested (always, from a working server): no key is
-            // decoded, and its bytes are not validated again.
-            if let position = batch.position(of: key) {
-                items[keys[position]] = item
-            } else {
-                items[String(decoding: key, as: UTF8.self)] = item
-            }
-        }
+        var items = MemcachedItems(requestedKeys: keys)
+        try self.fetchEach(keys: keys) { key, value in items.record(key: key, value, batch: &batch) }
+        items.finish(batch)
         return items
     }
 
     /// Reads several values in one batched round trip per server involved, lending each value found to `body`
-    /// without copying it: the allocation-free form of ``getMulti(_:)`` for hot paths.
+    /// without copying it: the allocation-free form of ``getMulti(_:)``.
     ///
     /// - Parameters:
     ///   - keys: The keys, without the pool's key prefix.
@@ -102,6 +97,7 @@ extension MemcachedConnection {
             throw MemcachedError(.failed, "memcached_result_create failed (out of memory)")
         }
         defer { memcached_result_free(result) }
+        let key = UnsafeRawPointer(result) + MemoryLayout<memcached_result_st>.offset(of: \.item_key)!
         var lastError: memcached_return_t?
         var found = 0
         while true {
@@ -111,18 +107,18 @@ extension MemcachedConnection {
                 break
             }
             found += 1
+            // The fields of the public `memcached_result_st`, read in place: what `memcached_result_key_value`,
+            // `memcached_result_value` and the other accessors return, without six calls through the PLT.
+            let value = result.pointee.value
             body(
-                UnsafeRawBufferPointer(
-                    start: memcached_result_key_value(result),
-                    count: memcached_result_key_length(result)
-                ),
+                UnsafeRawBufferPointer(start: key, count: result.pointee.key_length),
                 MemcachedValueView(
                     bytes: UnsafeRawBufferPointer(
-                        start: memcached_result_value(result),
-                        count: memcached_result_length(result)
+                        start: value.string,
+                        count: value.string.map { value.end - $0 } ?? 0
                     ),
-                    flags: memcached_result_flags(result),
-                    cas: memcached_result_cas(result)
+                    flags: result.pointee.item_flags,
+                    cas: result.pointee.item_cas
                 )
             )
         }

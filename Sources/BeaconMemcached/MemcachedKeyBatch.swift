@@ -115,6 +115,33 @@ struct MemcachedKeyBatch {
         return position
     }
 
+    /// A position other than `position` whose key is equal to the key at `position` and that `accepts`, or `nil`:
+    /// the other positions of a repeated key, from the table.
+    mutating func otherPosition(equalToKeyAt position: Int, where accepts: (Int) -> Bool) -> Int? {
+        if self.entries.isEmpty { self.computeEntries() }
+        if self.table.isEmpty { self.buildTable() }
+        let entry = self.entries[position]
+        return self.bytes.withUnsafeBytes { bytes -> Int? in
+            let start = bytes.baseAddress! + Int(entry.offset)
+            let count = Int(entry.length)
+            return self.table.withUnsafeBufferPointer { table -> Int? in
+                let mask = table.count - 1
+                var slot = Int(truncatingIfNeeded: Self.hash(start, count, seed: self.seed)) & mask
+                while table[slot] >= 0 {
+                    let other = Int(table[slot])
+                    let candidate = self.entries[other]
+                    if other != position && candidate.fingerprint == entry.fingerprint
+                        && self.isKey(candidate, start, count) && accepts(other)
+                    {
+                        return other
+                    }
+                    slot = (slot + 1) & mask
+                }
+                return nil
+            }
+        }
+    }
+
     /// How many positions from ``cursor`` ``scan(_:_:_:)`` compares: the keys of the other servers in between
     /// are skipped over, a few per server.
     private static let scanLength = 24

@@ -38,7 +38,13 @@ struct MemcachedGuideTests {
         let profile = try await pool.get("profile", as: Profile.self)
         #expect(value == Array("hello".utf8))
         #expect(wasNew == false)
-        #expect(items.keys.sorted() == ["greeting"])
+        var lines: [String] = []
+        for (key, item) in items { lines.append("\(key) \(item.value.count) \(item.flags)") }
+        let greeting = items["greeting"].map { String(decoding: $0.value, as: UTF8.self) }
+        let byKey = items.dictionary
+        #expect(lines == ["greeting 5 1"])
+        #expect(greeting == "hello")
+        #expect(byKey.keys.sorted() == ["greeting"])
         #expect(profile == Profile(name: "Ada"))
 
         let counter = try pool.withBlockingConnection { connection in

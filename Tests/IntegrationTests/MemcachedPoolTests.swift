@@ -30,7 +30,7 @@ struct MemcachedPoolTests {
         #expect(try await pool.add(key, value: Array("one".utf8), flags: 7))
         #expect(try await pool.add(key, value: Array("two".utf8)) == false)
         let item = try #require(try await pool.getItem(key))
-        #expect(item.value == Array("one".utf8))
+        #expect(Array(item.value) == Array("one".utf8))
         #expect(item.flags == 7)
         #expect(try await pool.replace(key, value: Array("three".utf8)))
         #expect(try await pool.replace(Self.uniqueKey("absent"), value: [1]) == false)
@@ -89,7 +89,7 @@ struct MemcachedPoolTests {
         let items = try await pool.getMulti(keys + [absent])
         #expect(items.count == keys.count)
         for (index, key) in keys.enumerated() {
-            #expect(items[key]?.value == Array("value \(index)".utf8))
+            #expect(items[key].map { Array($0.value) } == Array("value \(index)".utf8))
             #expect(items[key]?.flags == UInt32(index))
         }
         #expect(items[absent] == nil)
@@ -102,7 +102,62 @@ struct MemcachedPoolTests {
                 #expect(value.flags == items[String(decoding: key, as: UTF8.self)]?.flags)
             }
         }
-        #expect(seen == items.mapValues(\.value))
+        #expect(seen == items.dictionary.mapValues { Array($0.value) })
+    }
+
+    @Test(
+        "getMulti keeps request order, repeated keys, empty and large values, flags and tokens",
+        arguments: [false, true]
+    )
+    func getMultiItems(binaryProtocol: Bool) async throws {
+        let servers = try Self.servers()
+        let pool = try MemcachedPoolBuilder(binaryProtocol: binaryProtocol).build(servers: servers, logger: Self.logger)
+        defer { pool.close() }
+        let prefix = Self.uniqueKey("items")
+        let keys = (0..<30).map { "\(prefix):\($0)" }
+        #expect(Set(try keys.map { try pool.server(forKey: $0) }) == Set(servers))
+        let large = (0..<700_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        func value(_ index: Int) -> [UInt8] {
+            switch index % 10 {
+            case 0: []
+            case 5: large
+            default: Array("value \(index)".utf8)
+            }
+        }
+        for (index, key) in keys.enumerated() where index % 3 != 2 {
+            try await pool.set(key, value: value(index), expiration: .seconds(120), flags: UInt32(index))
+        }
+        // Every key twice, the second time in reverse, with the ones never stored.
+        let requested = keys + keys.reversed()
+        let items = try await pool.getMulti(requested)
+        let stored = keys.indices.filter { $0 % 3 != 2 }
+        #expect(items.count == 2 * stored.count)
+        #expect(items.requestedKeys == requested)
+        #expect(items.map(\.key) == requested.filter { key in stored.contains { keys[$0] == key } })
+        for (index, key) in keys.enumerated() {
+            let item = items[key]
+            if index % 3 == 2 {
+                #expect(item == nil)
+                continue
+            }
+            #expect(item.map { Array($0.value) } == value(index))
+            #expect(item?.flags == UInt32(index))
+            // The token is the one getItem reads, and the same at both positions.
+            #expect(item?.cas == (try await pool.getItem(key))?.cas)
+            #expect(items.item(at: index) == items.item(at: requested.count - 1 - index))
+        }
+        // The dictionary is what the dictionary form returned: one item per key found, as getItem reads it.
+        var expected: [String: MemcachedItem] = [:]
+        for key in keys {
+            if let item = try await pool.getItem(key) { expected[key] = item }
+        }
+        #expect(items.dictionary == expected)
+
+        let none = try await pool.getMulti([])
+        #expect(none.isEmpty && none.requestedKeys.isEmpty)
+        // The same through the blocking API.
+        let blocking = try pool.withBlockingConnection { connection in try connection.getMulti(keys) }
+        #expect(blocking.dictionary == expected)
     }
 
     @Test("Codable values and a key prefix")
@@ -128,7 +183,7 @@ struct MemcachedPoolTests {
         defer { direct.close() }
         #expect(try await direct.get("app1:" + key, as: Profile.self) == Profile(name: "Ada", visits: 3))
         let items = try await prefixed.getMulti([key])
-        #expect(items.keys.first == key)
+        #expect(items.map(\.key) == [key])
     }
 
     @Test(

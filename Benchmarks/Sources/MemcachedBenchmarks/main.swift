@@ -6,8 +6,9 @@ import Foundation
 import Logging
 import MemcachedBaseline
 
-// get, set and a 100-key getMulti through MemcachedPool's blocking API, beside a C program calling libmemcached
-// directly with the same options, against the same servers, in the same run.
+// get, set and a 100-key getMulti (its items, their dictionary, and the closure form) through MemcachedPool's
+// blocking API, beside a C program calling libmemcached directly with the same options, against the same servers,
+// in the same run.
 // Needs memcached: BEACON_MEMCACHED_ENDPOINTS (scripts/servers start memcached; eval "$(scripts/servers env)").
 
 let endpoints = try Endpoint.list(
@@ -27,10 +28,10 @@ try pool.withBlockingConnection { connection in
 }
 
 let hosts = endpoints.map { strdup($0.host) }
-defer { hosts.forEach { free($0) } }
+defer { for host in hosts { free(host) } }
 let ports = endpoints.map { Int32($0.port) }
 let cKeys = keys.map { UnsafePointer(strdup($0)!) }
-defer { cKeys.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
+defer { for key in cKeys { free(UnsafeMutablePointer(mutating: key)) } }
 guard
     let baseline = hosts.map({ UnsafePointer($0!) }).withUnsafeBufferPointer({ hostPointers in
         memcached_baseline_create(hostPointers.baseAddress!, ports, Int32(endpoints.count))
@@ -93,7 +94,8 @@ struct Row {
 let blocks = 40
 let keyCount = Int32(keys.count)
 var rows = [
-    Row(name: "get"), Row(name: "set"), Row(name: "getMulti (100 keys)"), Row(name: "getMulti(_:each:) (100 keys)"),
+    Row(name: "get"), Row(name: "set"), Row(name: "getMulti (100 keys)"), Row(name: "getMulti .dictionary (100 keys)"),
+    Row(name: "getMulti(_:each:) (100 keys)"),
 ]
 for block in 0..<(blocks + 1) {
     let getSwift = try timeSwift(blockSize) { connection, index in
@@ -110,22 +112,34 @@ for block in 0..<(blocks + 1) {
             return memcached_baseline_set_loop(baseline, cKeys, keyCount, pointer, bytes.count, $0)
         }
     }
+    // Every value found is read (its length and first byte), through the items iterated in request order.
     let multiSwift = try timeSwift(multiBlockSize) { connection, _ in
         let found = try connection.getMulti(keys)
-        precondition(found.count == keys.count)
+        var touched = 0
+        for (_, item) in found { touched &+= item.value.count &+ Int(item.value.first ?? 0) }
+        precondition(found.count == keys.count && touched == keys.count * (value.count + 0x61))
     }
     let multiC = timeC(multiBlockSize) { memcached_baseline_get_multi_loop(baseline, cKeys, keyCount, $0) }
+    // PHP's shape: the same read, then a dictionary by key.
+    let dictionarySwift = try timeSwift(multiBlockSize) { connection, _ in
+        let found = try connection.getMulti(keys).dictionary
+        var touched = 0
+        for item in found.values { touched &+= item.value.count &+ Int(item.value.first ?? 0) }
+        precondition(found.count == keys.count && touched == keys.count * (value.count + 0x61))
+    }
+    let dictionaryC = timeC(multiBlockSize) { memcached_baseline_get_multi_loop(baseline, cKeys, keyCount, $0) }
     let eachSwift = try timeSwift(multiBlockSize) { connection, _ in
-        var found = 0
-        try connection.getMulti(keys) { _, value in found += value.count > 0 ? 1 : 0 }
-        precondition(found == keys.count)
+        var touched = 0
+        try connection.getMulti(keys) { _, value in touched &+= value.count &+ Int(value.first ?? 0) }
+        precondition(touched == keys.count * (value.count + 0x61))
     }
     let eachC = timeC(multiBlockSize) { memcached_baseline_get_multi_loop(baseline, cKeys, keyCount, $0) }
     if block == 0 { continue }  // warm-up
     rows[0].record(swift: getSwift, c: getC)
     rows[1].record(swift: setSwift, c: setC)
     rows[2].record(swift: multiSwift, c: multiC)
-    rows[3].record(swift: eachSwift, c: eachC)
+    rows[3].record(swift: dictionarySwift, c: dictionaryC)
+    rows[4].record(swift: eachSwift, c: eachC)
 }
 
 // The async API, for comparison: the same get through a dedicated thread per operation hand-off.
