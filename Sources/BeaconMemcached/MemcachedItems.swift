@@ -3,7 +3,7 @@
 /// The result of ``MemcachedConnection/getMulti(_:)``: the items found for the requested keys, by request position.
 ///
 /// The values of all the items found are stored end to end in one buffer, and each ``MemcachedItem/value`` is a
-/// slice of it: reading a multi-key result allocates two arrays whatever the number of keys, and no item copies its
+/// slice of it: a multi-key read makes the same few allocations whatever the number of keys, and no item copies its
 /// value. The requested keys are kept as the caller passed them (``requestedKeys``), so iterating needs no hashing
 /// and no new strings.
 ///
