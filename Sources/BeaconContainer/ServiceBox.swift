@@ -93,7 +93,7 @@ final class ObjectBox: ServiceBox {
     @usableFromInline let typeID: ObjectIdentifier?
     private let expressionConversion: (@Sendable (AnyObject) -> ExpressionValue)?
     /// The expression form when it takes dynamic casts: computed on first use and kept.
-    private let converted = Mutex<ExpressionValue?>(nil)
+    private let converted = ConvertedExpressionValue()
 
     init(
         _ value: any Sendable,
@@ -113,14 +113,7 @@ final class ObjectBox: ServiceBox {
         if let expressionConversion {
             return expressionConversion(fastObject)
         }
-        return converted.withLock { converted in
-            if let converted {
-                return converted
-            }
-            let expression = Container.expressionValue(of: anyValue)
-            converted = expression
-            return expression
-        }
+        return converted.value { Container.expressionValue(of: anyValue) }
     }
 }
 
@@ -129,7 +122,7 @@ final class ObjectBox: ServiceBox {
 final class Box<T: Sendable>: ServiceBox {
     @usableFromInline let value: T
     /// The expression form: computed on first use (dynamic casts) and kept.
-    private let converted = Mutex<ExpressionValue?>(nil)
+    private let converted = ConvertedExpressionValue()
 
     init(_ value: T) {
         self.value = value
@@ -142,14 +135,7 @@ final class Box<T: Sendable>: ServiceBox {
     @usableFromInline var typeID: ObjectIdentifier? { ObjectIdentifier(T.self) }
 
     @usableFromInline var expressionValue: ExpressionValue {
-        converted.withLock { converted in
-            if let converted {
-                return converted
-            }
-            let expression = Container.expressionValue(of: value)
-            converted = expression
-            return expression
-        }
+        converted.value { Container.expressionValue(of: value) }
     }
 }
 
@@ -158,7 +144,7 @@ final class Box<T: Sendable>: ServiceBox {
 final class AnyBox: ServiceBox {
     @usableFromInline let anyValue: any Sendable
     /// The expression form: computed on first use (dynamic casts) and kept.
-    private let converted = Mutex<ExpressionValue?>(nil)
+    private let converted = ConvertedExpressionValue()
 
     init(_ value: any Sendable) {
         self.anyValue = value
@@ -169,11 +155,21 @@ final class AnyBox: ServiceBox {
     @usableFromInline var typeID: ObjectIdentifier? { nil }
 
     @usableFromInline var expressionValue: ExpressionValue {
+        converted.value { Container.expressionValue(of: anyValue) }
+    }
+}
+
+/// A service's expression form, computed by dynamic casts on first use and kept: the boxes' shared memo.
+final class ConvertedExpressionValue: Sendable {
+    private let converted = Mutex<ExpressionValue?>(nil)
+
+    /// The kept value, or the one `convert` makes (and that is kept) on the first call.
+    func value(_ convert: () -> ExpressionValue) -> ExpressionValue {
         converted.withLock { converted in
             if let converted {
                 return converted
             }
-            let expression = Container.expressionValue(of: anyValue)
+            let expression = convert()
             converted = expression
             return expression
         }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-public import BeaconExpression
+package import BeaconExpression
 import Foundation
 
 /// A JSON document, decoded without losing the difference between numbers and strings.

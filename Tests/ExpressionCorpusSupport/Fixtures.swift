@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-public import BeaconExpression
+package import BeaconExpression
 import Synchronization
 
 /// An error a fixture throws, standing for a PHP exception of the given class.
