@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
+
 /// A JSON value of etcd's gateway, parsed from bytes.
 ///
 /// etcd's answers are small and shallow, and every request reads one; this reader and ``WireJSONWriter`` replace
@@ -250,99 +252,18 @@ private struct WireJSONReader {
         return String(decoding: UnsafeBufferPointer(rebasing: self.bytes[start..<self.offset]), as: UTF8.self)
     }
 
-    /// A string starting at the opening quote. Strings without escapes (every key and base64 value) are decoded
-    /// straight from the buffer.
+    /// A string starting at the opening quote, decoded as servers' answers are: a lone surrogate escape becomes
+    /// U+FFFD, as Foundation's decoder makes it.
     private mutating func parseString() throws(WireJSONError) -> String {
-        self.offset += 1  // "
-        let start = self.offset
-        while self.offset < self.bytes.count {
-            switch self.bytes[self.offset] {
-            case UInt8(ascii: "\""):
-                let text = String(
-                    decoding: UnsafeBufferPointer(rebasing: self.bytes[start..<self.offset]),
-                    as: UTF8.self
-                )
-                self.offset += 1
-                return text
-            case UInt8(ascii: "\\"):
-                return try self.parseEscapedString(from: start)
-            case 0x00..<0x20:
-                throw self.error("a control character in a string")
-            default:
-                self.offset += 1
-            }
-        }
-        throw self.error("unterminated string")
-    }
-
-    private mutating func parseEscapedString(from start: Int) throws(WireJSONError) -> String {
-        var result = Array(UnsafeBufferPointer(rebasing: self.bytes[start..<self.offset]))
-        while self.offset < self.bytes.count {
-            let byte = self.bytes[self.offset]
-            self.offset += 1
-            switch byte {
-            case UInt8(ascii: "\""):
-                return String(decoding: result, as: UTF8.self)
-            case UInt8(ascii: "\\"):
-                try self.parseEscape(into: &result)
-            case 0x00..<0x20:
-                self.offset -= 1
-                throw self.error("a control character in a string")
-            default:
-                result.append(byte)
-            }
-        }
-        throw self.error("unterminated string")
-    }
-
-    private mutating func parseEscape(into result: inout [UInt8]) throws(WireJSONError) {
-        guard self.offset < self.bytes.count else { throw self.error("unterminated string") }
-        let byte = self.bytes[self.offset]
-        self.offset += 1
-        switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): result.append(byte)
-        case UInt8(ascii: "b"): result.append(0x08)
-        case UInt8(ascii: "f"): result.append(0x0C)
-        case UInt8(ascii: "n"): result.append(0x0A)
-        case UInt8(ascii: "r"): result.append(0x0D)
-        case UInt8(ascii: "t"): result.append(0x09)
-        case UInt8(ascii: "u"):
-            var scalar = try self.parseHex4()
-            if (0xD800..<0xDC00).contains(scalar), self.offset + 1 < self.bytes.count,
-                self.bytes[self.offset] == UInt8(ascii: "\\"), self.bytes[self.offset + 1] == UInt8(ascii: "u")
-            {
-                let resume = self.offset
-                self.offset += 2
-                let low = try self.parseHex4()
-                if (0xDC00..<0xE000).contains(low) {
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                } else {
-                    self.offset = resume
-                }
-            }
-            // A lone surrogate becomes U+FFFD, as Foundation's decoder does.
-            result.append(contentsOf: String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8)
-        default:
-            self.offset -= 1
-            throw self.error("an invalid escape")
-        }
-    }
-
-    private mutating func parseHex4() throws(WireJSONError) -> UInt32 {
-        guard self.offset + 4 <= self.bytes.count else { throw self.error("an incomplete \\u escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = self.bytes[self.offset]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+        do {
+            return try JSONStringLiteral.decode(self.bytes, at: &self.offset, strict: false)
+        } catch {
+            switch error {
+            case .unterminated: throw self.error("unterminated string")
+            case .controlCharacter: throw self.error("a control character in a string")
+            case .invalidEscape: throw self.error("an invalid escape")
             default: throw self.error("an invalid \\u escape")
             }
-            value = value << 4 | UInt32(digit)
-            self.offset += 1
         }
-        return value
     }
 }

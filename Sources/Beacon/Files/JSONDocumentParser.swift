@@ -188,70 +188,29 @@ struct JSONDocumentParser {
     }
 
     private mutating func parseString() throws(DocumentTree.SyntaxError) -> String {
-        self.offset += 1
-        var result: [UInt8] = []
-        while true {
-            guard self.offset < self.bytes.count else { throw self.error("unterminated string") }
-            let byte = self.bytes[self.offset]
-            switch byte {
-            case UInt8(ascii: "\""):
-                self.offset += 1
-                guard let text = String(validating: result, as: UTF8.self) else {
-                    throw self.error("the string before this point is not valid UTF-8")
-                }
-                return text
-            case UInt8(ascii: "\\"):
-                self.offset += 1
-                try self.parseEscape(into: &result)
-            case 0..<0x20:
-                throw self.error("a control character (or a line break) inside a string must be escaped")
-            default:
-                result.append(byte)
-                self.offset += 1
+        var offset = self.offset
+        do {
+            let text = try self.bytes.withUnsafeBufferPointer { bytes throws(JSONStringLiteral.Problem) in
+                try JSONStringLiteral.decode(bytes, at: &offset, strict: true)
             }
+            self.offset = offset
+            return text
+        } catch {
+            self.offset = offset
+            throw self.error(Self.message(for: error))
         }
     }
 
-    private mutating func parseEscape(into result: inout [UInt8]) throws(DocumentTree.SyntaxError) {
-        guard self.offset < self.bytes.count else { throw self.error("unterminated string") }
-        let escape = self.bytes[self.offset]
-        self.offset += 1
-        let simple: [UInt8: UInt8] = [
-            UInt8(ascii: "\""): UInt8(ascii: "\""), UInt8(ascii: "\\"): UInt8(ascii: "\\"),
-            UInt8(ascii: "/"): UInt8(ascii: "/"), UInt8(ascii: "b"): 0x08, UInt8(ascii: "f"): 0x0C,
-            UInt8(ascii: "n"): 0x0A, UInt8(ascii: "r"): 0x0D, UInt8(ascii: "t"): 0x09,
-        ]
-        if let replacement = simple[escape] {
-            result.append(replacement)
-            return
+    private static func message(for problem: JSONStringLiteral.Problem) -> String {
+        switch problem {
+        case .unterminated: "unterminated string"
+        case .controlCharacter: "a control character (or a line break) inside a string must be escaped"
+        case .invalidEscape(let byte): "invalid escape sequence '\\\(Character(Unicode.Scalar(byte)))' in a string"
+        case .invalidHexDigits: "\\u must be followed by four hexadecimal digits"
+        case .missingLowSurrogate: "a high surrogate escape must be followed by a low surrogate escape"
+        case .invalidLowSurrogate: "invalid low surrogate escape"
+        case .loneLowSurrogate: "a low surrogate escape without a high surrogate"
+        case .invalidUTF8: "the string before this point is not valid UTF-8"
         }
-        guard escape == UInt8(ascii: "u") else {
-            self.offset -= 1
-            throw self.error("invalid escape sequence '\\\(Character(Unicode.Scalar(escape)))' in a string")
-        }
-        var scalar = try self.parseHex4()
-        if (0xD800..<0xDC00).contains(scalar) {
-            guard self.bytes[self.offset...].starts(with: [UInt8(ascii: "\\"), UInt8(ascii: "u")]) else {
-                throw self.error("a high surrogate escape must be followed by a low surrogate escape")
-            }
-            self.offset += 2
-            let low = try self.parseHex4()
-            guard (0xDC00..<0xE000).contains(low) else { throw self.error("invalid low surrogate escape") }
-            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-        } else if (0xDC00..<0xE000).contains(scalar) {
-            throw self.error("a low surrogate escape without a high surrogate")
-        }
-        guard let unicode = Unicode.Scalar(scalar) else { throw self.error("invalid \\u escape") }
-        result.append(contentsOf: Array(String(Character(unicode)).utf8))
-    }
-
-    private mutating func parseHex4() throws(DocumentTree.SyntaxError) -> UInt32 {
-        guard self.offset + 4 <= self.bytes.count,
-            let value = UInt32(String(decoding: self.bytes[self.offset..<self.offset + 4], as: UTF8.self), radix: 16)
-        else {
-            throw self.error("\\u must be followed by four hexadecimal digits")
-        }
-        self.offset += 4
-        return value
     }
 }
