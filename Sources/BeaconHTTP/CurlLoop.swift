@@ -122,13 +122,10 @@ final class CurlLoop: @unchecked Sendable {
     /// - Parameter transfer: The transfer to abort.
     func cancel(_ transfer: CurlTransfer) {
         transfer.cancelRequested.store(true, ordering: .sequentiallyConsistent)
-        let handled: Void? = self.withEngineIfAvailable { engine in
-            guard !engine.isClosed else { return }
-            engine.cancel(transfer)
-            engine.drive()
-        }
-        if handled == nil {
-            self.post { $0.cancellations.append(transfer) }
+        self.onEngine {
+            $0.cancel(transfer)
+        } otherwise: {
+            $0.cancellations.append(transfer)
         }
     }
 
@@ -136,19 +133,29 @@ final class CurlLoop: @unchecked Sendable {
     ///
     /// - Parameter transfer: The paused transfer.
     func resume(_ transfer: CurlTransfer) {
-        let handled: Void? = self.withEngineIfAvailable { engine in
-            guard !engine.isClosed else { return }
-            engine.resume(transfer)
-            engine.drive()
-        }
-        if handled == nil {
-            self.post { $0.resumptions.append(transfer) }
+        self.onEngine {
+            $0.resume(transfer)
+        } otherwise: {
+            $0.resumptions.append(transfer)
         }
     }
 
     /// Asks the I/O thread to fail every transfer with ``HTTPError/Code/shutdown`` and to exit.
     func requestShutdown() {
         self.post { $0.shutdownRequested = true }
+    }
+
+    /// Does `action` on the engine and drives libcurl when the engine is free, or else leaves `message` for the
+    /// I/O thread; does nothing once the loop is closed.
+    private func onEngine(_ action: (CurlEngine) -> Void, otherwise message: (inout Inbox) -> Void) {
+        let handled: Void? = self.withEngineIfAvailable { engine in
+            guard !engine.isClosed else { return }
+            action(engine)
+            engine.drive()
+        }
+        if handled == nil {
+            self.post(message)
+        }
     }
 
     /// Runs `body` on the engine if no other thread holds it (a task never waits for the I/O thread's turn), then
@@ -235,6 +242,7 @@ final class CurlLoop: @unchecked Sendable {
                 engine.drive()
                 let now = ContinuousClock.now
                 let idleLimit = engine.expireIdleStreams()
+                engine.forgetNewStreamDeadline()
                 var deadline = now + .seconds(1)
                 if let timer = engine.timerDeadline { deadline = min(deadline, timer) }
                 if let idleLimit { deadline = min(deadline, now + idleLimit) }
