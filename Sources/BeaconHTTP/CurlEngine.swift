@@ -33,20 +33,20 @@ final class CurlEngine: @unchecked Sendable {
     private var watchedSockets: Set<Int32> = []
 
     /// When libcurl wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)`, if it does.
-    private(set) var timerDeadline: ContinuousClock.Instant?
+    private(set) var timerDeadline: MonotonicInstant?
 
     /// Whether libcurl's timer is due now (its deadline is then a moment in the past).
     private var timerIsDue = false
 
     /// The earliest idle deadline of the streams started since the I/O thread last planned its sleep.
-    private var newStreamDeadline: ContinuousClock.Instant?
+    private var newStreamDeadline: MonotonicInstant?
 
     /// Whether finished transfers are logged (at debug level), which needs their start time.
     private let logsTransfers: Bool
 
     /// Until when the I/O thread sleeps in `epoll_wait`; `nil` while it is awake, as it then computes its next
     /// wait before sleeping again. Another thread that needs the I/O thread earlier must wake it.
-    var sleepDeadline: ContinuousClock.Instant?
+    var sleepDeadline: MonotonicInstant?
 
     /// Set by the I/O thread when it has failed everything: nothing is accepted any more.
     var isClosed = false
@@ -60,11 +60,12 @@ final class CurlEngine: @unchecked Sendable {
     /// The running streams that have an idle timeout, by easy handle.
     private var idleTimedStreams: [UnsafeMutableRawPointer: CurlTransfer] = [:]
 
-    /// Buffered transfers holding a slot per host key (streams are not counted).
-    private var activePerHost: [String: Int] = [:]
+    /// The connection slots of each host key (``RequestTarget/hostKey``); an entry stays while the client talks to
+    /// a handful of hosts, so a request hashes its host key once, at submission.
+    private var hosts: [String: HostSlots] = [:]
 
-    /// Buffered transfers waiting for a slot, per host key, in order of submission.
-    private var queuedPerHost: [String: [CurlTransfer]] = [:]
+    /// The most idle entries kept in ``hosts``.
+    private static let idleHostLimit = 64
 
     /// Creates the engine and sets the multi handle's options, including the socket and timer callbacks that
     /// point at the engine (the loop keeps the engine alive for as long as the multi handle).
@@ -121,14 +122,29 @@ final class CurlEngine: @unchecked Sendable {
             self.complete(transfer, with: CancellationError())
         } else if transfer.stream != nil {
             self.start(transfer)
-        } else if self.activePerHost[transfer.target.hostKey, default: 0] < self.limitPerHost {
-            self.activePerHost[transfer.target.hostKey, default: 0] += 1
-            transfer.holdsHostSlot = true
-            self.start(transfer)
         } else {
-            transfer.phase = .queued
-            self.queuedPerHost[transfer.target.hostKey, default: []].append(transfer)
+            let slots = self.slots(for: transfer.target.hostKey)
+            transfer.hostSlots = slots
+            if slots.active < self.limitPerHost {
+                slots.active += 1
+                transfer.holdsHostSlot = true
+                self.start(transfer)
+            } else {
+                transfer.phase = .queued
+                slots.queue.append(transfer)
+            }
         }
+    }
+
+    /// The slots of a host key, created on first use.
+    private func slots(for hostKey: String) -> HostSlots {
+        if let slots = self.hosts[hostKey] { return slots }
+        if self.hosts.count >= Self.idleHostLimit {
+            self.hosts = self.hosts.filter { !$0.value.isIdle }
+        }
+        let slots = HostSlots()
+        self.hosts[hostKey] = slots
+        return slots
     }
 
     /// Cleans up the kept easy handles; called before the multi handle is cleaned up.
@@ -143,7 +159,7 @@ final class CurlEngine: @unchecked Sendable {
     /// may not cover: libcurl's timer, or the idle deadline of a stream started since the thread planned that
     /// sleep. Other streams need no look: activity only moves their deadlines later, so this costs the same with
     /// 50 open watches as with none.
-    func nextDeadline() -> ContinuousClock.Instant? {
+    func nextDeadline() -> MonotonicInstant? {
         guard let newStream = self.newStreamDeadline else { return self.timerDeadline }
         return min(self.timerDeadline ?? newStream, newStream)
     }
@@ -162,7 +178,7 @@ final class CurlEngine: @unchecked Sendable {
         case .new, .done:
             return
         case .queued:
-            self.queuedPerHost[transfer.target.hostKey]?.removeAll { $0 === transfer }
+            transfer.hostSlots?.queue.removeAll { $0 === transfer }
             self.complete(transfer, with: CancellationError())
         case .running:
             self.complete(transfer, with: CancellationError())
@@ -192,8 +208,10 @@ final class CurlEngine: @unchecked Sendable {
             transfer.completion = completion
             self.complete(transfer, with: HTTPError.shutdown(url: transfer.target.redacted))
         }
-        let queued = self.queuedPerHost.values.joined()
-        self.queuedPerHost = [:]
+        let queued = self.hosts.values.flatMap { slots in
+            defer { slots.queue = [] }
+            return slots.queue
+        }
         for transfer in queued {
             self.complete(transfer, with: HTTPError.shutdown(url: transfer.target.redacted))
         }
@@ -235,8 +253,8 @@ final class CurlEngine: @unchecked Sendable {
         self.timerIsDue = milliseconds == 0
         switch milliseconds {
         case ..<0: self.timerDeadline = nil
-        case 0: self.timerDeadline = CurlTransfer.origin
-        default: self.timerDeadline = .now + .milliseconds(milliseconds)
+        case 0: self.timerDeadline = MonotonicInstant.origin
+        default: self.timerDeadline = MonotonicInstant.now.adding(milliseconds: milliseconds)
         }
     }
 
@@ -305,7 +323,7 @@ final class CurlEngine: @unchecked Sendable {
     /// - Returns: How long until the next stream could reach its idle timeout, or `nil` when no stream has one.
     func expireIdleStreams() -> Duration? {
         guard !self.idleTimedStreams.isEmpty else { return nil }
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         var next: Duration?
         for transfer in Array(self.idleTimedStreams.values) {
             guard let idleTimeout = transfer.idleTimeout else { continue }
@@ -429,20 +447,15 @@ final class CurlEngine: @unchecked Sendable {
         transfer.completion = nil
         self.log(transfer, error: error)
 
-        if transfer.holdsHostSlot {
+        if transfer.holdsHostSlot, let slots = transfer.hostSlots {
             transfer.holdsHostSlot = false
-            let key = transfer.target.hostKey
-            if var queue = self.queuedPerHost[key], !queue.isEmpty {
+            if slots.queue.isEmpty {
+                slots.active -= 1
+            } else {
                 // The slot passes to the next request in line.
-                let next = queue.removeFirst()
-                self.queuedPerHost[key] = queue.isEmpty ? nil : queue
+                let next = slots.queue.removeFirst()
                 next.holdsHostSlot = true
                 self.start(next)
-            } else {
-                self.activePerHost[key, default: 1] -= 1
-                if self.activePerHost[key] == 0 {
-                    self.activePerHost[key] = nil
-                }
             }
         }
     }
@@ -450,7 +463,7 @@ final class CurlEngine: @unchecked Sendable {
     /// One debug line per transfer: method, redacted URL, status or error, duration. Never headers or body.
     private func log(_ transfer: CurlTransfer, error: (any Error)?) {
         guard self.logsTransfers else { return }
-        let elapsed = (ContinuousClock.now - transfer.startedAt).components
+        let elapsed = (MonotonicInstant.now - transfer.startedAt).components
         let milliseconds = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
         var metadata: Logger.Metadata = [
             LogKey.method: "\(transfer.request.method)",
@@ -476,4 +489,16 @@ enum LogKey {
     static let durationMilliseconds = "http.duration_ms"
     static let stream = "http.stream"
     static let error = "error"
+}
+
+/// One host key's connection slots: how many buffered transfers hold one, and who waits for one. Only with the
+/// engine lock held.
+final class HostSlots {
+    /// Buffered transfers holding a slot (streams are not counted).
+    var active = 0
+    /// Buffered transfers waiting for a slot, in order of submission.
+    var queue: [CurlTransfer] = []
+
+    /// Whether no transfer holds or waits for a slot.
+    var isIdle: Bool { self.active == 0 && self.queue.isEmpty }
 }

@@ -54,6 +54,12 @@ final class CurlLoop: @unchecked Sendable {
     private let engine: Mutex<CurlEngine>
     private let inbox = Mutex(Inbox())
 
+    /// Jobs of tasks that prefer this loop as their executor (see `CurlLoop+TaskExecutor.swift`).
+    let jobs = Mutex(JobQueue())
+
+    /// The I/O thread's `pthread_self()`, set when ``run()`` starts (0 before).
+    let loopThread = Atomic<UInt>(0)
+
     /// Creates the multi handle, the epoll instance and the wake-up eventfd. The I/O thread is started by the
     /// caller, which then calls ``run()`` on it.
     ///
@@ -197,7 +203,7 @@ final class CurlLoop: @unchecked Sendable {
         return outcome.accepted
     }
 
-    private func wake() {
+    func wake() {
         var one: UInt64 = 1
         _ = write(self.wakeUp, &one, 8)
     }
@@ -206,6 +212,8 @@ final class CurlLoop: @unchecked Sendable {
 
     /// The I/O thread's body: waits and drives libcurl until shutdown.
     func run() {
+        self.loopThread.store(pthread_self(), ordering: .releasing)
+        defer { self.closeJobQueue() }
         let capacity = 64
         var sockets = [Int32](repeating: 0, count: capacity)
         var events = [UInt32](repeating: 0, count: capacity)
@@ -240,7 +248,7 @@ final class CurlLoop: @unchecked Sendable {
                 }
                 self.deliver(messages, to: engine)
                 engine.drive()
-                let now = ContinuousClock.now
+                let now = MonotonicInstant.now
                 let idleLimit = engine.expireIdleStreams()
                 engine.forgetNewStreamDeadline()
                 var deadline = now + .seconds(1)
@@ -251,9 +259,12 @@ final class CurlLoop: @unchecked Sendable {
                 return deadline <= now ? 0 : Int32((deadline - now).curlMilliseconds)
             }
             guard let wait else { break }
+            // Tasks resumed in this turn and preferring this thread run now, outside the engine lock; jobs they
+            // queued in turn run in the next turn, which then starts without sleeping.
+            let timeout = self.runJobs() ? 0 : wait
             let count = sockets.withUnsafeMutableBufferPointer { sockets in
                 events.withUnsafeMutableBufferPointer { events in
-                    cbeacon_epoll_wait(self.epoll, sockets.baseAddress!, events.baseAddress!, Int32(capacity), wait)
+                    cbeacon_epoll_wait(self.epoll, sockets.baseAddress!, events.baseAddress!, Int32(capacity), timeout)
                 }
             }
             ready = max(0, Int(count))  // -1 with EINTR: just turn again

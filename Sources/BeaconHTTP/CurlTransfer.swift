@@ -14,9 +14,9 @@ final class CurlTransfer: @unchecked Sendable {
     /// Whom to tell about the outcome.
     enum Completion {
         /// ``HTTPClient/execute(_:)``: the whole response, or the error.
-        case response(CheckedContinuation<HTTPResponse, any Error>)
+        case response(TransferContinuation<HTTPResponse>)
         /// ``HTTPClient/stream(_:)``: the head, or the error before the head arrived.
-        case head(CheckedContinuation<HTTPResponseHead, any Error>)
+        case head(TransferContinuation<HTTPResponseHead>)
     }
 
     /// Where the transfer is in its life in the engine.
@@ -50,6 +50,8 @@ final class CurlTransfer: @unchecked Sendable {
     var phase = Phase.new
     /// Whether the transfer counts against its host's ``HTTPClientConfiguration/maxConnectionsPerHost``.
     var holdsHostSlot = false
+    /// The slots of the transfer's host key, set at submission for a buffered request.
+    var hostSlots: HostSlots?
     var easy: UnsafeMutableRawPointer?
     var headerList: UnsafeMutablePointer<curl_slist>?
     var connectToList: UnsafeMutablePointer<curl_slist>?
@@ -60,23 +62,22 @@ final class CurlTransfer: @unchecked Sendable {
     var headers = HTTPHeaderBlock()
     var headComplete = false
     var body: [UInt8] = []
-    var startedAt = CurlTransfer.origin
+    /// Set only when needed (reading the clock costs more than it seems in a virtual machine, and most transfers
+    /// never need it): when transfers are logged.
+    var startedAt = MonotonicInstant.origin
     /// For a stream: the longest silence allowed, and when libcurl last delivered anything.
     var idleTimeout: Duration?
-    var lastActivity = CurlTransfer.origin
-
-    /// The placeholder of the instants above until they are set (reading the clock costs more than it seems in a
-    /// virtual machine, and most transfers never need them).
-    static let origin = ContinuousClock.now
+    var lastActivity = MonotonicInstant.origin
 
     /// Creates a transfer.
     ///
     /// - Parameters:
     ///   - request: The request.
+    ///   - target: The request's URL, parsed.
     ///   - stream: The body's buffer for a stream, or `nil` for a buffered request.
-    init(request: HTTPRequest, stream: StreamBuffer?) {
+    init(request: HTTPRequest, target: RequestTarget, stream: StreamBuffer?) {
         self.request = request
-        self.target = RequestTarget(url: request.url)
+        self.target = target
         self.stream = stream
     }
 

@@ -25,6 +25,13 @@ package final class HTTPClient: Sendable {
 
     private let loop: CurlLoop
 
+    /// Parsed request URLs, by URL: a client sends most requests to a few URLs, and looking one up costs less than
+    /// splitting it again.
+    private let targets = Mutex<[String: RequestTarget]>([:])
+
+    /// The most URLs kept in ``targets``; past that the cache starts over.
+    private static let targetCacheLimit = 256
+
     /// The I/O thread, until ``shutdown()`` joins it.
     private let thread: Mutex<pthread_t?>
 
@@ -73,9 +80,9 @@ package final class HTTPClient: Sendable {
     /// - Throws: ``HTTPError`` when the transfer fails (connection, TLS, timeout, shutdown), or `CancellationError`
     ///   when the calling task is cancelled.
     package func execute(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let transfer = CurlTransfer(request: request, stream: nil)
+        let transfer = CurlTransfer(request: request, target: self.target(for: request.url), stream: nil)
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
+            try await withTransferContinuation { continuation in
                 self.loop.submit(transfer, .response(continuation))
             }
         } onCancel: {
@@ -96,9 +103,9 @@ package final class HTTPClient: Sendable {
     ///   calling task is cancelled.
     package func stream(_ request: HTTPRequest) async throws -> HTTPResponseStream {
         let buffer = StreamBuffer(limit: self.configuration.streamBufferLimit)
-        let transfer = CurlTransfer(request: request, stream: buffer)
+        let transfer = CurlTransfer(request: request, target: self.target(for: request.url), stream: buffer)
         let head = try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
+            try await withTransferContinuation { continuation in
                 self.loop.submit(transfer, .head(continuation))
             }
         } onCancel: {
@@ -107,6 +114,32 @@ package final class HTTPClient: Sendable {
         }
         return HTTPResponseStream(head: head, handle: StreamHandle(loop: self.loop, transfer: transfer, buffer: buffer))
     }
+
+    /// The parsed form of a request URL, from the cache when it was seen before.
+    private func target(for url: String) -> RequestTarget {
+        if let target = self.targets.withLock({ $0[url] }) {
+            return target
+        }
+        let target = RequestTarget(url: url)
+        self.targets.withLock { targets in
+            if targets.count >= Self.targetCacheLimit {
+                targets.removeAll(keepingCapacity: true)
+            }
+            targets[url] = target
+        }
+        return target
+    }
+
+    /// The client's I/O thread as a task executor.
+    ///
+    /// Code that prefers it (`withTaskExecutorPreference(client.taskExecutor) { ... }`) runs on the I/O thread
+    /// between the loop's turns, so a response resumes it without a thread hand-off. While it runs, none of the
+    /// client's transfers progress: it must stay short and never block. After ``shutdown()``, such code runs on the
+    /// global concurrent executor.
+    package var taskExecutor: any TaskExecutor { self.loop }
+
+    /// Whether the calling code runs on the client's I/O thread. For tests and diagnostics.
+    package var isOnIOThread: Bool { self.loop.isLoopThread }
 
     /// The number of transfers (requests and streams) in libcurl's multi handle, as of its last change; requests
     /// waiting for a connection slot are not counted. For diagnostics and tests.

@@ -9,6 +9,9 @@ struct HTTPHeaderBlock: Sendable {
     /// The field lines without their line breaks, each followed by a `\n`.
     private(set) var bytes: [UInt8] = []
 
+    /// What a block reserves for its first line: enough for a typical response head.
+    private static let initialCapacity = 512
+
     /// An empty block.
     init() {}
 
@@ -26,6 +29,9 @@ struct HTTPHeaderBlock: Sendable {
 
     /// Adds a field line as received, without its line break.
     mutating func append(line: UnsafeRawBufferPointer) {
+        if self.bytes.capacity == 0 {
+            self.bytes.reserveCapacity(Self.initialCapacity)  // one allocation for a typical head, not five
+        }
         self.bytes.append(contentsOf: line)
         self.bytes.append(UInt8(ascii: "\n"))
     }

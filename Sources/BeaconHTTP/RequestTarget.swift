@@ -1,21 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 
 /// The parts of a request URL that the client needs besides the URL itself.
-struct RequestTarget: Sendable {
+///
+/// A class, so that the client's cache of parsed URLs (``HTTPClient``) hands out one reference per request.
+final class RequestTarget: Sendable {
     /// `scheme://host:port` in lower case, the key of the per-host connection limit.
-    var hostKey: String
+    let hostKey: String
 
     /// The URL's host as written (an IPv6 literal keeps its brackets).
-    var host: String
+    let host: String
 
     /// The URL's port, or the scheme's default.
-    var port: Int
+    let port: Int
 
     /// The URL's scheme in lower case.
-    var scheme: String
+    let scheme: String
 
     /// What follows the authority: path, query and fragment, as written.
-    var rest: Substring
+    let rest: Substring
 
     /// The URL as given, and where its authority without user information and its path lie in its UTF-8 bytes
     /// (`nil` for a URL without `scheme://`): ``redacted`` is made from them when an error or a log line needs it.

@@ -132,4 +132,28 @@ struct EtcdClientTests {
         #expect("\(error.map { String(describing: $0) } ?? "")".contains("http://127.0.0.1:1, http://127.0.0.1:2"))
         #expect(throws: EtcdError.self) { try EtcdClient(configuration: .init(endpoints: ["127.0.0.1:2379"])) }
     }
+
+    @Test("code on the client's task executor reads, writes and watches through it")
+    func onTaskExecutor() async throws {
+        let etcd = try Self.client()
+        defer { etcd.shutdown() }
+        let prefix = TestServers.uniquePrefix("executor")
+        let snapshots = try await withTaskExecutorPreference(etcd.taskExecutor) {
+            var watch = etcd.watch(prefix: prefix).makeAsyncIterator()
+            var seen = [try #require(try await watch.next()).count]
+            for index in 0..<3 {
+                try await etcd.put("\(prefix)k\(index)", "v\(index)")
+                #expect(try await etcd.get("\(prefix)k\(index)")?.string == "v\(index)")
+                while let snapshot = try await watch.next() {
+                    if snapshot.count == index + 1 {
+                        seen.append(snapshot.count)
+                        break
+                    }
+                }
+            }
+            return seen
+        }
+        #expect(snapshots == [0, 1, 2, 3])
+        #expect(try await etcd.delete(prefix: prefix) == 3)
+    }
 }
