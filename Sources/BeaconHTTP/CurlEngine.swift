@@ -22,15 +22,17 @@ final class CurlEngine: @unchecked Sendable {
     private let configuration: HTTPClientConfiguration
     private let logger: Logger
 
-    /// Easy handles of finished requests, reset and kept for the next ones: creating a handle and its buffers
-    /// costs a tenth of a request's work in libcurl.
+    /// Easy handles of finished requests, kept with the client's options for the next ones: creating a handle and
+    /// its buffers costs a tenth of a request's work in libcurl.
     private var idleHandles: [UnsafeMutableRawPointer] = []
 
     /// The most handles kept in ``idleHandles``.
     private static let idleHandleLimit = 16
 
-    /// The sockets registered with `epoll`.
-    private var watchedSockets: Set<Int32> = []
+    /// The sockets registered with `epoll`: `true` while libcurl waits on them, `false` once it no longer does
+    /// (a kept-alive connection between requests). Such a socket stays in the epoll set, so that the connection's
+    /// next request changes its registration (one system call) instead of adding it again after removing it (two).
+    private var watchedSockets: [Int32: Bool] = [:]
 
     /// When libcurl wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)`, if it does.
     private(set) var timerDeadline: MonotonicInstant?
@@ -264,6 +266,13 @@ final class CurlEngine: @unchecked Sendable {
     ///   - socket: The socket epoll reported.
     ///   - events: epoll's event bits for it.
     func socketReady(_ socket: Int32, events: UInt32) {
+        if self.watchedSockets[socket] == false {
+            // Set aside: an idle kept-alive connection that the server closed, or that sent something unasked.
+            // libcurl finds out when it next tries to reuse the connection; the socket leaves the epoll set now.
+            self.watchedSockets[socket] = nil
+            _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_DEL, socket, 0)
+            return
+        }
         var mask: Int32 = 0
         if events & EPOLLIN.rawValue != 0 { mask |= CURL_CSELECT_IN }
         if events & EPOLLOUT.rawValue != 0 { mask |= CURL_CSELECT_OUT }
@@ -290,25 +299,29 @@ final class CurlEngine: @unchecked Sendable {
         }
     }
 
-    /// The socket callback: registers, changes or removes a socket in the epoll set. A socket registered here
+    /// The socket callback: registers, changes or sets aside a socket in the epoll set. A socket registered here
     /// joins an `epoll_wait` already in progress on the I/O thread.
+    ///
+    /// A socket that libcurl stops waiting on stays registered, set aside (see ``watchedSockets``): an event on it
+    /// then removes it (``socketReady(_:events:)``), and a socket that libcurl closed has left the set by itself.
     ///
     /// - Parameters:
     ///   - socket: The socket.
     ///   - what: `CURL_POLL_IN`, `CURL_POLL_OUT`, `CURL_POLL_INOUT` or `CURL_POLL_REMOVE`.
     private func watch(_ socket: Int32, _ what: Int32) {
         if what == CURL_POLL_REMOVE {
-            if self.watchedSockets.remove(socket) != nil {
-                _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_DEL, socket, 0)
+            if self.watchedSockets[socket] != nil {
+                self.watchedSockets[socket] = false
             }
             return
         }
         var events: UInt32 = 0
         if what == CURL_POLL_IN || what == CURL_POLL_INOUT { events |= EPOLLIN.rawValue }
         if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { events |= EPOLLOUT.rawValue }
-        // A socket closed behind our back leaves the epoll set by itself, and its number may come back: fall back
-        // from one operation to the other when the set disagrees with what we remember.
-        if self.watchedSockets.insert(socket).inserted {
+        // A socket closed behind our back (set aside, then closed by libcurl) has left the epoll set by itself, and
+        // its number may come back: fall back from one operation to the other when the set disagrees with what we
+        // remember.
+        if self.watchedSockets.updateValue(true, forKey: socket) == nil {
             if cbeacon_epoll_control(self.epoll, EPOLL_CTL_ADD, socket, events) != 0, errno == EEXIST {
                 _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_MOD, socket, events)
             }

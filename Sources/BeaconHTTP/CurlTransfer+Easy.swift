@@ -3,13 +3,19 @@
 import CBeaconCurl
 
 extension CurlTransfer {
-    /// Creates and configures the easy handle. With the engine lock held.
+    /// Creates and configures the easy handle, or configures one that an earlier transfer left. With the engine
+    /// lock held.
     ///
-    /// On failure the caller still calls ``releaseHandle(multi:)``, which frees whatever was created.
+    /// A new handle first gets the options that are the same for every request of the client
+    /// (``setClientOptions(configuration:)``); a recycled one has them already. Every handle then gets all the
+    /// options that vary per request, each set to this request's value or back to libcurl's default, so that
+    /// nothing of the previous request carries over.
+    ///
+    /// On failure the caller still calls ``releaseHandle(multi:keepingHandle:)``, which frees whatever was created.
     ///
     /// - Parameters:
     ///   - configuration: The client's configuration.
-    ///   - recycled: An easy handle of an earlier transfer, reset by `curl_easy_reset`, to use instead of a new one.
+    ///   - recycled: The easy handle of an earlier buffered transfer that ended well, to use instead of a new one.
     /// - Throws: ``HTTPError`` with ``HTTPError/Code/invalidRequest`` for a request that cannot be sent, or the
     ///   error libcurl gave for an option.
     func makeEasyHandle(
@@ -21,10 +27,14 @@ extension CurlTransfer {
             self.easy = recycled
         }
         try self.validate()
-        guard let easy = self.easy ?? curl_easy_init() else {
-            throw HTTPError(code: .other, url: self.target.redacted, message: "curl_easy_init failed")
+        if self.easy == nil {
+            guard let easy = curl_easy_init() else {
+                throw HTTPError(code: .other, url: self.target.redacted, message: "curl_easy_init failed")
+            }
+            self.easy = easy
+            try self.setClientOptions(configuration: configuration)
         }
-        self.easy = easy
+        let easy = self.easy!
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer[0] = 0
         self.errorBuffer = errorBuffer
@@ -32,34 +42,45 @@ extension CurlTransfer {
         self.context = context
 
         try self.set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
-        // Defense in depth (a URL can only be http or https); libcurl before 7.85 lacks the option: ignore it then.
-        _ = cbeacon_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
-        try self.set(CURLOPT_NOSIGNAL, 1)
-        try self.set(CURLOPT_HTTP_VERSION, cbeacon_curl_http_version_1_1())
-        try self.set(CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeout.curlMilliseconds)
-        if let timeout = self.request.timeout ?? (self.stream == nil ? configuration.requestTimeout : nil) {
-            try self.set(CURLOPT_TIMEOUT_MS, timeout.curlMilliseconds)
-        }
+        let timeout = self.request.timeout ?? (self.stream == nil ? configuration.requestTimeout : nil)
+        try self.set(CURLOPT_TIMEOUT_MS, timeout?.curlMilliseconds ?? 0)
         if self.stream != nil {
             // Checked by the engine on each turn (libcurl's low-speed limit averages over seconds: too coarse).
             self.idleTimeout = self.request.idleTimeout ?? configuration.streamIdleTimeout
             self.lastActivity = .now
         }
+        try self.setURL(configuration.tls)
+        try self.setMethodAndBody()
+        try self.setHeaders()
+        try self.check(cbeacon_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context.toOpaque()))
+        try self.check(cbeacon_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, context.toOpaque()))
+    }
+
+    /// Sets the options that every request of the client shares: protocol, timeouts, keep-alive, TLS and the
+    /// callbacks. Once per easy handle; they survive its reuse.
+    private func setClientOptions(configuration: HTTPClientConfiguration) throws(HTTPError) {
+        let easy = self.easy!
+        // Defense in depth (a URL can only be http or https); libcurl before 7.85 lacks the option: ignore it then.
+        _ = cbeacon_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
+        try self.set(CURLOPT_NOSIGNAL, 1)
+        try self.set(CURLOPT_HTTP_VERSION, cbeacon_curl_http_version_1_1())
+        try self.set(CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeout.curlMilliseconds)
         try self.set(CURLOPT_TCP_KEEPALIVE, 1)
         try self.set(CURLOPT_TCP_KEEPIDLE, configuration.tcpKeepAliveInterval.curlSeconds)
         try self.set(CURLOPT_TCP_KEEPINTVL, configuration.tcpKeepAliveInterval.curlSeconds)
-        try self.setURLAndTLS(configuration.tls)
-        try self.setMethodAndBody()
-        try self.setHeaders()
-
-        try self.check(cbeacon_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context.toOpaque()))
+        // Used by https URLs only; a plain http transfer ignores them.
+        let tls = configuration.tls
+        if let path = tls.caBundlePath { try self.set(CURLOPT_CAINFO, path) }
+        if let path = tls.certificatePath { try self.set(CURLOPT_SSLCERT, path) }
+        if let path = tls.privateKeyPath { try self.set(CURLOPT_SSLKEY, path) }
+        try self.set(CURLOPT_SSL_VERIFYPEER, tls.verifyPeer ? 1 : 0)
+        try self.set(CURLOPT_SSL_VERIFYHOST, tls.verifyPeer ? 2 : 0)
         try self.check(
             cbeacon_curl_easy_setopt_data_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, context in
                 let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
                 return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
             }
         )
-        try self.check(cbeacon_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, context.toOpaque()))
         try self.check(
             cbeacon_curl_easy_setopt_data_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, context in
                 let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
@@ -91,34 +112,31 @@ extension CurlTransfer {
         }
     }
 
-    /// Sets the URL, and the TLS options for `https`.
-    private func setURLAndTLS(_ tls: HTTPClientConfiguration.TLS) throws(HTTPError) {
+    /// Sets the URL; for `https` with a configured server name, the URL names that server and libcurl connects
+    /// to the URL's host instead (`CURLOPT_CONNECT_TO`), so that certificate checks use the name.
+    private func setURL(_ tls: HTTPClientConfiguration.TLS) throws(HTTPError) {
         var url = self.request.url
-        if self.target.scheme == "https" {
-            if let serverName = tls.serverName, !serverName.isEmpty {
-                url = "https://\(serverName):\(self.target.port)\(self.target.rest)"
-                self.connectToList = curl_slist_append(
-                    nil,
-                    "\(serverName):\(self.target.port):\(self.target.host):\(self.target.port)"
-                )
-                try self.set(CURLOPT_CONNECT_TO, pointer: UnsafeMutableRawPointer(self.connectToList))
-            }
-            if let path = tls.caBundlePath { try self.set(CURLOPT_CAINFO, path) }
-            if let path = tls.certificatePath { try self.set(CURLOPT_SSLCERT, path) }
-            if let path = tls.privateKeyPath { try self.set(CURLOPT_SSLKEY, path) }
-            try self.set(CURLOPT_SSL_VERIFYPEER, tls.verifyPeer ? 1 : 0)
-            try self.set(CURLOPT_SSL_VERIFYHOST, tls.verifyPeer ? 2 : 0)
+        if self.target.scheme == "https", let serverName = tls.serverName, !serverName.isEmpty {
+            url = "https://\(serverName):\(self.target.port)\(self.target.rest)"
+            self.connectToList = curl_slist_append(
+                nil,
+                "\(serverName):\(self.target.port):\(self.target.host):\(self.target.port)"
+            )
         }
+        try self.set(CURLOPT_CONNECT_TO, pointer: UnsafeMutableRawPointer(self.connectToList))
         try self.set(CURLOPT_URL, url)
     }
 
-    /// Sets the method and, when there is one, the body (copied by libcurl).
+    /// Sets the method and, when there is one, the body (copied by libcurl). Starts from a plain GET, so that a
+    /// reused handle keeps neither the method nor the body of its previous request.
     private func setMethodAndBody() throws(HTTPError) {
         let method = self.request.method.uppercased()
         let body = self.request.body
+        try self.set(CURLOPT_HTTPGET, 1)
+        try self.check(cbeacon_curl_easy_setopt_string(self.easy!, CURLOPT_CUSTOMREQUEST, nil))
         switch method {
         case "GET" where body.isEmpty:
-            try self.set(CURLOPT_HTTPGET, 1)
+            break
         case "HEAD" where body.isEmpty:
             try self.set(CURLOPT_NOBODY, 1)
         default:

@@ -105,8 +105,8 @@ final class CurlTransfer: @unchecked Sendable {
     /// - Parameters:
     ///   - multi: The multi handle the easy handle was added to (if it was added).
     ///   - keepingHandle: Whether to return the easy handle instead of cleaning it up, for another transfer.
-    /// - Returns: The easy handle when `keepingHandle` is true and there was one: out of the multi handle and reset
-    ///   by `curl_easy_reset` (every option back to its default, nothing pointing at this transfer any more).
+    /// - Returns: The easy handle when `keepingHandle` is true and there was one: out of the multi handle, with
+    ///   the client's options kept and nothing pointing at this transfer any more.
     @discardableResult
     func releaseHandle(multi: UnsafeMutableRawPointer, keepingHandle: Bool = false) -> UnsafeMutableRawPointer? {
         var kept: UnsafeMutableRawPointer?
@@ -115,8 +115,12 @@ final class CurlTransfer: @unchecked Sendable {
                 curl_multi_remove_handle(multi, easy)
             }
             if keepingHandle {
-                // Reset before the lists and buffers it points at are freed below.
-                curl_easy_reset(easy)
+                // Detached from what is freed below; the next transfer sets every per-request option again.
+                _ = cbeacon_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, nil)
+                _ = cbeacon_curl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, nil)
+                _ = cbeacon_curl_easy_setopt_pointer(easy, CURLOPT_CONNECT_TO, nil)
+                _ = cbeacon_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, nil)
+                _ = cbeacon_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, nil)
                 kept = easy
             } else {
                 curl_easy_cleanup(easy)

@@ -106,6 +106,31 @@ struct HTTPClientTests {
         #expect(responses[0].localPort != 0)
     }
 
+    @Test("a reused handle keeps nothing of its previous request: method, body, headers")
+    func handleReuseCarriesNothingOver() async throws {
+        let client = HTTPClient()
+        defer { client.shutdown() }
+        let endpoint = try EtcdGateway.endpoint()
+        let key = EtcdGateway.uniquePrefix("reuse") + "k"
+        let version = HTTPRequest(url: endpoint + "/version")
+        var statuses: [Int] = []
+        statuses.append(
+            try await client.execute(EtcdGateway.post("/v3/kv/put", json: EtcdGateway.putBody(key: key, value: "v")))
+                .status
+        )
+        statuses.append(try await client.execute(version).status)  // a POST left behind would be refused (405)
+        statuses.append(try await client.execute(HTTPRequest(method: "DELETE", url: endpoint + "/version")).status)
+        statuses.append(try await client.execute(version).status)  // so would a DELETE
+        let range = try await client.execute(
+            EtcdGateway.post("/v3/kv/range", json: #"{"key":"\#(EtcdGateway.base64(key))"}"#)
+        )
+        #expect(statuses == [200, 200, 405, 200])
+        let kvs = try #require(try EtcdGateway.object(range.body)["kvs"] as? [[String: Any]])
+        #expect(kvs.first?["value"] as? String == EtcdGateway.base64("v"))
+        let plain = try await client.execute(version)
+        #expect(plain.reusedConnection)
+    }
+
     @Test("many tasks share the client: 200 requests from 20 tasks all succeed")
     func concurrentRequests() async throws {
         let client = HTTPClient()

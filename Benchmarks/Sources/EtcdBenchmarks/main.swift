@@ -40,9 +40,9 @@ func report(_ name: String, _ latencies: [Int64], elapsed: Duration) -> (p50: Do
 let etcd = try EtcdClient(configuration: .init(endpoints: [endpoint]))
 try await etcd.put(key, "10.0.0.5:5432")
 
-// 1. The C floor and EtcdClient.get, in alternating rounds of 500 sequential requests each, so that a change of
-// load on this shared machine during the run weighs on both sides alike. Each side keeps its connection alive
-// across rounds; both warm up first.
+// 1. The C floor and EtcdClient.get (from the concurrency pool, and on the client's task executor), in alternating
+// rounds of 500 sequential requests each, so that a change of load on this shared machine during the run weighs on
+// every side alike. Each side keeps its connection alive across rounds; all warm up first.
 let rounds = iterations / 500
 let body = #"{"key":"\#(Data(key.utf8).base64EncodedString())"}"#
 guard let baseline = curl_baseline_open("\(endpoint)/v3/kv/range", body) else {
@@ -74,43 +74,64 @@ func clientRound(_ etcd: EtcdClient, _ count: Int) async throws -> [Int64] {
     return latencies
 }
 
-_ = baselineRound(baseline, 500)  // warm-up
-_ = try await clientRound(etcd, 500)
-var baselineLatencies: [Int64] = []
-var clientLatencies: [Int64] = []
-var baselineElapsed = Duration.zero
-var clientElapsed = Duration.zero
-var baselineCPUTotal = 0.0
-var clientCPUTotal = 0.0
-for _ in 0..<rounds {
-    var start = ContinuousClock.now
-    var cpu = processCPUMicroseconds()
-    baselineLatencies += baselineRound(baseline, 500)
-    baselineElapsed += ContinuousClock.now - start
-    baselineCPUTotal += processCPUMicroseconds() - cpu
-    start = ContinuousClock.now
-    cpu = processCPUMicroseconds()
-    clientLatencies += try await clientRound(etcd, 500)
-    clientElapsed += ContinuousClock.now - start
-    clientCPUTotal += processCPUMicroseconds() - cpu
+/// One side of the comparison: its latencies, wall-clock time and process CPU time over all its rounds.
+struct Side {
+    let name: String
+    var latencies: [Int64] = []
+    var elapsed = Duration.zero
+    var cpu = 0.0
+
+    init(_ name: String) { self.name = name }
+
+    /// Runs one round, adding its figures.
+    mutating func measure(_ round: () async throws -> [Int64]) async rethrows {
+        let start = ContinuousClock.now
+        let cpu = processCPUMicroseconds()
+        self.latencies += try await round()
+        self.elapsed += ContinuousClock.now - start
+        self.cpu += processCPUMicroseconds() - cpu
+    }
 }
+
+/// Runs every side's rounds, alternating, off the main actor.
+@concurrent
+func compare(_ etcd: EtcdClient, _ baseline: OpaquePointer) async throws -> [Side] {
+    _ = baselineRound(baseline, 500)  // warm-up
+    _ = try await clientRound(etcd, 500)
+    _ = try await withTaskExecutorPreference(etcd.taskExecutor) { try await clientRound(etcd, 500) }
+    var floor = Side("C libcurl range loop (floor)")
+    var pool = Side("EtcdClient.get from the concurrency pool")
+    var executor = Side("EtcdClient.get on etcd.taskExecutor")
+    for _ in 0..<rounds {
+        await floor.measure { baselineRound(baseline, 500) }
+        try await pool.measure { try await clientRound(etcd, 500) }
+        try await executor.measure {
+            try await withTaskExecutorPreference(etcd.taskExecutor) { try await clientRound(etcd, 500) }
+        }
+    }
+    return [floor, pool, executor]
+}
+
+let sides = try await compare(etcd, baseline)
+let (floorSide, poolSide, executorSide) = (sides[0], sides[1], sides[2])
 curl_baseline_close(baseline)
-let baselineCPU = baselineCPUTotal / Double(baselineLatencies.count)
-let clientCPU = clientCPUTotal / Double(clientLatencies.count)
 
-let floor = report("C libcurl range loop (floor)", baselineLatencies, elapsed: baselineElapsed)
-let client = report("EtcdClient.get", clientLatencies, elapsed: clientElapsed)
+let floor = report(floorSide.name, floorSide.latencies, elapsed: floorSide.elapsed)
+for side in [poolSide, executorSide] {
+    let client = report(side.name, side.latencies, elapsed: side.elapsed)
+    print(
+        "  vs floor: p50 ratio \(String(format: "%.2f", client.p50 / floor.p50)), "
+            + "p99 ratio \(String(format: "%.2f", client.p99 / floor.p99)), "
+            + "throughput ratio \(String(format: "%.2f", floor.rate / client.rate))"
+    )
+}
 print(
-    "EtcdClient.get vs floor: p50 ratio \(String(format: "%.2f", client.p50 / floor.p50)), "
-        + "p99 ratio \(String(format: "%.2f", client.p99 / floor.p99)), "
-        + "throughput ratio \(String(format: "%.2f", floor.rate / client.rate))"
-)
-print(
-    "CPU time of this process per request: C loop \(String(format: "%.1f", baselineCPU)) µs, "
-        + "EtcdClient.get \(String(format: "%.1f", clientCPU)) µs"
+    "CPU time of this process per request: C loop \(String(format: "%.1f", floorSide.cpu / Double(iterations))) µs, "
+        + "from the pool \(String(format: "%.1f", poolSide.cpu / Double(iterations))) µs, "
+        + "on the executor \(String(format: "%.1f", executorSide.cpu / Double(iterations))) µs"
 )
 
-// 3. Watch propagation: put -> the snapshot holding it is delivered (off the main actor too).
+// 2. Watch propagation: put -> the snapshot holding it is delivered (off the main actor too).
 @concurrent
 func measurePropagation(_ etcd: EtcdClient) async throws -> [Int64] {
     let prefix = "/beacon-benchmarks/watch/"
