@@ -192,6 +192,7 @@ private struct WireJSONReader {
             self.offset += 1
             return .object(members)
         }
+        members.reserveCapacity(8)  // the gateway's objects: a header (4 members), an entry (6), an answer (2 to 4)
         while true {
             self.skipWhitespace()
             guard self.offset < self.bytes.count, self.bytes[self.offset] == UInt8(ascii: "\"") else {

@@ -251,12 +251,12 @@ final class CurlLoop: @unchecked Sendable {
                 let now = MonotonicInstant.now
                 let idleLimit = engine.expireIdleStreams()
                 engine.forgetNewStreamDeadline()
-                var deadline = now + .seconds(1)
+                var deadline = now.adding(milliseconds: 1000)
                 if let timer = engine.timerDeadline { deadline = min(deadline, timer) }
                 if let idleLimit { deadline = min(deadline, now + idleLimit) }
                 engine.sleepDeadline = deadline
                 self.runningCount.store(engine.runningCount, ordering: .relaxed)
-                return deadline <= now ? 0 : Int32((deadline - now).curlMilliseconds)
+                return Int32(clamping: now.milliseconds(until: deadline))
             }
             guard let wait else { break }
             // Tasks resumed in this turn and preferring this thread run now, outside the engine lock; jobs they

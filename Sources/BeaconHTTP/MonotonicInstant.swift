@@ -34,6 +34,14 @@ struct MonotonicInstant: Comparable, Sendable {
         .nanoseconds(later.nanoseconds.subtractingSaturated(earlier.nanoseconds))
     }
 
+    /// The whole milliseconds from `self` to `later`, rounded up (a wait for them does not end early); 0 when
+    /// `later` has come.
+    func milliseconds(until later: MonotonicInstant) -> Int {
+        let nanoseconds = later.nanoseconds.subtractingSaturated(self.nanoseconds)
+        guard nanoseconds > 0 else { return 0 }
+        return Int(nanoseconds / 1_000_000 + (nanoseconds % 1_000_000 == 0 ? 0 : 1))
+    }
+
     /// The moment this many milliseconds after `self`.
     func adding(milliseconds: Int) -> MonotonicInstant {
         let (product, overflow) = Int64(milliseconds).multipliedReportingOverflow(by: 1_000_000)

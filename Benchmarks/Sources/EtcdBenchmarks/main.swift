@@ -102,34 +102,41 @@ func compare(_ etcd: EtcdClient, _ baseline: OpaquePointer) async throws -> [Sid
     var floor = Side("C libcurl range loop (floor)")
     var pool = Side("EtcdClient.get from the concurrency pool")
     var executor = Side("EtcdClient.get on etcd.taskExecutor")
+    // ETCD_BENCHMARK_SIDES=executor (or floor, pool, comma-separated) runs only those sides, for a profiler.
+    let sides = ProcessInfo.processInfo.environment["ETCD_BENCHMARK_SIDES"] ?? "floor,pool,executor"
     for _ in 0..<rounds {
-        await floor.measure { baselineRound(baseline, 500) }
-        try await pool.measure { try await clientRound(etcd, 500) }
-        try await executor.measure {
-            try await withTaskExecutorPreference(etcd.taskExecutor) { try await clientRound(etcd, 500) }
+        if sides.contains("floor") {
+            await floor.measure { baselineRound(baseline, 500) }
+        }
+        if sides.contains("pool") {
+            try await pool.measure { try await clientRound(etcd, 500) }
+        }
+        if sides.contains("executor") {
+            try await executor.measure {
+                try await withTaskExecutorPreference(etcd.taskExecutor) { try await clientRound(etcd, 500) }
+            }
         }
     }
     return [floor, pool, executor]
 }
 
-let sides = try await compare(etcd, baseline)
-let (floorSide, poolSide, executorSide) = (sides[0], sides[1], sides[2])
+let sides = try await compare(etcd, baseline).filter { !$0.latencies.isEmpty }
 curl_baseline_close(baseline)
 
-let floor = report(floorSide.name, floorSide.latencies, elapsed: floorSide.elapsed)
-for side in [poolSide, executorSide] {
-    let client = report(side.name, side.latencies, elapsed: side.elapsed)
-    print(
-        "  vs floor: p50 ratio \(String(format: "%.2f", client.p50 / floor.p50)), "
-            + "p99 ratio \(String(format: "%.2f", client.p99 / floor.p99)), "
-            + "throughput ratio \(String(format: "%.2f", floor.rate / client.rate))"
-    )
+var floor: (p50: Double, p99: Double, rate: Double)?
+for side in sides {
+    let figures = report(side.name, side.latencies, elapsed: side.elapsed)
+    if let floor {
+        print(
+            "  vs floor: p50 ratio \(String(format: "%.2f", figures.p50 / floor.p50)), "
+                + "p99 ratio \(String(format: "%.2f", figures.p99 / floor.p99)), "
+                + "throughput ratio \(String(format: "%.2f", floor.rate / figures.rate))"
+        )
+    } else if side.name.hasPrefix("C ") {
+        floor = figures
+    }
+    print("  CPU time of this process per request: \(String(format: "%.1f", side.cpu / Double(iterations))) µs")
 }
-print(
-    "CPU time of this process per request: C loop \(String(format: "%.1f", floorSide.cpu / Double(iterations))) µs, "
-        + "from the pool \(String(format: "%.1f", poolSide.cpu / Double(iterations))) µs, "
-        + "on the executor \(String(format: "%.1f", executorSide.cpu / Double(iterations))) µs"
-)
 
 // 2. Watch propagation: put -> the snapshot holding it is delivered (off the main actor too).
 @concurrent
