@@ -39,12 +39,7 @@ struct HTTPClientExecutorTests {
             }
             try await group.waitForAll()
         }
-        let key = EtcdGateway.base64(prefix)
-        let end = EtcdGateway.base64(EtcdGateway.prefixEnd(prefix))
-        let range = try await client.execute(
-            EtcdGateway.post("/v3/kv/range", json: #"{"key":"\#(key)","range_end":"\#(end)","count_only":true}"#)
-        )
-        #expect(try EtcdGateway.object(range.body)["count"] as? String == "200")
+        #expect(try await EtcdGateway.count(client, prefix: prefix) == "200")
     }
 
     @Test("a watch stream read on the executor delivers the events of puts made from it")

@@ -59,6 +59,16 @@ enum EtcdGateway {
         try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
     }
 
+    /// The number of keys under a prefix, as the gateway writes it (a string), read through the client.
+    static func count(_ client: HTTPClient, prefix: String) async throws -> String? {
+        let key = base64(prefix)
+        let end = base64(prefixEnd(prefix))
+        let range = try await client.execute(
+            post("/v3/kv/range", json: #"{"key":"\#(key)","range_end":"\#(end)","count_only":true}"#)
+        )
+        return try object(range.body)["count"] as? String
+    }
+
     /// Puts a key through the client and checks the status.
     static func put(_ client: HTTPClient, key: String, value: String) async throws {
         let response = try await client.execute(post("/v3/kv/put", json: putBody(key: key, value: value)))

@@ -147,12 +147,7 @@ struct HTTPClientTests {
             }
             try await group.waitForAll()
         }
-        let key = EtcdGateway.base64(prefix)
-        let end = EtcdGateway.base64(EtcdGateway.prefixEnd(prefix))
-        let range = try await client.execute(
-            EtcdGateway.post("/v3/kv/range", json: #"{"key":"\#(key)","range_end":"\#(end)","count_only":true}"#)
-        )
-        #expect(try EtcdGateway.object(range.body)["count"] as? String == "200")
+        #expect(try await EtcdGateway.count(client, prefix: prefix) == "200")
     }
 
     @Test("maxConnectionsPerHost bounds the connections: 60 concurrent requests over at most 2")
