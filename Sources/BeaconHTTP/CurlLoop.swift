@@ -17,9 +17,13 @@ import Synchronization
 /// wake-up; the thread is woken only when its sleep must end earlier than it planned, for posted messages, or for
 /// shutdown.
 ///
-/// `@unchecked Sendable` is safe because the mutable state lives behind the two `Mutex`es (the engine, the inbox);
-/// the file descriptors are immutable after `init` and closed in `deinit`, when no thread holds the loop any more
-/// (writing to the eventfd, the only use outside a lock, is then impossible).
+/// The loop is also a task executor (`CurlLoop+TaskExecutor.swift`): tasks that prefer it run on the I/O thread
+/// between turns.
+///
+/// `@unchecked Sendable` is safe because the mutable state lives behind the three `Mutex`es (the engine, the
+/// inbox, the job queue) and one atomic (the I/O thread's identity); the file descriptors are immutable after
+/// `init` and closed in `deinit`, when no thread holds the loop any more (writing to the eventfd, the only use
+/// outside a lock, is then impossible: a task that prefers the loop as its executor holds it too).
 final class CurlLoop: @unchecked Sendable {
     /// Messages that tasks leave for the I/O thread when the engine is busy, taken all at once on each turn.
     struct Inbox {
@@ -203,6 +207,7 @@ final class CurlLoop: @unchecked Sendable {
         return outcome.accepted
     }
 
+    /// Ends the I/O thread's `epoll_wait` (now, or at once if it is not waiting).
     func wake() {
         var one: UInt64 = 1
         _ = write(self.wakeUp, &one, 8)
