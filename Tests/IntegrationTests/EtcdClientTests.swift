@@ -156,27 +156,4 @@ struct EtcdClientTests {
         #expect(snapshots == [0, 1, 2, 3])
         #expect(try await etcd.delete(prefix: prefix) == 3)
     }
-
-    @Test("Documentation/Etcd.md: the task-executor example reads its keys on the I/O thread")
-    func guideTaskExecutorExample() async throws {
-        let etcd = try Self.client()
-        defer { etcd.shutdown() }
-        let prefix = TestServers.uniquePrefix("guide-executor")
-        try await etcd.put("\(prefix)db/main/endpoint", "10.0.0.5:5432")
-        try await etcd.put("\(prefix)cache/main/endpoint", "10.0.0.11:11211")
-
-        // As in the guide, under this test's prefix.
-        let keys = ["\(prefix)db/main/endpoint", "\(prefix)db/replica/endpoint", "\(prefix)cache/main/endpoint"]
-        let endpoints = try await withTaskExecutorPreference(etcd.taskExecutor) {
-            var endpoints: [Endpoint] = []
-            for key in keys {
-                if let entry = try await etcd.get(key) {
-                    endpoints.append(try entry.endpoint())
-                }
-            }
-            return endpoints
-        }
-        #expect(endpoints.map(\.description) == ["10.0.0.5:5432", "10.0.0.11:11211"])
-        try await etcd.delete(prefix: prefix)
-    }
 }

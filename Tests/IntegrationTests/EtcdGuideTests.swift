@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import BeaconEtcd
+import Logging
+import Testing
+
+/// The examples of Documentation/Etcd.md, as written there, against the plain etcd of `scripts/servers` (keys under
+/// a prefix of their own).
+@Suite("Documentation/Etcd.md examples against etcd", .requiresServers, .timeLimit(.minutes(1)))
+struct EtcdGuideTests {
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    func client(servicePrefix: String? = nil) throws -> EtcdClient {
+        var configuration = EtcdClient.Configuration(endpoints: [try TestServers.value("BEACON_ETCD_ENDPOINT")])
+        if let servicePrefix { configuration.servicePrefix = servicePrefix }
+        return try EtcdClient(configuration: configuration, logger: self.logger)
+    }
+
+    @Test("the introduction: put, require an endpoint, watch registered instances")
+    func introduction() async throws {
+        let prefix = TestServers.uniquePrefix("guide-intro")
+        let etcd = try self.client(servicePrefix: "\(prefix)services")
+        defer { etcd.shutdown() }
+        let registration = try await etcd.register(
+            ServiceInstance(service: "memcached", id: "a", endpoint: Endpoint(host: "10.0.0.11", port: 11211)),
+            ttl: .seconds(10)
+        )
+
+        try await etcd.put("\(prefix)db/main/endpoint", "10.0.0.5:5432")
+        let database = try await etcd.require("\(prefix)db/main/endpoint").endpoint(defaultPort: 5432)
+
+        var seen: [[Endpoint]] = []
+        for try await snapshot in etcd.watch(prefix: "\(prefix)services/memcached/") {
+            let servers = try snapshot.map { try ServiceInstance(decoding: $0).endpoint }
+            seen.append(servers)
+            break  // the guide's loop runs for the life of the app
+        }
+        #expect(database == Endpoint(host: "10.0.0.5", port: 5432))
+        #expect(seen == [[Endpoint(host: "10.0.0.11", port: 11211)]])
+        await registration.cancel()
+        try await etcd.delete(prefix: prefix)
+    }
+
+    @Test("running on the client's I/O thread: reading keys on its task executor")
+    func taskExecutor() async throws {
+        let prefix = TestServers.uniquePrefix("guide-executor")
+        let etcd = try self.client()
+        defer { etcd.shutdown() }
+        try await etcd.put("\(prefix)db/main/endpoint", "10.0.0.5:5432")
+        try await etcd.put("\(prefix)cache/main/endpoint", "10.0.0.11:11211")
+
+        let keys = ["\(prefix)db/main/endpoint", "\(prefix)db/replica/endpoint", "\(prefix)cache/main/endpoint"]
+        let endpoints = try await withTaskExecutorPreference(etcd.taskExecutor) {
+            var endpoints: [Endpoint] = []
+            for key in keys {
+                if let entry = try await etcd.get(key) {
+                    endpoints.append(try entry.endpoint())
+                }
+            }
+            return endpoints
+        }
+        #expect(endpoints == [Endpoint(host: "10.0.0.5", port: 5432), Endpoint(host: "10.0.0.11", port: 11211)])
+        try await etcd.delete(prefix: prefix)
+    }
+}
