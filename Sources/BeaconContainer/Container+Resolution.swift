@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import BeaconExpression
+public import BeaconExpression
 import Logging
 import Synchronization
 
@@ -110,24 +110,32 @@ extension Container {
         generation: UInt64,
         outcome: Result<any ServiceBox, any Error>
     ) {
-        let waiters: [Slot.Waiter] = slot.state.withLock { state in
-            guard case .building(let current, let waiters) = state.phase, current == generation else { return [] }
+        let (waiters, kept): ([Slot.Waiter], Bool) = slot.state.withLock { state in
+            guard case .building(let current, let waiters) = state.phase, current == generation else {
+                return ([], false)
+            }
             switch outcome {
             case .success(let box):
                 if state.staleGeneration == generation {
                     state.phase = .idle
-                } else {
-                    slot.store(box, shared: definition.scope == .shared, in: &state)
+                    return (waiters, false)
                 }
+                slot.store(box, shared: definition.scope == .shared, in: &state)
+                return (waiters, true)
             case .failure(let error):
                 state.phase = .idle
                 state.failure = (generation, error)
+                return (waiters, false)
             }
-            return waiters
         }
         switch outcome {
         case .success(let box):
             logger.debug("service built", metadata: ["container.service": "\(definition.id)"])
+            lifetimes.built(box, id: definition.id)
+            if !kept {
+                // Invalidated while it was being built: handed to its callers, then retired like a replaced one.
+                lifetimes.retired(box, id: definition.id)
+            }
             for waiter in waiters {
                 waiter.resume(returning: box)
             }
@@ -139,8 +147,16 @@ extension Container {
         }
     }
 
-    @inline(__always)
+    /// Builds a service with the slot recorded as the task's current construction, for ``ContainerInput``.
     private func construct(_ definition: CompiledDefinition, path: ResolutionPath) async throws -> any ServiceBox {
+        let construction = CurrentConstruction.Value(container: self, slot: path.last ?? -1)
+        return try await CurrentConstruction.$value.withValue(construction) {
+            try await constructBody(definition, path: path)
+        }
+    }
+
+    @inline(__always)
+    private func constructBody(_ definition: CompiledDefinition, path: ResolutionPath) async throws -> any ServiceBox {
         switch definition.body {
         case .closure(let factory):
             return try await factory.make(Resolver(container: self, path: path))
@@ -206,14 +222,22 @@ extension Container {
                 return try compiled.parsed.evaluate(values: ["container": .object(context)])
             } catch let pending as PendingService {
                 attempts += 1
-                guard attempts <= 64 else {
-                    throw ContainerError(
-                        code: .resolutionFailed,
-                        message: "The expression `\(compiled.parsed.expression)` asked for more than 64 services."
-                    )
-                }
+                try Self.checkAttempts(attempts, compiled)
                 resolved.append(pending.slot, try await resolve(pending.slot, path: path).expressionValue)
+            } catch let request as ContainerLoadRequest {
+                attempts += 1
+                try Self.checkAttempts(attempts, compiled)
+                try await request.load()
             }
+        }
+    }
+
+    private static func checkAttempts(_ attempts: Int, _ compiled: CompiledExpression) throws(ContainerError) {
+        guard attempts <= 64 else {
+            throw ContainerError(
+                code: .resolutionFailed,
+                message: "The expression `\(compiled.parsed.expression)` asked for more than 64 services and loads."
+            )
         }
     }
 
@@ -267,9 +291,15 @@ extension Container {
         }
     }
 
-    /// A service as expressions see it: objects stay objects, scalars become values, anything else an opaque
-    /// object with no properties.
-    static func expressionValue(of service: any Sendable) -> ExpressionValue {
+    /// A Swift value as expressions see it: objects stay objects, scalars become values, anything else an opaque
+    /// object with no members, which ``ServiceArguments/service(_:as:)`` hands back as the original value.
+    ///
+    /// An ``ExpressionObject`` method that returns a Swift service (a client or a pool) to a factory's arguments
+    /// returns it through this function.
+    ///
+    /// - Parameter service: The value.
+    /// - Returns: Its expression form.
+    public static func expressionValue(of service: any Sendable) -> ExpressionValue {
         switch service {
         case let value as ExpressionValue: return value
         case let object as any ExpressionObject: return .object(object)

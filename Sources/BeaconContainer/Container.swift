@@ -49,6 +49,10 @@ public final class Container: Sendable {
     let environment: Environment
     let className: String
     let signals: [(slot: Int, consume: @Sendable (_ onElement: @Sendable () -> Void) async -> Void)]
+    /// Runs the built services that are `Service`s and closes replaced instances (see ``run()``).
+    let lifetimes: InstanceLifetimes
+    /// Set by the first ``run()``.
+    let isRunning = Atomic<Bool>(false)
     let logger: Logger
 
     init(
@@ -61,6 +65,7 @@ public final class Container: Sendable {
         environment: Environment,
         className: String,
         signals: [(slot: Int, consume: @Sendable (_ onElement: @Sendable () -> Void) async -> Void)],
+        retiredInstanceGracePeriod: Duration,
         logger: Logger
     ) {
         self.owner = owner
@@ -75,6 +80,7 @@ public final class Container: Sendable {
         self.environment = environment
         self.className = className
         self.signals = signals
+        self.lifetimes = InstanceLifetimes(gracePeriod: retiredInstanceGracePeriod)
         self.logger = logger
     }
 
@@ -250,25 +256,13 @@ public final class Container: Sendable {
         var seen = Set<Int>()
         while let next = pending.popLast() {
             guard seen.insert(next).inserted else { continue }
-            logger.debug("service invalidated", metadata: ["container.service": "\(definitions[next]?.id ?? "")"])
-            pending.append(contentsOf: slots[next].invalidate().elements)
-        }
-    }
-
-    /// Consumes the change signals registered with ``ContainerBuilder/refresh(_:on:)`` until the task is
-    /// cancelled or every signal has ended: each element invalidates its service.
-    ///
-    /// Run it beside the application (a task group, or as a service of a service group); without it change
-    /// signals are not read.
-    public func run() async {
-        await withDiscardingTaskGroup { group in
-            for signal in signals {
-                group.addTask {
-                    await signal.consume { [self] in
-                        self.invalidate(slot: signal.slot)
-                    }
-                }
+            let id = definitions[next]?.id ?? ""
+            logger.debug("service invalidated", metadata: ["container.service": "\(id)"])
+            let (dependents, replaced) = slots[next].invalidate()
+            if let replaced {
+                lifetimes.retired(replaced, id: id)
             }
+            pending.append(contentsOf: dependents.elements)
         }
     }
 

@@ -57,6 +57,7 @@ extension ContainerBuilder {
             environment: Environment(table: environment),
             className: containerClassName,
             signals: signalSlots,
+            retiredInstanceGracePeriod: retiredInstanceGracePeriod,
             logger: logger
         )
     }

@@ -86,6 +86,9 @@ public struct ContainerBuilder: Sendable {
     public var checksExpressionReferences = true
     /// Where the container logs (debug level: services built and invalidated).
     public var logger: Logger
+    /// How long an instance replaced by a rebuild stays open for the callers that took it with a plain `get`
+    /// before ``Container/run()`` closes it (see ``ClosableService``). Default: 10 seconds.
+    public var retiredInstanceGracePeriod: Duration = .seconds(10)
 
     /// Creates an empty builder.
     ///

@@ -135,12 +135,15 @@ final class Slot: Sendable {
         published.store(UInt(bitPattern: Unmanaged.passUnretained(object).toOpaque()), ordering: .releasing)
     }
 
-    /// Forgets the built service (or marks a running build stale) and returns the dependents to invalidate.
-    func invalidate() -> Dependents {
+    /// Forgets the built service (or marks a running build stale); returns the dependents to invalidate and the
+    /// instance that was forgotten, if one was built.
+    func invalidate() -> (dependents: Dependents, replaced: (any ServiceBox)?) {
         mayBeInvalidated.store(true, ordering: .relaxed)
         return state.withLock { state in
+            var replaced: (any ServiceBox)?
             switch state.phase {
-            case .built:
+            case .built(let box):
+                replaced = box
                 state.phase = .idle
                 if state.isPublished {
                     published.store(0, ordering: .releasing)
@@ -155,7 +158,7 @@ final class Slot: Sendable {
             }
             let dependents = state.dependents
             state.dependents = Dependents()
-            return dependents
+            return (dependents, replaced)
         }
     }
 }

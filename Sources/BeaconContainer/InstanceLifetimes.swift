@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import ServiceLifecycle
+import Synchronization
+
+/// What happens to built instances after they are built: the ones that are `Service`s are run by
+/// ``Container/run()``, and the ones replaced by a rebuild are closed once nobody uses them (see
+/// ``ClosableService``).
+///
+/// The state machine is plain data under one lock; ``Container/run()`` consumes the events in its task group.
+final class InstanceLifetimes: Sendable {
+    enum Event: Sendable {
+        /// A built instance is a `Service`: run it until ``stop`` fires or the container stops.
+        case started(id: String, service: any Service, stop: OneShotEvent)
+        /// An instance was replaced: close it when it is unused and its grace period is over.
+        case retired(RetiredInstance)
+    }
+
+    /// An instance replaced by a rebuild, held until it is closed.
+    struct RetiredInstance: Sendable {
+        let id: String
+        let box: any ServiceBox
+        let retiredAt: ContinuousClock.Instant
+    }
+
+    /// An instance that was closed or is being closed: remembered while it lives, so that a scoped use of it
+    /// (taken just before it was retired) is refused.
+    private struct Closing {
+        weak var box: (any ServiceBox)?
+    }
+
+    private struct State {
+        /// Scoped users per instance in use.
+        var users: [ObjectIdentifier: Int] = [:]
+        /// Closers waiting for an instance's last scoped user.
+        var idleWaiters: [ObjectIdentifier: [CheckedContinuation<Void, Never>]] = [:]
+        var closing: [ObjectIdentifier: Closing] = [:]
+        /// The stop events of instances that are running as services.
+        var running: [ObjectIdentifier: OneShotEvent] = [:]
+    }
+
+    private let state = Mutex(State())
+    let events: AsyncStream<Event>
+    private let continuation: AsyncStream<Event>.Continuation
+    let gracePeriod: Duration
+
+    init(gracePeriod: Duration) {
+        self.gracePeriod = gracePeriod
+        (events, continuation) = AsyncStream.makeStream(of: Event.self)
+    }
+
+    /// Notes a freshly stored instance: a `Service` is handed to ``Container/run()`` to be run.
+    func built(_ box: any ServiceBox, id: String) {
+        guard let service = box.anyValue as? any Service else { return }
+        let stop = OneShotEvent()
+        state.withLock { $0.running[ObjectIdentifier(box)] = stop }
+        continuation.yield(.started(id: id, service: service, stop: stop))
+    }
+
+    /// Notes that an instance was replaced; one that needs closing or stopping is handed to ``Container/run()``.
+    func retired(_ box: any ServiceBox, id: String) {
+        let isRunning = state.withLock { $0.running[ObjectIdentifier(box)] != nil }
+        guard isRunning || box.anyValue is any ClosableService else { return }
+        continuation.yield(.retired(RetiredInstance(id: id, box: box, retiredAt: .now)))
+    }
+
+    /// Ends the event stream: ``Container/run()`` is stopping.
+    func finish() {
+        continuation.finish()
+    }
+
+    // MARK: Scoped users
+
+    /// Counts a scoped user of `box`; `false` when the instance is already being closed (take a fresh one).
+    func beginUse(_ box: any ServiceBox) -> Bool {
+        let id = ObjectIdentifier(box)
+        return state.withLock { state in
+            if let closing = state.closing[id], closing.box === box {
+                return false
+            }
+            state.users[id, default: 0] += 1
+            return true
+        }
+    }
+
+    /// Ends a scoped use of `box`, waking the closer waiting for its last user.
+    func endUse(_ box: any ServiceBox) {
+        let id = ObjectIdentifier(box)
+        let waiters: [CheckedContinuation<Void, Never>] = state.withLock { state in
+            let remaining = (state.users[id] ?? 1) - 1
+            guard remaining == 0 else {
+                state.users[id] = remaining
+                return []
+            }
+            state.users[id] = nil
+            return state.idleWaiters.removeValue(forKey: id) ?? []
+        }
+        for waiter in waiters {
+            waiter.resume()
+        }
+    }
+
+    /// How many scoped users `box` has.
+    func userCount(_ box: any ServiceBox) -> Int {
+        state.withLock { $0.users[ObjectIdentifier(box)] ?? 0 }
+    }
+
+    // MARK: Closing
+
+    /// Waits until `box` has no scoped user, then claims it for closing.
+    ///
+    /// - Returns: `true` for the one caller that claimed it; `false` when it was claimed before.
+    func claimForClosing(_ box: any ServiceBox) async -> Bool {
+        let id = ObjectIdentifier(box)
+        while true {
+            enum Step {
+                case claimed, alreadyClaimed, wait
+            }
+            let step: Step = state.withLock { state in
+                if let closing = state.closing[id], closing.box === box {
+                    return .alreadyClaimed
+                }
+                guard state.users[id] == nil else { return .wait }
+                state.closing = state.closing.filter { $0.value.box != nil }
+                state.closing[id] = Closing(box: box)
+                return .claimed
+            }
+            switch step {
+            case .claimed: return true
+            case .alreadyClaimed: return false
+            case .wait:
+                await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                    let idle = state.withLock { state in
+                        guard state.users[id] != nil else { return true }
+                        state.idleWaiters[id, default: []].append(waiter)
+                        return false
+                    }
+                    if idle {
+                        waiter.resume()
+                    }
+                }
+            }
+        }
+    }
+
+    /// Closes an instance once it is unused (if it is a ``ClosableService``) and stops it (if it runs as a
+    /// service); does nothing when another caller did it already.
+    ///
+    /// - Returns: `true` when this call closed or stopped it.
+    @discardableResult
+    func close(_ box: any ServiceBox) async -> Bool {
+        guard await claimForClosing(box) else { return false }
+        if let closable = box.anyValue as? any ClosableService {
+            await closable.close()
+        }
+        let stop = state.withLock { $0.running.removeValue(forKey: ObjectIdentifier(box)) }
+        stop?.fire()
+        return true
+    }
+}
+
+/// An event that fires once; waiters return when it fires or when their task is cancelled.
+final class OneShotEvent: Sendable {
+    private struct State {
+        var fired = false
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter = 0
+    }
+
+    private let state = Mutex(State())
+
+    /// Fires the event: every waiter returns, and later waits return at once.
+    func fire() {
+        let waiters = state.withLock { state in
+            state.fired = true
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters {
+            waiter.resume()
+        }
+    }
+
+    /// Waits until the event fires or the task is cancelled.
+    func wait() async {
+        let number = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state in
+                    if state.fired || Task.isCancelled {
+                        return true
+                    }
+                    state.waiters[number] = waiter
+                    return false
+                }
+                if resumeNow {
+                    waiter.resume()
+                }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: number) }
+            waiter?.resume()
+        }
+    }
+}
