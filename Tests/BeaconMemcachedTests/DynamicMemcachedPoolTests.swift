@@ -170,3 +170,20 @@ extension DynamicMemcachedPoolTests {
         }
     }
 }
+
+extension DynamicMemcachedPoolTests {
+    @Test("a Patroni leader location is refused with a clear error, and run() returns at once")
+    func patroniLeaderRefused() async throws {
+        let source = StaticSource(["/service/beacon/leader": "n1"])
+        let pool = DynamicMemcachedPool(
+            source: source,
+            servers: .patroniLeader(scope: "beacon"),
+            logger: Self.logger
+        )
+        await pool.run()
+        let error = #expect(throws: MemcachedError.self) { try pool.server(forKey: "k") }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.message.contains("patroni leader /service/beacon/") == true)
+        await #expect(throws: MemcachedError.self) { try await pool.withConnection { _ in 1 } }
+    }
+}
