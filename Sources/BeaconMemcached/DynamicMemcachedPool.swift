@@ -47,7 +47,8 @@ public final class DynamicMemcachedPool: MemcachedClient {
     ///
     /// - Parameters:
     ///   - source: Where the server list lives.
-    ///   - servers: The key (one comma-separated list) or prefix (one endpoint per key) that holds it. A Patroni
+    ///   - servers: The key (one comma-separated list) or prefix (one endpoint per key, as endpoint text or
+    ///     `ServiceInstance` JSON; see ``DiscoveryLocation/endpoints(in:defaultPort:)``) that holds it. A Patroni
     ///     leader location names one PostgreSQL server, not a server list: it is not supported, ``run()`` returns at
     ///     once and every operation throws ``MemcachedError/Code/invalidConfiguration`` saying so.
     ///   - builder: How each pool is built.
@@ -154,15 +155,7 @@ public final class DynamicMemcachedPool: MemcachedClient {
 
     private func servers(in snapshot: DiscoverySnapshot) throws -> [Endpoint] {
         if let unsupported = self.unsupported { throw unsupported }
-        if let key = self.location.key {
-            guard let entry = snapshot[key: key] else { return [] }
-            do {
-                return try Endpoint.list(parsing: entry.string, defaultPort: self.defaultPort)
-            } catch {
-                throw BeaconError(.invalidValue, error.message, key: key, text: entry.string)
-            }
-        }
-        return try snapshot.map { entry throws(BeaconError) in try entry.endpoint(defaultPort: self.defaultPort) }
+        return try self.location.endpoints(in: snapshot, defaultPort: self.defaultPort)
     }
 
     private func accept(_ servers: [Endpoint]) async throws {

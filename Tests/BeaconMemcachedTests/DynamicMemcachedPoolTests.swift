@@ -187,3 +187,21 @@ extension DynamicMemcachedPoolTests {
         await #expect(throws: MemcachedError.self) { try await pool.withConnection { _ in 1 } }
     }
 }
+
+extension DynamicMemcachedPoolTests {
+    @Test("under a prefix, registrations' ServiceInstance JSON and plain endpoint text are both servers")
+    func bothValueShapes() async throws {
+        let registered = ServiceInstance(
+            service: "memcached",
+            id: "b",
+            endpoint: Endpoint(host: "10.0.0.2", port: 11311)
+        )
+        let source = StaticSource([Self.prefix + "a": "10.0.0.1"])
+        source.set(Self.prefix + "b", bytes: registered.encodedValue())
+        let pool = DynamicMemcachedPool(source: source, servers: .prefix(Self.prefix), logger: Self.logger)
+        try await Self.following(pool) {
+            while pool.currentPool?.servers.count != 2 { await pool.waitForUpdate(after: pool.updateCount) }
+            #expect(pool.currentPool?.servers.map(\.description) == ["10.0.0.1:11211", "10.0.0.2:11311"])
+        }
+    }
+}
