@@ -38,17 +38,29 @@ public struct KeyValue: Hashable, Sendable, CustomStringConvertible {
     /// The value decoded as UTF-8; invalid sequences become U+FFFD.
     public var string: String { String(decoding: self.value, as: UTF8.self) }
 
-    /// The value parsed as an ``Endpoint``.
+    /// The value parsed as an ``Endpoint``: endpoint text such as `10.0.0.1:11211`, or a ``ServiceInstance`` as JSON
+    /// (a value starting with `{`, as registrations write it), whose endpoint is taken.
     ///
-    /// - Parameter defaultPort: The port to use when the value has none.
+    /// - Parameter defaultPort: The port to use when endpoint text has none.
     /// - Returns: The endpoint.
     /// - Throws: ``BeaconError`` with code ``BeaconError/Code/invalidValue`` naming this key and value.
     public func endpoint(defaultPort: Int? = nil) throws(BeaconError) -> Endpoint {
+        if self.holdsJSONObject {
+            return try ServiceInstance(decoding: self).endpoint
+        }
         do {
             return try Endpoint(parsing: self.string, defaultPort: defaultPort)
         } catch {
             throw BeaconError(.invalidValue, error.message, key: self.key, text: self.string)
         }
+    }
+
+    /// Whether the value's first non-blank character is `{`.
+    var holdsJSONObject: Bool {
+        self.value.first {
+            $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\t")
+                && $0 != UInt8(ascii: "\r")
+        } == UInt8(ascii: "{")
     }
 
     /// `key = "value" (version N)`; values longer than 64 bytes are shortened.

@@ -33,7 +33,9 @@ public final class DynamicMemcachedPool: MemcachedClient {
     /// Counts server-list reads (``updateCount``) and wakes ``waitForUpdate(after:)``.
     private let updates = ChangeSignal()
     private let source: any DiscoverySource
-    private let location: ServerLocation
+    private let location: DiscoveryLocation
+    /// Set when the location cannot hold a server list (a Patroni leader): every operation throws it.
+    private let unsupported: MemcachedError?
     private let builder: MemcachedPoolBuilder
     private let refresh: Refresh
     private let defaultPort: Int
@@ -45,7 +47,10 @@ public final class DynamicMemcachedPool: MemcachedClient {
     ///
     /// - Parameters:
     ///   - source: Where the server list lives.
-    ///   - servers: The key or prefix that holds it.
+    ///   - servers: The key (one comma-separated list) or prefix (one endpoint per key, as endpoint text or
+    ///     `ServiceInstance` JSON; see ``DiscoveryLocation/endpoints(in:defaultPort:)``) that holds it. A Patroni
+    ///     leader location names one PostgreSQL server, not a server list: it is not supported, ``run()`` returns at
+    ///     once and every operation throws ``MemcachedError/Code/invalidConfiguration`` saying so.
     ///   - builder: How each pool is built.
     ///   - refresh: Watch the source (the default) or poll it.
     ///   - defaultPort: The port for endpoints without one. Default: 11211.
@@ -53,7 +58,7 @@ public final class DynamicMemcachedPool: MemcachedClient {
     ///   - logger: Where server-set changes (info) and read failures (info) are logged.
     public init(
         source: any DiscoverySource,
-        servers: ServerLocation,
+        servers: DiscoveryLocation,
         builder: MemcachedPoolBuilder = MemcachedPoolBuilder(),
         refresh: Refresh = .watch,
         defaultPort: Int = 11211,
@@ -62,6 +67,14 @@ public final class DynamicMemcachedPool: MemcachedClient {
     ) {
         self.source = source
         self.location = servers
+        if servers.key == nil && servers.prefix == nil {
+            self.unsupported = MemcachedError(
+                .invalidConfiguration,
+                "a memcached server list is read from a key or a prefix; \(servers) names no server list"
+            )
+        } else {
+            self.unsupported = nil
+        }
         self.builder = builder
         self.refresh = refresh
         self.defaultPort = defaultPort
@@ -85,7 +98,18 @@ public final class DynamicMemcachedPool: MemcachedClient {
     /// Read failures and lists that cannot be parsed are logged and retried after the retry delay; the current
     /// pool stays in use meanwhile. When the source's watch fails, the list is read directly after each retry
     /// delay, so a source that cannot watch is polled at that interval.
+    ///
+    /// With a location that cannot hold a server list (a Patroni leader, see the initializer's `servers`), it logs why
+    /// and returns at once.
     public func run() async {
+        if let unsupported = self.unsupported {
+            self.logger.info(
+                "memcached server list cannot be followed",
+                metadata: [MemcachedLogKey.error: "\(unsupported)"]
+            )
+            self.close()
+            return
+        }
         while !Task.isCancelled {
             do {
                 switch self.refresh.base {
@@ -116,38 +140,22 @@ public final class DynamicMemcachedPool: MemcachedClient {
     }
 
     private func followWatch() async throws {
-        let prefix: String
-        switch self.location.base {
-        case .key(let key): prefix = key
-        case .prefix(let watched): prefix = watched
-        }
-        for try await snapshot in self.source.watch(prefix: prefix) {
+        for try await snapshot in self.source.watch(prefix: self.location.watchPrefix) {
             try await self.accept(try self.servers(in: snapshot))
         }
     }
 
     private func read() async throws -> [Endpoint] {
-        switch self.location.base {
-        case .key(let key):
+        if let key = self.location.key {
             let entries = try await self.source.get(key).map { [$0] } ?? []
             return try self.servers(in: DiscoverySnapshot(prefix: key, entries: entries))
-        case .prefix(let prefix):
-            return try self.servers(in: try await self.source.snapshot(prefix: prefix))
         }
+        return try self.servers(in: try await self.source.snapshot(prefix: self.location.watchPrefix))
     }
 
     private func servers(in snapshot: DiscoverySnapshot) throws -> [Endpoint] {
-        switch self.location.base {
-        case .key(let key):
-            guard let entry = snapshot[key: key] else { return [] }
-            do {
-                return try Endpoint.list(parsing: entry.string, defaultPort: self.defaultPort)
-            } catch {
-                throw BeaconError(.invalidValue, error.message, key: key, text: entry.string)
-            }
-        case .prefix:
-            return try snapshot.map { entry throws(BeaconError) in try entry.endpoint(defaultPort: self.defaultPort) }
-        }
+        if let unsupported = self.unsupported { throw unsupported }
+        return try self.location.endpoints(in: snapshot, defaultPort: self.defaultPort)
     }
 
     private func accept(_ servers: [Endpoint]) async throws {
@@ -232,7 +240,8 @@ public final class DynamicMemcachedPool: MemcachedClient {
     // MARK: MemcachedClient
 
     private func leaseCurrent() throws(MemcachedError) -> MemcachedPool {
-        try self.state.withLock { state throws(MemcachedError) -> MemcachedPool in
+        if let unsupported = self.unsupported { throw unsupported }
+        return try self.state.withLock { state throws(MemcachedError) -> MemcachedPool in
             guard let pool = state.pool else {
                 throw MemcachedError(.closed, "no memcached servers known yet for \(self.location)")
             }
@@ -270,6 +279,7 @@ public final class DynamicMemcachedPool: MemcachedClient {
     /// - Returns: The server.
     /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/closed`` before the first list.
     public func server(forKey key: String) throws(MemcachedError) -> Endpoint {
+        if let unsupported = self.unsupported { throw unsupported }
         guard let pool = self.currentPool else {
             throw MemcachedError(.closed, "no memcached servers known yet for \(self.location)")
         }

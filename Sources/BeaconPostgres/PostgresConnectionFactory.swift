@@ -24,7 +24,7 @@ public import Logging
 /// ```
 public final class PostgresConnectionFactory: Sendable {
     /// Where the parameters are read.
-    public let location: Location
+    public let location: DiscoveryLocation
     /// How attempts are retried.
     public let retryPolicy: PostgresRetryPolicy
 
@@ -45,7 +45,7 @@ public final class PostgresConnectionFactory: Sendable {
     ///   - metricsFactory: The factory for the counters and timer; `nil` uses the global metrics system.
     public convenience init<Base: DiscoverySource>(
         source: CachingSource<Base>,
-        location: Location,
+        location: DiscoveryLocation,
         retryPolicy: PostgresRetryPolicy = PostgresRetryPolicy(),
         logger: Logger,
         metricsFactory: (any MetricsFactory)? = nil
@@ -71,7 +71,7 @@ public final class PostgresConnectionFactory: Sendable {
     ///   - metricsFactory: The factory for the counters and timer; `nil` uses the global metrics system.
     public init<Base: DiscoverySource, C: Clock>(
         source: CachingSource<Base>,
-        location: Location,
+        location: DiscoveryLocation,
         retryPolicy: PostgresRetryPolicy = PostgresRetryPolicy(),
         clock: C,
         logger: Logger,
@@ -81,8 +81,7 @@ public final class PostgresConnectionFactory: Sendable {
         self.retryPolicy = retryPolicy
         self.logger = logger
         self.metrics = PostgresMetrics(factory: metricsFactory)
-        switch location.base {
-        case .key(let key):
+        if let key = location.key {
             self.read = {
                 guard let entry = try await source.get(key) else {
                     throw PostgresError(.invalidParameters, "the key is absent", key: key)
@@ -90,11 +89,19 @@ public final class PostgresConnectionFactory: Sendable {
                 return try PostgresParameters(parsing: entry)
             }
             self.invalidate = { source.invalidate(key: key) }
-        case .prefix(let prefix):
+        } else if let prefix = location.prefix {
             self.read = {
                 try PostgresParameters(entries: try await source.list(prefix: prefix), prefix: prefix)
             }
             self.invalidate = { source.invalidate(prefix: prefix) }
+        } else {
+            self.read = {
+                throw PostgresError(
+                    .invalidParameters,
+                    "connection parameters are read from a key or a prefix, not from \(location)"
+                )
+            }
+            self.invalidate = {}
         }
         self.sleep = { duration in try await clock.sleep(for: duration) }
     }
@@ -146,7 +153,7 @@ public final class PostgresConnectionFactory: Sendable {
                         "postgres connected after retries",
                         metadata: [
                             LogKeys.attempt: "\(number)", LogKeys.endpoint: "\(connection.endpoint)",
-                            LogKeys.key: "\(self.location)",
+                            LogKeys.key: "\(self.location.watchPrefix)",
                         ]
                     )
                 }
@@ -155,7 +162,7 @@ public final class PostgresConnectionFactory: Sendable {
                 throw CancellationError()
             } catch {
                 var failure = error as? PostgresError ?? PostgresError(.connectionFailed, "\(error)")
-                failure.key = "\(self.location)"
+                failure.key = self.location.watchPrefix
                 attempts.append(
                     PostgresConnectionAttempt(number: number, endpoints: parameters.endpoints, error: failure)
                 )
@@ -191,7 +198,7 @@ public final class PostgresConnectionFactory: Sendable {
         throw PostgresError(
             .allAttemptsFailed,
             "\(attempts.count) attempts to connect failed",
-            key: "\(self.location)",
+            key: self.location.watchPrefix,
             attempts: attempts
         )
     }
@@ -202,7 +209,7 @@ public final class PostgresConnectionFactory: Sendable {
             metadata: [
                 LogKeys.attempt: "\(number)",
                 LogKeys.endpoints: "\(endpoints.map(\.description).joined(separator: ","))",
-                LogKeys.key: "\(self.location)",
+                LogKeys.key: "\(self.location.watchPrefix)",
                 LogKeys.error: "\(error)",
             ]
         )

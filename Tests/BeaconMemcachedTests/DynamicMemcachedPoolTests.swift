@@ -170,3 +170,38 @@ extension DynamicMemcachedPoolTests {
         }
     }
 }
+
+extension DynamicMemcachedPoolTests {
+    @Test("a Patroni leader location is refused with a clear error, and run() returns at once")
+    func patroniLeaderRefused() async throws {
+        let source = StaticSource(["/service/beacon/leader": "n1"])
+        let pool = DynamicMemcachedPool(
+            source: source,
+            servers: .patroniLeader(scope: "beacon"),
+            logger: Self.logger
+        )
+        await pool.run()
+        let error = #expect(throws: MemcachedError.self) { try pool.server(forKey: "k") }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.message.contains("patroni leader /service/beacon/") == true)
+        await #expect(throws: MemcachedError.self) { try await pool.withConnection { _ in 1 } }
+    }
+}
+
+extension DynamicMemcachedPoolTests {
+    @Test("under a prefix, registrations' ServiceInstance JSON and plain endpoint text are both servers")
+    func bothValueShapes() async throws {
+        let registered = ServiceInstance(
+            service: "memcached",
+            id: "b",
+            endpoint: Endpoint(host: "10.0.0.2", port: 11311)
+        )
+        let source = StaticSource([Self.prefix + "a": "10.0.0.1"])
+        source.set(Self.prefix + "b", bytes: registered.encodedValue())
+        let pool = DynamicMemcachedPool(source: source, servers: .prefix(Self.prefix), logger: Self.logger)
+        try await Self.following(pool) {
+            while pool.currentPool?.servers.count != 2 { await pool.waitForUpdate(after: pool.updateCount) }
+            #expect(pool.currentPool?.servers.map(\.description) == ["10.0.0.1:11211", "10.0.0.2:11311"])
+        }
+    }
+}
