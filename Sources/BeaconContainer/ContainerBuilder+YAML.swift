@@ -62,7 +62,7 @@ extension ContainerBuilder {
     ) throws(ContainerError) {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try Yams.compose(yaml: LegacyPercentScalars.quote(text))
         } catch {
             throw Self.yamlError(error, file: file)
         }

@@ -125,3 +125,41 @@ struct YAMLTests {
         )
     }
 }
+
+@Suite("Unquoted %parameters% in YAML")
+struct LegacyPercentScalarTests {
+    @Test("Symfony 2's unquoted %parameters% load as quoted ones; text, comments and block scalars stay")
+    func unquoted() async throws {
+        var builder = ContainerBuilder()
+        builder.setParameter("endpoint", "etcd://127.0.0.1:2379")
+        builder.setParameter("cache_dir", "/var/cache")
+        builder.registerFactory("Pair") { arguments in
+            Pool(servers: try arguments.string(0) + "|" + (try arguments.string(1)))
+        }
+        try builder.loadYAML(
+            """
+            parameters:
+                note: |
+                    %not a parameter%: kept as text
+                ratio: 100%   # a comment with %x%
+            services:
+                flow:
+                    class: Pair
+                    arguments: [%endpoint%, %cache_dir%]
+                block:
+                    class: Pair
+                    arguments:
+                        - %endpoint%
+                        - '%cache_dir%'
+                mapping:
+                    class: Pair
+                    arguments: [ %endpoint% , "%ratio%" ]   # spaces around
+            """
+        )
+        let container = try builder.build()
+        #expect(try await container.get("flow", as: Pool.self).servers == "etcd://127.0.0.1:2379|/var/cache")
+        #expect(try await container.get("block", as: Pool.self).servers == "etcd://127.0.0.1:2379|/var/cache")
+        #expect(try await container.get("mapping", as: Pool.self).servers == "etcd://127.0.0.1:2379|100%")
+        #expect(try container.parameter("note") == .string("%not a parameter%: kept as text\n"))
+    }
+}
