@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "BeaconTesting", targets: ["BeaconTesting"]),
         .library(name: "BeaconCache", targets: ["BeaconCache"]),
         .library(name: "BeaconContainer", targets: ["BeaconContainer"]),
+        .library(name: "BeaconDiscovery", targets: ["BeaconDiscovery"]),
         .library(name: "BeaconEtcd", targets: ["BeaconEtcd"]),
         .library(name: "BeaconMemcached", targets: ["BeaconMemcached"]),
         .library(name: "BeaconPostgres", targets: ["BeaconPostgres"]),
@@ -105,6 +106,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
+        // MARK: Integration (top of the map: the discovery service for the container; nothing imports it)
+
+        .target(
+            name: "BeaconDiscovery",
+            dependencies: [
+                "Beacon",
+                "BeaconCache",
+                "BeaconContainer",
+                "BeaconEtcd",
+                "BeaconExpression",
+                "BeaconMemcached",
+                "BeaconPostgres",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -216,6 +234,21 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Resources/corpus.json"), .copy("Resources/yaml")]
+        ),
+        .testTarget(
+            name: "BeaconDiscoveryTests",
+            dependencies: [
+                "Beacon",
+                "BeaconContainer",
+                "BeaconDiscovery",
+                "BeaconExpression",
+                "BeaconMemcached",
+                "BeaconPostgres",
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(
             name: "BeaconExpressionTests",

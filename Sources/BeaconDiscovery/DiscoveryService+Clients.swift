@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import Beacon
+public import BeaconMemcached
+public import BeaconPostgres
+import Synchronization
+
+extension DiscoveryService {
+    /// A ketama memcached pool over the servers at a location, which swaps its servers when they change.
+    ///
+    /// One pool per location: later calls return the same pool. It is followed by ``run()`` and closed when
+    /// ``run()`` ends. Reading it does not mark the service being built for rebuild: the pool follows by itself.
+    ///
+    /// - Parameter location: A key holding a comma-separated list, or a prefix with one server per key (endpoint
+    ///   text or `ServiceInstance` JSON); `nil` for ``Configuration/memcached``'s location.
+    /// - Returns: The pool, with its first server list in place.
+    /// - Throws: ``BeaconError`` with code ``BeaconError/Code/notFound`` naming the location when it holds no
+    ///   server, ``BeaconError/Code/invalidValue`` naming the key and text of a server that does not parse, the
+    ///   source's error when nothing can be read, or ``BeaconError/Code/unavailable`` after ``close()``.
+    public func memcached(_ location: DiscoveryLocation? = nil) async throws -> DynamicMemcachedPool {
+        let location = location ?? configuration.memcached.location
+        let (pool, isNew) = try state.withLock { state throws(BeaconError) in
+            guard !state.isClosed else {
+                throw BeaconError(.unavailable, "the discovery service is closed", key: location.description)
+            }
+            if let known = state.memcached[location] {
+                return (known, false)
+            }
+            let made = DynamicMemcachedPool(
+                source: cache,
+                servers: location,
+                builder: configuration.memcached.builder,
+                defaultPort: configuration.memcached.defaultPort,
+                retryDelay: configuration.watchRetryDelay,
+                logger: logger
+            )
+            state.memcached[location] = made
+            return (made, true)
+        }
+        if isNew {
+            submit(.run(what: "memcached \(location)") { await pool.run() })
+        }
+        if pool.currentPool == nil {
+            let servers = try location.endpoints(
+                in: try await cache.snapshot(prefix: location.watchPrefix),
+                defaultPort: configuration.memcached.defaultPort
+            )
+            guard !servers.isEmpty else {
+                throw BeaconError(.notFound, "no memcached server is published", key: location.description)
+            }
+            // Concurrent first callers may both get here: an unchanged list builds nothing.
+            try pool.update(servers: servers)
+        }
+        return pool
+    }
+
+    /// A PostgreSQL pool whose connections go wherever a location says the database is, and follow it.
+    ///
+    /// One pool per location: later calls return the same pool. Connections are made on demand with the
+    /// application's ``Configuration/database`` credentials. A failed connection rediscovers and retries; a
+    /// Patroni leader location is also followed by a watch, so a new leader is used as soon as it is published.
+    /// The pool is closed when ``run()`` ends. Reading it does not mark the service being built for rebuild.
+    ///
+    /// - Parameter location: A key (JSON object or `postgresql://` URI), a prefix (one field per key) or a Patroni
+    ///   leader; `nil` for ``Configuration/database``'s location.
+    /// - Returns: The pool; no connection is made yet.
+    /// - Throws: ``BeaconError`` with code ``BeaconError/Code/unavailable`` after ``close()``.
+    public func database(_ location: DiscoveryLocation? = nil) throws -> PostgresConnectionPool {
+        let location = location ?? configuration.database.location
+        let (pool, isNew) = try state.withLock { state throws(BeaconError) in
+            guard !state.isClosed else {
+                throw BeaconError(.unavailable, "the discovery service is closed", key: location.description)
+            }
+            if let known = state.databases[location] {
+                return (known, false)
+            }
+            let factory = PostgresConnectionFactory(
+                source: cache,
+                location: location,
+                retryPolicy: configuration.database.retryPolicy,
+                logger: logger
+            )
+            let made = PostgresConnectionPool(
+                factory: factory,
+                configuration: configuration.database.pool,
+                logger: logger
+            )
+            state.databases[location] = made
+            return (made, true)
+        }
+        return pool
+    }
+}

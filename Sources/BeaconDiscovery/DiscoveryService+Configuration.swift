@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import Beacon
+public import BeaconCache
+public import BeaconEtcd
+public import BeaconMemcached
+public import BeaconPostgres
+
+extension DiscoveryService {
+    /// How a ``DiscoveryService`` caches, where its ready clients look by default, and how they are built.
+    public struct Configuration: Sendable {
+        /// The cache in front of the source: TTL, stale-if-error and so on. Default: ``TTLCacheConfiguration``'s
+        /// defaults.
+        public var cache: TTLCacheConfiguration
+        /// How long to wait before following a key or prefix again after its watch failed. Default: 1 second.
+        public var watchRetryDelay: Duration
+        /// The class name expressions see in error messages. Default: `DiscoveryService`.
+        public var className: String
+        /// What ``DiscoveryService/memcached(_:)`` and `getMemcached()` follow when no location is given.
+        public var memcached: Memcached
+        /// What ``DiscoveryService/database(_:)`` and `getDatabase()` follow when no location is given, and the
+        /// application's credentials.
+        public var database: Database
+        /// For `etcd://` and `etcds://` URLs: credentials, TLS and timeouts (the endpoints come from the URL).
+        /// Default: no credentials, the client's defaults.
+        public var etcd: EtcdClient.Configuration
+
+        /// Creates a configuration with every default.
+        public init() {
+            self.cache = TTLCacheConfiguration()
+            self.watchRetryDelay = .seconds(1)
+            self.className = "DiscoveryService"
+            self.memcached = Memcached()
+            self.database = Database()
+            self.etcd = EtcdClient.Configuration(endpoints: [])
+        }
+    }
+
+    /// The default memcached location and how pools are built.
+    public struct Memcached: Sendable {
+        /// Where the server list lives. Default: the prefix `/memcached/servers/`, one server per key, each value
+        /// endpoint text or `ServiceInstance` JSON.
+        public var location: DiscoveryLocation
+        /// How each pool is built (distribution, timeouts). Default: ketama, as PHP's `Memcached`.
+        public var builder: MemcachedPoolBuilder
+        /// The port of endpoints written without one. Default: 11211.
+        public var defaultPort: Int
+
+        /// Creates the defaults.
+        public init(
+            location: DiscoveryLocation = .prefix("/memcached/servers/"),
+            builder: MemcachedPoolBuilder = MemcachedPoolBuilder(),
+            defaultPort: Int = 11211
+        ) {
+            self.location = location
+            self.builder = builder
+            self.defaultPort = defaultPort
+        }
+    }
+
+    /// The default database location, the application's credentials, and the pool's limits.
+    public struct Database: Sendable {
+        /// Where the database is published. Default: the key `/db/main`.
+        public var location: DiscoveryLocation
+        /// The pool's limits. Default: ``PostgresConnectionPool/Configuration``'s defaults.
+        public var pool: PostgresConnectionPool.Configuration
+        /// How connection attempts are retried. Default: ``PostgresRetryPolicy``'s defaults.
+        public var retryPolicy: PostgresRetryPolicy
+
+        /// Creates the defaults.
+        public init(
+            location: DiscoveryLocation = .key("/db/main"),
+            pool: PostgresConnectionPool.Configuration = PostgresConnectionPool.Configuration(),
+            retryPolicy: PostgresRetryPolicy = PostgresRetryPolicy()
+        ) {
+            self.location = location
+            self.pool = pool
+            self.retryPolicy = retryPolicy
+        }
+    }
+}
