@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import ExampleSupport
+import Logging
+
+/// The app's settings, from flags or the environment.
+struct AppConfiguration: Sendable {
+    static let options: [Option] = [
+        Option(
+            "etcd",
+            environment: "BEACON_APP_ETCD",
+            defaultValue: "127.0.0.1:23790",
+            help: "etcd endpoints (host:port, comma-separated): discovery, and where the instance registers."
+        ),
+        Option(
+            "services",
+            environment: "BEACON_APP_SERVICES",
+            defaultValue: AppConfiguration.defaultServicesFile,
+            help: "The services YAML file."
+        ),
+        Option(
+            "database",
+            environment: "BEACON_APP_DATABASE",
+            help: "Where the database is published (a key, a prefix/, or patroni:/namespace/scope); sets the YAML "
+                + "parameter database_location. Default: the YAML's value."
+        ),
+        Option(
+            "cache-dir",
+            environment: "BEACON_APP_CACHE_DIR",
+            defaultValue: "",
+            help: "A directory where the last discovered values persist (kernel.cache_dir); empty for none."
+        ),
+        Option("host", environment: "BEACON_APP_HOST", defaultValue: "127.0.0.1", help: "The address to listen on."),
+        Option("port", environment: "BEACON_APP_PORT", defaultValue: "8080", help: "The port to listen on."),
+        Option(
+            "id",
+            environment: "BEACON_APP_ID",
+            help: "This instance's id in the registry. Default: app-<port>."
+        ),
+        Option(
+            "service",
+            environment: "BEACON_APP_SERVICE",
+            defaultValue: "beacon-app",
+            help: "The service name it registers under: /services/<service>/<id>."
+        ),
+        Option(
+            "registration-ttl",
+            environment: "BEACON_APP_REGISTRATION_TTL",
+            defaultValue: "3",
+            help: "Seconds the registration outlives the process if it dies without deregistering."
+        ),
+        Option(
+            "drain-delay",
+            environment: "BEACON_APP_DRAIN_DELAY",
+            defaultValue: "2",
+            help: "Seconds it keeps serving after deregistering on SIGTERM, for clients to notice."
+        ),
+        Option(
+            "log-level",
+            environment: "BEACON_APP_LOG_LEVEL",
+            defaultValue: "info",
+            help: "trace, debug, info, notice, warning, error or critical."
+        ),
+    ]
+
+    /// services.yaml beside this package's manifest, found from this source file.
+    static var defaultServicesFile: String {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)  // Sources/BeaconApp/AppConfiguration.swift
+        return parts.joined(separator: "/") + "/services.yaml"
+    }
+
+    var etcdEndpoints: [String]
+    var servicesFile: String
+    var databaseLocation: String?
+    var cacheDirectory: String
+    var host: String
+    var port: Int
+    var instanceID: String
+    var serviceName: String
+    var registrationTTL: Duration
+    var drainDelay: Duration
+    var logLevel: Logger.Level
+
+    init(flags: Flags) throws {
+        etcdEndpoints = try flags.require("etcd").split(separator: ",").map {
+            String($0.trimmingPrefix("http://"))
+        }
+        servicesFile = try flags.require("services")
+        databaseLocation = flags.string("database").flatMap { $0.isEmpty ? nil : $0 }
+        cacheDirectory = flags.string("cache-dir") ?? ""
+        host = try flags.require("host")
+        port = try flags.int("port")
+        instanceID = flags.string("id").flatMap { $0.isEmpty ? nil : $0 } ?? "app-\(port)"
+        serviceName = try flags.require("service")
+        registrationTTL = try flags.seconds("registration-ttl")
+        drainDelay = try flags.seconds("drain-delay")
+        let level = try flags.require("log-level")
+        guard let parsed = Logger.Level(rawValue: level) else {
+            throw FlagError(
+                "--log-level takes trace, debug, info, notice, warning, error or critical, not \"\(level)\""
+            )
+        }
+        logLevel = parsed
+        guard registrationTTL >= .seconds(1) else {
+            throw FlagError("--registration-ttl is at least 1 second (etcd leases count whole seconds)")
+        }
+    }
+
+    /// The discovery URL the YAML's `%discovery_service_endpoint%` is set to.
+    var discoveryURL: String { "etcd://" + etcdEndpoints.joined(separator: ",") }
+
+    /// This instance as the registry lists it.
+    var instance: ServiceInstance {
+        ServiceInstance(
+            service: serviceName,
+            id: instanceID,
+            endpoint: Endpoint(host: host, port: port)
+        )
+    }
+}

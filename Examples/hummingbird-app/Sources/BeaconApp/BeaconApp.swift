@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import BeaconContainer
+import BeaconDiscovery
+import BeaconEtcd
+import BeaconExpression
+import BeaconMemcached
+import BeaconPostgres
+import ExampleSupport
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// beacon-app: the story's server app.
+///
+/// Its services come from services.yaml through Beacon's discovery service; it registers itself in etcd once ready,
+/// and drains on SIGTERM. One `ServiceGroup` runs everything.
+@main
+enum BeaconApp {
+    static func main() async {
+        let flags: Flags
+        let configuration: AppConfiguration
+        do {
+            flags = try Flags(
+                options: AppConfiguration.options,
+                arguments: Array(CommandLine.arguments.dropFirst()),
+                environment: ProcessInfo.processInfo.environment
+            )
+            if flags.wantsHelp {
+                print(flags.help(usage: "beacon-app [OPTIONS]", about: about))
+                return
+            }
+            configuration = try AppConfiguration(flags: flags)
+        } catch {
+            FileHandle.standardError.write(Data("beacon-app: \(error)\n".utf8))
+            exit(2)
+        }
+        do {
+            try await run(configuration, flags: flags)
+        } catch {
+            FileHandle.standardError.write(Data("beacon-app: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static let about = """
+        Serves items read through memcached from PostgreSQL, both found through Beacon from services.yaml, registers
+        itself in etcd under /services/<service>/<id> once ready, and drains on SIGTERM: it deregisters, serves for
+        the drain delay, stops accepting, finishes the requests in flight and exits 0.
+        """
+
+    static func run(_ configuration: AppConfiguration, flags: Flags) async throws {
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        var logger = Logger(label: "beacon-app")
+        logger[metadataKey: "app.id"] = "\(configuration.instanceID)"
+        logger.info("starting", metadata: ["app.options": "\(flags.summary)"])
+
+        // The container, from services.yaml: the discovery service and what it builds.
+        var builder = ContainerBuilder()
+        builder.registerDiscoveryService(
+            named: "DynamicConfigurationService",
+            logger: logger.with(label: "beacon.discovery")
+        )
+        builder.registerFactory("ItemCache") { arguments in
+            ItemCache(pool: try arguments.service(0, as: DynamicMemcachedPool.self))
+        }
+        builder.registerFactory("ItemStore") { [logger] arguments in
+            ItemStore(pool: try arguments.service(0, as: PostgresConnectionPool.self), logger: logger)
+        }
+        builder.registerFactory("ItemRepository") { [logger] arguments in
+            ItemRepository(
+                cache: try arguments.service(0, as: ItemCache.self),
+                store: try arguments.service(1, as: ItemStore.self),
+                logger: logger
+            )
+        }
+        try builder.loadYAML(file: configuration.servicesFile)
+        // The YAML's parameters are defaults; the command line and the environment come after them.
+        builder.setParameter("discovery_service_endpoint", .string(configuration.discoveryURL))
+        builder.setParameter("kernel.cache_dir", .string(configuration.cacheDirectory))
+        if let location = configuration.databaseLocation {
+            builder.setParameter("database_location", .string(location))
+        }
+        let container = try builder.build()
+
+        // The etcd client the instance registers with.
+        let etcd = try EtcdClient(
+            configuration: EtcdClient.Configuration(endpoints: configuration.etcdEndpoints.map { "http://\($0)" }),
+            logger: logger.with(label: "beacon.etcd")
+        )
+
+        let state = AppState(configuration: configuration)
+        let readiness = Readiness(container: container, logger: logger)
+        let router = Router()
+        router.middlewares.add(MetricsMiddleware())
+        router.middlewares.add(LogRequestsMiddleware(.debug))
+        Routes(container: container, state: state, registry: registry, logger: logger).add(to: router)
+        let server = Application(
+            router: router,
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "beacon-app"
+            ),
+            logger: logger
+        )
+
+        // Shut down in reverse order: the registrar drains first, then the server finishes its requests, then the
+        // container closes the pools, and the etcd client stops last.
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: EtcdClientService(client: etcd)),
+                    .init(service: container),
+                    .init(service: server),
+                    .init(service: PoolObserver(readiness: readiness, state: state)),
+                    .init(service: Registrar(registry: etcd, readiness: readiness, state: state, logger: logger)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+        logger.info("stopped")
+    }
+}
+
+extension Logger {
+    /// The same handler and metadata under another label.
+    fileprivate func with(label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = logLevel
+        logger[metadataKey: "app.id"] = self[metadataKey: "app.id"]
+        return logger
+    }
+}

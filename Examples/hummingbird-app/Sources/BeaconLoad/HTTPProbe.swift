@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// One answer: the status and the body.
+struct HTTPAnswer: Sendable {
+    var status: Int
+    var body: [UInt8]
+}
+
+/// Why a request got no answer.
+struct HTTPProbeError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// A minimal HTTP/1.1 client over SwiftNIO: one connection per request (`Connection: close`), a deadline for the
+/// whole exchange, the body read whole. Enough for bounded load on loopback; not a general client.
+struct HTTPProbe: Sendable {
+    let group: any EventLoopGroup
+    let timeout: TimeAmount
+
+    init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, timeout: Duration) {
+        self.group = group
+        let (seconds, attoseconds) = timeout.components
+        self.timeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    /// Sends one request and reads the answer.
+    ///
+    /// - Parameters:
+    ///   - method: `GET`, `PUT`, `POST`.
+    ///   - host: The server's address.
+    ///   - port: The server's port.
+    ///   - path: The request target.
+    ///   - body: The request body, if any.
+    /// - Returns: The answer.
+    /// - Throws: ``HTTPProbeError`` when the connection fails, is closed before the answer is complete, or the
+    ///   deadline passes.
+    func send(
+        method: HTTPMethod,
+        host: String,
+        port: Int,
+        path: String,
+        body: [UInt8]? = nil
+    ) async throws
+        -> HTTPAnswer
+    {
+        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(timeout)
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
+                            wrappingChannelSynchronously: channel
+                        )
+                    }
+                }
+        } catch {
+            throw HTTPProbeError(description: "connect: \(Self.describe(error))")
+        }
+        // The deadline closes the connection, which ends the exchange below with an error.
+        let timedOut = TimedOut()
+        let deadline = channel.channel.eventLoop.scheduleTask(in: timeout) {
+            timedOut.set()
+            channel.channel.close(promise: nil)
+        }
+        defer { deadline.cancel() }
+        do {
+            return try await channel.executeThenClose { inbound, outbound in
+                var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+                head.headers.add(name: "Host", value: "\(host):\(port)")
+                head.headers.add(name: "Connection", value: "close")
+                if let body {
+                    head.headers.add(name: "Content-Length", value: "\(body.count)")
+                }
+                try await outbound.write(.head(head))
+                if let body {
+                    try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
+                }
+                try await outbound.write(.end(nil))
+                var status: Int?
+                var received: [UInt8] = []
+                for try await part in inbound {
+                    switch part {
+                    case .head(let responseHead):
+                        status = Int(responseHead.status.code)
+                    case .body(let buffer):
+                        received.append(contentsOf: buffer.readableBytesView)
+                    case .end:
+                        if let status {
+                            return HTTPAnswer(status: status, body: received)
+                        }
+                    }
+                }
+                throw HTTPProbeError(description: "the connection closed before the answer was complete")
+            }
+        } catch {
+            if timedOut.isSet {
+                throw HTTPProbeError(description: "no answer within \(timeout.nanoseconds / 1_000_000) ms")
+            }
+            if let error = error as? HTTPProbeError { throw error }
+            throw HTTPProbeError(description: Self.describe(error))
+        }
+    }
+
+    /// A short description of a NIO error: `Connection refused (errno: 111)` rather than the whole structure.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
+            return describe(first.error)
+        }
+        if let error = error as? IOError {
+            return error.description.split(separator: ": ", maxSplits: 1).last.map(String.init) ?? "\(error)"
+        }
+        return "\(error)"
+    }
+}
+
+/// Whether the deadline closed the connection.
+private final class TimedOut: Sendable {
+    private let flag = Mutex(false)
+
+    func set() { flag.withLock { $0 = true } }
+    var isSet: Bool { flag.withLock { $0 } }
+}
