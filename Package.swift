@@ -260,7 +260,10 @@ let package = Package(
             dependencies: [
                 "Beacon",
                 "BeaconCache",
+                "BeaconContainer",
+                "BeaconDiscovery",
                 "BeaconEtcd",
+                "BeaconExpression",
                 "BeaconHTTP",
                 "BeaconMemcached",
                 "BeaconPostgres",
