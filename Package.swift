@@ -245,6 +245,7 @@ let package = Package(
                 "BeaconExpression",
                 "BeaconMemcached",
                 "BeaconPostgres",
+                "BeaconTesting",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

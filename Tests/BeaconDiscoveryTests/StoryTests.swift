@@ -5,6 +5,7 @@ import BeaconContainer
 import BeaconDiscovery
 import BeaconExpression
 import BeaconMemcached
+import BeaconTesting
 import Foundation
 import Testing
 

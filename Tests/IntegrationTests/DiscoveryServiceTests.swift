@@ -6,6 +6,7 @@ import BeaconDiscovery
 import BeaconEtcd
 import BeaconExpression
 import BeaconMemcached
+import BeaconTesting
 import Foundation
 import Logging
 import Synchronization
@@ -123,19 +124,4 @@ struct DiscoveryServiceTests {
         #expect(pool.currentPool == nil)
         try await etcd.delete(prefix: prefix)
     }
-}
-
-/// Waits until `condition` holds, checking every few milliseconds, for at most `timeout`.
-private func eventually(
-    timeout: Duration = .seconds(30),
-    _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() {
-            return true
-        }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    return try await condition()
 }
