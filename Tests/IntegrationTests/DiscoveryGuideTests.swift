@@ -36,7 +36,7 @@ struct DiscoveryGuideTests {
     func guide() async throws {
         let endpoint = try TestServers.value("BEACON_ETCD_ENDPOINT")
         let etcd = try EtcdClient(configuration: .init(endpoints: [endpoint]))
-        defer { etcd.shutdown() }
+        defer { etcd.close() }
         let memcached = try TestServers.value("BEACON_MEMCACHED_ENDPOINTS").split(separator: ",").map(String.init)
         // The guide's default locations are shared by every test run: take them over for this test.
         _ = try await etcd.delete(prefix: "/memcached/servers/")

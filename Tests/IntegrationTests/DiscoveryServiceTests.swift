@@ -75,7 +75,7 @@ struct DiscoveryServiceTests {
     @Test("the story's YAML follows a memcached server joining and a database moving, through etcd")
     func story() async throws {
         let (etcd, url) = try Self.etcd()
-        defer { etcd.shutdown() }
+        defer { etcd.close() }
         let prefix = TestServers.uniquePrefix("discovery-service")
         let servers = try Self.memcachedServers()
         _ = try await etcd.put("\(prefix)memcached/a", servers[0])
