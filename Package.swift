@@ -186,6 +186,7 @@ let package = Package(
         .testTarget(
             name: "BeaconCacheTests",
             dependencies: [
+                "ServiceRunChecks",
                 "Beacon",
                 "BeaconCache",
                 "BeaconTesting",
@@ -204,6 +205,7 @@ let package = Package(
         .testTarget(
             name: "BeaconPostgresTests",
             dependencies: [
+                "ServiceRunChecks",
                 "Beacon",
                 "BeaconCache",
                 "BeaconPostgres",
@@ -216,6 +218,7 @@ let package = Package(
         .testTarget(
             name: "BeaconMemcachedTests",
             dependencies: [
+                "ServiceRunChecks",
                 "Beacon",
                 "BeaconMemcached",
                 "BeaconTesting",
@@ -224,6 +227,15 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Vectors")]
+        ),
+        .target(
+            // Checks that a Service's run() lasts until graceful shutdown or cancellation; shared by the test targets.
+            name: "ServiceRunChecks",
+            dependencies: [
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/ServiceRunChecks"
         ),
         .target(
             // The Symfony conformance corpus's JSON reader and fixtures, shared by the expression and container tests.
@@ -270,6 +282,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
+                "ServiceRunChecks",
                 "Beacon",
                 "BeaconCache",
                 "BeaconContainer",

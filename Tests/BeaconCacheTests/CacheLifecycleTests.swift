@@ -3,6 +3,7 @@
 import Beacon
 import BeaconCache
 import BeaconTesting
+import ServiceRunChecks
 import Testing
 
 /// `TTLCache.run()` and `CachingSource.run()` as services: they run until graceful shutdown or cancellation.
@@ -22,10 +23,11 @@ struct CacheLifecycleTests {
             // Refresh-ahead reloads happen while it runs (once it has started).
             #expect(try await cache.value(for: "k") { _ in "v1" } == "v1")
             clock.advance(by: .seconds(6))
-            try await eventually {
+            let reloaded = try await eventually {
                 _ = try await cache.value(for: "k") { _ in "v2" }
                 return cache.cachedLookup(for: "k")?.value == "v2"
             }
+            #expect(reloaded)
         }
         // The cache stays usable after run() ended, and run() may start again.
         #expect(try await cache.value(for: "other") { _ in "x" } == "x")

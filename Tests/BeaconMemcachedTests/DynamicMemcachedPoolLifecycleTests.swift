@@ -3,6 +3,7 @@
 import Beacon
 import BeaconMemcached
 import Logging
+import ServiceRunChecks
 import Synchronization
 import Testing
 

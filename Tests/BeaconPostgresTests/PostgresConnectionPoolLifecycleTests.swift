@@ -4,6 +4,7 @@ import Beacon
 import BeaconCache
 import BeaconPostgres
 import Logging
+import ServiceRunChecks
 import Testing
 
 /// `PostgresConnectionPool.run()` as a service, without a server: it holds the pool open until graceful shutdown,

@@ -2,6 +2,7 @@
 
 import Beacon
 import Foundation
+import ServiceRunChecks
 import Synchronization
 import Testing
 

@@ -1,30 +1,38 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import ServiceLifecycle
+public import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Synchronization
-import Testing
+public import Testing
 
 /// Checks a service's `run()`: it keeps running until graceful shutdown or cancellation, and returns then.
-enum ServiceRunChecks {
+public enum ServiceRunChecks {
     /// How a test stops `run()`.
-    enum Stop: String, CaseIterable, Sendable, CustomStringConvertible {
+    public enum Stop: String, CaseIterable, Sendable, CustomStringConvertible {
+        /// Through ServiceLifecycleTestKit's graceful shutdown.
         case gracefulShutdown = "graceful shutdown"
+        /// By cancelling `run()`'s task.
         case cancellation = "cancellation"
 
-        var description: String { self.rawValue }
+        /// The stop's name, for messages.
+        public var description: String { self.rawValue }
     }
 
     /// Set when `run()` returns.
-    final class Returned: Sendable {
+    public final class Returned: Sendable {
         private let flag = Atomic<Bool>(false)
-        var value: Bool { self.flag.load(ordering: .acquiring) }
-        func set() { self.flag.store(true, ordering: .releasing) }
+
+        /// Creates an unset flag.
+        public init() {}
+        /// Whether `run()` returned.
+        public var value: Bool { self.flag.load(ordering: .acquiring) }
+        /// Records that `run()` returned.
+        public func set() { self.flag.store(true, ordering: .releasing) }
     }
 
     /// How long `run()` must still be running after `whileRunning` before the stop is triggered. A `run()` that
     /// returns early is caught however fast the machine is; a slow machine can only make the check weaker.
-    static let settle: Duration = .milliseconds(300)
+    public static let settle: Duration = .milliseconds(300)
 
     /// Starts `service.run()`, runs `whileRunning`, checks that `run()` is still running, stops it, and checks that
     /// it returned.
@@ -35,7 +43,7 @@ enum ServiceRunChecks {
     ///   - whileRunning: What to do while it runs, such as waiting until it did its first work.
     ///   - sourceLocation: Where failures are reported.
     /// - Throws: What `run()` or `whileRunning` throws.
-    static func expectRunsUntil<S: Service>(
+    public static func expectRunsUntil<S: Service>(
         _ stop: Stop,
         _ service: S,
         whileRunning: @Sendable () async throws -> Void = {},
