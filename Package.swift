@@ -20,8 +20,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
         // MARK: Core
@@ -46,6 +46,7 @@ let package = Package(
                 "Beacon",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -65,6 +66,7 @@ let package = Package(
                 "Beacon",
                 "BeaconHTTP",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -78,6 +80,7 @@ let package = Package(
                 "CBeaconLibPQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -87,6 +90,7 @@ let package = Package(
                 "BeaconCache",
                 "CBeaconMemcached",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -182,12 +186,15 @@ let package = Package(
         .testTarget(
             name: "BeaconCacheTests",
             dependencies: [
+                "ServiceRunChecks",
                 "Beacon",
                 "BeaconCache",
                 "BeaconTesting",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
@@ -198,22 +205,37 @@ let package = Package(
         .testTarget(
             name: "BeaconPostgresTests",
             dependencies: [
+                "ServiceRunChecks",
                 "Beacon",
                 "BeaconCache",
                 "BeaconPostgres",
                 "BeaconTesting",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
             name: "BeaconMemcachedTests",
             dependencies: [
+                "ServiceRunChecks",
                 "Beacon",
                 "BeaconMemcached",
                 "BeaconTesting",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Vectors")]
+        ),
+        .target(
+            // Checks that a Service's run() lasts until graceful shutdown or cancellation; shared by the test targets.
+            name: "ServiceRunChecks",
+            dependencies: [
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/ServiceRunChecks"
         ),
         .target(
             // The Symfony conformance corpus's JSON reader and fixtures, shared by the expression and container tests.
@@ -232,6 +254,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Resources/corpus.json"), .copy("Resources/yaml")]
         ),
@@ -244,6 +267,7 @@ let package = Package(
                 "BeaconExpression",
                 "BeaconMemcached",
                 "BeaconPostgres",
+                "BeaconTesting",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -258,9 +282,13 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
+                "ServiceRunChecks",
                 "Beacon",
                 "BeaconCache",
+                "BeaconContainer",
+                "BeaconDiscovery",
                 "BeaconEtcd",
+                "BeaconExpression",
                 "BeaconHTTP",
                 "BeaconMemcached",
                 "BeaconPostgres",
@@ -271,6 +299,9 @@ let package = Package(
                 "CBeaconZooKeeper",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
     ]

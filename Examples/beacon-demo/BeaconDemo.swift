@@ -48,7 +48,7 @@ struct BeaconDemo {
         do {
             if let etcdEndpoints {
                 let etcd = try EtcdClient(configuration: .init(endpoints: etcdEndpoints), logger: logger)
-                defer { etcd.shutdown() }
+                defer { etcd.close() }
                 emit("Source: etcd at \(etcdEndpoints.joined(separator: ", "))")
                 try await show(etcd, watch: watch)
             } else {

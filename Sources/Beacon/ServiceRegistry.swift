@@ -4,7 +4,9 @@
 ///
 /// ``register(_:ttl:)`` returns a ``ServiceRegistration`` that keeps the instance registered (an etcd
 /// lease kept alive, a Consul TTL check passed, a ZooKeeper ephemeral node) until it is cancelled or the
-/// process dies; the instance then disappears from ``instances(of:)``.
+/// process dies; the instance then disappears from ``instances(of:)``. A registry whose renewals are
+/// background work does them in its swift-service-lifecycle service's `run()` (the etcd client's), which
+/// must run for registrations to stay alive, and which withdraws them when it ends.
 public protocol ServiceRegistry: Sendable {
     /// Lists the registered instances of a service.
     ///

@@ -3,6 +3,7 @@
 public import Beacon
 public import CoreMetrics
 public import Logging
+public import ServiceLifecycle
 
 /// A discovery source that answers reads from a short-TTL cache in front of another source.
 ///
@@ -19,7 +20,9 @@ public import Logging
 /// let source = CachingSource(etcd, configuration: .init(ttl: .seconds(5)), logger: logger)
 /// let endpoint = try await source.require("/db/main/endpoint").endpoint()
 /// ```
-public final class CachingSource<Base: DiscoverySource>: DiscoverySource {
+///
+/// The source is a `Service`: ``run()`` performs both caches' refresh-ahead reloads until graceful shutdown.
+public final class CachingSource<Base: DiscoverySource>: DiscoverySource, Service {
     /// The wrapped source.
     public let base: Base
     /// The cache of single keys (`get`).
@@ -145,7 +148,8 @@ public final class CachingSource<Base: DiscoverySource>: DiscoverySource {
         self.prefixes.invalidate { $0.hasPrefix(prefix) || prefix.hasPrefix($0) }
     }
 
-    /// Runs both caches' refresh-ahead work until the calling task is cancelled (see ``TTLCache/run()``).
+    /// Runs both caches' refresh-ahead work until graceful shutdown or until the calling task is cancelled (see
+    /// ``TTLCache/run()``).
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.keys.run() }

@@ -3,6 +3,7 @@
 import Beacon
 public import CoreMetrics
 public import Logging
+public import ServiceLifecycle
 public import Synchronization
 
 /// A short-TTL cache for values that are expensive to fetch and must follow changes within seconds, such as
@@ -18,7 +19,8 @@ public import Synchronization
 ///   ``TTLCacheConfiguration/maxStale``; the failure is logged once per episode and counted.
 /// - **Negative caching**: a load that returns `nil` ("absent") is remembered for
 ///   ``TTLCacheConfiguration/negativeTTL``.
-/// - Optional **refresh-ahead** (needs ``run()``), **LRU bound**, and **persistence** of the last good values.
+/// - Optional **refresh-ahead** (needs ``run()``: the cache is a `Service`), **LRU bound**, and **persistence** of the
+///   last good values.
 ///
 /// ```swift
 /// let cache = TTLCache<String, Endpoint>(configuration: .init(ttl: .seconds(5)), logger: logger)
@@ -30,7 +32,7 @@ public import Synchronization
 /// The cache is `Sendable`: a pure value-type core (every decision takes the time as an argument) inside a
 /// `Mutex`. Loads run outside the lock, in the calling task; nothing is started in the background except by
 /// ``run()``.
-public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable, Service {
     /// A reload requested by refresh-ahead.
     @usableFromInline
     struct RefreshRequest: Sendable {
@@ -270,11 +272,13 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     // MARK: Refresh-ahead
 
-    /// Performs refresh-ahead reloads until the calling task is cancelled.
+    /// Performs refresh-ahead reloads until graceful shutdown or until the calling task is cancelled.
     ///
-    /// Run it in the application's service group or a task group for as long as the cache is used. Without it
-    /// ``TTLCacheConfiguration/refreshAhead`` has no effect and entries are reloaded when they expire. Only one
-    /// `run()` may be active at a time.
+    /// Run it in the application's `ServiceGroup` (or a task group) for as long as the cache is used. Without it
+    /// ``TTLCacheConfiguration/refreshAhead`` has no effect and entries are reloaded when they expire. It waits for
+    /// refresh requests even when refresh-ahead is off, so it returns only on graceful shutdown or cancellation;
+    /// reloads in progress are then cancelled. The cache stays usable afterwards (reads load on expiry again). Only
+    /// one `run()` may be active at a time: a second concurrent call is a programming error and stops the process.
     public func run() async {
         let (stream, continuation) = AsyncStream.makeStream(of: RefreshRequest.self, bufferingPolicy: .unbounded)
         self.shell.withLock { shell in
@@ -289,9 +293,11 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
             }
             continuation.finish()
         }
-        await withDiscardingTaskGroup { group in
-            for await request in stream {
-                group.addTask { await self.refresh(request) }
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for await request in stream {
+                    group.addTask { await self.refresh(request) }
+                }
             }
         }
     }

@@ -11,8 +11,8 @@
 /// - no ``Container/withService(_:as:_:)`` body that took it is still running (scoped users are counted).
 ///
 /// When ``Container/run()`` ends (graceful shutdown or cancellation), every built or retired instance that
-/// conforms is closed, once its scoped users are done. Beacon's own clients and pools conform: their `close()`
-/// releases their resources and is idempotent.
+/// conforms is closed, once its scoped users are done. BeaconDiscovery makes Beacon's pools conform (memcached and
+/// PostgreSQL): their `close()` releases their resources and is idempotent.
 public protocol ClosableService: Sendable {
     /// Releases the instance's resources. Called at most once by the container.
     func close() async

@@ -88,6 +88,9 @@ extension DiscoveryService {
             state.databases[location] = made
             return (made, true)
         }
+        if isNew {
+            submit(.run(what: "postgres \(location)") { await pool.run() })
+        }
         return pool
     }
 }

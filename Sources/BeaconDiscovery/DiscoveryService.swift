@@ -44,8 +44,8 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
     /// The cache every read goes through.
     let cache: CachingSource<ErasedSource>
     let logger: Logger
-    /// The source's own lifetime, for sources this service created from a URL (an etcd client).
-    private let ownedSource: (any Service)?
+    /// The client this service created from its URL, which it runs and closes; `nil` for a source given in code.
+    private let ownedClient: EtcdClient?
     let state = Mutex(State())
     private let jobs: AsyncStream<Job>
     private let jobQueue: AsyncStream<Job>.Continuation
@@ -82,10 +82,10 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
         configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "beacon.discovery", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
-        let (source, owned) = try DiscoveryURL.makeSource(url, configuration: configuration, logger: logger)
+        let (source, client) = try DiscoveryURL.makeSource(url, configuration: configuration, logger: logger)
         self.init(
             source: source,
-            owning: owned,
+            owning: client,
             cacheDirectory: cacheDirectory,
             configuration: configuration,
             logger: logger
@@ -118,14 +118,14 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
 
     private init(
         source: any DiscoverySource,
-        owning ownedSource: (any Service)?,
+        owning ownedClient: EtcdClient?,
         cacheDirectory: String?,
         configuration: Configuration,
         logger: Logger
     ) {
         self.configuration = configuration
         self.logger = logger
-        self.ownedSource = ownedSource
+        self.ownedClient = ownedClient
         let directory = cacheDirectory.flatMap { $0.isEmpty ? nil : $0 }
         self.cache = CachingSource(
             ErasedSource(base: source),
@@ -151,14 +151,8 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
         precondition(!alreadyRunning, "DiscoveryService.run() must be called only once")
         await withTaskCancellationOrGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                if let ownedSource {
-                    group.addTask { [logger] in
-                        do {
-                            try await ownedSource.run()
-                        } catch {
-                            logger.info("discovery source stopped", metadata: ["beacon.error": "\(error)"])
-                        }
-                    }
+                if let ownedClient {
+                    group.addTask { await ownedClient.run() }
                 }
                 group.addTask { await self.cache.run() }
                 for await job in jobs {
@@ -183,13 +177,15 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
         } onCancelOrGracefulShutdown: {
             self.jobQueue.finish()
         }
-        await close()
+        close()
     }
 
-    /// Closes every pool this service created; their operations then fail. Idempotent.
+    /// Closes what the service owns, now: every pool it created (operations in progress finish, later ones throw
+    /// their module's closed error), the etcd client it made from its URL, and ``run()`` if it runs. Later reads
+    /// of values already followed still answer; new clients throw. Synchronous and idempotent.
     ///
-    /// ``run()`` calls it when it ends; call it yourself only for a service that never ran.
-    public func close() async {
+    /// ``run()`` calls it when it ends; call it yourself for a service that never ran.
+    public func close() {
         let (memcached, databases) = state.withLock { state in
             state.isClosed = true
             defer {
@@ -204,6 +200,7 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
         for pool in databases {
             pool.close()
         }
+        ownedClient?.close()
         jobQueue.finish()
     }
 

@@ -3,7 +3,6 @@
 import Beacon
 import BeaconEtcd
 import Logging
-import ServiceLifecycle
 
 /// Makes the source a discovery URL names.
 ///
@@ -19,7 +18,7 @@ enum DiscoveryURL {
         _ url: String,
         configuration: DiscoveryService.Configuration,
         logger: Logger
-    ) throws -> (source: any DiscoverySource, owned: (any Service)?) {
+    ) throws -> (source: any DiscoverySource, client: EtcdClient?) {
         let parts = url.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else {
             throw invalid(url, "a discovery URL starts with etcd://, etcds:// or file://")
@@ -38,7 +37,7 @@ enum DiscoveryURL {
             var etcd = configuration.etcd
             etcd.endpoints = hosts.map { "\(httpScheme)://\($0)" }
             let client = try EtcdClient(configuration: etcd, logger: logger)
-            return (client, EtcdLifetime(client: client))
+            return (client, client)
         case "file":
             guard rest.hasPrefix("/") else {
                 throw invalid(url, "a file URL names an absolute path: file:///path/to/services.yaml")
@@ -61,15 +60,5 @@ extension Substring {
         var text = String(self)
         while text.last == suffix { text.removeLast() }
         return text
-    }
-}
-
-/// Shuts an etcd client down when the discovery service that created it stops.
-struct EtcdLifetime: Service {
-    let client: EtcdClient
-
-    func run() async {
-        try? await gracefulShutdown()
-        client.shutdown()
     }
 }

@@ -29,6 +29,11 @@ extension EtcdClient {
     /// - Returns: The lease.
     /// - Throws: ``EtcdError``.
     public func grantLease(ttl: Duration) async throws -> EtcdLease {
+        try await self.grantLease(ttl: ttl, ignoringCancellation: false)
+    }
+
+    /// Grants a lease; with `ignoringCancellation`, the request goes on if the calling task is cancelled.
+    func grantLease(ttl: Duration, ignoringCancellation: Bool) async throws -> EtcdLease {
         let seconds = max(
             1,
             Int64((Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18).rounded(.up))
@@ -37,7 +42,8 @@ extension EtcdClient {
             "lease/grant",
             path: "/v3/lease/grant",
             WireLeaseGrantRequest(TTL: WireInt64(seconds)),
-            as: WireLeaseGrantResponse.self
+            as: WireLeaseGrantResponse.self,
+            ignoringCancellation: ignoringCancellation
         )
         guard let id = response.ID?.value else {
             throw EtcdError(
@@ -72,12 +78,29 @@ extension EtcdClient {
     /// - Parameter lease: The lease.
     /// - Throws: ``EtcdError``; code ``EtcdError/Code/leaseNotFound`` when it had already ended.
     public func revoke(_ lease: EtcdLease) async throws {
+        try await self.revoke(lease, ignoringCancellation: false)
+    }
+
+    /// Revokes a lease; with `ignoringCancellation`, the request goes on if the calling task is cancelled.
+    func revoke(_ lease: EtcdLease, ignoringCancellation: Bool) async throws {
         _ = try await self.transport.call(
             "lease/revoke",
             path: "/v3/lease/revoke",
             WireLeaseIDRequest(ID: WireInt64(lease.id)),
-            as: WireEmptyResponse.self
+            as: WireEmptyResponse.self,
+            ignoringCancellation: ignoringCancellation
         )
+    }
+
+    /// The IDs of every lease the cluster holds, whoever granted them (etcd's lease list); for tests and diagnostics.
+    func leaseIDs() async throws -> [Int64] {
+        let response = try await self.transport.call(
+            "lease/leases",
+            path: "/v3/lease/leases",
+            WireEmptyRequest(),
+            as: WireLeaseLeasesResponse.self
+        )
+        return (response.leases ?? []).compactMap { $0.ID?.value }
     }
 
     /// How long a lease has left.

@@ -75,9 +75,12 @@ final class EtcdWatchFollower {
                 if let snapshot = try self.handle(line) { return snapshot }
             } catch is CancellationError {
                 return nil
-            } catch let error as EtcdError where error.code == .permissionDenied || error.code == .authenticationFailed
+            } catch let error as EtcdError
+                where error.code == .permissionDenied || error.code == .authenticationFailed || error.code == .closed
             {
                 throw error
+            } catch let error as HTTPError where error.code == .closed {
+                throw EtcdError(.closed, "the client is closed", operation: "watch", underlying: error)
             } catch {
                 if Task.isCancelled { return nil }
                 self.dropStream(reason: "\(error)")

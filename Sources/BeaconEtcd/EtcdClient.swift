@@ -10,7 +10,7 @@ public import Logging
 /// ```swift
 /// let etcd = try EtcdClient(configuration: .init(endpoints: ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]),
 ///                           logger: logger)
-/// defer { etcd.shutdown() }
+/// defer { etcd.close() }
 /// try await etcd.put("/db/main/endpoint", "10.0.0.5:5432")
 /// let endpoint = try await etcd.require("/db/main/endpoint").endpoint()
 /// ```
@@ -22,12 +22,19 @@ public import Logging
 /// `mod_revision`.
 ///
 /// All I/O runs on one dedicated thread per client (libcurl's multi interface); no call blocks the Swift
-/// concurrency pool. Call ``shutdown()`` when done: it aborts transfers and stops the thread.
+/// concurrency pool.
+///
+/// The client is a `Service`: ``run()`` keeps the leases of its registrations alive and, when it ends (graceful
+/// shutdown or cancellation), revokes them and closes the client. Reads, writes and watches work without it;
+/// ``register(_:ttl:)`` needs it. A client that is not run is released with ``close()``, which aborts transfers and
+/// stops the thread.
 public final class EtcdClient: DiscoverySource, ServiceRegistry, Sendable {
     /// The configuration the client was created with.
     public let configuration: Configuration
     let transport: EtcdTransport
     let logger: Logger
+    /// Whether ``run()`` started, and the registrations it keeps alive.
+    let lifecycle = EtcdLifecycle()
 
     /// Creates a client. No connection is made until the first request.
     ///
@@ -45,10 +52,15 @@ public final class EtcdClient: DiscoverySource, ServiceRegistry, Sendable {
         self.transport = try EtcdTransport(configuration: configuration, logger: logger)
     }
 
-    /// Aborts every transfer in progress (watches end, pending requests throw) and stops the I/O thread.
-    /// Idempotent.
-    public func shutdown() {
-        self.transport.shutdown()
+    /// Closes the client now: aborts every transfer in progress, stops the I/O thread, and ends ``run()`` if it runs.
+    ///
+    /// Pending requests and watches throw ``EtcdError`` with code ``EtcdError/Code/closed``, and so do later calls.
+    /// The keep-alives of registrations stop without revoking their leases, so their keys disappear when the TTL runs
+    /// out; to withdraw them at once, end ``run()`` instead (it revokes them, then closes the client). Synchronous and
+    /// idempotent; it waits only for the I/O thread's current turn (normally well under a millisecond).
+    public func close() {
+        for keeper in self.lifecycle.finish() { keeper.requestStop() }
+        self.transport.close()
     }
 
     /// The client's I/O thread as a task executor, for code that calls etcd in a tight loop.
@@ -68,7 +80,7 @@ public final class EtcdClient: DiscoverySource, ServiceRegistry, Sendable {
     /// ```
     ///
     /// While such code runs, none of the client's transfers progress (watches and lease keep-alives included):
-    /// keep it short, and never block in it. After ``shutdown()``, code that prefers this executor runs on the
+    /// keep it short, and never block in it. After ``close()``, code that prefers this executor runs on the
     /// global concurrent executor.
     public var taskExecutor: any TaskExecutor { self.transport.http.taskExecutor }
 
@@ -131,11 +143,23 @@ public final class EtcdClient: DiscoverySource, ServiceRegistry, Sendable {
     /// - Throws: ``EtcdError``; code ``EtcdError/Code/leaseNotFound`` when the lease has ended.
     @discardableResult
     public func put(_ key: String, bytes value: [UInt8], lease: EtcdLease? = nil) async throws -> UInt64 {
+        try await self.put(key, bytes: value, lease: lease, ignoringCancellation: false)
+    }
+
+    /// Writes a value; with `ignoringCancellation`, the request goes on if the calling task is cancelled.
+    @discardableResult
+    func put(
+        _ key: String,
+        bytes value: [UInt8],
+        lease: EtcdLease?,
+        ignoringCancellation: Bool
+    ) async throws -> UInt64 {
         let response = try await self.transport.call(
             "put",
             path: "/v3/kv/put",
             WirePutRequest(key: WireBytes(key), value: WireBytes(value), lease: lease.map { WireInt64($0.id) }),
-            as: WirePutResponse.self
+            as: WirePutResponse.self,
+            ignoringCancellation: ignoringCancellation
         )
         return UInt64(max(response.header?.revision?.value ?? 0, 0))
     }

@@ -16,7 +16,7 @@ public struct EtcdError: Error, Sendable, CustomStringConvertible {
             case invalidConfiguration
             case leaseNotFound
             case compacted
-            case shutdown
+            case closed
         }
 
         private let base: Base
@@ -38,8 +38,8 @@ public struct EtcdError: Error, Sendable, CustomStringConvertible {
         public static let leaseNotFound = Code(.leaseNotFound)
         /// The requested revision has been compacted.
         public static let compacted = Code(.compacted)
-        /// The client was shut down.
-        public static let shutdown = Code(.shutdown)
+        /// The client was closed (by ``EtcdClient/close()`` or at the end of ``EtcdClient/run()``).
+        public static let closed = Code(.closed)
 
         /// The code's name.
         public var description: String { self.base.rawValue }

@@ -53,24 +53,32 @@ final class EtcdTransport: Sendable {
     /// The endpoint requests go to now.
     var currentEndpoint: String { self.endpoints[self.state.withLock { $0.current }] }
 
-    func shutdown() {
-        self.http.shutdown()
+    func close() {
+        self.http.close()
     }
 
     // MARK: Unary calls
 
     /// Sends one request and decodes the answer, trying each endpoint once at most.
+    ///
+    /// With `ignoringCancellation`, the request goes on when the calling task is cancelled (for clean-up such as
+    /// revoking a lease while the client's service stops); its timeout and ``close()`` still bound it.
     func call<Request: WireRequest, Response: WireResponse>(
         _ operation: String,
         path: String,
         _ request: Request,
         as: Response.Type = Response.self,
-        timeout: Duration? = nil
+        timeout: Duration? = nil,
+        ignoringCancellation: Bool = false
     ) async throws -> Response {
-        let response = try await self.send(operation, path: path, body: request.json, timeout: timeout) {
-            http,
-            request in
-            try await http.execute(request)
+        let response = try await self.send(
+            operation,
+            path: path,
+            body: request.json,
+            timeout: timeout,
+            ignoringCancellation: ignoringCancellation
+        ) { http, request in
+            ignoringCancellation ? try await http.executeIgnoringCancellation(request) : try await http.execute(request)
         }
         do {
             return try Response(document: response.value.body)
@@ -128,6 +136,7 @@ final class EtcdTransport: Sendable {
         body: [UInt8],
         timeout: Duration? = nil,
         idleTimeout: Duration? = nil,
+        ignoringCancellation: Bool = false,
         perform: (HTTPClient, HTTPRequest) async throws -> Value
     ) async throws -> (value: Value, endpoint: String) where Value: EtcdHTTPAnswer {
         var attempts = 0
@@ -140,7 +149,8 @@ final class EtcdTransport: Sendable {
             do {
                 var headers = [("Content-Type", "application/json")]
                 if self.credentials != nil {
-                    headers.append(("Authorization", try await self.token(at: endpoint)))
+                    let token = try await self.token(at: endpoint, ignoringCancellation: ignoringCancellation)
+                    headers.append(("Authorization", token))
                 }
                 var request = HTTPRequest(
                     method: "POST",
@@ -176,6 +186,8 @@ final class EtcdTransport: Sendable {
                     continue
                 }
                 throw error
+            } catch let error as HTTPError where error.code == .closed {
+                throw EtcdError(.closed, "the client is closed", operation: operation, underlying: error)
             } catch let error as HTTPError where error.isConnectionFailure {
                 self.logger.debug(
                     "etcd endpoint failed; moving to the next",
@@ -196,7 +208,7 @@ final class EtcdTransport: Sendable {
     }
 
     /// The current token, authenticating first when there is none.
-    private func token(at endpoint: String) async throws -> String {
+    private func token(at endpoint: String, ignoringCancellation: Bool) async throws -> String {
         if let token = self.state.withLock({ $0.token }) { return token }
         guard let credentials = self.credentials else { return "" }
         let body = WireAuthenticateRequest(name: credentials.username, password: credentials.password).json
@@ -207,7 +219,9 @@ final class EtcdTransport: Sendable {
             body: body,
             timeout: nil
         )
-        let response = try await self.http.execute(request)
+        let response =
+            ignoringCancellation
+            ? try await self.http.executeIgnoringCancellation(request) : try await self.http.execute(request)
         guard response.status == 200 else {
             var error = Self.serverError(
                 "authenticate",
@@ -272,6 +286,6 @@ extension HTTPResponseStream: EtcdHTTPAnswer {
 extension HTTPError {
     /// Whether the request failed to reach a working server (so another endpoint may succeed).
     var isConnectionFailure: Bool {
-        self.code != .cancelled && self.code != .shutdown && self.code != .invalidRequest
+        self.code != .cancelled && self.code != .closed && self.code != .invalidRequest
     }
 }

@@ -329,6 +329,27 @@ struct WireLeaseTimeToLiveResponse: WireResponse {
     }
 }
 
+/// The body of a request without members, such as the lease list.
+struct WireEmptyRequest: WireRequest {
+    func write(to writer: inout WireJSONWriter) {}
+}
+
+/// The answer of `/v3/lease/leases`: every lease the cluster holds.
+struct WireLeaseLeasesResponse: WireResponse {
+    struct Lease: WireResponse {
+        var ID: WireInt64?
+
+        init(json: WireJSON) throws(WireJSONError) {
+            self.ID = try json.int64(at: "ID")
+        }
+    }
+    var leases: [Lease]?
+
+    init(json: WireJSON) throws(WireJSONError) {
+        self.leases = try json.decodeArray(Lease.self, at: "leases")
+    }
+}
+
 struct WireEmptyResponse: WireResponse {
     var header: WireHeader?
 

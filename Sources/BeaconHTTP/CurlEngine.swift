@@ -53,7 +53,7 @@ final class CurlEngine: @unchecked Sendable {
     /// Set by the I/O thread when it has failed everything: nothing is accepted any more.
     var isClosed = false
 
-    /// Submissions taken from the inbox together with the shutdown request, failed by ``abortAll()``.
+    /// Submissions taken from the inbox together with the close request, failed by ``abortAll()``.
     var pendingSubmissions: [(CurlTransfer, CurlTransfer.Completion)] = []
 
     /// The transfers whose easy handles are in the multi handle, by easy handle.
@@ -202,23 +202,23 @@ final class CurlEngine: @unchecked Sendable {
         }
     }
 
-    /// Fails every transfer with ``HTTPError/Code/shutdown``: running, queued, and pending submissions.
+    /// Fails every transfer with ``HTTPError/Code/closed``: running, queued, and pending submissions.
     func abortAll() {
         let submissions = self.pendingSubmissions
         self.pendingSubmissions = []
         for (transfer, completion) in submissions {
             transfer.completion = completion
-            self.complete(transfer, with: HTTPError.shutdown(url: transfer.target.redacted))
+            self.complete(transfer, with: HTTPError.closed(url: transfer.target.redacted))
         }
         let queued = self.hosts.values.flatMap { slots in
             defer { slots.queue = [] }
             return slots.queue
         }
         for transfer in queued {
-            self.complete(transfer, with: HTTPError.shutdown(url: transfer.target.redacted))
+            self.complete(transfer, with: HTTPError.closed(url: transfer.target.redacted))
         }
         for transfer in Array(self.running.values) {
-            self.complete(transfer, with: HTTPError.shutdown(url: transfer.target.redacted))
+            self.complete(transfer, with: HTTPError.closed(url: transfer.target.redacted))
         }
     }
 

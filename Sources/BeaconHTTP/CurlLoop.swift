@@ -15,7 +15,7 @@ import Synchronization
 /// another thread joins the wait in progress) and on an eventfd, wakes when an answer arrives, a timer is due or a
 /// message is posted, and drives libcurl from there. A request sent by its task thus costs the I/O thread no
 /// wake-up; the thread is woken only when its sleep must end earlier than it planned, for posted messages, or for
-/// shutdown.
+/// closing.
 ///
 /// The loop is also a task executor (`CurlLoop+TaskExecutor.swift`): tasks that prefer it run on the I/O thread
 /// between turns.
@@ -30,14 +30,14 @@ final class CurlLoop: @unchecked Sendable {
         var submissions: [(CurlTransfer, CurlTransfer.Completion)] = []
         var cancellations: [CurlTransfer] = []
         var resumptions: [CurlTransfer] = []
-        var shutdownRequested = false
-        /// Set by the I/O thread when it has taken the shutdown request: nothing is accepted any more.
+        var closeRequested = false
+        /// Set by the I/O thread when it has taken the close request: nothing is accepted any more.
         var closed = false
 
         /// Whether there is nothing for the I/O thread: a message added now needs a wake-up, while one added to a
         /// non-empty inbox rides on the wake-up that its predecessor sent.
         var isEmpty: Bool {
-            submissions.isEmpty && cancellations.isEmpty && resumptions.isEmpty && !shutdownRequested
+            submissions.isEmpty && cancellations.isEmpty && resumptions.isEmpty && !closeRequested
         }
     }
 
@@ -98,8 +98,8 @@ final class CurlLoop: @unchecked Sendable {
     // MARK: Any thread
 
     /// Starts a transfer: sends it from the calling thread when the engine is free (see ``sendsFromCallers``),
-    /// otherwise through the I/O thread; fails it at once with ``HTTPError/Code/shutdown`` when the client is shut
-    /// down.
+    /// otherwise through the I/O thread; fails it at once with ``HTTPError/Code/closed`` when the client is
+    /// closed.
     ///
     /// - Parameters:
     ///   - transfer: A new transfer.
@@ -118,7 +118,7 @@ final class CurlLoop: @unchecked Sendable {
             inbox.submissions.append((transfer, completion))
         }
         if !accepted {
-            let error = HTTPError.shutdown(url: transfer.target.redacted)
+            let error = HTTPError.closed(url: transfer.target.redacted)
             switch completion {
             case .response(let continuation): continuation.resume(throwing: error)
             case .head(let continuation): continuation.resume(throwing: error)
@@ -150,9 +150,9 @@ final class CurlLoop: @unchecked Sendable {
         }
     }
 
-    /// Asks the I/O thread to fail every transfer with ``HTTPError/Code/shutdown`` and to exit.
-    func requestShutdown() {
-        self.post { $0.shutdownRequested = true }
+    /// Asks the I/O thread to fail every transfer with ``HTTPError/Code/closed`` and to exit.
+    func requestClose() {
+        self.post { $0.closeRequested = true }
     }
 
     /// Does `action` on the engine and drives libcurl when the engine is free, or else leaves `message` for the
@@ -215,7 +215,7 @@ final class CurlLoop: @unchecked Sendable {
 
     // MARK: The I/O thread
 
-    /// The I/O thread's body: waits and drives libcurl until shutdown.
+    /// The I/O thread's body: waits and drives libcurl until the client is closed.
     func run() {
         self.loopThread.store(pthread_self(), ordering: .releasing)
         defer { self.closeJobQueue() }
@@ -234,14 +234,14 @@ final class CurlLoop: @unchecked Sendable {
                 inbox.submissions = []
                 inbox.cancellations = []
                 inbox.resumptions = []
-                if inbox.shutdownRequested {
+                if inbox.closeRequested {
                     inbox.closed = true
                 }
                 return taken
             }
             let wait = self.engine.withLock { engine -> Int32? in
                 engine.sleepDeadline = nil
-                if messages.shutdownRequested {
+                if messages.closeRequested {
                     engine.pendingSubmissions += messages.submissions
                     engine.abortAll()
                     engine.isClosed = true

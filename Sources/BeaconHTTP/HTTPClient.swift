@@ -18,7 +18,7 @@ import Darwin
 /// I/O thread when the response arrives, so no call ever blocks the cooperative thread pool, however many
 /// requests and streams are open. Connections are kept alive and reused between requests to the same host.
 ///
-/// Call ``shutdown()`` when done; `deinit` does it too, as a safety net.
+/// Call ``close()`` when done; `deinit` does it too, as a safety net.
 package final class HTTPClient: Sendable {
     /// The configuration the client was created with.
     package let configuration: HTTPClientConfiguration
@@ -32,7 +32,7 @@ package final class HTTPClient: Sendable {
     /// The most URLs kept in ``targets``; past that the cache starts over.
     private static let targetCacheLimit = 256
 
-    /// The I/O thread, until ``shutdown()`` joins it.
+    /// The I/O thread, until ``close()`` joins it.
     private let thread: Mutex<pthread_t?>
 
     /// Creates a client and starts its I/O thread.
@@ -67,7 +67,7 @@ package final class HTTPClient: Sendable {
     }
 
     deinit {
-        self.shutdown()
+        self.close()
     }
 
     /// Sends a request and returns the whole response.
@@ -77,7 +77,7 @@ package final class HTTPClient: Sendable {
     ///
     /// - Parameter request: The request.
     /// - Returns: The response, whatever its status.
-    /// - Throws: ``HTTPError`` when the transfer fails (connection, TLS, timeout, shutdown), or `CancellationError`
+    /// - Throws: ``HTTPError`` when the transfer fails (connection, TLS, timeout, closed client), or `CancellationError`
     ///   when the calling task is cancelled.
     package func execute(_ request: HTTPRequest) async throws -> HTTPResponse {
         let transfer = CurlTransfer(request: request, target: self.target(for: request.url), stream: nil)
@@ -87,6 +87,21 @@ package final class HTTPClient: Sendable {
             }
         } onCancel: {
             self.loop.cancel(transfer)
+        }
+    }
+
+    /// Sends a request and returns the whole response, even if the calling task is cancelled meanwhile.
+    ///
+    /// For clean-up that must reach the server while its task is being cancelled, such as revoking a lease when a
+    /// service stops. The transfer is still bounded by its timeout, and ``close()`` still aborts it.
+    ///
+    /// - Parameter request: The request.
+    /// - Returns: The response, whatever its status.
+    /// - Throws: ``HTTPError`` when the transfer fails (connection, TLS, timeout, closed client).
+    package func executeIgnoringCancellation(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let transfer = CurlTransfer(request: request, target: self.target(for: request.url), stream: nil)
+        return try await withTransferContinuation { continuation in
+            self.loop.submit(transfer, .response(continuation))
         }
     }
 
@@ -134,7 +149,7 @@ package final class HTTPClient: Sendable {
     ///
     /// Code that prefers it (`withTaskExecutorPreference(client.taskExecutor) { ... }`) runs on the I/O thread
     /// between the loop's turns, so a response resumes it without a thread hand-off. While it runs, none of the
-    /// client's transfers progress: it must stay short and never block. After ``shutdown()``, such code runs on the
+    /// client's transfers progress: it must stay short and never block. After ``close()``, such code runs on the
     /// global concurrent executor.
     package var taskExecutor: any TaskExecutor { self.loop }
 
@@ -150,11 +165,11 @@ package final class HTTPClient: Sendable {
     /// Aborts every transfer, stops the I/O thread and waits for it to exit.
     ///
     /// Pending ``execute(_:)`` and ``stream(_:)`` calls, and streams being read, throw ``HTTPError`` with
-    /// ``HTTPError/Code/shutdown``; so do later calls. Calling it again does nothing. It blocks the calling thread
+    /// ``HTTPError/Code/closed``; so do later calls. Calling it again does nothing. It blocks the calling thread
     /// for as long as the I/O thread needs to finish its current turn (normally well under a millisecond). A call
     /// made while another is in progress returns at once.
-    package func shutdown() {
-        self.loop.requestShutdown()
+    package func close() {
+        self.loop.requestClose()
         let thread = self.thread.withLock { thread in
             defer { thread = nil }
             return thread

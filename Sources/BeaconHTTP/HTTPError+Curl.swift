@@ -20,12 +20,12 @@ extension HTTPError {
         )
     }
 
-    /// The error for a transfer that the client's shutdown aborted or refused.
+    /// The error for a transfer that closing the client aborted or refused.
     ///
     /// - Parameter url: The redacted URL.
-    /// - Returns: An error with code ``Code/shutdown``.
-    static func shutdown(url: String) -> HTTPError {
-        HTTPError(code: .shutdown, url: url, message: "the HTTP client was shut down")
+    /// - Returns: An error with code ``Code/closed``.
+    static func closed(url: String) -> HTTPError {
+        HTTPError(code: .closed, url: url, message: "the HTTP client was closed")
     }
 
     /// The coarse code of a `CURLcode`.

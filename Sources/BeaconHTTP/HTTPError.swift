@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-/// A transfer that failed: the connection, TLS, a timeout, or the client's shutdown.
+/// A transfer that failed: the connection, TLS, a timeout, or the client was closed.
 ///
 /// An HTTP status such as 404 is not an error: it arrives as a response. Cancelling the calling task throws
 /// `CancellationError`, not this error. The URL in the error has no user information, query or fragment, so
@@ -12,7 +12,7 @@ package struct HTTPError: Error, Sendable, CustomStringConvertible {
             case connectFailed
             case timedOut
             case cancelled
-            case shutdown
+            case closed
             case tls
             case connectionLost
             case invalidRequest
@@ -30,8 +30,8 @@ package struct HTTPError: Error, Sendable, CustomStringConvertible {
         /// libcurl aborted the transfer on the client's request, other than through task cancellation.
         package static let cancelled = Code(base: .cancelled)
 
-        /// The client was shut down before the transfer finished.
-        package static let shutdown = Code(base: .shutdown)
+        /// The client was closed before the transfer finished.
+        package static let closed = Code(base: .closed)
 
         /// The TLS handshake failed, the certificate was not trusted, or a TLS file could not be used.
         package static let tls = Code(base: .tls)
@@ -52,7 +52,7 @@ package struct HTTPError: Error, Sendable, CustomStringConvertible {
             case .connectFailed: "connectFailed"
             case .timedOut: "timedOut"
             case .cancelled: "cancelled"
-            case .shutdown: "shutdown"
+            case .closed: "closed"
             case .tls: "tls"
             case .connectionLost: "connectionLost"
             case .invalidRequest: "invalidRequest"

@@ -4,7 +4,7 @@
 ///
 /// Iterate it once (one iterator at a time). Each element holds the body bytes received since the previous
 /// element: one or more network reads, never empty, split anywhere (not on lines or messages). Iteration ends at
-/// the end of the body; a transfer error (a broken connection, the idle timeout, ``HTTPClient/shutdown()``) throws
+/// the end of the body; a transfer error (a broken connection, the idle timeout, ``HTTPClient/close()``) throws
 /// ``HTTPError``.
 ///
 /// Cancelling the iterating task aborts the transfer at once and `next()` throws `CancellationError`; so does

@@ -2,6 +2,7 @@
 
 public import Beacon
 public import Logging
+public import ServiceLifecycle
 import Synchronization
 
 /// A memcached pool that follows a server list in a discovery source and rebuilds itself when the list changes.
@@ -19,17 +20,23 @@ import Synchronization
 ///     builder: MemcachedPoolBuilder(),
 ///     logger: logger
 /// )
+/// // In the application's ServiceGroup, or:
 /// async let following: Void = pool.run()
 /// try await pool.set("greeting", value: Array("hello".utf8))
 /// ```
-public final class DynamicMemcachedPool: MemcachedClient {
+///
+/// The pool is a `Service`: ``run()`` follows the list until graceful shutdown or cancellation, then closes the pool.
+public final class DynamicMemcachedPool: MemcachedClient, Service {
     private struct State {
         var pool: MemcachedPool?
         var generation = 0
         var closed = false
+        var running = false
     }
 
     private let state = Mutex(State())
+    /// Signalled by ``close()``, which ends ``run()``.
+    private let closing = ChangeSignal()
     /// Counts server-list reads (``updateCount``) and wakes ``waitForUpdate(after:)``.
     private let updates = ChangeSignal()
     private let source: any DiscoverySource
@@ -93,21 +100,45 @@ public final class DynamicMemcachedPool: MemcachedClient {
 
     // MARK: Following the source
 
-    /// Follows the server list until the calling task is cancelled, then closes the current pool.
+    /// Follows the server list until graceful shutdown, cancellation or ``close()``, then closes the pool.
     ///
     /// Read failures and lists that cannot be parsed are logged and retried after the retry delay; the current
     /// pool stays in use meanwhile. When the source's watch fails, the list is read directly after each retry
     /// delay, so a source that cannot watch is polled at that interval.
     ///
-    /// With a location that cannot hold a server list (a Patroni leader, see the initializer's `servers`), it logs why
-    /// and returns at once.
+    /// When it ends, the pool is closed as by ``close()``: operations already running finish on their connections,
+    /// new ones throw ``MemcachedError/Code/closed``. `run()` may be called once: a second call is a programming
+    /// error and stops the process.
     public func run() async {
+        let first = self.state.withLock { state in
+            defer { state.running = true }
+            return !state.running
+        }
+        precondition(first, "DynamicMemcachedPool.run() may be called only once")
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.follow() }
+                group.addTask { await self.closing.wait(after: 0) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        self.close()
+    }
+
+    /// Follows the server list until the calling task is cancelled.
+    ///
+    /// With a location that cannot hold a server list (a Patroni leader, see the initializer's `servers`), it logs
+    /// why and waits for the end, as a service with nothing to do does.
+    private func follow() async {
         if let unsupported = self.unsupported {
             self.logger.info(
                 "memcached server list cannot be followed",
                 metadata: [MemcachedLogKey.error: "\(unsupported)"]
             )
-            self.close()
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(3600))
+            }
             return
         }
         while !Task.isCancelled {
@@ -136,7 +167,6 @@ public final class DynamicMemcachedPool: MemcachedClient {
                 }
             }
         }
-        self.close()
     }
 
     private func followWatch() async throws {
@@ -227,7 +257,8 @@ public final class DynamicMemcachedPool: MemcachedClient {
         await self.updates.wait(after: UInt64(max(count, 0)))
     }
 
-    /// Closes the current pool (operations already running finish first) and refuses new operations.
+    /// Closes the pool now and ends ``run()`` if it runs: new operations throw ``MemcachedError/Code/closed``, those
+    /// already running finish first, and then the connections are freed. Synchronous and idempotent; it does not wait.
     public func close() {
         let pool = self.state.withLock { state in
             state.closed = true
@@ -235,6 +266,7 @@ public final class DynamicMemcachedPool: MemcachedClient {
             return state.pool
         }
         pool?.close()
+        self.closing.signal()
     }
 
     // MARK: MemcachedClient

@@ -222,7 +222,7 @@ public final class MemcachedPool: MemcachedClient {
             if let handle = router { memcached_free(handle.pointer) }
             router = nil
         }
-        self.workers.shutdown()
+        self.workers.close()
         self.logger.debug("memcached pool released")
     }
 }

@@ -14,7 +14,7 @@ import Darwin
 /// Dedicated threads that run a pool's blocking libmemcached calls for the async API, so that a slow or dead
 /// server never blocks a thread of Swift's cooperative pool.
 ///
-/// Jobs wait in a FIFO queue; `count` detached threads take them one at a time. After ``shutdown()`` the threads
+/// Jobs wait in a FIFO queue; `count` detached threads take them one at a time. After ``close()`` the threads
 /// finish the jobs already queued and exit; ``submit(_:)`` then refuses new jobs.
 final class MemcachedWorkers: Sendable {
     private struct Queue {
@@ -22,7 +22,7 @@ final class MemcachedWorkers: Sendable {
         /// as the pool) is released at once.
         var jobs: [(@Sendable () -> Void)?] = []
         var head = 0
-        var shutDown = false
+        var closed = false
     }
 
     private let queue = Mutex(Queue())
@@ -55,10 +55,10 @@ final class MemcachedWorkers: Sendable {
     /// Queues a job for the next free thread.
     ///
     /// - Parameter job: The work; it runs on a worker thread.
-    /// - Returns: `false` when the workers are shut down and the job was not queued.
+    /// - Returns: `false` when the workers are closed and the job was not queued.
     func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
         let accepted = self.queue.withLock { queue in
-            guard !queue.shutDown else { return false }
+            guard !queue.closed else { return false }
             queue.jobs.append(job)
             return true
         }
@@ -67,10 +67,10 @@ final class MemcachedWorkers: Sendable {
     }
 
     /// Lets the threads exit once the queue is empty; later submissions are refused. Does not wait.
-    func shutdown() {
+    func close() {
         let first = self.queue.withLock { queue in
-            defer { queue.shutDown = true }
-            return !queue.shutDown
+            defer { queue.closed = true }
+            return !queue.closed
         }
         guard first else { return }
         for _ in 0..<self.count { self.available.signal() }
@@ -95,7 +95,7 @@ final class MemcachedWorkers: Sendable {
             }
             if let job {
                 job()
-            } else if self.queue.withLock({ $0.shutDown }) {
+            } else if self.queue.withLock({ $0.closed }) {
                 return
             }
         }

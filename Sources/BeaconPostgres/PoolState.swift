@@ -21,6 +21,8 @@ struct PoolState {
     var waiters: [Waiter] = []
     var nextWaiterID: UInt64 = 0
     var closed = false
+    /// Tasks waiting for the closed pool to have no connection leased (``PostgresConnectionPool/run()``).
+    var drainWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
 
     init(maxConnections: Int) {
         self.maxConnections = maxConnections
@@ -37,6 +39,13 @@ struct PoolState {
             return .create
         }
         return nil
+    }
+
+    /// Takes the drain waiters once the pool is closed and no connection is leased.
+    mutating func takeDrainWaitersIfDrained() -> [CheckedContinuation<Void, Never>] {
+        guard self.closed, self.leased == 0, !self.drainWaiters.isEmpty else { return [] }
+        defer { self.drainWaiters = [:] }
+        return Array(self.drainWaiters.values)
     }
 
     /// Gives a slot back, with its connection if it can be reused; returns a waiter to hand the slot to, if any.

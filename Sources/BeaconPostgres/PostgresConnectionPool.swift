@@ -3,6 +3,7 @@
 import Beacon
 import CoreMetrics
 public import Logging
+public import ServiceLifecycle
 import Synchronization
 
 /// A bounded pool of PostgreSQL connections made by a ``PostgresConnectionFactory``.
@@ -19,13 +20,21 @@ import Synchronization
 /// }
 /// pool.close()
 /// ```
-public final class PostgresConnectionPool: Sendable {
+///
+/// The pool is a `Service`: in an application's `ServiceGroup`, ``run()`` holds the pool open until graceful shutdown,
+/// then closes it and waits for the connections in use to come back, so none is left open. Outside a group, call
+/// ``close()`` when done.
+public final class PostgresConnectionPool: Sendable, Service {
     /// The factory new connections come from.
     public let factory: PostgresConnectionFactory
     /// The pool's limits.
     public let configuration: Configuration
     private let logger: Logger
     private let state: Mutex<PoolState>
+    /// Whether ``run()`` was called.
+    private let running = Atomic<Bool>(false)
+    /// Signalled by ``close()``, which ends ``run()``.
+    private let closing = ChangeSignal()
 
     /// Creates an empty pool; connections are opened on demand.
     ///
@@ -73,20 +82,67 @@ public final class PostgresConnectionPool: Sendable {
         return result
     }
 
-    /// Closes the idle connections and fails the waiting tasks; connections in use are closed when they come back.
-    /// Later calls to ``withConnection(_:)`` throw ``PostgresError/Code/poolClosed``. Calling it again does nothing.
+    /// Closes the pool now and ends ``run()`` if it runs: closes the idle connections and fails the waiting tasks;
+    /// connections in use are closed when they come back. Later calls to ``withConnection(_:)`` throw
+    /// ``PostgresError/Code/poolClosed``. Synchronous and idempotent; it does not wait.
     public func close() {
-        let (idle, waiters) = self.state.withLock { state in
+        let (idle, waiters, drained) = self.state.withLock { state in
             state.closed = true
             defer {
                 state.idle = []
                 state.waiters = []
             }
-            return (state.idle.map(\.connection), state.waiters)
+            return (state.idle.map(\.connection), state.waiters, state.takeDrainWaitersIfDrained())
         }
         for connection in idle { connection.close() }
         for waiter in waiters {
             waiter.continuation.resume(throwing: PostgresError(.poolClosed, "the pool was closed"))
+        }
+        for waiter in drained { waiter.resume() }
+        self.closing.signal()
+    }
+
+    // MARK: Lifecycle
+
+    /// Holds the pool open until graceful shutdown, cancellation or ``close()``; then closes it and, unless the task
+    /// was cancelled, waits until every connection in use has come back and been closed.
+    ///
+    /// The pool has no background work: connections are opened on demand and checked when they are lent. `run()` is
+    /// what ties the pool's life to the application's: in a `ServiceGroup`, the pool closes on graceful shutdown and
+    /// `run()` returns once no connection of the pool is open. Cancelling the task while it waits for connections in
+    /// use returns at once; those are closed when they come back. `run()` may be called once: a second call is a
+    /// programming error and stops the process.
+    public func run() async {
+        precondition(
+            !self.running.exchange(true, ordering: .relaxed),
+            "PostgresConnectionPool.run() may be called only once"
+        )
+        await cancelWhenGracefulShutdown {
+            await self.closing.wait(after: 0)
+        }
+        self.close()
+        await self.waitUntilDrained()
+    }
+
+    /// Waits until the pool is closed and no connection is leased, or the task is cancelled.
+    private func waitUntilDrained() async {
+        let id = self.state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = self.state.withLock { state in
+                    // Checked under the lock: `Task.isCancelled` is set before the cancellation handler runs.
+                    if (state.closed && state.leased == 0) || Task.isCancelled { return true }
+                    state.drainWaiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = self.state.withLock { $0.drainWaiters.removeValue(forKey: id) }
+            waiter?.resume()
         }
     }
 
@@ -169,14 +225,16 @@ public final class PostgresConnectionPool: Sendable {
     }
 
     private func release(_ connection: PostgresConnection?) {
-        let (handOver, closeIt) = self.state.withLock { state -> ((PoolState.Waiter, PoolLease)?, Bool) in
+        let (handOver, closeIt, drained) = self.state.withLock {
+            state -> ((PoolState.Waiter, PoolLease)?, Bool, [CheckedContinuation<Void, Never>]) in
             if state.closed {
                 state.leased -= 1
-                return (nil, connection != nil)
+                return (nil, connection != nil, state.takeDrainWaitersIfDrained())
             }
-            return (state.release(connection, now: .now), false)
+            return (state.release(connection, now: .now), false, [])
         }
         if closeIt { connection?.close() }
         if let (waiter, lease) = handOver { waiter.continuation.resume(returning: lease) }
+        for waiter in drained { waiter.resume() }
     }
 }

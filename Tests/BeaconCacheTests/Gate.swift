@@ -53,11 +53,3 @@ final class Counter: Sendable {
 struct LoadFailure: Error, Equatable {
     var attempt: Int
 }
-
-/// Waits until a condition holds, polling every millisecond; throws when the test's task is cancelled (for
-/// example by its time limit), so a condition that never holds fails the test instead of hanging it.
-func eventually(_ condition: () async throws -> Bool) async throws {
-    while try await !condition() {
-        try await Task.sleep(for: .milliseconds(1))
-    }
-}

@@ -81,11 +81,12 @@ struct TTLCacheExpiryTests {
         clock.advance(by: .seconds(1))
         // Reads past the threshold still get the current value; one of them queues a reload (as soon as run()
         // has started).
-        try await eventually {
+        let reloaded = try await eventually {
             let value = try await cache.value(for: "a", load: source.load)
             #expect(value == "a#1" || value == "a#2")
             return cache.cachedLookup(for: "a")?.value == "a#2"
         }
+        #expect(reloaded)
         #expect(cache.cachedLookup(for: "a")?.freshness == .fresh(age: .zero))
         clock.advance(by: .seconds(5))
         #expect(try await cache.value(for: "a", load: source.load) == "a#2")
@@ -243,7 +244,7 @@ struct TTLCacheExpiryTests {
                 return "from the load"
             }
         }
-        try await eventually { loads.count == 1 }
+        #expect(try await eventually { loads.count == 1 })
         cache.insert("from a watch", for: "k")
         gate.open()
         #expect(try await reader.value == "from the load")

@@ -41,7 +41,7 @@ struct TTLCacheSingleFlightTests {
             await gate.wait()
             return "value of \(key)"
         }
-        try await eventually { cache.waitingCallers(for: "cold") == Self.callers - 1 }
+        #expect(try await eventually { cache.waitingCallers(for: "cold") == Self.callers - 1 })
         gate.open()
         let values = try await results.map { try $0.get() }
         #expect(values.count == Self.callers)
@@ -61,7 +61,7 @@ struct TTLCacheSingleFlightTests {
             return "recovered"
         }
         async let results = Self.readConcurrently(cache, load: load)
-        try await eventually { cache.waitingCallers(for: "cold") == Self.callers - 1 }
+        #expect(try await eventually { cache.waitingCallers(for: "cold") == Self.callers - 1 })
         gate.open()
         let outcomes = await results
         #expect(outcomes.count == Self.callers)
@@ -84,9 +84,9 @@ struct TTLCacheSingleFlightTests {
             return "v"
         }
         let leader = Task { try await cache.value(for: "k", load: load) }
-        try await eventually { loads.count == 1 }
+        #expect(try await eventually { loads.count == 1 })
         let waiter = Task { try await cache.value(for: "k", load: load) }
-        try await eventually { cache.waitingCallers(for: "k") == 1 }
+        #expect(try await eventually { cache.waitingCallers(for: "k") == 1 })
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
         #expect(cache.waitingCallers(for: "k") == 0)
@@ -109,9 +109,9 @@ struct TTLCacheSingleFlightTests {
             return "from attempt \(attempt)"
         }
         let leader = Task { try await cache.value(for: "k", load: load) }
-        try await eventually { loads.count == 1 }
+        #expect(try await eventually { loads.count == 1 })
         let waiter = Task { try await cache.value(for: "k", load: load) }
-        try await eventually { cache.waitingCallers(for: "k") == 1 }
+        #expect(try await eventually { cache.waitingCallers(for: "k") == 1 })
         leader.cancel()
         gate.open()
         await #expect(throws: CancellationError.self) { try await leader.value }

@@ -2,7 +2,11 @@
 
 import BeaconContainer
 import BeaconExpression
+import Logging
+import ServiceLifecycle
+import ServiceLifecycleTestKit
 import Testing
+import UnixSignals
 
 // The examples of Documentation/Container.md, as written there.
 
@@ -121,6 +125,50 @@ struct DocumentationTests {
             let configuration = try await container.get("memcached.configuration", as: MemcachedConfiguration.self)
             #expect(configuration.servers == ["10.0.0.2:11211"])
             group.cancelAll()
+        }
+    }
+
+    @Test("services built from outside inputs")
+    func outsideInputs() async throws {
+        final class Database: Sendable {
+            let host: String
+            init(host: String) { self.host = host }
+        }
+        let current = SharedServers("10.0.0.1")
+        var builder = ContainerBuilder()
+
+        let host = ContainerInput("/db/host")
+        builder.register("database", as: Database.self) { _ in
+            host.recordRead()  // first record, then read: no change can slip in between
+            return Database(host: current.value)
+        }
+        // when the outside value changes:
+        let container = try builder.build()
+        #expect(try await container.get("database", as: Database.self).host == "10.0.0.1")
+        current.set("10.0.0.2")
+        host.changed()  // "database" and what was built from it: rebuilt on next get
+        #expect(try await container.get("database", as: Database.self).host == "10.0.0.2")
+    }
+
+    @Test("running the container in a service group")
+    func serviceGroup() async throws {
+        let container = try ContainerBuilder().build()
+        let httpServer = RunningService()
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask {
+                    let group = ServiceGroup(
+                        services: [container, httpServer],
+                        gracefulShutdownSignals: [.sigterm],
+                        logger: logger
+                    )
+                    try await group.run()
+                }
+                await httpServer.started.wait()
+                trigger.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
         }
     }
 

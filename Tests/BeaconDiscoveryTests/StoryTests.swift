@@ -5,6 +5,7 @@ import BeaconContainer
 import BeaconDiscovery
 import BeaconExpression
 import BeaconMemcached
+import BeaconTesting
 import Foundation
 import Testing
 
@@ -130,7 +131,7 @@ struct StoryTests {
         #expect(try await container.get("b", as: String.self) == "10.0.0.1:11211,10.0.0.2:11212")
         #expect(try await container.get("c", as: String.self) == "a")
         await #expect(throws: (any Error).self) { try await container.get("d", as: String.self) }
-        await discovery.close()
+        discovery.close()
     }
 
     @Test("an absent key is an error naming the key; a malformed value names the key and the text")

@@ -5,6 +5,7 @@ import BeaconContainer
 import BeaconDiscovery
 import BeaconExpression
 import BeaconMemcached
+import BeaconTesting
 import Synchronization
 
 /// The story's session handler: it holds the memcached client it was given.
@@ -70,21 +71,6 @@ func storyBuilder(
         return DatabaseEndpoint(try arguments.string(0))
     }
     return builder
-}
-
-/// Waits until `condition` holds, checking every few milliseconds, for at most `timeout`.
-func eventually(
-    timeout: Duration = .seconds(20),
-    _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() {
-            return true
-        }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-    return try await condition()
 }
 
 /// Runs `body` while the container runs (and with it the discovery service it built), then stops it.

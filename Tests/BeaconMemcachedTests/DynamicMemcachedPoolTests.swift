@@ -172,7 +172,7 @@ extension DynamicMemcachedPoolTests {
 }
 
 extension DynamicMemcachedPoolTests {
-    @Test("a Patroni leader location is refused with a clear error, and run() returns at once")
+    @Test("a Patroni leader location is refused with a clear error; run() waits for the end as any service does")
     func patroniLeaderRefused() async throws {
         let source = StaticSource(["/service/beacon/leader": "n1"])
         let pool = DynamicMemcachedPool(
@@ -180,7 +180,11 @@ extension DynamicMemcachedPoolTests {
             servers: .patroniLeader(scope: "beacon"),
             logger: Self.logger
         )
-        await pool.run()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await pool.run() }
+            try? await Task.sleep(for: .milliseconds(20))
+            group.cancelAll()
+        }
         let error = #expect(throws: MemcachedError.self) { try pool.server(forKey: "k") }
         #expect(error?.code == .invalidConfiguration)
         #expect(error?.message.contains("patroni leader /service/beacon/") == true)

@@ -12,7 +12,7 @@ struct EtcdClusterTests {
     @Test("stopping the member in use: get and an open watch continue on the others, no event lost")
     func failover() async throws {
         let etcd = try EtcdClientTests.client("BEACON_ETCD_CLUSTER_ENDPOINTS")
-        defer { etcd.shutdown() }
+        defer { etcd.close() }
         let prefix = TestServers.uniquePrefix("failover")
         func key(_ index: Int) -> String { "\(prefix)\(String(index + 1_000))" }
 

@@ -2,8 +2,11 @@
 
 import Beacon
 import BeaconEtcd
+import Foundation
 import Logging
+import ServiceLifecycle
 import Testing
+import UnixSignals
 
 /// The examples of Documentation/Etcd.md, as written there, against the plain etcd of `scripts/servers` (keys under
 /// a prefix of their own).
@@ -21,32 +24,65 @@ struct EtcdGuideTests {
     func introduction() async throws {
         let prefix = TestServers.uniquePrefix("guide-intro")
         let etcd = try self.client(servicePrefix: "\(prefix)services")
-        defer { etcd.shutdown() }
-        let registration = try await etcd.register(
-            ServiceInstance(service: "memcached", id: "a", endpoint: Endpoint(host: "10.0.0.11", port: 11211)),
-            ttl: .seconds(10)
-        )
+        defer { etcd.close() }
+        // Set-up: an instance to watch, kept alive by run().
+        let registrar = try self.client(servicePrefix: "\(prefix)services")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await registrar.run() }
+            defer { group.cancelAll() }
+            _ = try await registrar.register(
+                ServiceInstance(service: "memcached", id: "a", endpoint: Endpoint(host: "10.0.0.11", port: 11211)),
+                ttl: .seconds(10)
+            )
 
-        try await etcd.put("\(prefix)db/main/endpoint", "10.0.0.5:5432")
-        let database = try await etcd.require("\(prefix)db/main/endpoint").endpoint(defaultPort: 5432)
+            try await etcd.put("\(prefix)db/main/endpoint", "10.0.0.5:5432")
+            let database = try await etcd.require("\(prefix)db/main/endpoint").endpoint(defaultPort: 5432)
 
-        var seen: [[Endpoint]] = []
-        for try await snapshot in etcd.watch(prefix: "\(prefix)services/memcached/") {
-            let servers = try snapshot.map { try ServiceInstance(decoding: $0).endpoint }
-            seen.append(servers)
-            break  // the guide's loop runs for the life of the app
+            var seen: [[Endpoint]] = []
+            for try await snapshot in etcd.watch(prefix: "\(prefix)services/memcached/") {
+                let servers = try snapshot.map { try ServiceInstance(decoding: $0).endpoint }
+                seen.append(servers)
+                break  // the guide's loop runs for the life of the app
+            }
+            #expect(database == Endpoint(host: "10.0.0.5", port: 5432))
+            #expect(seen == [[Endpoint(host: "10.0.0.11", port: 11211)]])
         }
-        #expect(database == Endpoint(host: "10.0.0.5", port: 5432))
-        #expect(seen == [[Endpoint(host: "10.0.0.11", port: 11211)]])
-        await registration.cancel()
+        // Ending the registrar's run() withdrew its registration.
+        #expect(try await etcd.list(prefix: "\(prefix)services/").isEmpty)
         try await etcd.delete(prefix: prefix)
+    }
+
+    @Test("registration and leases: the client runs in a ServiceGroup, whose graceful shutdown withdraws the instance")
+    func registration() async throws {
+        let prefix = TestServers.uniquePrefix("guide-registration")
+        let endpoints = [try TestServers.value("BEACON_ETCD_ENDPOINT")]
+        let logger = self.logger
+        let observer = try self.client(servicePrefix: "\(prefix)services")
+        defer { observer.close() }
+        var configuration = EtcdClient.Configuration(endpoints: endpoints)
+        configuration.servicePrefix = "\(prefix)services"
+
+        // As in the guide, with a service prefix of the test's own.
+        let etcd = try EtcdClient(configuration: configuration, logger: logger)
+        let web = ServiceInstance(service: "web", id: "web-1", endpoint: Endpoint(host: "10.0.0.7", port: 8080))
+        _ = try await etcd.register(web, ttl: .seconds(10))  // kept alive while etcd.run() runs
+        let group = ServiceGroup(services: [etcd], gracefulShutdownSignals: [.sigterm], logger: logger)
+        // The group leaves SIGTERM ignored; give it back its default action.
+        defer { signal(SIGTERM, SIG_DFL) }
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            #expect(try await observer.instances(of: "web") == [web])
+            await group.triggerGracefulShutdown()  // as SIGTERM does
+            try await tasks.waitForAll()
+        }
+        #expect(try await observer.instances(of: "web").isEmpty)
     }
 
     @Test("running on the client's I/O thread: reading keys on its task executor")
     func taskExecutor() async throws {
         let prefix = TestServers.uniquePrefix("guide-executor")
         let etcd = try self.client()
-        defer { etcd.shutdown() }
+        defer { etcd.close() }
         try await etcd.put("\(prefix)db/main/endpoint", "10.0.0.5:5432")
         try await etcd.put("\(prefix)cache/main/endpoint", "10.0.0.11:11211")
 

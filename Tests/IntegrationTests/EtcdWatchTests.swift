@@ -12,7 +12,7 @@ struct EtcdWatchTests {
     @Test("1,000 puts under a prefix are observed in order, none lost")
     func thousandPuts() async throws {
         let etcd = try EtcdClientTests.client()
-        defer { etcd.shutdown() }
+        defer { etcd.close() }
         let prefix = TestServers.uniquePrefix("watch")
         let count = 1_000
         func key(_ index: Int) -> String { "\(prefix)\(String(index + 10_000))" }
@@ -42,7 +42,7 @@ struct EtcdWatchTests {
     @Test("a watch started at a compacted revision lists the prefix again and continues")
     func compactedStart() async throws {
         let etcd = try EtcdClientTests.client()
-        defer { etcd.shutdown() }
+        defer { etcd.close() }
         let prefix = TestServers.uniquePrefix("compacted")
         try await etcd.put("\(prefix)a", "1")
         let revision = try await etcd.put("\(prefix)b", "2")
@@ -65,7 +65,9 @@ struct EtcdWatchTests {
     @Test("a registration exists while alive, is gone at once after cancel, and within the TTL when renewals stop")
     func registration() async throws {
         let etcd = try EtcdClientTests.client()
-        defer { etcd.shutdown() }
+        // Reads go through another client: ending run() closes the one that registered.
+        let observer = try EtcdClientTests.client()
+        defer { observer.close() }
         let service = "beacon-test-\(UUID().uuidString.prefix(8))"
         let instance = ServiceInstance(
             service: service,
@@ -74,50 +76,50 @@ struct EtcdWatchTests {
             metadata: ["zone": "a"]
         )
 
-        let registration = try await etcd.register(instance, ttl: .seconds(3))
-        #expect(try await etcd.instances(of: service) == [instance])
-        // Renewals keep it alive well past the TTL.
-        try await Task.sleep(for: .seconds(4))
-        #expect(try await etcd.instances(of: service) == [instance])
-        await registration.cancel()
-        #expect(try await etcd.instances(of: service).isEmpty)
-
-        // A client that stops renewing (its process stalled or died) loses the key when the TTL runs out.
-        let other = try EtcdClientTests.client()
-        _ = try await other.register(instance, ttl: .seconds(3))
-        #expect(try await etcd.instances(of: service).count == 1)
-        other.shutdown()
-        let deadline = ContinuousClock.now + .seconds(20)
-        while try await !etcd.instances(of: service).isEmpty, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(200))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await etcd.run() }
+            defer { group.cancelAll() }
+            let registration = try await etcd.register(instance, ttl: .seconds(3))
+            #expect(try await observer.instances(of: service) == [instance])
+            // Renewals keep it alive past the TTL (or register it again, had the machine stalled past it).
+            let start = ContinuousClock.now
+            try await EtcdLifecycleTests.wait { ContinuousClock.now - start > .seconds(4) }
+            try await EtcdLifecycleTests.wait { try await observer.instances(of: service) == [instance] }
+            await registration.cancel()
+            #expect(try await observer.instances(of: service).isEmpty)
         }
-        #expect(try await etcd.instances(of: service).isEmpty)
+
+        // A client that stops renewing (its process stalled or died) loses the key when the TTL runs out: close()
+        // stops the keep-alive without revoking.
+        let other = try EtcdClientTests.client()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await other.run() }
+            _ = try await other.register(instance, ttl: .seconds(3))
+            #expect(try await observer.instances(of: service).count == 1)
+            other.close()
+        }
+        try await EtcdLifecycleTests.wait { try await observer.instances(of: service).isEmpty }
     }
 
     @Test("a lost lease is re-registered")
     func lostLease() async throws {
         let etcd = try EtcdClientTests.client()
-        defer { etcd.shutdown() }
+        defer { etcd.close() }
         let service = "beacon-test-\(UUID().uuidString.prefix(8))"
         let instance = ServiceInstance(service: service, id: "a", endpoint: Endpoint(host: "10.0.0.8", port: 80))
-        let registration = try await etcd.register(instance, ttl: .seconds(3))
-        defer { Task { await registration.cancel() } }
-        // Revoke the key's lease behind the registration's back, as if it had expired during a stall.
-        let range = try await etcd.transport.call(
-            "range",
-            path: "/v3/kv/range",
-            WireRangeRequest(key: WireBytes(instance.key())),
-            as: WireRangeResponse.self
-        )
-        let leaseID = try #require(range.kvs?.first?.lease?.value)
-        try await etcd.revoke(EtcdLease(id: leaseID, ttl: .seconds(3)))
-        let deadline = ContinuousClock.now + .seconds(20)
-        var seen = try await etcd.instances(of: service)
-        while seen.isEmpty, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            seen = try await etcd.instances(of: service)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await etcd.run() }
+            defer { group.cancelAll() }
+            let registration = try await etcd.register(instance, ttl: .seconds(3))
+            // Revoke the key's lease behind the registration's back, as if it had expired during a stall.
+            let leaseID = try #require(try await etcd.leaseID(ofKey: instance.key()))
+            try await etcd.revoke(EtcdLease(id: leaseID, ttl: .seconds(3)))
+            try await EtcdLifecycleTests.wait {
+                try await etcd.leaseID(ofKey: instance.key()).map { $0 != leaseID } ?? false
+            }
+            #expect(try await etcd.instances(of: service) == [instance])
+            await registration.cancel()
+            #expect(try await etcd.instances(of: service).isEmpty)
         }
-        #expect(seen == [instance])
-        await registration.cancel()
     }
 }

@@ -11,7 +11,7 @@ struct HTTPClientExecutorTests {
     @Test("code that prefers the executor runs on the I/O thread, before and after its requests")
     func runsOnIOThread() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let request = HTTPRequest(url: try EtcdGateway.endpoint() + "/version")
         #expect(!client.isOnIOThread)
         try await withTaskExecutorPreference(client.taskExecutor) { () async throws in
@@ -27,7 +27,7 @@ struct HTTPClientExecutorTests {
     @Test("200 requests from 20 tasks on the executor all succeed")
     func concurrentRequests() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let prefix = EtcdGateway.uniquePrefix("executor-concurrent")
         try await withThrowingTaskGroup { group in
             for task in 0..<20 {
@@ -45,7 +45,7 @@ struct HTTPClientExecutorTests {
     @Test("a watch stream read on the executor delivers the events of puts made from it")
     func stream() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let prefix = EtcdGateway.uniquePrefix("executor-watch")
         let keys = try await withTaskExecutorPreference(client.taskExecutor) {
             let watch = try EtcdGateway.post("/v3/watch", json: EtcdGateway.watchBody(prefix: prefix))
@@ -62,7 +62,7 @@ struct HTTPClientExecutorTests {
     @Test("a task that keeps yielding on the executor does not hold up the client's transfers")
     func yieldingTaskDoesNotStarve() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let request = HTTPRequest(url: try EtcdGateway.endpoint() + "/version")
         let stop = Atomic<Bool>(false)
         let spinner = Task(executorPreference: client.taskExecutor) {
@@ -85,7 +85,7 @@ struct HTTPClientExecutorTests {
     @Test("cancelling a task on the executor aborts its request promptly")
     func cancellation() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let watch = try EtcdGateway.post(
             "/v3/watch",
             json: EtcdGateway.watchBody(prefix: EtcdGateway.uniquePrefix("executor-cancel")),
@@ -97,22 +97,22 @@ struct HTTPClientExecutorTests {
         await #expect(throws: CancellationError.self) { try await task.value }
     }
 
-    @Test("after shutdown, tasks that prefer the executor still run, and their requests throw .shutdown")
-    func afterShutdown() async throws {
+    @Test("after close, tasks that prefer the executor still run, and their requests throw .closed")
+    func afterClose() async throws {
         let client = HTTPClient()
         let request = HTTPRequest(url: try EtcdGateway.endpoint() + "/version")
         let watch = try EtcdGateway.post(
             "/v3/watch",
-            json: EtcdGateway.watchBody(prefix: EtcdGateway.uniquePrefix("executor-shutdown"))
+            json: EtcdGateway.watchBody(prefix: EtcdGateway.uniquePrefix("executor-close"))
         )
         let pending = Task(executorPreference: client.taskExecutor) {
-            // Resumed by the shutdown, on the I/O thread's last turn or on the global executor after it.
+            // Resumed by close(), on the I/O thread's last turn or on the global executor after it.
             let error = await #expect(throws: HTTPError.self) { try await client.execute(watch) }
             return error?.code
         }
         try await Task.sleep(for: .milliseconds(200))
-        client.shutdown()
-        #expect(await pending.value == .shutdown)
+        client.close()
+        #expect(await pending.value == .closed)
 
         let later = Task(executorPreference: client.taskExecutor) {
             let onIOThread = client.isOnIOThread
@@ -121,20 +121,20 @@ struct HTTPClientExecutorTests {
         }
         let (onIOThread, code) = await later.value
         #expect(!onIOThread)
-        #expect(code == .shutdown)
+        #expect(code == .closed)
     }
 
-    @Test("shutting the client down from a task on its executor does not deadlock")
-    func shutdownFromExecutor() async throws {
+    @Test("closing the client from a task on its executor does not deadlock")
+    func closeFromExecutor() async throws {
         let client = HTTPClient()
         let request = HTTPRequest(url: try EtcdGateway.endpoint() + "/version")
         let status = try await withTaskExecutorPreference(client.taskExecutor) {
             let status = try await client.execute(request).status
-            client.shutdown()
+            client.close()
             return status
         }
         #expect(status == 200)
         let error = await #expect(throws: HTTPError.self) { try await client.execute(request) }
-        #expect(error?.code == .shutdown)
+        #expect(error?.code == .closed)
     }
 }

@@ -13,7 +13,7 @@ struct HTTPClientLoadTests {
         var configuration = HTTPClientConfiguration()
         configuration.maxConnectionsPerHost = 200  // all 200 requests in flight at once, not queued
         let client = HTTPClient(configuration: configuration)
-        defer { client.shutdown() }
+        defer { client.close() }
         let prefix = EtcdGateway.uniquePrefix("load")
 
         // An unrelated task on the cooperative pool: sleeps 10 ms in a loop and records the longest gap.
@@ -90,7 +90,7 @@ struct HTTPClientLoadTests {
         var configuration = HTTPClientConfiguration()
         configuration.maxConnectionsPerHost = 200
         let client = HTTPClient(configuration: configuration)
-        defer { client.shutdown() }
+        defer { client.close() }
         let watchRequest = try EtcdGateway.post(
             "/v3/watch",
             json: EtcdGateway.watchBody(prefix: EtcdGateway.uniquePrefix("held"))

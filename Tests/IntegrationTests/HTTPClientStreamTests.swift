@@ -20,7 +20,7 @@ struct HTTPClientStreamTests {
     @Test("a watch stream delivers the created message, then the events of puts made meanwhile")
     func watch() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let prefix = EtcdGateway.uniquePrefix("watch")
         let stream = try await client.stream(EtcdGateway.post("/v3/watch", json: EtcdGateway.watchBody(prefix: prefix)))
         #expect(stream.status == 200)
@@ -40,7 +40,7 @@ struct HTTPClientStreamTests {
     @Test("a finite body streams to its end")
     func finiteBody() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let stream = try await client.stream(HTTPRequest(url: try EtcdGateway.endpoint() + "/version"))
         #expect(stream.status == 200)
         var body: [UInt8] = []
@@ -54,7 +54,7 @@ struct HTTPClientStreamTests {
     @Test("cancelling the iterating task ends the stream promptly; the client keeps working")
     func cancellation() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let prefix = EtcdGateway.uniquePrefix("stream-cancel")
         let stream = try await client.stream(EtcdGateway.post("/v3/watch", json: EtcdGateway.watchBody(prefix: prefix)))
         let reading = Task {
@@ -80,7 +80,7 @@ struct HTTPClientStreamTests {
     @Test("dropping a stream without reading it to the end aborts the transfer")
     func drop() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let prefix = EtcdGateway.uniquePrefix("stream-drop")
         do {
             let stream = try await client.stream(
@@ -98,7 +98,7 @@ struct HTTPClientStreamTests {
         var configuration = HTTPClientConfiguration()
         configuration.streamBufferLimit = 2048
         let client = HTTPClient(configuration: configuration)
-        defer { client.shutdown() }
+        defer { client.close() }
         let prefix = EtcdGateway.uniquePrefix("backpressure")
         let stream = try await client.stream(EtcdGateway.post("/v3/watch", json: EtcdGateway.watchBody(prefix: prefix)))
         var reader = WatchReader(stream)
@@ -116,7 +116,7 @@ struct HTTPClientStreamTests {
     @Test("a silent stream fails with timedOut after its idle timeout")
     func idleTimeout() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let prefix = EtcdGateway.uniquePrefix("idle")
         var request = try EtcdGateway.post("/v3/watch", json: EtcdGateway.watchBody(prefix: prefix))
         request.idleTimeout = .milliseconds(500)
@@ -135,7 +135,7 @@ struct HTTPClientStreamTests {
         // Long enough that the puts below reach the stream in time even while other suites load the same etcd.
         configuration.streamIdleTimeout = .seconds(1)
         let client = HTTPClient(configuration: configuration)
-        defer { client.shutdown() }
+        defer { client.close() }
         let prefix = EtcdGateway.uniquePrefix("paused-idle")
         let stream = try await client.stream(EtcdGateway.post("/v3/watch", json: EtcdGateway.watchBody(prefix: prefix)))
         var reader = WatchReader(stream)
@@ -152,7 +152,7 @@ struct HTTPClientStreamTests {
     @Test("a stream that cannot connect throws from stream()")
     func connectFailure() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let error = await #expect(throws: HTTPError.self) {
             try await client.stream(HTTPRequest(method: "POST", url: "http://127.0.0.1:1/v3/watch", body: [1]))
         }

@@ -10,7 +10,7 @@ struct HTTPClientTests {
     @Test("GET /version returns etcd's version as JSON")
     func version() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let response = try await client.execute(HTTPRequest(url: try EtcdGateway.endpoint() + "/version"))
         #expect(response.status == 200)
         #expect(response.header("content-type") == "application/json")
@@ -21,7 +21,7 @@ struct HTTPClientTests {
     @Test("a key put with POST /v3/kv/put reads back with /v3/kv/range")
     func putAndRange() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let key = EtcdGateway.uniquePrefix("put") + "key"
         try await EtcdGateway.put(client, key: key, value: "127.0.0.1:8001")
 
@@ -38,7 +38,7 @@ struct HTTPClientTests {
     @Test("an HTTP error status is a response, not a thrown error")
     func errorStatus() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let response = try await client.execute(EtcdGateway.post("/v3/kv/put", json: "{}"))
         #expect(response.status == 400)
         #expect(try EtcdGateway.object(response.body)["message"] as? String == "etcdserver: key is not provided")
@@ -47,7 +47,7 @@ struct HTTPClientTests {
     @Test("a refused connection throws connectFailed, naming the URL without its query")
     func connectionRefused() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let error = try await #require(throws: HTTPError.self) {
             try await client.execute(
                 HTTPRequest(method: "POST", url: "http://user:secret@127.0.0.1:1/v3/kv/range?token=x", body: [1])
@@ -67,7 +67,7 @@ struct HTTPClientTests {
     @Test("a request that outlives its timeout throws timedOut")
     func requestTimeout() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let prefix = EtcdGateway.uniquePrefix("timeout")
         // A watch never ends by itself: through execute() it can only time out.
         let error = try await #require(throws: HTTPError.self) {
@@ -81,7 +81,7 @@ struct HTTPClientTests {
     @Test("a header with a line break is refused before anything is sent")
     func headerInjection() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let error = try await #require(throws: HTTPError.self) {
             try await client.execute(
                 HTTPRequest(url: try EtcdGateway.endpoint() + "/version", headers: [("X-Test", "a\r\nHost: evil")])
@@ -93,7 +93,7 @@ struct HTTPClientTests {
     @Test("sequential requests reuse one kept-alive connection")
     func connectionReuse() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let request = HTTPRequest(url: try EtcdGateway.endpoint() + "/version")
         var responses: [HTTPResponse] = []
         for _ in 0..<5 {
@@ -109,7 +109,7 @@ struct HTTPClientTests {
     @Test("a reused handle keeps nothing of its previous request: method, body, headers")
     func handleReuseCarriesNothingOver() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let endpoint = try EtcdGateway.endpoint()
         let key = EtcdGateway.uniquePrefix("reuse") + "k"
         let version = HTTPRequest(url: endpoint + "/version")
@@ -134,7 +134,7 @@ struct HTTPClientTests {
     @Test("many tasks share the client: 200 requests from 20 tasks all succeed")
     func concurrentRequests() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let prefix = EtcdGateway.uniquePrefix("concurrent")
         try await withThrowingTaskGroup { group in
             for task in 0..<20 {
@@ -155,7 +155,7 @@ struct HTTPClientTests {
         var configuration = HTTPClientConfiguration()
         configuration.maxConnectionsPerHost = 2
         let client = HTTPClient(configuration: configuration)
-        defer { client.shutdown() }
+        defer { client.close() }
         let request = HTTPRequest(url: try EtcdGateway.endpoint() + "/version")
         let ports = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<60 {
@@ -171,7 +171,7 @@ struct HTTPClientTests {
         var configuration = HTTPClientConfiguration()
         configuration.maxConnectionsPerHost = 1
         let client = HTTPClient(configuration: configuration)
-        defer { client.shutdown() }
+        defer { client.close() }
         let url = try EtcdGateway.endpoint() + "/version"
         for _ in 0..<3 {
             await #expect(throws: HTTPError.self) {
@@ -186,7 +186,7 @@ struct HTTPClientTests {
         var configuration = HTTPClientConfiguration()
         configuration.tls.serverName = "etcd.example"
         let client = HTTPClient(configuration: configuration)
-        defer { client.shutdown() }
+        defer { client.close() }
         let url = try EtcdGateway.endpoint().replacingOccurrences(of: "http://", with: "https://") + "/version"
         let error = await #expect(throws: HTTPError.self) { try await client.execute(HTTPRequest(url: url)) }
         #expect(error?.code == .tls)
@@ -196,7 +196,7 @@ struct HTTPClientTests {
     @Test("cancelling the awaiting task aborts a request promptly and the client keeps working")
     func cancellation() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let watch = try EtcdGateway.post(
             "/v3/watch",
             json: EtcdGateway.watchBody(prefix: EtcdGateway.uniquePrefix("cancel")),
@@ -216,7 +216,7 @@ struct HTTPClientTests {
         var configuration = HTTPClientConfiguration()
         configuration.maxConnectionsPerHost = 1
         let client = HTTPClient(configuration: configuration)
-        defer { client.shutdown() }
+        defer { client.close() }
         let watch = try EtcdGateway.post(
             "/v3/watch",
             json: EtcdGateway.watchBody(prefix: EtcdGateway.uniquePrefix("queued")),
@@ -239,7 +239,7 @@ struct HTTPClientTests {
     @Test("a task cancelled before it calls execute() throws CancellationError without sending")
     func cancelledBeforeSubmission() async throws {
         let client = HTTPClient()
-        defer { client.shutdown() }
+        defer { client.close() }
         let request = HTTPRequest(url: try EtcdGateway.endpoint() + "/version")
         let task = Task {
             while !Task.isCancelled {
@@ -251,10 +251,10 @@ struct HTTPClientTests {
         await #expect(throws: CancellationError.self) { try await task.value }
     }
 
-    @Test("shutdown fails pending requests and streams with .shutdown, and later requests too")
-    func shutdown() async throws {
+    @Test("close fails pending requests and streams with .closed, and later requests too")
+    func close() async throws {
         let client = HTTPClient()
-        let prefix = EtcdGateway.uniquePrefix("shutdown")
+        let prefix = EtcdGateway.uniquePrefix("close")
         let watch = try EtcdGateway.post("/v3/watch", json: EtcdGateway.watchBody(prefix: prefix))
         let stream = try await client.stream(watch)
         let reading = Task {
@@ -264,15 +264,15 @@ struct HTTPClientTests {
         let pending = Task { try await client.execute(watch) }
         try await Task.sleep(for: .milliseconds(200))
 
-        client.shutdown()
+        client.close()
         let requestError = await #expect(throws: HTTPError.self) { try await pending.value }
-        #expect(requestError?.code == .shutdown)
+        #expect(requestError?.code == .closed)
         let streamError = await #expect(throws: HTTPError.self) { try await reading.value }
-        #expect(streamError?.code == .shutdown)
+        #expect(streamError?.code == .closed)
         let laterError = await #expect(throws: HTTPError.self) {
             try await client.execute(HTTPRequest(url: try EtcdGateway.endpoint() + "/version"))
         }
-        #expect(laterError?.code == .shutdown)
-        client.shutdown()  // idempotent
+        #expect(laterError?.code == .closed)
+        client.close()  // idempotent
     }
 }

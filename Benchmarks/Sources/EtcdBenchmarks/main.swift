@@ -162,4 +162,4 @@ print(
         + "p99 \(String(format: "%.1f", percentile(sortedPropagation, 0.99))) µs (put round trip included)"
 )
 _ = try await etcd.delete(prefix: "/beacon-benchmarks/")
-etcd.shutdown()
+etcd.close()
