@@ -118,11 +118,11 @@ enum BeaconApp {
         )
 
         // Shut down in reverse order: the registrar drains first, then the server finishes its requests, then the
-        // container closes the pools, and the etcd client stops last.
+        // container closes the pools, and the etcd client (which keeps the registration alive) stops last.
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
-                    .init(service: EtcdClientService(client: etcd)),
+                    .init(service: etcd),
                     .init(service: container),
                     .init(service: server),
                     .init(service: PoolObserver(readiness: readiness, state: state)),

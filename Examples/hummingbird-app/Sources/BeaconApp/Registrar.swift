@@ -77,16 +77,6 @@ struct Registrar: Service {
     }
 }
 
-/// Runs the etcd client the instance registers with, and shuts it down after everything that uses it.
-struct EtcdClientService: Service {
-    let client: EtcdClient
-
-    func run() async {
-        try? await gracefulShutdown()
-        client.shutdown()
-    }
-}
-
 /// Records the memcached pool's servers whenever they change, for `/admin/state`.
 struct PoolObserver: Service {
     let readiness: Readiness

@@ -101,7 +101,7 @@ enum BeaconLoad {
             configuration: EtcdClient.Configuration(endpoints: configuration.etcdEndpoints.map { "http://\($0)" }),
             logger: logger
         )
-        defer { etcd.shutdown() }
+        defer { etcd.close() }
         let instances = InstanceSet(report: report)
         let probe = HTTPProbe(timeout: configuration.timeout)
         report.line("start", summary)
