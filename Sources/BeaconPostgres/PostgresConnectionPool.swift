@@ -131,11 +131,14 @@ public final class PostgresConnectionPool: Sendable, Service {
 
     // MARK: Lifecycle
 
-    /// Holds the pool open until graceful shutdown, cancellation or ``close()``; then closes it and, unless the task
-    /// was cancelled, waits until every connection in use has come back and been closed.
+    /// Follows the factory's location (``PostgresConnectionFactory/run()``) and holds the pool open until graceful
+    /// shutdown, cancellation or ``close()``; then closes it and, unless the task was cancelled, waits until every
+    /// connection in use has come back and been closed.
     ///
-    /// The pool has no background work: connections are opened on demand and checked when they are lent. `run()` is
-    /// what ties the pool's life to the application's: in a `ServiceGroup`, the pool closes on graceful shutdown and
+    /// Following the location means that a database that moves in discovery (a new Patroni leader, a changed key) is
+    /// used as soon as it is published: idle connections to the old place are dropped, new ones go to the new place.
+    /// Connections are opened on demand and checked when they are lent. `run()` is also what ties the pool's life to
+    /// the application's: in a `ServiceGroup`, the pool closes on graceful shutdown and
     /// `run()` returns once no connection of the pool is open. Cancelling the task while it waits for connections in
     /// use returns at once; those are closed when they come back. `run()` may be called once: a second call is a
     /// programming error and stops the process.
@@ -145,7 +148,11 @@ public final class PostgresConnectionPool: Sendable, Service {
             "PostgresConnectionPool.run() may be called only once"
         )
         await cancelWhenGracefulShutdown {
-            await self.closing.wait(after: 0)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.factory.run() }
+                await self.closing.wait(after: 0)
+                group.cancelAll()
+            }
         }
         self.close()
         await self.waitUntilDrained()

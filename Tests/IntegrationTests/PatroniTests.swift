@@ -103,7 +103,7 @@ struct PatroniTests {
     func run(_ body: (Harness) async throws -> Void) async throws {
         let cluster = try PatroniCluster()
         let etcd = try EtcdClient(configuration: .init(endpoints: [cluster.etcdEndpoint]))
-        defer { etcd.shutdown() }
+        defer { etcd.close() }
         _ = try await cluster.healthyLeader(etcd)
         let logs = InMemoryLogHandler()
         var logger = Logger(label: "test", factory: { _ in logs })
@@ -124,7 +124,7 @@ struct PatroniTests {
         )
         defer { pool.close() }
         try await withThrowingTaskGroup { group in
-            group.addTask { await factory.run() }
+            group.addTask { await pool.run() }  // follows the leader
             defer { group.cancelAll() }
             _ = try await pool.withConnection { connection in
                 try await connection.query(

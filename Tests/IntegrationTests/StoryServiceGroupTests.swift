@@ -92,7 +92,7 @@ struct StoryServiceGroupTests {
         let instance = ServiceInstance(service: "web", id: "web-1", endpoint: Endpoint(host: "127.0.0.1", port: 8080))
         _ = try await app.register(instance, ttl: .seconds(10))
         let lease = try #require(try await observer.leaseID(ofKey: instance.key(prefix: "\(prefix)services")))
-        let group = ServiceGroup(services: [container, app], gracefulShutdownSignals: [.sigusr2], logger: logger)
+        let group = ServiceGroup(services: [container, app], gracefulShutdownSignals: [.sigusr1], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let handler = try await container.get("session.handler.memcache", as: SessionHandler.self)
@@ -110,7 +110,8 @@ struct StoryServiceGroupTests {
             for (server, before) in zip(servers, memcachedBefore) {
                 #expect(try MemcachedStats.connections(at: server.endpoint) > before)
             }
-            kill(getpid(), SIGUSR2)
+            // SIGUSR1: the Lifecycle guide's test, which may run at the same time, stops its group with SIGUSR2.
+            kill(getpid(), SIGUSR1)
             try await tasks.waitForAll()
         }
         // The registration was withdrawn by the client's run() as it ended.
