@@ -57,8 +57,9 @@ extension DiscoveryService {
     /// A PostgreSQL pool whose connections go wherever a location says the database is, and follow it.
     ///
     /// One pool per location: later calls return the same pool. Connections are made on demand with the
-    /// application's ``Configuration/database`` credentials. A failed connection rediscovers and retries; a
-    /// Patroni leader location is also followed by a watch, so a new leader is used as soon as it is published.
+    /// application's ``Configuration/database`` overrides (credentials) applied. The location is followed by a
+    /// watch, so a new Patroni leader (or a changed key) is used as soon as it is published; a failed connection
+    /// also rediscovers and retries, until the retry policy's deadline.
     /// The pool is closed when ``run()`` ends. Reading it does not mark the service being built for rebuild.
     ///
     /// - Parameter location: A key (JSON object or `postgresql://` URI), a prefix (one field per key) or a Patroni
@@ -77,6 +78,7 @@ extension DiscoveryService {
             let factory = PostgresConnectionFactory(
                 source: cache,
                 location: location,
+                overrides: configuration.database.overrides,
                 retryPolicy: configuration.database.retryPolicy,
                 logger: logger
             )
@@ -89,6 +91,7 @@ extension DiscoveryService {
             return (made, true)
         }
         if isNew {
+            // The pool's run() follows its location: a new Patroni leader is used as soon as it is published.
             submit(.run(what: "postgres \(location)") { await pool.run() })
         }
         return pool

@@ -62,18 +62,24 @@ extension DiscoveryService {
     public struct Database: Sendable {
         /// Where the database is published. Default: the key `/db/main`.
         public var location: DiscoveryLocation
+        /// The application's own connection settings (user, password, database name, options), applied over what
+        /// discovery publishes. A Patroni leader publishes no credentials: give them here. Default: none.
+        public var overrides: PostgresConnectionFactory.Overrides
         /// The pool's limits. Default: ``PostgresConnectionPool/Configuration``'s defaults.
         public var pool: PostgresConnectionPool.Configuration
-        /// How connection attempts are retried. Default: ``PostgresRetryPolicy``'s defaults.
+        /// How connection attempts are retried. Default: at most 1 s between attempts, until 30 s have passed:
+        /// long enough to cover a Patroni failover (its `ttl`, 30 s by default) or a restart.
         public var retryPolicy: PostgresRetryPolicy
 
         /// Creates the defaults.
         public init(
             location: DiscoveryLocation = .key("/db/main"),
+            overrides: PostgresConnectionFactory.Overrides = PostgresConnectionFactory.Overrides(),
             pool: PostgresConnectionPool.Configuration = PostgresConnectionPool.Configuration(),
-            retryPolicy: PostgresRetryPolicy = PostgresRetryPolicy()
+            retryPolicy: PostgresRetryPolicy = PostgresRetryPolicy(maximumBackoff: .seconds(1), deadline: .seconds(30))
         ) {
             self.location = location
+            self.overrides = overrides
             self.pool = pool
             self.retryPolicy = retryPolicy
         }

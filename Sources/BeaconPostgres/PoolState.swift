@@ -28,6 +28,14 @@ struct PoolState {
         self.maxConnections = maxConnections
     }
 
+    /// Removes and returns the idle connections made before the factory's location last changed.
+    mutating func dropIdle(olderThan generation: UInt64) -> [PostgresConnection] {
+        guard self.idle.contains(where: { $0.connection.locationGeneration < generation }) else { return [] }
+        let stale = self.idle.filter { $0.connection.locationGeneration < generation }.map(\.connection)
+        self.idle.removeAll { $0.connection.locationGeneration < generation }
+        return stale
+    }
+
     /// Takes the most recently used idle connection, or a slot to open one, or `nil` when the caller must wait.
     mutating func acquire() -> PoolLease? {
         if let last = self.idle.popLast() {

@@ -27,6 +27,15 @@ extension PostgresConnection {
     ///   ``PostgresError/Code/authenticationFailed`` or ``PostgresError/Code/timedOut``; `CancellationError` when the
     ///   task is cancelled (the half-open connection is closed at once).
     public static func connect(to parameters: PostgresParameters, logger: Logger) async throws -> PostgresConnection {
+        try await Self.connect(to: parameters, logger: logger, locationGeneration: 0)
+    }
+
+    /// Connects, recording the factory's location generation the parameters were read at.
+    static func connect(
+        to parameters: PostgresParameters,
+        logger: Logger,
+        locationGeneration: UInt64
+    ) async throws -> PostgresConnection {
         try Task.checkCancellation()
         let handle = try Self.start(parameters)
         do {
@@ -42,7 +51,13 @@ extension PostgresConnection {
         }
         let endpoint = handle.endpoint ?? parameters.endpoints[0]
         logger.debug("postgres connection opened", metadata: [LogKeys.endpoint: "\(endpoint)"])
-        return PostgresConnection(handle: handle, endpoint: endpoint, parameters: parameters, logger: logger)
+        return PostgresConnection(
+            handle: handle,
+            endpoint: endpoint,
+            parameters: parameters,
+            logger: logger,
+            locationGeneration: locationGeneration
+        )
     }
 
     /// `PQconnectStartParams` with C copies of the keywords and values that live until it returns (libpq copies

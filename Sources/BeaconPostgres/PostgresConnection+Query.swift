@@ -2,6 +2,7 @@
 
 import Beacon
 import CBeaconLibPQ
+import Synchronization
 
 extension PostgresConnection {
     /// Runs one SQL statement with parameters and returns its rows.
@@ -16,7 +17,8 @@ extension PostgresConnection {
     /// - Returns: The rows (empty for statements that return none), with the command tag and affected row count.
     /// - Throws: ``PostgresError``: ``PostgresError/Code/queryFailed`` with the server's SQLSTATE, message, detail
     ///   and hint when the server rejects the statement (the connection stays usable);
-    ///   ``PostgresError/Code/connectionClosed`` when the connection is closed or breaks;
+    ///   ``PostgresError/Code/connectionClosed`` when the connection is closed or breaks (with
+    ///   ``PostgresError/statementNotSent`` set when it was found closed before the statement was handed over);
     ///   ``PostgresError/Code/connectionBusy`` when another query is running. `CancellationError` when the task is
     ///   cancelled: the query's outcome is then unknown, so the connection is closed.
     public func query(_ sql: String, _ parameters: [PostgresValue] = []) async throws -> PostgresRows {
@@ -48,9 +50,20 @@ extension PostgresConnection {
     ) async throws
         -> PostgresRows
     {
-        guard Self.send(handle, sql, parameters) else {
-            throw self.connectionError(handle)
+        // A connection the server closed while it was idle (a shutdown, a failover) is found here, before the statement
+        // is handed over: the server cannot have run it, and the error says so.
+        guard Self.isUp(handle) else {
+            var error = self.connectionError(handle)
+            error.statementNotSent = true
+            throw error
         }
+        guard Self.send(handle, sql, parameters) else {
+            // libpq refused to queue it (the connection was already known broken): nothing complete reached the server.
+            var error = self.connectionError(handle)
+            error.statementNotSent = true
+            throw error
+        }
+        self.state.withLock { $0.statementsSent += 1 }
         // Flush: in non-blocking mode PQflush returns 1 while data is left to send.
         while true {
             let flushed = PQflush(handle.raw)

@@ -39,6 +39,8 @@ public final class PostgresConnection: Sendable {
         var closeRequested = false
         /// The poller wait the running operation is in, so that ``close()`` can interrupt it.
         var waitID: UInt64?
+        /// How many statements were handed to the server (`PQsendQueryParams` succeeded) on this connection.
+        var statementsSent: UInt64 = 0
     }
 
     /// The server this connection is connected to (one of the parameters' endpoints).
@@ -47,13 +49,26 @@ public final class PostgresConnection: Sendable {
     public let parameters: PostgresParameters
     let logger: Logger
     let state: Mutex<State>
+    /// The factory's location generation the parameters were read at: a pool discards the connection once the
+    /// location has changed since (a new Patroni leader, a new value).
+    let locationGeneration: UInt64
 
-    init(handle: ConnectionHandle, endpoint: Endpoint, parameters: PostgresParameters, logger: Logger) {
+    init(
+        handle: ConnectionHandle,
+        endpoint: Endpoint,
+        parameters: PostgresParameters,
+        logger: Logger,
+        locationGeneration: UInt64 = 0
+    ) {
         self.endpoint = endpoint
         self.parameters = parameters
         self.logger = logger
         self.state = Mutex(State(handle: handle))
+        self.locationGeneration = locationGeneration
     }
+
+    /// How many statements were handed to the server on this connection so far.
+    var statementsSent: UInt64 { self.state.withLock { $0.statementsSent } }
 
     deinit {
         // A safety net: the handle is taken out (and the pointer forgotten) before PQfinish, so it runs at most once.
@@ -94,7 +109,9 @@ public final class PostgresConnection: Sendable {
     func beginOperation() throws(PostgresError) -> ConnectionHandle {
         try self.state.withLock { state throws(PostgresError) -> ConnectionHandle in
             guard let handle = state.handle, !state.closeRequested else {
-                throw PostgresError(.connectionClosed, "the connection is closed", endpoint: self.endpoint)
+                var error = PostgresError(.connectionClosed, "the connection is closed", endpoint: self.endpoint)
+                error.statementNotSent = true
+                throw error
             }
             guard !state.busy else {
                 throw PostgresError(
@@ -155,19 +172,26 @@ public final class PostgresConnection: Sendable {
     func checkIdle() -> Bool {
         let (alive, dead) = self.state.withLock { state -> (Bool, ConnectionHandle?) in
             guard let handle = state.handle, !state.busy, !state.closeRequested else { return (false, nil) }
-            var alive = handle.isOK
-            var descriptor = pollfd(fd: PQsocket(handle.raw), events: Int16(POLLIN), revents: 0)
-            var rounds = 0
-            while alive && descriptor.fd >= 0 && rounds < 4 && poll(&descriptor, 1, 0) > 0 {
-                rounds += 1
-                if PQconsumeInput(handle.raw) == 0 || !handle.isOK { alive = false }
-            }
+            var alive = Self.isUp(handle)
             if alive && PQtransactionStatus(handle.raw) != PQTRANS_IDLE { alive = false }
             guard !alive else { return (true, nil) }
             defer { state.handle = nil }
             return (false, handle)
         }
         if let dead { PQfinish(dead.raw) }
+        return alive
+    }
+
+    /// Reads, without waiting, whatever the server sent to an idle connection (a shutdown notice, the end of the
+    /// stream) and says whether the connection is still up.
+    static func isUp(_ handle: ConnectionHandle) -> Bool {
+        var alive = handle.isOK
+        var descriptor = pollfd(fd: PQsocket(handle.raw), events: Int16(POLLIN), revents: 0)
+        var rounds = 0
+        while alive && descriptor.fd >= 0 && rounds < 4 && poll(&descriptor, 1, 0) > 0 {
+            rounds += 1
+            if PQconsumeInput(handle.raw) == 0 || !handle.isOK { alive = false }
+        }
         return alive
     }
 }

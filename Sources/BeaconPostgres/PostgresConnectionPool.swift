@@ -13,6 +13,11 @@ import Synchronization
 /// was stopped, is discarded and replaced through the factory, which rediscovers the server. So a failover is absorbed
 /// by the pool: the next `withConnection` after the move runs on the new server.
 ///
+/// When the factory's ``PostgresConnectionFactory/run()`` sees the location change (a new Patroni leader), the pool
+/// closes its idle connections made before the change, and connections in use are closed when they come back, so the
+/// next request goes to the new location even though the old server still answers (a demoted primary that came back as
+/// a replica).
+///
 /// ```swift
 /// let pool = PostgresConnectionPool(factory: factory, logger: logger)
 /// let count = try await pool.withConnection { connection in
@@ -59,8 +64,16 @@ public final class PostgresConnectionPool: Sendable, Service {
     /// Lends a connection to a closure, waiting for one if all ``Configuration/maxConnections`` are in use.
     ///
     /// The closure **must not** keep the connection: it goes back to the pool when the closure returns. A connection
-    /// that broke during the closure, or was left inside a transaction, is closed instead of being reused. The closure
-    /// is not retried.
+    /// that broke during the closure, or was left inside a transaction, is closed instead of being reused.
+    ///
+    /// The closure is called again, on another connection, only when it failed because its connection was found
+    /// broken before any of its statements was handed to the server (``PostgresError/statementNotSent``: the server
+    /// closed the idle connection, in a shutdown or a failover, just before the closure used it). The server cannot
+    /// have run any of its statements then, so a write is not repeated; the new connection comes from the factory,
+    /// which waits for the database to come back as its retry policy allows. A statement that was handed over is never
+    /// retried: if its connection breaks (a crash mid-query, or SQLSTATE `57P01` when a primary is shut down or
+    /// demoted), the error reaches the caller, because the server may have run it. Keep effects outside the database
+    /// after the closure's statements, since the closure may run again when none of them was sent.
     ///
     /// - Parameter body: The work to do with the connection.
     /// - Returns: What the closure returns.
@@ -70,16 +83,30 @@ public final class PostgresConnectionPool: Sendable, Service {
     public func withConnection<Result>(
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
-        let connection = try await self.lease()
-        let result: Result
-        do {
-            result = try await body(connection)
-        } catch {
+        var retries = 0
+        while true {
+            let connection = try await self.lease()
+            let sent = connection.statementsSent
+            let result: Result
+            do {
+                result = try await body(connection)
+            } catch {
+                self.giveBack(connection)
+                let neverSent = (error as? PostgresError)?.statementNotSent == true && connection.statementsSent == sent
+                // Bounded: each retry takes another connection, and the pool holds at most maxConnections idle ones.
+                if neverSent && retries <= self.configuration.maxConnections {
+                    retries += 1
+                    self.logger.debug(
+                        "postgres pool retries on another connection: the statement was never sent",
+                        metadata: [LogKeys.endpoint: "\(connection.endpoint)", LogKeys.error: "\(error)"]
+                    )
+                    continue
+                }
+                throw error
+            }
             self.giveBack(connection)
-            throw error
+            return result
         }
-        self.giveBack(connection)
-        return result
     }
 
     /// Closes the pool now and ends ``run()`` if it runs: closes the idle connections and fails the waiting tasks;
@@ -104,11 +131,14 @@ public final class PostgresConnectionPool: Sendable, Service {
 
     // MARK: Lifecycle
 
-    /// Holds the pool open until graceful shutdown, cancellation or ``close()``; then closes it and, unless the task
-    /// was cancelled, waits until every connection in use has come back and been closed.
+    /// Follows the factory's location (``PostgresConnectionFactory/run()``) and holds the pool open until graceful
+    /// shutdown, cancellation or ``close()``; then closes it and, unless the task was cancelled, waits until every
+    /// connection in use has come back and been closed.
     ///
-    /// The pool has no background work: connections are opened on demand and checked when they are lent. `run()` is
-    /// what ties the pool's life to the application's: in a `ServiceGroup`, the pool closes on graceful shutdown and
+    /// Following the location means that a database that moves in discovery (a new Patroni leader, a changed key) is
+    /// used as soon as it is published: idle connections to the old place are dropped, new ones go to the new place.
+    /// Connections are opened on demand and checked when they are lent. `run()` is also what ties the pool's life to
+    /// the application's: in a `ServiceGroup`, the pool closes on graceful shutdown and
     /// `run()` returns once no connection of the pool is open. Cancelling the task while it waits for connections in
     /// use returns at once; those are closed when they come back. `run()` may be called once: a second call is a
     /// programming error and stops the process.
@@ -118,7 +148,11 @@ public final class PostgresConnectionPool: Sendable, Service {
             "PostgresConnectionPool.run() may be called only once"
         )
         await cancelWhenGracefulShutdown {
-            await self.closing.wait(after: 0)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.factory.run() }
+                await self.closing.wait(after: 0)
+                group.cancelAll()
+            }
         }
         self.close()
         await self.waitUntilDrained()
@@ -152,6 +186,11 @@ public final class PostgresConnectionPool: Sendable, Service {
         while true {
             switch lease {
             case .idle(let connection, let since):
+                if connection.locationGeneration < self.factory.generation {
+                    self.discard(connection, "postgres pool discarded an idle connection to a former location")
+                    lease = .create
+                    continue
+                }
                 if await self.validate(connection, idleSince: since) { return connection }
                 self.factory.metrics.discarded.increment()
                 self.logger.debug(
@@ -173,9 +212,15 @@ public final class PostgresConnectionPool: Sendable, Service {
 
     private func acquire() async throws -> PoolLease {
         try Task.checkCancellation()
-        let immediate = try self.state.withLock { state throws(PostgresError) -> PoolLease? in
+        let generation = self.factory.generation
+        let (immediate, stale) = try self.state.withLock {
+            state throws(PostgresError) -> (PoolLease?, [PostgresConnection]) in
             guard !state.closed else { throw PostgresError(.poolClosed, "the pool was closed") }
-            return state.acquire()
+            let stale = state.dropIdle(olderThan: generation)
+            return (state.acquire(), stale)
+        }
+        for connection in stale {
+            self.discard(connection, "postgres pool discarded an idle connection to a former location")
         }
         if let immediate { return immediate }
         let id = self.state.withLock { state in
@@ -214,9 +259,16 @@ public final class PostgresConnectionPool: Sendable, Service {
         }
     }
 
-    /// Returns a connection after use: reused if it is still good and the pool is open, closed otherwise.
+    private func discard(_ connection: PostgresConnection, _ message: Logger.Message) {
+        self.factory.metrics.discarded.increment()
+        self.logger.debug(message, metadata: [LogKeys.endpoint: "\(connection.endpoint)"])
+        connection.close()
+    }
+
+    /// Returns a connection after use: reused if it is still good, made at the factory's current location, and the
+    /// pool is open; closed otherwise.
     private func giveBack(_ connection: PostgresConnection) {
-        let reusable = connection.checkIdle()
+        let reusable = connection.locationGeneration >= self.factory.generation && connection.checkIdle()
         if !reusable {
             self.factory.metrics.discarded.increment()
             connection.close()

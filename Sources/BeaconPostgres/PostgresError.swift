@@ -31,6 +31,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
             case connectionBusy
             case allAttemptsFailed
             case poolClosed
+            case noLeader
         }
 
         private let base: Base
@@ -59,6 +60,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         public static let allAttemptsFailed = Code(.allAttemptsFailed)
         /// The ``PostgresConnectionPool`` was closed.
         public static let poolClosed = Code(.poolClosed)
+        /// Discovery names no leader for a Patroni cluster (a failover is in progress); retried like a failed connect.
+        public static let noLeader = Code(.noLeader)
 
         /// The code's name, for example `connectionFailed`.
         public var description: String { self.base.rawValue }
@@ -76,6 +79,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
             case .connectionBusy: "connection busy"
             case .allAttemptsFailed: "all connection attempts failed"
             case .poolClosed: "pool closed"
+            case .noLeader: "no leader"
             }
         }
     }
@@ -100,6 +104,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     public var underlying: (any Error & Sendable)?
     /// Where in Beacon's source code the error was thrown (`#fileID:#line`), for bug reports.
     public var location: String
+    /// Whether the failure happened before the statement was handed to the server (the connection was already gone),
+    /// so the server cannot have run it; ``PostgresConnectionPool/withConnection(_:)`` retries such failures.
+    public internal(set) var statementNotSent = false
 
     /// Creates an error.
     ///

@@ -27,6 +27,26 @@ enum TestServers {
     /// Uses `posix_spawn` and `waitpid` rather than Foundation's `Process`, which on Linux waits for every
     /// descriptor it handed the child to close, and a server the script starts keeps them open.
     static func run(_ arguments: String...) throws {
+        try run(arguments: arguments)
+    }
+
+    /// Runs `scripts/servers` on a thread of its own, so that the waiting blocks no task of the cooperative pool (for
+    /// commands that take seconds, while other tasks of the test keep working).
+    static func runInBackground(_ arguments: String...) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let thread = Thread {
+                do {
+                    try run(arguments: arguments)
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.start()
+        }
+    }
+
+    static func run(arguments: [String]) throws {
         let script = try value("BEACON_SERVERS_SCRIPT")
         let argv = ([script] + arguments).map { strdup($0) } + [nil]
         defer {
