@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconPostgres
 import ExampleSupport
 import Logging
 
@@ -24,6 +25,22 @@ struct AppConfiguration: Sendable {
             environment: "BEACON_APP_DATABASE",
             help: "Where the database is published (a key, a prefix/, or patroni:/namespace/scope); sets the YAML "
                 + "parameter database_location. Default: the YAML's value."
+        ),
+        Option(
+            "db-user",
+            environment: "BEACON_APP_DB_USER",
+            help: "The PostgreSQL role, over what discovery publishes (a Patroni leader publishes none)."
+        ),
+        Option(
+            "db-password",
+            environment: "BEACON_APP_DB_PASSWORD",
+            help: "The role's password; prefer the environment variable to the flag. Never printed.",
+            isSecret: true
+        ),
+        Option(
+            "db-name",
+            environment: "BEACON_APP_DB_NAME",
+            help: "The database, over what discovery publishes."
         ),
         Option(
             "cache-dir",
@@ -74,6 +91,8 @@ struct AppConfiguration: Sendable {
     var etcdEndpoints: [String]
     var servicesFile: String
     var databaseLocation: String?
+    /// The application's own connection settings, applied over what discovery publishes.
+    var databaseOverrides: PostgresConnectionFactory.Overrides
     var cacheDirectory: String
     var host: String
     var port: Int
@@ -89,6 +108,11 @@ struct AppConfiguration: Sendable {
         }
         servicesFile = try flags.require("services")
         databaseLocation = flags.string("database").flatMap { $0.isEmpty ? nil : $0 }
+        databaseOverrides = PostgresConnectionFactory.Overrides(
+            user: flags.string("db-user").flatMap { $0.isEmpty ? nil : $0 },
+            password: flags.string("db-password").flatMap { $0.isEmpty ? nil : $0 },
+            database: flags.string("db-name").flatMap { $0.isEmpty ? nil : $0 }
+        )
         cacheDirectory = flags.string("cache-dir") ?? ""
         host = try flags.require("host")
         port = try flags.int("port")

@@ -70,8 +70,11 @@ enum BeaconApp {
 
         // The container, from services.yaml: the discovery service and what it builds.
         var builder = ContainerBuilder()
+        var discovery = DiscoveryService.Configuration()
+        discovery.database.overrides = configuration.databaseOverrides
         builder.registerDiscoveryService(
             named: "DynamicConfigurationService",
+            configuration: discovery,
             logger: logger.with(label: "beacon.discovery")
         )
         builder.registerFactory("ItemCache") { arguments in

@@ -58,6 +58,12 @@ final class ItemStore: Sendable {
     /// Creates the items table once per process (every instance runs it; it is idempotent).
     func ensureSchema() async throws {
         if schemaReady.withLock({ $0 }) { return }
+        // Checked first: CREATE ... IF NOT EXISTS on an existing table draws a notice, which libpq prints on stderr.
+        let present = try await query("SELECT to_regclass('items') IS NOT NULL AND to_regclass('item_ids') IS NOT NULL")
+        if try present[0].decode(Bool.self, column: 0) {
+            schemaReady.withLock { $0 = true }
+            return
+        }
         try await query(
             "CREATE TABLE IF NOT EXISTS items (id bigint PRIMARY KEY, value text NOT NULL, "
                 + "updated_at timestamptz NOT NULL DEFAULT now())"

@@ -39,8 +39,9 @@ enum BeaconLoad {
         Option(
             "concurrency",
             environment: "BEACON_LOAD_CONCURRENCY",
-            defaultValue: "32",
-            help: "The most requests in flight; past it, sending waits (the rate drops)."
+            defaultValue: "256",
+            help: "The most requests in flight; past it, sending waits (the rate drops). The default is more than "
+                + "the rate times the timeout, so that slow answers do not slow the sending."
         ),
         Option(
             "timeout",
