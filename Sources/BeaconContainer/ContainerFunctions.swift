@@ -113,7 +113,9 @@ struct ContainerEvaluation {
             if let object {
                 return .object(object)
             }
-            let made = ContainerExpressionObject(ContainerEvaluation(container: container, resolved: resolved, slot: slot))
+            let made = ContainerExpressionObject(
+                ContainerEvaluation(container: container, resolved: resolved, slot: slot)
+            )
             object = made
             return .object(made)
         }
