@@ -147,16 +147,8 @@ extension Container {
         }
     }
 
-    /// Builds a service with the slot recorded as the task's current construction, for ``ContainerInput``.
-    private func construct(_ definition: CompiledDefinition, path: ResolutionPath) async throws -> any ServiceBox {
-        let construction = CurrentConstruction.Value(container: self, slot: path.last ?? -1)
-        return try await CurrentConstruction.$value.withValue(construction) {
-            try await constructBody(definition, path: path)
-        }
-    }
-
     @inline(__always)
-    private func constructBody(_ definition: CompiledDefinition, path: ResolutionPath) async throws -> any ServiceBox {
+    private func construct(_ definition: CompiledDefinition, path: ResolutionPath) async throws -> any ServiceBox {
         switch definition.body {
         case .closure(let factory):
             return try await factory.make(Resolver(container: self, path: path))
@@ -213,13 +205,16 @@ extension Container {
         }
         var attempts = 0
         while true {
-            var evaluation = ContainerEvaluation(container: self, resolved: resolved)
+            var evaluation = ContainerEvaluation(container: self, resolved: resolved, slot: path.last)
             do {
                 if compiled.withoutVariables {
                     return try CurrentEvaluation.with(&evaluation) { try compiled.parsed.evaluate() }
                 }
                 let context = ContainerExpressionObject(evaluation)
-                return try compiled.parsed.evaluate(values: ["container": .object(context)])
+                // Current too, so that a ContainerInput read by an object's method finds the construction.
+                return try CurrentEvaluation.with(&evaluation) {
+                    try compiled.parsed.evaluate(values: ["container": .object(context)])
+                }
             } catch let pending as PendingService {
                 attempts += 1
                 try Self.checkAttempts(attempts, compiled)

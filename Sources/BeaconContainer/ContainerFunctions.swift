@@ -95,12 +95,15 @@ enum ContainerFunctions {
 struct ContainerEvaluation {
     let container: Container
     let resolved: ResolvedServices
+    /// The slot of the service whose construction evaluates the expression, if any (for ``ContainerInput``).
+    let slot: Int?
     /// The `container` object, made when an evaluation without variables asks for `service_container`.
     private var object: ContainerExpressionObject?
 
-    init(container: Container, resolved: ResolvedServices, object: ContainerExpressionObject? = nil) {
+    init(container: Container, resolved: ResolvedServices, slot: Int?, object: ContainerExpressionObject? = nil) {
         self.container = container
         self.resolved = resolved
+        self.slot = slot
         self.object = object
     }
 
@@ -110,7 +113,9 @@ struct ContainerEvaluation {
             if let object {
                 return .object(object)
             }
-            let made = ContainerExpressionObject(ContainerEvaluation(container: container, resolved: resolved))
+            let made = ContainerExpressionObject(
+                ContainerEvaluation(container: container, resolved: resolved, slot: slot)
+            )
             object = made
             return .object(made)
         }

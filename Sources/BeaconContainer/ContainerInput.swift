@@ -11,9 +11,11 @@ import Synchronization
 ///
 /// ```swift
 /// let host = ContainerInput("/db/host")
-/// builder.register("database", as: Database.self) { _ in
-///     host.recordRead()                        // before reading, so that no change can slip in between
-///     return Database(host: current.value)
+/// builder.register("database", as: Database.self) { resolver in
+///     try await resolver.recordingInputs {
+///         host.recordRead()                    // before reading, so that no change can slip in between
+///         return Database(host: current.value)
+///     }
 /// }
 /// // later, when the outside value changes:
 /// current.set("10.0.0.2")
@@ -42,22 +44,36 @@ public final class ContainerInput: Sendable, CustomStringConvertible {
         self.name = name
     }
 
-    /// Records that the construction running in the current task read this input.
+    /// Records that the construction reading the input now depends on it.
     ///
-    /// Outside a construction (a `get` from application code, say) it does nothing.
+    /// That is the service whose definition holds the expression being evaluated on this thread, or, in a code
+    /// factory, the service whose ``Resolver/recordingInputs(_:)`` body runs in this task. Anywhere else (a `get`
+    /// from application code, say) it does nothing.
     ///
     /// - Returns: `true` when a construction was running and now depends on the input.
     @discardableResult
     public func recordRead() -> Bool {
-        guard let construction = CurrentConstruction.value, let container = construction.container else {
+        let container: Container
+        let slot: Int
+        if let evaluation = CurrentEvaluation.evaluation, let evaluationSlot = evaluation.pointee.slot {
+            // Inside an expression of a definition (evaluated synchronously on this thread).
+            container = evaluation.pointee.container
+            slot = evaluationSlot
+        } else if let construction = CurrentConstruction.value, let constructing = construction.container,
+            construction.slot >= 0
+        {
+            // Inside a code factory's `Resolver.recordingInputs` body.
+            container = constructing
+            slot = construction.slot
+        } else {
             return false
         }
         // Set before the build completes, so the result is never published on the lock-free path.
-        container.slots[construction.slot].mayBeInvalidated.store(true, ordering: .relaxed)
+        container.slots[slot].mayBeInvalidated.store(true, ordering: .relaxed)
         readers.withLock { readers in
             readers.removeAll { $0.container == nil }
-            if !readers.contains(where: { $0.container === container && $0.slot == construction.slot }) {
-                readers.append(Reader(container: container, slot: construction.slot))
+            if !readers.contains(where: { $0.container === container && $0.slot == slot }) {
+                readers.append(Reader(container: container, slot: slot))
             }
         }
         return true
@@ -86,8 +102,8 @@ public final class ContainerInput: Sendable, CustomStringConvertible {
     public var description: String { name }
 }
 
-/// The construction running in the current task, so that a ``ContainerInput`` read inside it knows which
-/// service to record.
+/// The code factory running `Resolver.recordingInputs` in the current task, so that a ``ContainerInput`` read by
+/// its async code knows which service to record. (Expressions find their construction in ``CurrentEvaluation``.)
 enum CurrentConstruction {
     struct Value: Sendable {
         weak var container: Container?

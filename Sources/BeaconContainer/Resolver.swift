@@ -69,4 +69,28 @@ public struct Resolver: Sendable {
     public func env(_ name: String) throws(ContainerError) -> ExpressionValue {
         try container.environment.value(named: name)
     }
+
+    /// Runs code of this factory that reads outside inputs, such as discovered values, so that the service is
+    /// rebuilt when they change.
+    ///
+    /// A ``ContainerInput`` read inside `body`, across its suspensions, records the service this resolver builds.
+    /// Expressions in definitions need no such wrapping: an input read while an expression is evaluated always
+    /// records the service whose definition holds it.
+    ///
+    /// ```swift
+    /// builder.register("database", as: Database.self) { resolver in
+    ///     let endpoint = try await resolver.recordingInputs { try await discovery.endpoint("/db/main/endpoint") }
+    ///     return Database(endpoint: endpoint)
+    /// }
+    /// ```
+    ///
+    /// - Parameter body: The code that reads inputs.
+    /// - Returns: What `body` returns.
+    /// - Throws: What `body` throws.
+    public func recordingInputs<Result>(_ body: () async throws -> Result) async throws -> Result {
+        let construction = CurrentConstruction.Value(container: container, slot: path.last ?? -1)
+        return try await CurrentConstruction.$value.withValue(construction) {
+            try await body()
+        }
+    }
 }

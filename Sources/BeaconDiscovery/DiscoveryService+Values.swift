@@ -5,7 +5,8 @@ public import Beacon
 extension DiscoveryService {
     /// Reads a key's value.
     ///
-    /// Inside a container construction, the service being built is rebuilt when the value changes (or the key
+    /// Read by an expression of a definition, or in a code factory inside `Resolver.recordingInputs`, the service
+    /// being built is rebuilt when the value changes (or the key
     /// appears or disappears).
     ///
     /// - Parameter key: The full key, such as `/db/main/host`.
@@ -17,7 +18,8 @@ extension DiscoveryService {
 
     /// Reads a key holding one endpoint: `host:port` text or `ServiceInstance` JSON.
     ///
-    /// Inside a container construction, the service being built is rebuilt when the value changes.
+    /// Read by an expression of a definition, or in a code factory inside `Resolver.recordingInputs`, the service
+    /// being built is rebuilt when the value changes.
     ///
     /// - Parameters:
     ///   - key: The full key.
@@ -35,7 +37,8 @@ extension DiscoveryService {
     /// Reads a list of endpoints: from a key, a comma-separated list; from a prefix (ending in `/`), one endpoint
     /// per key in key order, each `host:port` text or `ServiceInstance` JSON.
     ///
-    /// Inside a container construction, the service being built is rebuilt when the list changes.
+    /// Read by an expression of a definition, or in a code factory inside `Resolver.recordingInputs`, the service
+    /// being built is rebuilt when the list changes.
     ///
     /// - Parameters:
     ///   - keyOrPrefix: A key, or a prefix ending in `/`.
@@ -56,7 +59,8 @@ extension DiscoveryService {
     /// Lists the registered instances of a service (`/services/<service>/<id>` holding `ServiceInstance` JSON,
     /// as registries write them).
     ///
-    /// Inside a container construction, the service being built is rebuilt when an instance comes or goes.
+    /// Read by an expression of a definition, or in a code factory inside `Resolver.recordingInputs`, the service
+    /// being built is rebuilt when an instance comes or goes.
     ///
     /// - Parameter service: The service's name.
     /// - Returns: The instances, in key order.

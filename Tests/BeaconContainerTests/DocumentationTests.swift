@@ -138,9 +138,11 @@ struct DocumentationTests {
         var builder = ContainerBuilder()
 
         let host = ContainerInput("/db/host")
-        builder.register("database", as: Database.self) { _ in
-            host.recordRead()  // first record, then read: no change can slip in between
-            return Database(host: current.value)
+        builder.register("database", as: Database.self) { resolver in
+            try await resolver.recordingInputs {
+                host.recordRead()  // first record, then read: no change can slip in between
+                return Database(host: current.value)
+            }
         }
         // when the outside value changes:
         let container = try builder.build()

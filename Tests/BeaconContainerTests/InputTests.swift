@@ -58,8 +58,12 @@ struct InputTests {
         let host = OutsideValue("/db/host", "10.0.0.1")
         let unrelated = OutsideValue("/other", "x")
         var builder = ContainerBuilder()
-        let database = builder.register("database", as: Config.self) { _ in Config(servers: host.read()) }
-        let other = builder.register("other", as: Config.self) { _ in Config(servers: unrelated.read()) }
+        let database = builder.register("database", as: Config.self) { resolver in
+            try await resolver.recordingInputs { Config(servers: host.read()) }
+        }
+        let other = builder.register("other", as: Config.self) { resolver in
+            try await resolver.recordingInputs { Config(servers: unrelated.read()) }
+        }
         let handler = builder.register("handler", as: Pool.self) { resolver in
             Pool(servers: try await resolver.get(database).servers)
         }
@@ -84,11 +88,44 @@ struct InputTests {
         #expect(container.constructionCount(of: "other") == 2)
     }
 
-    @Test("reading an input outside a construction records nothing")
-    func readOutside() {
+    @Test("reading an input outside a construction, or in a code factory outside recordingInputs, records nothing")
+    func readOutside() async throws {
         let host = OutsideValue("/db/host", "10.0.0.1")
         #expect(host.input.recordRead() == false)
+        var builder = ContainerBuilder()
+        builder.register("untracked", as: Config.self) { _ in Config(servers: host.read()) }
+        let container = try builder.build()
+        let first = try await container.get("untracked", as: Config.self)
         #expect(host.input.readerCount == 0)
+        host.set("10.0.0.2")
+        #expect(try await container.get("untracked", as: Config.self) === first)
+    }
+
+    @Test("an input read by an expression's method records the service whose definition holds the expression")
+    func readInExpression() async throws {
+        final class Reader: ExpressionObject {
+            let className = "Reader"
+            let value: OutsideValue
+            init(_ value: OutsideValue) { self.value = value }
+            func hasMethod(named lowercasedName: String) -> Bool { true }
+            func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
+                .string(value.read())
+            }
+        }
+        let host = OutsideValue("/db/host", "10.0.0.1")
+        var builder = ContainerBuilder()
+        builder.register("reader", as: Reader.self) { _ in Reader(host) }
+        builder.registerFactory("Pool") { arguments in Pool(servers: try arguments.string(0)) }
+        builder.register("plain", factory: "Pool", arguments: [.expression("service('reader').host()")])
+        builder.register("with.variable", factory: "Pool", arguments: [.expression("container.get('reader').host()")])
+        let container = try builder.build()
+        #expect(try await container.get("plain", as: Pool.self).servers == "10.0.0.1")
+        #expect(try await container.get("with.variable", as: Pool.self).servers == "10.0.0.1")
+        #expect(host.input.readerCount == 2)
+        host.set("10.0.0.2")
+        #expect(try await container.get("plain", as: Pool.self).servers == "10.0.0.2")
+        #expect(try await container.get("with.variable", as: Pool.self).servers == "10.0.0.2")
+        #expect(container.constructionCount(of: "reader") == 1)
     }
 
     @Test("a change during the construction keeps its result from being stored")
@@ -96,10 +133,12 @@ struct InputTests {
         let host = OutsideValue("/db/host", "10.0.0.1")
         let gate = Gate()
         var builder = ContainerBuilder()
-        let database = builder.register("database", as: Config.self) { _ in
-            let value = host.read()
-            await gate.wait()
-            return Config(servers: value)
+        let database = builder.register("database", as: Config.self) { resolver in
+            try await resolver.recordingInputs {
+                let value = host.read()
+                await gate.wait()
+                return Config(servers: value)
+            }
         }
         let container = try builder.build()
         async let first = container.get(database)
@@ -114,10 +153,12 @@ struct InputTests {
     func concurrentGetsDuringRebuild() async throws {
         let host = OutsideValue("/db/host", "v0")
         var builder = ContainerBuilder()
-        let database = builder.register("database", as: Config.self) { _ in
-            let value = host.read()
-            await Task.yield()
-            return Config(servers: value)
+        let database = builder.register("database", as: Config.self) { resolver in
+            try await resolver.recordingInputs {
+                let value = host.read()
+                await Task.yield()
+                return Config(servers: value)
+            }
         }
         let handler = builder.register("handler", as: Pool.self) { resolver in
             Pool(servers: try await resolver.get(database).servers)

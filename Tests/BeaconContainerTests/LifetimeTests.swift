@@ -49,9 +49,11 @@ struct LifetimeTests {
         let generations = Counter()
         var builder = ContainerBuilder()
         builder.retiredInstanceGracePeriod = grace
-        builder.register("pool", as: ClosablePool.self) { _ in
-            _ = version.read()
-            return ClosablePool(generation: generations.increment())
+        builder.register("pool", as: ClosablePool.self) { resolver in
+            try await resolver.recordingInputs {
+                _ = version.read()
+                return ClosablePool(generation: generations.increment())
+            }
         }
         return (try builder.build(), version, generations)
     }

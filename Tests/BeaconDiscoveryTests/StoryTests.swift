@@ -119,6 +119,11 @@ struct StoryTests {
             arguments: [.expression("service('discovery').instances('web')[0]['metadata']['zone']")]
         )
         builder.register("d", factory: "Value", arguments: [.expression("service('discovery').get()")])
+        builder.register(
+            "e",
+            factory: "Value",
+            arguments: [.expression("service('discovery').get('/db/main/endpoint', 'default', 'extra', 4)")]
+        )
         builder.expressionLanguage.register(
             "join",
             evaluator: { arguments in
@@ -130,7 +135,12 @@ struct StoryTests {
         #expect(try await container.get("a", as: String.self) == "none")
         #expect(try await container.get("b", as: String.self) == "10.0.0.1:11211,10.0.0.2:11212")
         #expect(try await container.get("c", as: String.self) == "a")
-        await #expect(throws: (any Error).self) { try await container.get("d", as: String.self) }
+        #expect(try await container.get("e", as: String.self) == "10.0.0.5:5432")
+        let tooFew = await #expect(throws: ExpressionError.self) { try await container.get("d", as: String.self) }
+        #expect(tooFew?.code == .argumentCountError)
+        #expect(
+            tooFew?.message == "Too few arguments to function DiscoveryService::get(), 0 passed and at least 1 expected"
+        )
         discovery.close()
     }
 

@@ -165,30 +165,64 @@ struct LifecycleGuideTests {
             logger: self.logger
         )
         let lease = try #require(try await observer.leaseID(ofKey: parts.instance.key(prefix: "\(prefix)services")))
+        let footprint = ServerFootprint(
+            observer: observer,
+            service: "web",
+            lease: lease,
+            probe: probe,
+            applicationName: applicationName,
+            memcached: servers.map(\.endpoint),
+            memcachedBefore: memcachedBefore
+        )
         let group = ServiceGroup(services: parts.services, gracefulShutdownSignals: [.sigusr2], logger: self.logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             try await parts.use()
             // While it runs: the registration, PostgreSQL connections and memcached connections exist.
-            #expect(try await observer.instances(of: "web") == [parts.instance])
-            #expect(try await observer.leaseIDs().contains(lease))
-            #expect(try await probe.connections(applicationName: applicationName) >= 1)
-            for (server, before) in zip(servers, memcachedBefore) {
-                #expect(try MemcachedStats.connections(at: server.endpoint) > before)
-            }
+            try await footprint.expectPresent(instance: parts.instance)
             // The group trapped SIGUSR2 before it started the services, which are running: the signal is its.
             kill(getpid(), SIGUSR2)
             try await tasks.waitForAll()
         }
 
-        // Nothing is left. Servers notice a closed connection a moment after the client closed it: wait for it.
-        #expect(try await observer.instances(of: "web").isEmpty)
-        #expect(try await !observer.leaseIDs().contains(lease))
-        try await EtcdLifecycleTests.wait { try await probe.connections(applicationName: applicationName) == 0 }
-        for (server, before) in zip(servers, memcachedBefore) {
-            try await EtcdLifecycleTests.wait { try MemcachedStats.connections(at: server.endpoint) == before }
-        }
+        try await footprint.expectNothingLeft()
         try await observer.delete(prefix: prefix)
+    }
+}
+
+/// What a group of Beacon's parts holds on the servers while it runs: a registration on a lease, PostgreSQL
+/// sessions with an `application_name` of their own, connections to private memcached servers.
+struct ServerFootprint {
+    let observer: EtcdClient
+    let service: String
+    let lease: Int64
+    let probe: PostgresProbe
+    let applicationName: String
+    let memcached: [Endpoint]
+    /// Each memcached server's connections before the group started.
+    let memcachedBefore: [Int]
+
+    /// Checks that the registration, its lease, PostgreSQL sessions and memcached connections exist.
+    func expectPresent(instance: ServiceInstance) async throws {
+        #expect(try await self.observer.instances(of: self.service) == [instance])
+        #expect(try await self.observer.leaseIDs().contains(self.lease))
+        #expect(try await self.probe.connections(applicationName: self.applicationName) >= 1)
+        for (server, before) in zip(self.memcached, self.memcachedBefore) {
+            #expect(try MemcachedStats.connections(at: server) > before)
+        }
+    }
+
+    /// Checks that nothing is left: no registration, no lease, no PostgreSQL session, memcached connections back to
+    /// where they were. Servers notice a closed connection a moment after the client closed it: this waits for it.
+    func expectNothingLeft() async throws {
+        #expect(try await self.observer.instances(of: self.service).isEmpty)
+        #expect(try await !self.observer.leaseIDs().contains(self.lease))
+        try await EtcdLifecycleTests.wait {
+            try await self.probe.connections(applicationName: self.applicationName) == 0
+        }
+        for (server, before) in zip(self.memcached, self.memcachedBefore) {
+            try await EtcdLifecycleTests.wait { try MemcachedStats.connections(at: server) == before }
+        }
     }
 }
 

@@ -92,6 +92,15 @@ struct StoryServiceGroupTests {
         let instance = ServiceInstance(service: "web", id: "web-1", endpoint: Endpoint(host: "127.0.0.1", port: 8080))
         _ = try await app.register(instance, ttl: .seconds(10))
         let lease = try #require(try await observer.leaseID(ofKey: instance.key(prefix: "\(prefix)services")))
+        let footprint = ServerFootprint(
+            observer: observer,
+            service: "web",
+            lease: lease,
+            probe: probe,
+            applicationName: applicationName,
+            memcached: servers.map(\.endpoint),
+            memcachedBefore: memcachedBefore
+        )
         let group = ServiceGroup(services: [container, app], gracefulShutdownSignals: [.sigusr1], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -105,22 +114,13 @@ struct StoryServiceGroupTests {
                 try await connection.query("SELECT 41 + 1")[0].decode(Int.self, column: 0)
             }
             #expect(answer == 42)
-            #expect(try await observer.instances(of: "web") == [instance])
-            #expect(try await probe.connections(applicationName: applicationName) >= 1)
-            for (server, before) in zip(servers, memcachedBefore) {
-                #expect(try MemcachedStats.connections(at: server.endpoint) > before)
-            }
+            try await footprint.expectPresent(instance: instance)
             // SIGUSR1: the Lifecycle guide's test, which may run at the same time, stops its group with SIGUSR2.
             kill(getpid(), SIGUSR1)
             try await tasks.waitForAll()
         }
         // The registration was withdrawn by the client's run() as it ended.
-        #expect(try await observer.instances(of: "web").isEmpty)
-        #expect(try await !observer.leaseIDs().contains(lease))
-        try await EtcdLifecycleTests.wait { try await probe.connections(applicationName: applicationName) == 0 }
-        for (server, before) in zip(servers, memcachedBefore) {
-            try await EtcdLifecycleTests.wait { try MemcachedStats.connections(at: server.endpoint) == before }
-        }
+        try await footprint.expectNothingLeft()
         try await observer.delete(prefix: prefix)
     }
 }

@@ -154,6 +154,13 @@ func firstGetInFreshContainers(perRound: Int, rounds: Int) async throws -> Doubl
     return best
 }
 
+if CommandLine.arguments.contains("--detached") {
+    let main = try await firstGetInFreshContainers(perRound: 200, rounds: 100)
+    let detached = try await Task.detached { try await firstGetInFreshContainers(perRound: 200, rounds: 100) }.value
+    print("first get: main actor \(main) ns, detached task \(detached) ns")
+    exit(0)
+}
+
 if CommandLine.arguments.contains("--profile-first-get") {
     print("first get, fresh container: \(try await firstGetInFreshContainers(perRound: 200, rounds: 3_000)) ns")
     exit(0)
