@@ -5,6 +5,10 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One answer: the status and the body.
 struct HTTPAnswer: Sendable {
     var status: Int
@@ -114,7 +118,7 @@ struct HTTPProbe: Sendable {
             return describe(first.error)
         }
         if let error = error as? IOError {
-            return error.description.split(separator: ": ", maxSplits: 1).last.map(String.init) ?? "\(error)"
+            return "\(String(cString: strerror(error.errnoCode))) (errno: \(error.errnoCode))"
         }
         return "\(error)"
     }
