@@ -75,21 +75,27 @@ extension EtcdClient {
 
     /// Revokes a lease: its keys are deleted at once.
     ///
+    /// A lease that had already ended (expired, or revoked before) is gone as asked: that is no error.
+    ///
     /// - Parameter lease: The lease.
-    /// - Throws: ``EtcdError``; code ``EtcdError/Code/leaseNotFound`` when it had already ended.
+    /// - Throws: ``EtcdError`` when etcd cannot be reached or refuses the request.
     public func revoke(_ lease: EtcdLease) async throws {
         try await self.revoke(lease, ignoringCancellation: false)
     }
 
     /// Revokes a lease; with `ignoringCancellation`, the request goes on if the calling task is cancelled.
     func revoke(_ lease: EtcdLease, ignoringCancellation: Bool) async throws {
-        _ = try await self.transport.call(
-            "lease/revoke",
-            path: "/v3/lease/revoke",
-            WireLeaseIDRequest(ID: WireInt64(lease.id)),
-            as: WireEmptyResponse.self,
-            ignoringCancellation: ignoringCancellation
-        )
+        do {
+            _ = try await self.transport.call(
+                "lease/revoke",
+                path: "/v3/lease/revoke",
+                WireLeaseIDRequest(ID: WireInt64(lease.id)),
+                as: WireEmptyResponse.self,
+                ignoringCancellation: ignoringCancellation
+            )
+        } catch let error as EtcdError where error.code == .leaseNotFound {
+            // Expired or revoked already: the lease is gone, as asked.
+        }
     }
 
     /// The IDs of every lease the cluster holds, whoever granted them (etcd's lease list); for tests and diagnostics.

@@ -22,7 +22,8 @@ extension EtcdClient {
     /// cancelled.
     ///
     /// The key is `<servicePrefix>/<service>/<id>`, its value the instance's JSON, attached to a lease of `ttl`,
-    /// both written before this method returns. The registration's keep-alive is a child task of ``run()``: it
+    /// both written before this method returns (should the lease expire between its grant and the write, on a
+    /// stalled machine, a new one is granted, up to three times). The registration's keep-alive is a child task of ``run()``: it
     /// renews the lease every third of the TTL, and if the lease is lost (the process stalled past the TTL, or the
     /// cluster lost it) it grants a new lease and writes the key again.
     ///
@@ -46,12 +47,20 @@ extension EtcdClient {
         }
         let key = instance.key(prefix: self.configuration.servicePrefix)
         let value = instance.encodedValue()
-        let lease = try await self.grantLease(ttl: ttl)
-        do {
-            try await self.put(key, bytes: value, lease: lease)
-        } catch {
-            try? await self.revoke(lease, ignoringCancellation: true)
-            throw error
+        var lease = try await self.grantLease(ttl: ttl)
+        var attempt = 1
+        while true {
+            do {
+                try await self.put(key, bytes: value, lease: lease)
+                break
+            } catch let error as EtcdError where error.code == .leaseNotFound && attempt < 3 {
+                // The lease expired between the grant and the put (a stalled process, a slow cluster): a new one.
+                attempt += 1
+                lease = try await self.grantLease(ttl: ttl)
+            } catch {
+                try? await self.revoke(lease, ignoringCancellation: true)
+                throw error
+            }
         }
         let keeper = LeaseKeeper(client: self, key: key, value: value, lease: lease)
         guard self.lifecycle.add(keeper) else {

@@ -65,7 +65,7 @@ struct StoryServiceGroupTests {
         let prefix = TestServers.uniquePrefix("story-group")
         let etcdEndpoint = try TestServers.value("BEACON_ETCD_ENDPOINT")
         // Private memcached servers, so that other tests' connections do not change the counts.
-        let servers = [try MemcachedPrivateServer(port: 21298), try MemcachedPrivateServer(port: 21299)]
+        let servers = [try MemcachedPrivateServer(port: 21294), try MemcachedPrivateServer(port: 21295)]
         let applicationName = "beacon-story-\(UUID().uuidString.prefix(8))"
         var configuration = EtcdClient.Configuration(endpoints: [etcdEndpoint])
         configuration.servicePrefix = "\(prefix)services"
