@@ -101,13 +101,15 @@ struct MemcachedFailureTests {
 
         try pool.withBlockingConnection { connection throws in
             // The first failure marks the server dead; libmemcached then rebuilds this connection's ring without
-            // it, at most once a second, so retry until the key lands elsewhere (bounded by the time limit).
+            // it, at most once a second, so retry until the key lands elsewhere. Bounded here (30 s): this loop
+            // blocks its thread, which a test's time limit cannot interrupt.
             var failures = 0
-            while (try? connection.set(victimKeys[0], value: [2])) == nil {
+            while (try? connection.set(victimKeys[0], value: [2])) == nil, failures < 600 {
                 failures += 1
                 usleep(50_000)
             }
             #expect(failures >= 1)
+            try #require(failures < 600, "the key never moved off the stopped server")
             for key in victimKeys {
                 try connection.set(key, value: [2])
                 #expect(try connection.get(key) == [2])
