@@ -34,6 +34,7 @@ let package = Package(
             dependencies: [
                 "ExampleSupport",
                 .product(name: "Beacon", package: "swift-beacon"),
+                .product(name: "BeaconCache", package: "swift-beacon"),
                 .product(name: "BeaconContainer", package: "swift-beacon"),
                 .product(name: "BeaconDiscovery", package: "swift-beacon"),
                 .product(name: "BeaconEtcd", package: "swift-beacon"),

@@ -15,10 +15,29 @@ struct AppConfiguration: Sendable {
             help: "etcd endpoints (host:port, comma-separated): discovery, and where the instance registers."
         ),
         Option(
+            "wiring",
+            environment: "BEACON_APP_WIRING",
+            defaultValue: "dynamic",
+            help: "dynamic: the cache and the database come through Beacon's discovery service (services.yaml); "
+                + "fixed: clients built once from --memcached-servers and --db-endpoint (services-fixed.yaml), "
+                + "the baseline of Benchmarks/app-wiring."
+        ),
+        Option(
             "services",
             environment: "BEACON_APP_SERVICES",
-            defaultValue: AppConfiguration.defaultServicesFile,
-            help: "The services YAML file."
+            help: "The services YAML file. Default: services.yaml beside the package's manifest (services-fixed.yaml "
+                + "with --wiring fixed)."
+        ),
+        Option(
+            "memcached-servers",
+            environment: "BEACON_APP_MEMCACHED_SERVERS",
+            help: "With --wiring fixed: the memcached servers (host:port, comma-separated); sets the YAML parameter "
+                + "memcached_servers."
+        ),
+        Option(
+            "db-endpoint",
+            environment: "BEACON_APP_DB_ENDPOINT",
+            help: "With --wiring fixed: the PostgreSQL server (host:port); sets the YAML parameter database_endpoint."
         ),
         Option(
             "database",
@@ -81,15 +100,27 @@ struct AppConfiguration: Sendable {
         ),
     ]
 
-    /// services.yaml beside this package's manifest, found from this source file.
-    static var defaultServicesFile: String {
+    /// How the app gets its cache and database clients.
+    enum Wiring: String, Sendable {
+        /// Through Beacon's discovery service, following what etcd publishes.
+        case dynamic
+        /// Built once from endpoints given on the command line.
+        case fixed
+    }
+
+    /// A file beside this package's manifest, found from this source file.
+    static func packageFile(_ name: String) -> String {
         var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
         parts.removeLast(3)  // Sources/BeaconApp/AppConfiguration.swift
-        return parts.joined(separator: "/") + "/services.yaml"
+        return parts.joined(separator: "/") + "/" + name
     }
 
     var etcdEndpoints: [String]
+    var wiring: Wiring
     var servicesFile: String
+    /// With fixed wiring: the memcached servers and the PostgreSQL server, as given.
+    var memcachedServers: String?
+    var databaseEndpoint: String?
     var databaseLocation: String?
     /// The application's own connection settings, applied over what discovery publishes.
     var databaseOverrides: PostgresConnectionFactory.Overrides
@@ -106,7 +137,16 @@ struct AppConfiguration: Sendable {
         etcdEndpoints = try flags.require("etcd").split(separator: ",").map {
             String($0.trimmingPrefix("http://"))
         }
-        servicesFile = try flags.require("services")
+        let wiringText = try flags.require("wiring")
+        guard let wiring = Wiring(rawValue: wiringText) else {
+            throw FlagError("--wiring takes dynamic or fixed, not \"\(wiringText)\"")
+        }
+        self.wiring = wiring
+        servicesFile =
+            flags.string("services").flatMap { $0.isEmpty ? nil : $0 }
+            ?? Self.packageFile(wiring == .dynamic ? "services.yaml" : "services-fixed.yaml")
+        memcachedServers = flags.string("memcached-servers").flatMap { $0.isEmpty ? nil : $0 }
+        databaseEndpoint = flags.string("db-endpoint").flatMap { $0.isEmpty ? nil : $0 }
         databaseLocation = flags.string("database").flatMap { $0.isEmpty ? nil : $0 }
         databaseOverrides = PostgresConnectionFactory.Overrides(
             user: flags.string("db-user").flatMap { $0.isEmpty ? nil : $0 },

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconCache
 import BeaconContainer
 import BeaconDiscovery
 import BeaconEtcd
@@ -51,7 +52,8 @@ enum BeaconApp {
     static let about = """
         Serves items read through memcached from PostgreSQL, both found through Beacon from services.yaml, registers
         itself in etcd under /services/<service>/<id> once ready, and drains on SIGTERM: it deregisters, serves for
-        the drain delay, stops accepting, finishes the requests in flight and exits 0.
+        the drain delay, stops accepting, finishes the requests in flight and exits 0. With --wiring fixed, the same
+        app builds its clients once from fixed endpoints (services-fixed.yaml) instead.
         """
 
     static func run(_ configuration: AppConfiguration, flags: Flags) async throws {
@@ -78,7 +80,7 @@ enum BeaconApp {
             logger: logger.with(label: "beacon.discovery")
         )
         builder.registerFactory("ItemCache") { arguments in
-            ItemCache(pool: try arguments.service(0, as: DynamicMemcachedPool.self))
+            ItemCache(pool: try arguments.service(0, as: (any MemcachedClient).self))
         }
         builder.registerFactory("ItemStore") { [logger] arguments in
             ItemStore(pool: try arguments.service(0, as: PostgresConnectionPool.self), logger: logger)
@@ -90,12 +92,43 @@ enum BeaconApp {
                 logger: logger
             )
         }
+        // services-fixed.yaml's clients, built once from fixed endpoints with the discovery service's settings: the
+        // baseline the dynamic wiring is measured against (Benchmarks/app-wiring).
+        builder.registerFactory("MemcachedPool") { [logger, discovery] arguments in
+            let servers = try Endpoint.list(
+                parsing: try arguments.string(0),
+                defaultPort: discovery.memcached.defaultPort
+            )
+            return try discovery.memcached.builder.build(servers: servers, logger: logger)
+        }
+        builder.registerFactory("PostgresConnectionPool") { [logger, discovery] arguments in
+            // The parameters never change: a static source that the factory reads through its cache.
+            let source = CachingSource(StaticSource(["/db/fixed/host": try arguments.string(0)]))
+            let factory = PostgresConnectionFactory(
+                source: source,
+                location: .prefix("/db/fixed/"),
+                overrides: discovery.database.overrides,
+                retryPolicy: discovery.database.retryPolicy,
+                logger: logger
+            )
+            return PostgresConnectionPool(factory: factory, configuration: discovery.database.pool, logger: logger)
+        }
         try builder.loadYAML(file: configuration.servicesFile)
         // The YAML's parameters are defaults; the command line and the environment come after them.
-        builder.setParameter("discovery_service_endpoint", .string(configuration.discoveryURL))
-        builder.setParameter("kernel.cache_dir", .string(configuration.cacheDirectory))
-        if let location = configuration.databaseLocation {
-            builder.setParameter("database_location", .string(location))
+        switch configuration.wiring {
+        case .dynamic:
+            builder.setParameter("discovery_service_endpoint", .string(configuration.discoveryURL))
+            builder.setParameter("kernel.cache_dir", .string(configuration.cacheDirectory))
+            if let location = configuration.databaseLocation {
+                builder.setParameter("database_location", .string(location))
+            }
+        case .fixed:
+            if let servers = configuration.memcachedServers {
+                builder.setParameter("memcached_servers", .string(servers))
+            }
+            if let endpoint = configuration.databaseEndpoint {
+                builder.setParameter("database_endpoint", .string(endpoint))
+            }
         }
         let container = try builder.build()
 

@@ -19,14 +19,15 @@ struct Item: Codable, Sendable {
 /// The cache in front of the database: `app.cache` in services.yaml, built from
 /// `service('myapp.dynamic.configuration').getMemcached()`.
 ///
-/// The pool it holds follows the servers published under the memcached prefix by itself: a server that joins or
-/// leaves swaps the pool's servers, and this object stays the same.
+/// The pool it holds there (a `DynamicMemcachedPool`) follows the servers published under the memcached prefix by
+/// itself: a server that joins or leaves swaps the pool's servers, and this object stays the same. With fixed wiring
+/// (services-fixed.yaml) it holds a `MemcachedPool` built once over a fixed server list.
 final class ItemCache: Sendable {
-    let pool: DynamicMemcachedPool
+    let pool: any MemcachedClient
     /// How long a cached item lives: a bound on how stale it can be if an invalidation is lost.
     let expiration: Duration = .seconds(60)
 
-    init(pool: DynamicMemcachedPool) {
+    init(pool: any MemcachedClient) {
         self.pool = pool
     }
 
@@ -37,7 +38,8 @@ final class ItemCache: Sendable {
 /// `service('myapp.dynamic.configuration').getDatabase(parameter('database_location'))`.
 ///
 /// The pool it holds makes its connections wherever the database is published; a connection that fails rediscovers
-/// the database and retries. This object records which server answered last, for `/admin/state`.
+/// the database and retries. With fixed wiring (services-fixed.yaml) the pool's factory reads fixed parameters.
+/// This object records which server answered last, for `/admin/state`.
 final class ItemStore: Sendable {
     let pool: PostgresConnectionPool
     private let schemaReady = Mutex(false)

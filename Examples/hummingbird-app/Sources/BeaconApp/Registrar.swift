@@ -89,7 +89,14 @@ struct PoolObserver: Service {
                 if Task.isCancelled { return }
             }
             guard let items = try? await readiness.container.get("app.items", as: ItemRepository.self) else { return }
-            let pool = items.cache.pool
+            guard let pool = items.cache.pool as? DynamicMemcachedPool else {
+                // Fixed wiring: the servers never change. Returning would end the group, so wait for shutdown.
+                if let fixed = items.cache.pool as? MemcachedPool {
+                    state.memcachedServers(fixed.servers.map(\.description), generation: 1)
+                }
+                try? await gracefulShutdown()
+                return
+            }
             while !Task.isCancelled {
                 let count = pool.updateCount
                 state.memcachedServers(

@@ -119,7 +119,10 @@ struct Routes: Sendable {
         }
         let snapshot = state.snapshot
         let configuration = state.configuration
-        let location = (try? container.parameter("database_location")).map { "\($0)" } ?? ""
+        // With fixed wiring (services-fixed.yaml), the database is an endpoint, not a location.
+        let location =
+            ((try? container.parameter("database_location")) ?? (try? container.parameter("database_endpoint")))
+            .map { "\($0)" } ?? ""
         var database = Body.Database(location: location)
         // Only once ready: before that, resolving the items would wait for discovery.
         let items = snapshot.phase == .starting ? nil : try? await container.get("app.items", as: ItemRepository.self)

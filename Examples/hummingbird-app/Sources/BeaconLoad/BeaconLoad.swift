@@ -62,6 +62,32 @@ enum BeaconLoad {
             defaultValue: "0.2",
             help: "The share of requests that are writes (PUT); the rest are reads (GET)."
         ),
+        Option(
+            "workers",
+            environment: "BEACON_LOAD_WORKERS",
+            defaultValue: "0",
+            help:
+                "Above 0: closed-loop latency mode. This many workers, each on one keep-alive connection to --target, "
+                + "send GET /items/<random key> one after another for --warmup, then --duration seconds; one line "
+                + "reports the measured window (count, errors, throughput, p50 and p99 latency). etcd is not used."
+        ),
+        Option(
+            "target",
+            environment: "BEACON_LOAD_TARGET",
+            help: "Closed-loop mode: the app instance (host:port)."
+        ),
+        Option(
+            "warmup",
+            environment: "BEACON_LOAD_WARMUP",
+            defaultValue: "2",
+            help: "Closed-loop mode: seconds of load before the measured window."
+        ),
+        Option(
+            "app-pid",
+            environment: "BEACON_LOAD_APP_PID",
+            help: "Closed-loop mode: the app's process id; its CPU time (user + system, /proc/<pid>/stat) over the "
+                + "measured window is reported, in total and per request."
+        ),
     ]
 
     static let about = """
@@ -70,6 +96,9 @@ enum BeaconLoad {
         prefix). It prints one line per event: the instance set when it changes, each failed request (with the
         instance and the error), and a summary per time slice. It stops after --duration seconds (or --requests
         requests) and exits 0 when no request failed, 1 otherwise.
+        With --workers N and --target host:port it measures latency instead: N workers in a closed loop on
+        keep-alive connections to one instance, and one line `load: latency ... count= errors= throughput=
+        p50_us= p99_us=` for the window after the warm-up (see Benchmarks/app-wiring).
         """
 
     static func main() async {
@@ -83,7 +112,13 @@ enum BeaconLoad {
                 print(flags.help(usage: "beacon-load [OPTIONS]", about: about))
                 return
             }
-            let errors = try await run(LoadConfiguration(flags: flags), summary: flags.summary)
+            let configuration = try LoadConfiguration(flags: flags)
+            let errors: Int
+            if let closedLoop = configuration.closedLoop {
+                errors = await closedLoop.run(report: LoadReport())
+            } else {
+                errors = try await run(configuration, summary: flags.summary)
+            }
             exit(errors == 0 ? 0 : 1)
         } catch {
             FileHandle.standardError.write(Data("beacon-load: \(error)\n".utf8))
@@ -213,6 +248,8 @@ struct LoadConfiguration: Sendable {
     var slice: Duration
     var keys: Int
     var writeRatio: Double
+    /// Closed-loop latency mode (`--workers` above 0), else `nil`.
+    var closedLoop: ClosedLoop?
 
     init(flags: Flags) throws {
         etcdEndpoints = try flags.require("etcd").split(separator: ",").map {
@@ -235,6 +272,26 @@ struct LoadConfiguration: Sendable {
             throw FlagError("--requests, --concurrency, --keys, --slice and --timeout must be positive")
         }
         guard (0...1).contains(writeRatio) else { throw FlagError("--write-ratio is between 0 and 1") }
+        let workers = try flags.int("workers")
+        guard (0...1024).contains(workers) else { throw FlagError("--workers is between 0 and 1024") }
+        if workers > 0 {
+            guard let text = flags.string("target"), !text.isEmpty else {
+                throw FlagError("--workers needs --target host:port")
+            }
+            var appPID: Int?
+            if let pid = flags.string("app-pid"), !pid.isEmpty {
+                appPID = try flags.int("app-pid")
+            }
+            closedLoop = ClosedLoop(
+                target: try Endpoint(parsing: text),
+                workers: workers,
+                warmup: try flags.seconds("warmup"),
+                duration: duration,
+                keys: keys,
+                appPID: appPID,
+                probe: HTTPProbe(timeout: timeout)
+            )
+        }
     }
 
     /// The request number `number`: a read or a write of a random item.

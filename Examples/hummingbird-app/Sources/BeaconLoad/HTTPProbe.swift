@@ -20,8 +20,9 @@ struct HTTPProbeError: Error, CustomStringConvertible {
     var description: String
 }
 
-/// A minimal HTTP/1.1 client over SwiftNIO: one connection per request (`Connection: close`), a deadline for the
-/// whole exchange, the body read whole. Enough for bounded load on loopback; not a general client.
+/// A minimal HTTP/1.1 client over SwiftNIO: one connection per request (`Connection: close`), or one keep-alive
+/// connection for many (``withConnection(host:port:_:)``); a deadline for each exchange, the body read whole. Enough
+/// for bounded load on loopback; not a general client.
 struct HTTPProbe: Sendable {
     let group: any EventLoopGroup
     let timeout: TimeAmount
@@ -52,21 +53,7 @@ struct HTTPProbe: Sendable {
     ) async throws
         -> HTTPAnswer
     {
-        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
-        do {
-            channel = try await ClientBootstrap(group: group)
-                .connectTimeout(timeout)
-                .connect(host: host, port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
-                            wrappingChannelSynchronously: channel
-                        )
-                    }
-                }
-        } catch {
-            throw HTTPProbeError(description: "connect: \(Self.describe(error))")
-        }
+        let channel = try await connect(host: host, port: port)
         // The deadline closes the connection, which ends the exchange below with an error.
         let timedOut = TimedOut()
         let deadline = channel.channel.eventLoop.scheduleTask(in: timeout) {
@@ -112,6 +99,54 @@ struct HTTPProbe: Sendable {
         }
     }
 
+    /// Opens a connection with the HTTP/1.1 client handlers.
+    ///
+    /// - Throws: ``HTTPProbeError`` naming the connect error.
+    func connect(host: String, port: Int) async throws -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+    {
+        do {
+            return try await ClientBootstrap(group: group)
+                .connectTimeout(timeout)
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
+                            wrappingChannelSynchronously: channel
+                        )
+                    }
+                }
+        } catch {
+            throw HTTPProbeError(description: "connect: \(Self.describe(error))")
+        }
+    }
+
+    /// Opens one keep-alive connection and lends it to a closure, which sends requests one after another on it; the
+    /// connection is closed when the closure returns.
+    ///
+    /// - Parameters:
+    ///   - host: The server's address.
+    ///   - port: The server's port.
+    ///   - body: The work; the connection **must not** escape it.
+    /// - Returns: What `body` returns.
+    /// - Throws: ``HTTPProbeError`` when the connection cannot be made; what `body` throws.
+    func withConnection<Result: Sendable>(
+        host: String,
+        port: Int,
+        _ body: (inout HTTPConnection) async throws -> Result
+    ) async throws -> Result {
+        let channel = try await connect(host: host, port: port)
+        return try await channel.executeThenClose { inbound, outbound in
+            var connection = HTTPConnection(
+                channel: channel.channel,
+                host: "\(host):\(port)",
+                timeout: timeout,
+                inbound: inbound.makeAsyncIterator(),
+                outbound: outbound
+            )
+            return try await body(&connection)
+        }
+    }
+
     /// A short description of a NIO error: `Connection refused (errno: 111)` rather than the whole structure.
     static func describe(_ error: any Error) -> String {
         if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
@@ -130,4 +165,58 @@ private final class TimedOut: Sendable {
 
     func set() { flag.withLock { $0 = true } }
     var isSet: Bool { flag.withLock { $0 } }
+}
+
+/// One keep-alive HTTP/1.1 connection, lent by ``HTTPProbe/withConnection(host:port:_:)``: requests go one after
+/// another, each answer read whole before the next request is written.
+struct HTTPConnection {
+    fileprivate let channel: any Channel
+    fileprivate let host: String
+    fileprivate let timeout: TimeAmount
+    fileprivate var inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
+    fileprivate let outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
+
+    /// Sends one request and reads its answer.
+    ///
+    /// - Parameters:
+    ///   - method: `GET`, `PUT`, `POST`.
+    ///   - path: The request target.
+    /// - Returns: The answer.
+    /// - Throws: ``HTTPProbeError`` when the connection fails or closes before the answer is complete, or the deadline
+    ///   passes (which closes the connection: it cannot be used again).
+    mutating func send(method: HTTPMethod, path: String) async throws -> HTTPAnswer {
+        let timedOut = TimedOut()
+        let deadline = channel.eventLoop.scheduleTask(in: timeout) { [channel] in
+            timedOut.set()
+            channel.close(promise: nil)
+        }
+        defer { deadline.cancel() }
+        do {
+            var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+            head.headers.add(name: "Host", value: host)
+            try await outbound.write(.head(head))
+            try await outbound.write(.end(nil))
+            var status: Int?
+            var received: [UInt8] = []
+            while let part = try await inbound.next(isolation: #isolation) {
+                switch part {
+                case .head(let responseHead):
+                    status = Int(responseHead.status.code)
+                case .body(let buffer):
+                    received.append(contentsOf: buffer.readableBytesView)
+                case .end:
+                    if let status {
+                        return HTTPAnswer(status: status, body: received)
+                    }
+                }
+            }
+            throw HTTPProbeError(description: "the connection closed before the answer was complete")
+        } catch {
+            if timedOut.isSet {
+                throw HTTPProbeError(description: "no answer within \(timeout.nanoseconds / 1_000_000) ms")
+            }
+            if let error = error as? HTTPProbeError { throw error }
+            throw HTTPProbeError(description: HTTPProbe.describe(error))
+        }
+    }
 }
