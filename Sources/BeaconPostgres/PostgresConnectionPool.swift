@@ -91,8 +91,14 @@ public final class PostgresConnectionPool: Sendable, Service {
             do {
                 result = try await body(connection)
             } catch {
-                self.giveBack(connection)
-                let neverSent = (error as? PostgresError)?.statementNotSent == true && connection.statementsSent == sent
+                let failure = error as? PostgresError
+                if failure?.statementNotSent == true || failure?.code == .connectionClosed {
+                    // The connection broke: never offer it again, even if an idle check would still pass it.
+                    self.discard(connection)
+                } else {
+                    self.giveBack(connection)
+                }
+                let neverSent = failure?.statementNotSent == true && connection.statementsSent == sent
                 // Bounded: each retry takes another connection, and the pool holds at most maxConnections idle ones.
                 if neverSent && retries <= self.configuration.maxConnections {
                     retries += 1
@@ -268,12 +274,18 @@ public final class PostgresConnectionPool: Sendable, Service {
     /// Returns a connection after use: reused if it is still good, made at the factory's current location, and the
     /// pool is open; closed otherwise.
     private func giveBack(_ connection: PostgresConnection) {
-        let reusable = connection.locationGeneration >= self.factory.generation && connection.checkIdle()
-        if !reusable {
-            self.factory.metrics.discarded.increment()
-            connection.close()
+        guard connection.locationGeneration >= self.factory.generation && connection.checkIdle() else {
+            self.discard(connection)
+            return
         }
-        self.release(reusable ? connection : nil)
+        self.release(connection)
+    }
+
+    /// Closes a connection that must not be reused and frees its place in the pool.
+    private func discard(_ connection: PostgresConnection) {
+        self.factory.metrics.discarded.increment()
+        connection.close()
+        self.release(nil)
     }
 
     private func release(_ connection: PostgresConnection?) {

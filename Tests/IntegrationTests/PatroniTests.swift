@@ -41,6 +41,34 @@ struct PatroniCluster {
     /// The `scripts/servers` instance of a member (`n1` -> `patroni-1`).
     func instance(_ member: String) -> String { "patroni-\(member.dropFirst())" }
 
+    /// Waits until every member but the leader, read as a hot standby, has the table (at most 60 s).
+    func waitUntilReplicasSee(table: String, leader: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        for (member, port) in self.ports where member != leader {
+            var parameters = PostgresParameters(endpoints: [Endpoint(host: "127.0.0.1", port: port)])
+            parameters = self.overrides.applied(to: parameters)
+            while true {
+                let found: Bool
+                do {
+                    let connection = try await PostgresConnection.connect(
+                        to: parameters,
+                        logger: PostgresServers.quietLogger
+                    )
+                    defer { connection.close() }
+                    let rows = try await connection.query("SELECT to_regclass($1) IS NOT NULL", [.text(table)])
+                    found = try rows[0].decode(Bool.self, column: 0)
+                } catch {
+                    found = false
+                }
+                if found { break }
+                guard ContinuousClock.now < deadline else {
+                    throw PatroniTestFailure(message: "\(member) has not replayed the creation of \(table) after 60 s")
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
     /// The member that is not `member`.
     func other(than member: String) -> String { self.ports.keys.first { $0 != member } ?? member }
 
@@ -49,11 +77,24 @@ struct PatroniCluster {
         try await TestServers.runInBackground("start", "patroni")
         let leaderKey = self.location.patroni?.leaderKey ?? ""
         let deadline = ContinuousClock.now + .seconds(60)
+        let membersPrefix = self.location.patroni?.membersPrefix ?? ""
         while ContinuousClock.now < deadline {
-            if let leader = try await etcd.get(leaderKey)?.string, !leader.isEmpty { return leader }
+            // A leader, and both members running, the other one as a replica: only then can it take over.
+            if let leader = try await etcd.get(leaderKey)?.string, !leader.isEmpty {
+                let members = try await etcd.list(prefix: membersPrefix).compactMap { entry in
+                    try? DiscoveryLocation.PatroniMember(
+                        name: String(entry.key.dropFirst(membersPrefix.count)),
+                        decoding: entry
+                    )
+                }
+                let running = members.filter { $0.state == "running" }
+                if running.count == 2, running.contains(where: { $0.name != leader && $0.role == "replica" }) {
+                    return leader
+                }
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw PatroniTestFailure(message: "no leader after 60 s")
+        throw PatroniTestFailure(message: "no leader with a running replica after 60 s")
     }
 }
 
@@ -132,6 +173,11 @@ struct PatroniTests {
                         + "(id bigserial PRIMARY KEY, writer int NOT NULL, seq int NOT NULL, at timestamptz DEFAULT now())"
                 )
             }
+            // Replication is asynchronous: a table the replica has not replayed yet would be lost by a failover.
+            try await cluster.waitUntilReplicasSee(
+                table: "beacon_failover_writes",
+                leader: try await cluster.healthyLeader(etcd)
+            )
             try await body(Harness(cluster: cluster, etcd: etcd, factory: factory, pool: pool, logs: logs))
         }
     }
