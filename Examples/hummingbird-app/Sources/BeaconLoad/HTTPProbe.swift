@@ -74,29 +74,41 @@ struct HTTPProbe: Sendable {
                     try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
                 }
                 try await outbound.write(.end(nil))
-                var status: Int?
-                var received: [UInt8] = []
-                for try await part in inbound {
-                    switch part {
-                    case .head(let responseHead):
-                        status = Int(responseHead.status.code)
-                    case .body(let buffer):
-                        received.append(contentsOf: buffer.readableBytesView)
-                    case .end:
-                        if let status {
-                            return HTTPAnswer(status: status, body: received)
-                        }
-                    }
-                }
-                throw HTTPProbeError(description: "the connection closed before the answer was complete")
+                var parts = inbound.makeAsyncIterator()
+                return try await Self.readAnswer(&parts)
             }
         } catch {
-            if timedOut.isSet {
-                throw HTTPProbeError(description: "no answer within \(timeout.nanoseconds / 1_000_000) ms")
-            }
-            if let error = error as? HTTPProbeError { throw error }
-            throw HTTPProbeError(description: Self.describe(error))
+            throw Self.failure(error, timedOut: timedOut, timeout: timeout)
         }
+    }
+
+    /// Reads one whole answer: its head, its body parts, its end.
+    static func readAnswer(
+        _ parts: inout NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
+    ) async throws -> HTTPAnswer {
+        var status: Int?
+        var received: [UInt8] = []
+        while let part = try await parts.next(isolation: #isolation) {
+            switch part {
+            case .head(let responseHead):
+                status = Int(responseHead.status.code)
+            case .body(let buffer):
+                received.append(contentsOf: buffer.readableBytesView)
+            case .end:
+                if let status {
+                    return HTTPAnswer(status: status, body: received)
+                }
+            }
+        }
+        throw HTTPProbeError(description: "the connection closed before the answer was complete")
+    }
+
+    /// The error an exchange reports: the deadline's, or the failure's own, described briefly.
+    fileprivate static func failure(_ error: any Error, timedOut: TimedOut, timeout: TimeAmount) -> HTTPProbeError {
+        if timedOut.isSet {
+            return HTTPProbeError(description: "no answer within \(timeout.nanoseconds / 1_000_000) ms")
+        }
+        return error as? HTTPProbeError ?? HTTPProbeError(description: describe(error))
     }
 
     /// Opens a connection with the HTTP/1.1 client handlers.
@@ -196,27 +208,9 @@ struct HTTPConnection {
             head.headers.add(name: "Host", value: host)
             try await outbound.write(.head(head))
             try await outbound.write(.end(nil))
-            var status: Int?
-            var received: [UInt8] = []
-            while let part = try await inbound.next(isolation: #isolation) {
-                switch part {
-                case .head(let responseHead):
-                    status = Int(responseHead.status.code)
-                case .body(let buffer):
-                    received.append(contentsOf: buffer.readableBytesView)
-                case .end:
-                    if let status {
-                        return HTTPAnswer(status: status, body: received)
-                    }
-                }
-            }
-            throw HTTPProbeError(description: "the connection closed before the answer was complete")
+            return try await HTTPProbe.readAnswer(&inbound)
         } catch {
-            if timedOut.isSet {
-                throw HTTPProbeError(description: "no answer within \(timeout.nanoseconds / 1_000_000) ms")
-            }
-            if let error = error as? HTTPProbeError { throw error }
-            throw HTTPProbeError(description: HTTPProbe.describe(error))
+            throw HTTPProbe.failure(error, timedOut: timedOut, timeout: timeout)
         }
     }
 }
