@@ -6,10 +6,10 @@ import BeaconPostgres
 import Testing
 
 /// Which failures `withConnection` retries: only those whose statement never reached the server. Uses the `beacon`
-/// database on cluster A and terminates only its own backends.
-@Suite("BeaconPostgres pool retries", .requiresServers, .timeLimit(.minutes(1)))
-struct PostgresPoolRetryTests {
-    static func pool() throws -> PostgresConnectionPool {
+/// database on cluster A and terminates only its own backends. Part of the failover suite, which is serialized:
+/// its tests take that database away from every client, which would break a test running beside them.
+extension PostgresFailoverTests {
+    static func retryPool() throws -> PostgresConnectionPool {
         let (logger, _) = PostgresServers.recordingLogger()
         let factory = PostgresConnectionFactory(
             source: CachingSource(StaticSource(["/db/main": try PostgresServers.value(cluster: "A")])),
@@ -21,7 +21,7 @@ struct PostgresPoolRetryTests {
 
     @Test("a connection the server closed after checkout: the closure runs again only when nothing was sent")
     func unsentIsRetried() async throws {
-        let pool = try Self.pool()
+        let pool = try Self.retryPool()
         defer { pool.close() }
         let admin = try await PostgresServers.superuserOnA(logger: PostgresServers.quietLogger)
         defer { admin.close() }
@@ -56,7 +56,7 @@ struct PostgresPoolRetryTests {
 
     @Test("a statement that reached the server and lost its session fails, and is not run again")
     func sentIsNotRetried() async throws {
-        let pool = try Self.pool()
+        let pool = try Self.retryPool()
         defer { pool.close() }
         var calls = 0
         let error = await #expect(throws: PostgresError.self) {
