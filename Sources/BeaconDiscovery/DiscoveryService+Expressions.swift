@@ -77,9 +77,9 @@ extension DiscoveryService: ExpressionObject {
             return .string(try entry.endpoint().description)
         case "endpoints":
             let keyOrPrefix = text ?? ""
-            let target: FollowedValue.Target = keyOrPrefix.hasSuffix("/") ? .prefix(keyOrPrefix) : .key(keyOrPrefix)
-            let snapshot = DiscoverySnapshot(prefix: keyOrPrefix, entries: try known(target))
-            let endpoints = try DiscoveryLocation(keyOrPrefix: keyOrPrefix).endpoints(in: snapshot, defaultPort: nil)
+            let location = DiscoveryLocation(keyOrPrefix: keyOrPrefix)
+            let snapshot = DiscoverySnapshot(prefix: keyOrPrefix, entries: try known(location))
+            let endpoints = try location.endpoints(in: snapshot, defaultPort: nil)
             return .array(ExpressionArray(list: endpoints.map { .string($0.description) }))
         case "instances":
             let prefix = ServiceInstance.servicePrefix(text ?? "")
@@ -107,12 +107,12 @@ extension DiscoveryService: ExpressionObject {
 
     /// The entries of a key or prefix already read, recorded as read by the current construction; a load request
     /// when they were never read.
-    private func known(_ target: FollowedValue.Target) throws -> [KeyValue] {
-        if let entries = followed(target).read() {
+    private func known(_ location: DiscoveryLocation) throws -> [KeyValue] {
+        if let entries = followed(location).read() {
             return entries
         }
-        throw ContainerLoadRequest("the discovered value at \(target)") {
-            _ = try await self.entries(of: target)
+        throw ContainerLoadRequest("the discovered value at \(location)") {
+            _ = try await self.entries(of: location)
         }
     }
 

@@ -48,8 +48,7 @@ extension DiscoveryService {
     ///   entry that is not an endpoint.
     public func endpoints(_ keyOrPrefix: String, defaultPort: Int? = nil) async throws -> [Endpoint] {
         let location = DiscoveryLocation(keyOrPrefix: keyOrPrefix)
-        let target: FollowedValue.Target = keyOrPrefix.hasSuffix("/") ? .prefix(keyOrPrefix) : .key(keyOrPrefix)
-        let entries = try await entries(of: target)
+        let entries = try await entries(of: location)
         return try location.endpoints(
             in: DiscoverySnapshot(prefix: keyOrPrefix, entries: entries),
             defaultPort: defaultPort

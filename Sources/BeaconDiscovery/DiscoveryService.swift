@@ -51,7 +51,7 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
     private let jobQueue: AsyncStream<Job>.Continuation
 
     struct State {
-        var followed: [FollowedValue.Target: FollowedValue] = [:]
+        var followed: [DiscoveryLocation: FollowedValue] = [:]
         var memcached: [DiscoveryLocation: DynamicMemcachedPool] = [:]
         var databases: [DiscoveryLocation: PostgresConnectionPool] = [:]
         var isRunning = false
@@ -212,13 +212,13 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
     // MARK: Following values
 
     /// The followed value of a key or prefix, created (and handed to ``run()`` to be watched) on first use.
-    func followed(_ target: FollowedValue.Target) -> FollowedValue {
+    func followed(_ location: DiscoveryLocation) -> FollowedValue {
         let (value, isNew) = state.withLock { state in
-            if let known = state.followed[target] {
+            if let known = state.followed[location] {
                 return (known, false)
             }
-            let made = FollowedValue(target)
-            state.followed[target] = made
+            let made = FollowedValue(location)
+            state.followed[location] = made
             return (made, true)
         }
         if isNew {
@@ -229,17 +229,18 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
 
     /// The entries of a key or prefix, read through the cache the first time, and recorded as read by the
     /// construction running in this task.
-    func entries(of target: FollowedValue.Target) async throws -> [KeyValue] {
-        let value = followed(target)
+    func entries(of location: DiscoveryLocation) async throws -> [KeyValue] {
+        let value = followed(location)
         if let known = value.read() {
             return known
         }
         let read: [KeyValue]
-        switch target {
-        case .key(let key): read = try await cache.get(key).map { [$0] } ?? []
-        case .prefix(let prefix): read = try await cache.list(prefix: prefix)
+        if let key = location.key {
+            read = try await cache.get(key).map { [$0] } ?? []
+        } else {
+            read = try await cache.list(prefix: location.watchPrefix)
         }
-        logger.debug("discovered value read", metadata: ["beacon.discovery.key": "\(target)"])
+        logger.debug("discovered value read", metadata: ["beacon.discovery.key": "\(location)"])
         return value.storeFirstRead(read)
     }
 
@@ -247,12 +248,12 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
     private func follow(_ value: FollowedValue) async {
         while !Task.isCancelled {
             do {
-                for try await snapshot in cache.watch(prefix: value.target.watchPrefix) {
-                    if value.update(value.target.entries(in: snapshot)) {
+                for try await snapshot in cache.watch(prefix: value.location.watchPrefix) {
+                    if value.update(value.entries(in: snapshot)) {
                         logger.info(
                             "discovered value changed; services that read it are rebuilt",
                             metadata: [
-                                "beacon.discovery.key": "\(value.target)",
+                                "beacon.discovery.key": "\(value.location)",
                                 "beacon.discovery.readers": "\(value.input.readerCount)",
                             ]
                         )
@@ -263,7 +264,7 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
             } catch {
                 logger.info(
                     "following a discovered value failed; retrying",
-                    metadata: ["beacon.discovery.key": "\(value.target)", "beacon.error": "\(error)"]
+                    metadata: ["beacon.discovery.key": "\(value.location)", "beacon.error": "\(error)"]
                 )
             }
             try? await Task.sleep(for: configuration.watchRetryDelay)

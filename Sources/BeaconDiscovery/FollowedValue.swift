@@ -9,44 +9,24 @@ import Synchronization
 ///
 /// Each is followed by one watch, shared by every service that read it; keys that nobody read have none.
 final class FollowedValue: Sendable {
-    /// What is followed.
-    enum Target: Hashable, Sendable, CustomStringConvertible {
-        case key(String)
-        case prefix(String)
-
-        /// What to watch to follow it.
-        var watchPrefix: String {
-            switch self {
-            case .key(let key): key
-            case .prefix(let prefix): prefix
-            }
-        }
-
-        /// The entries of a snapshot of ``watchPrefix`` that belong to the target: a watch of a key's prefix also
-        /// sees longer keys that start with it.
-        func entries(in snapshot: DiscoverySnapshot) -> [KeyValue] {
-            switch self {
-            case .key(let key): snapshot[key: key].map { [$0] } ?? []
-            case .prefix: snapshot.entries
-            }
-        }
-
-        var description: String {
-            switch self {
-            case .key(let key): key
-            case .prefix(let prefix): prefix
-            }
-        }
-    }
-
-    let target: Target
+    /// The key or prefix followed.
+    let location: DiscoveryLocation
     let input: ContainerInput
     /// The entries, sorted by key; `nil` until the first read or snapshot.
     private let entries = Mutex<[KeyValue]?>(nil)
 
-    init(_ target: Target) {
-        self.target = target
-        self.input = ContainerInput(target.description)
+    init(_ location: DiscoveryLocation) {
+        self.location = location
+        self.input = ContainerInput(location.description)
+    }
+
+    /// The entries of a snapshot of the location's ``DiscoveryLocation/watchPrefix`` that belong to it: a watch of
+    /// a key's prefix also sees longer keys that start with it.
+    func entries(in snapshot: DiscoverySnapshot) -> [KeyValue] {
+        if let key = location.key {
+            return snapshot[key: key].map { [$0] } ?? []
+        }
+        return snapshot.entries
     }
 
     /// The known entries, if any, recorded as read by the construction running in this task.
