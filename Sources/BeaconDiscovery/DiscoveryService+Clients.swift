@@ -3,6 +3,7 @@
 public import Beacon
 public import BeaconMemcached
 public import BeaconPostgres
+import ServiceLifecycle
 import Synchronization
 
 extension DiscoveryService {
@@ -19,14 +20,8 @@ extension DiscoveryService {
     ///   source's error when nothing can be read, or ``BeaconError/Code/unavailable`` after ``close()``.
     public func memcached(_ location: DiscoveryLocation? = nil) async throws -> DynamicMemcachedPool {
         let location = location ?? configuration.memcached.location
-        let (pool, isNew) = try state.withLock { state throws(BeaconError) in
-            guard !state.isClosed else {
-                throw BeaconError(.unavailable, "the discovery service is closed", key: location.description)
-            }
-            if let known = state.memcached[location] {
-                return (known, false)
-            }
-            let made = DynamicMemcachedPool(
+        let pool = try client(at: location, in: \.memcached, what: "memcached") {
+            DynamicMemcachedPool(
                 source: cache,
                 servers: location,
                 builder: configuration.memcached.builder,
@@ -34,11 +29,6 @@ extension DiscoveryService {
                 retryDelay: configuration.watchRetryDelay,
                 logger: logger
             )
-            state.memcached[location] = made
-            return (made, true)
-        }
-        if isNew {
-            submit(.run(what: "memcached \(location)") { await pool.run() })
         }
         if pool.currentPool == nil {
             let servers = try location.endpoints(
@@ -68,32 +58,43 @@ extension DiscoveryService {
     /// - Throws: ``BeaconError`` with code ``BeaconError/Code/unavailable`` after ``close()``.
     public func database(_ location: DiscoveryLocation? = nil) throws -> PostgresConnectionPool {
         let location = location ?? configuration.database.location
-        let (pool, isNew) = try state.withLock { state throws(BeaconError) in
-            guard !state.isClosed else {
-                throw BeaconError(.unavailable, "the discovery service is closed", key: location.description)
-            }
-            if let known = state.databases[location] {
-                return (known, false)
-            }
-            let factory = PostgresConnectionFactory(
-                source: cache,
-                location: location,
-                overrides: configuration.database.overrides,
-                retryPolicy: configuration.database.retryPolicy,
-                logger: logger
-            )
-            let made = PostgresConnectionPool(
-                factory: factory,
+        // The pool's run() follows its location: a new Patroni leader is used as soon as it is published.
+        return try client(at: location, in: \.databases, what: "postgres") {
+            PostgresConnectionPool(
+                factory: PostgresConnectionFactory(
+                    source: cache,
+                    location: location,
+                    overrides: configuration.database.overrides,
+                    retryPolicy: configuration.database.retryPolicy,
+                    logger: logger
+                ),
                 configuration: configuration.database.pool,
                 logger: logger
             )
-            state.databases[location] = made
+        }
+    }
+
+    /// The client kept for a location, made on first use and handed to ``run()`` to be run, once.
+    private func client<Client: Service>(
+        at location: DiscoveryLocation,
+        in clients: WritableKeyPath<State, [DiscoveryLocation: Client]>,
+        what: String,
+        make: () -> Client
+    ) throws(BeaconError) -> Client {
+        let (client, isNew) = try state.withLock { state throws(BeaconError) in
+            guard !state.isClosed else {
+                throw BeaconError(.unavailable, "the discovery service is closed", key: location.description)
+            }
+            if let known = state[keyPath: clients][location] {
+                return (known, false)
+            }
+            let made = make()
+            state[keyPath: clients][location] = made
             return (made, true)
         }
         if isNew {
-            // The pool's run() follows its location: a new Patroni leader is used as soon as it is published.
-            submit(.run(what: "postgres \(location)") { await pool.run() })
+            submit(.run(what: "\(what) \(location)") { try await client.run() })
         }
-        return pool
+        return client
     }
 }
