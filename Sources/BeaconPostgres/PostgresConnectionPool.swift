@@ -91,14 +91,8 @@ public final class PostgresConnectionPool: Sendable, Service {
             do {
                 result = try await body(connection)
             } catch {
-                let failure = error as? PostgresError
-                if failure?.statementNotSent == true || failure?.code == .connectionClosed {
-                    // The connection broke: never offer it again, even if an idle check would still pass it.
-                    self.discard(connection)
-                } else {
-                    self.giveBack(connection)
-                }
-                let neverSent = failure?.statementNotSent == true && connection.statementsSent == sent
+                self.giveBack(connection)
+                let neverSent = (error as? PostgresError)?.statementNotSent == true && connection.statementsSent == sent
                 // Bounded: each retry takes another connection, and the pool holds at most maxConnections idle ones.
                 if neverSent && retries <= self.configuration.maxConnections {
                     retries += 1
