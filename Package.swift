@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "BeaconMemcached", targets: ["BeaconMemcached"]),
         .library(name: "BeaconPostgres", targets: ["BeaconPostgres"]),
         .library(name: "BeaconExpression", targets: ["BeaconExpression"]),
+        .library(name: "BeaconConfd", targets: ["BeaconConfd"]),
         .executable(name: "beacon-demo", targets: ["BeaconDemo"]),
     ],
     dependencies: [
@@ -22,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // MARK: Core
@@ -110,6 +113,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
+        // MARK: Tools' libraries (render files from discovered data; know sources, not clients)
+
+        .target(
+            name: "BeaconConfd",
+            dependencies: [
+                "Beacon",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
 
@@ -272,6 +288,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "BeaconConfdTests",
+            dependencies: [
+                "Beacon",
+                "BeaconConfd",
+                "BeaconTesting",
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(

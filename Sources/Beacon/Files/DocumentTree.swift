@@ -2,13 +2,13 @@
 
 /// A parsed JSON or YAML document, reduced to what discovery needs: maps, lists and text leaves,
 /// each with the line it starts on.
-enum DocumentTree: Equatable {
+package enum DocumentTree: Equatable {
     case text(String, line: Int)
     case null(line: Int)
     case list([DocumentTree], line: Int)
     case map([(key: String, value: DocumentTree, line: Int)], line: Int)
 
-    static func == (lhs: DocumentTree, rhs: DocumentTree) -> Bool {
+    package static func == (lhs: DocumentTree, rhs: DocumentTree) -> Bool {
         switch (lhs, rhs) {
         case (.text(let a, _), .text(let b, _)): return a == b
         case (.null, .null): return true
@@ -20,10 +20,10 @@ enum DocumentTree: Equatable {
     }
 
     /// A problem found in a document, with its 1-based position.
-    struct SyntaxError: Error {
-        var message: String
-        var line: Int
-        var column: Int?
+    package struct SyntaxError: Error {
+        package var message: String
+        package var line: Int
+        package var column: Int?
     }
 
     /// Flattens the tree into discovery keys.

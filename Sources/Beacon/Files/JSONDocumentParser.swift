@@ -3,7 +3,7 @@
 /// A strict JSON parser (RFC 8259) that reports the line and column of the first problem.
 ///
 /// Numbers are kept as the text they were written as, since discovery values are text.
-struct JSONDocumentParser {
+package struct JSONDocumentParser {
     private let bytes: [UInt8]
     private var offset = 0
     private var line = 1
@@ -14,7 +14,7 @@ struct JSONDocumentParser {
     }
 
     /// Parses one JSON value that fills the whole input (white space around it is allowed).
-    static func parse(_ bytes: [UInt8]) throws(DocumentTree.SyntaxError) -> DocumentTree {
+    package static func parse(_ bytes: [UInt8]) throws(DocumentTree.SyntaxError) -> DocumentTree {
         var parser = JSONDocumentParser(bytes)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.offset = 3 }
         parser.skipWhitespace()

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// One confd template resource: which keys to read, which template renders them, where the result goes, and
+/// the commands that check it and make the running service pick it up.
+///
+/// Resources are read from confd's own files, unchanged: the `[template]` table of each `*.toml` file in
+/// `<confdir>/conf.d` (see ``init(contentsOf:templateDirectory:)``).
+///
+/// ```toml
+/// [template]
+/// src = "nginx.conf.tmpl"
+/// dest = "/etc/nginx/nginx.conf"
+/// keys = ["/test"]
+/// check_cmd = "/usr/sbin/nginx -t -c {{.src}}"
+/// reload_cmd = "/usr/sbin/nginx -s reload"
+/// ```
+public struct TemplateResource: Hashable, Sendable, CustomStringConvertible {
+    /// The resource file this resource was read from, or a name given in code; used in logs and errors.
+    public var name: String
+    /// The template's path (`src`, resolved against the template directory).
+    public var source: String
+    /// The file the rendered template replaces (`dest`).
+    public var destination: String
+    /// The keys the template reads, relative to ``prefix`` (`keys`); each is read with everything under it.
+    public var keys: [String]
+    /// The key prefix prepended to every key, and removed again from the keys the template sees (`prefix`).
+    public var prefix: String
+    /// The user that owns the destination, by name or number (`owner`, or confd's numeric `uid`); `nil` keeps the
+    /// process's user.
+    public var owner: String?
+    /// The group that owns the destination, by name or number (`group`, or confd's numeric `gid`); `nil` keeps the
+    /// process's group.
+    public var group: String?
+    /// The destination's permission bits (`mode`, octal text such as `"0644"`); `nil` keeps the mode of the existing
+    /// destination, or `0644` for a new one.
+    public var mode: UInt32?
+    /// A shell command that must succeed on the staged file before it replaces the destination (`check_cmd`);
+    /// `{{.src}}` in it is replaced by the staged file's path and `{{.dest}}` by the destination's.
+    public var checkCommand: String?
+    /// A shell command run after the destination was replaced (`reload_cmd`); the same placeholders apply.
+    public var reloadCommand: String?
+
+    /// Creates a resource in code.
+    ///
+    /// - Parameters:
+    ///   - name: A name for logs and errors.
+    ///   - source: The template's path.
+    ///   - destination: The file to write.
+    ///   - keys: The keys the template reads, relative to `prefix`.
+    ///   - prefix: The prefix of every key.
+    ///   - owner: The destination's owner (name or number); `nil` for the process's user.
+    ///   - group: The destination's group (name or number); `nil` for the process's group.
+    ///   - mode: The destination's permission bits; `nil` to keep the existing ones, or `0o644`.
+    ///   - checkCommand: The check run on the staged file.
+    ///   - reloadCommand: The command run after the destination changed.
+    public init(
+        name: String,
+        source: String,
+        destination: String,
+        keys: [String],
+        prefix: String = "",
+        owner: String? = nil,
+        group: String? = nil,
+        mode: UInt32? = nil,
+        checkCommand: String? = nil,
+        reloadCommand: String? = nil
+    ) {
+        self.name = name
+        self.source = source
+        self.destination = destination
+        self.keys = keys
+        self.prefix = prefix
+        self.owner = owner
+        self.group = group
+        self.mode = mode
+        self.checkCommand = checkCommand
+        self.reloadCommand = reloadCommand
+    }
+
+    /// The prefix the template's keys are relative to, once beacon-confd's global `-prefix` is put in front.
+    ///
+    /// - Parameter globalPrefix: The global prefix (empty for none).
+    /// - Returns: A clean absolute key such as `/production/nginx`, or `/`.
+    public func effectivePrefix(globalPrefix: String) -> String {
+        KeyPath.join(globalPrefix, self.prefix)
+    }
+
+    /// The full keys to read, each with everything under it.
+    ///
+    /// - Parameter globalPrefix: The global prefix (empty for none).
+    /// - Returns: The keys with both prefixes in front, in the order written.
+    public func fullKeys(globalPrefix: String) -> [String] {
+        let prefix = self.effectivePrefix(globalPrefix: globalPrefix)
+        return self.keys.map { KeyPath.join(prefix, $0) }
+    }
+
+    /// `nginx.toml (nginx.conf.tmpl -> /etc/nginx/nginx.conf)`.
+    public var description: String { "\(self.name) (\(self.source) -> \(self.destination))" }
+}
+
+/// Slash-separated keys joined and cleaned as confd does (Go's `path.Join` under a leading `/`).
+enum KeyPath {
+    /// Joins keys: `join("/production", "nginx/")` is `/production/nginx`; empty parts are skipped.
+    static func join(_ parts: String...) -> String {
+        let segments = parts.flatMap { $0.split(separator: "/", omittingEmptySubsequences: true) }
+        return "/" + segments.joined(separator: "/")
+    }
+
+    /// The key relative to a prefix, as a template sees it: `relative("/production/nginx/a", to: "/production")` is
+    /// `/nginx/a`; `nil` when the key is not under the prefix.
+    static func relative(_ key: String, to prefix: String) -> String? {
+        if prefix == "/" { return self.join(key) }
+        guard key.hasPrefix(prefix) else { return nil }
+        let rest = key.dropFirst(prefix.count)
+        guard rest.isEmpty || rest.first == "/" else { return nil }
+        return self.join(String(rest))
+    }
+}
