@@ -293,6 +293,7 @@ let package = Package(
         .testTarget(
             name: "BeaconConfdTests",
             dependencies: [
+                "ServiceRunChecks",
                 "Beacon",
                 "BeaconConfd",
                 "BeaconTesting",
