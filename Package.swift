@@ -16,9 +16,12 @@ let package = Package(
         .library(name: "BeaconPostgres", targets: ["BeaconPostgres"]),
         .library(name: "BeaconExpression", targets: ["BeaconExpression"]),
         .library(name: "BeaconConfd", targets: ["BeaconConfd"]),
+        .library(name: "BeaconRegister", targets: ["BeaconRegister"]),
         .executable(name: "beacon-demo", targets: ["BeaconDemo"]),
+        .executable(name: "beacon-register", targets: ["BeaconRegisterTool"]),
     ],
     dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -65,6 +68,18 @@ let package = Package(
         ),
         .target(
             name: "BeaconEtcd",
+            dependencies: [
+                "Beacon",
+                "BeaconHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: Registration: keeps a healthy instance registered (any registry; no backend imported)
+
+        .target(
+            name: "BeaconRegister",
             dependencies: [
                 "Beacon",
                 "BeaconHTTP",
@@ -174,6 +189,32 @@ let package = Package(
             providers: [.apt(["libzookeeper-mt-dev"])]
         ),
 
+        // MARK: Tools
+
+        .target(
+            // The backend flags and the logger of the command-line tools (beacon-register, beacon-confd); internal.
+            name: "BeaconToolSupport",
+            dependencies: [
+                "Beacon",
+                "BeaconEtcd",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "BeaconRegisterTool",
+            dependencies: [
+                "Beacon",
+                "BeaconRegister",
+                "BeaconToolSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // MARK: Examples
 
         .executableTarget(
@@ -217,6 +258,19 @@ let package = Package(
             // The etcd client's wire format and the HTTP layer's request parsing; no server needed.
             name: "BeaconEtcdTests",
             dependencies: ["BeaconEtcd", "BeaconHTTP"]
+        ),
+        .testTarget(
+            name: "BeaconRegisterTests",
+            dependencies: [
+                "ServiceRunChecks",
+                "Beacon",
+                "BeaconRegister",
+                "BeaconTesting",
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(
             name: "BeaconPostgresTests",
@@ -320,7 +374,9 @@ let package = Package(
                 "BeaconHTTP",
                 "BeaconMemcached",
                 "BeaconPostgres",
+                "BeaconRegister",
                 "BeaconTesting",
+                "BeaconToolSupport",
                 "CBeaconCurl",
                 "CBeaconLibPQ",
                 "CBeaconMemcached",

@@ -24,9 +24,9 @@ public import Logging
 /// All I/O runs on one dedicated thread per client (libcurl's multi interface); no call blocks the Swift
 /// concurrency pool.
 ///
-/// The client is a `Service`: ``run()`` keeps the leases of its registrations alive and, when it ends (graceful
-/// shutdown or cancellation), revokes them and closes the client. Reads, writes and watches work without it;
-/// ``register(_:ttl:)`` needs it. A client that is not run is released with ``close()``, which aborts transfers and
+/// The client is a `Service`: ``run()`` keeps the leases of its registrations and ephemeral keys alive and, when it
+/// ends (graceful shutdown or cancellation), revokes them and closes the client. Reads, writes and watches work
+/// without it; ``register(_:ttl:)`` and ``putEphemeral(_:value:ttl:)`` need it. A client that is not run is released with ``close()``, which aborts transfers and
 /// stops the thread.
 public final class EtcdClient: DiscoverySource, ServiceRegistry, Sendable {
     /// The configuration the client was created with.
