@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "BeaconRegister", targets: ["BeaconRegister"]),
         .executable(name: "beacon-demo", targets: ["BeaconDemo"]),
         .executable(name: "beacon-register", targets: ["BeaconRegisterTool"]),
+        .executable(name: "beacon-confd", targets: ["BeaconConfdTool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -200,6 +201,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "BeaconConfdTool",
+            dependencies: [
+                "Beacon",
+                "BeaconConfd",
+                "BeaconToolSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

@@ -27,10 +27,14 @@ package struct BackendOptions: ParsableArguments {
     /// The node used when no `-node` is given, as confd does for etcd.
     package static let defaultNode = "http://127.0.0.1:2379"
 
-    /// The backend's name: `etcdv3`. `zookeeper` and `consul` are recognized but not in this build yet.
+    /// The backend's name: `etcdv3`, or `file` and `env`, which can be read but not registered in. `zookeeper` and
+    /// `consul` are recognized but not in this build yet.
     @Option(
         name: .confd("backend"),
-        help: ArgumentHelp("The discovery backend: etcdv3 (zookeeper and consul are not in this build yet).")
+        help: ArgumentHelp(
+            "The discovery backend: etcdv3, or for reading only file (with -file) or env (zookeeper and consul are not "
+                + "in this build yet)."
+        )
     )
     package var backend: String = "etcdv3"
 
@@ -87,12 +91,12 @@ package struct BackendOptions: ParsableArguments {
     /// - Throws: `ValidationError` naming the flag at fault.
     package func validate() throws {
         switch self.backend {
-        case "etcdv3", "etcd":
+        case "etcdv3", "etcd", "file", "env":
             break
         case "zookeeper", "consul":
-            throw ValidationError("-backend \(self.backend) is not in this build yet: only etcdv3 is available")
+            throw ValidationError("-backend \(self.backend) is not in this build yet: use etcdv3, file or env")
         default:
-            throw ValidationError("-backend \(self.backend) is unknown: use etcdv3")
+            throw ValidationError("-backend \(self.backend) is unknown: use etcdv3, file or env")
         }
         guard Logger.Level(rawValue: self.logLevel) != nil else {
             throw ValidationError(
@@ -159,6 +163,32 @@ package struct BackendOptions: ParsableArguments {
     ///   a node it cannot use.
     package func makeBackend(logger: Logger) throws -> any DiscoverySource & ServiceRegistry & Service {
         try self.validate()
+        guard self.backend == "etcdv3" || self.backend == "etcd" else {
+            throw ValidationError("-backend \(self.backend) can be read, not registered in: use etcdv3")
+        }
         return try self.makeEtcdClient(logger: logger)
+    }
+
+    /// The source to read keys from, for tools that only read (beacon-confd), with the service that must run
+    /// beside it (the etcd client), if any.
+    ///
+    /// - Parameters:
+    ///   - file: The file of `-backend file` (YAML or JSON, re-read when it changes).
+    ///   - logger: Where the client logs.
+    /// - Returns: The source, and the service to run for it (`nil` for `file` and `env`).
+    /// - Throws: `ValidationError` for inconsistent flags; `BeaconError` naming the file when it cannot be read or
+    ///   parsed; the backend's error for a node it cannot use.
+    package func makeSource(file: String?, logger: Logger) throws -> (source: any DiscoverySource, service: (any Service)?) {
+        try self.validate()
+        switch self.backend {
+        case "file":
+            guard let file else { throw ValidationError("-backend file needs -file PATH") }
+            return (try FileSource(path: file, logger: logger), nil)
+        case "env":
+            return (EnvironmentSource(), nil)
+        default:
+            let client = try self.makeEtcdClient(logger: logger)
+            return (client, client)
+        }
     }
 }
