@@ -380,6 +380,7 @@ let package = Package(
                 "ServiceRunChecks",
                 "Beacon",
                 "BeaconCache",
+                "BeaconConfd",
                 "BeaconContainer",
                 "BeaconDiscovery",
                 "BeaconEtcd",

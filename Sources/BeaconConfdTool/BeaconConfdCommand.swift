@@ -69,9 +69,15 @@ struct BeaconConfdCommand: AsyncParsableCommand {
         do {
             let resources = try TemplateResource.loadAll(confdir: self.confdir)
             if resources.isEmpty {
-                logger.warning("No template resource found", metadata: ["beacon.confd.confdir": "\(self.confdir)/conf.d"])
+                logger.warning(
+                    "No template resource found",
+                    metadata: ["beacon.confd.confdir": "\(self.confdir)/conf.d"]
+                )
             }
-            backend = try self.backend.makeSource(file: self.file, logger: self.backend.makeLogger(label: "beacon.source"))
+            backend = try self.backend.makeSource(
+                file: self.file,
+                logger: self.backend.makeLogger(label: "beacon.source")
+            )
             confd = try Confd(
                 resources: resources,
                 source: backend.source,

@@ -178,7 +178,10 @@ package struct BackendOptions: ParsableArguments {
     /// - Returns: The source, and the service to run for it (`nil` for `file` and `env`).
     /// - Throws: `ValidationError` for inconsistent flags; `BeaconError` naming the file when it cannot be read or
     ///   parsed; the backend's error for a node it cannot use.
-    package func makeSource(file: String?, logger: Logger) throws -> (source: any DiscoverySource, service: (any Service)?) {
+    package func makeSource(
+        file: String?,
+        logger: Logger
+    ) throws -> (source: any DiscoverySource, service: (any Service)?) {
         try self.validate()
         switch self.backend {
         case "file":

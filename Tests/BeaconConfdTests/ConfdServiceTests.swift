@@ -147,9 +147,9 @@ final class UnwatchableSource: DiscoverySource {
 
     func heal() { self.healed.withLock { $0 = true } }
 
-    func get(_ key: String) async throws -> KeyValue? { try await self.base.get(key) }
+    func get(_ key: String) async throws -> KeyValue? { await self.base.get(key) }
 
-    func list(prefix: String) async throws -> [KeyValue] { try await self.base.list(prefix: prefix) }
+    func list(prefix: String) async throws -> [KeyValue] { await self.base.list(prefix: prefix) }
 
     func watch(prefix: String) -> DiscoveryWatch {
         guard self.healed.withLock({ $0 }) else {

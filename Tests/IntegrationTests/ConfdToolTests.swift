@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import BeaconEtcd
+import Foundation
+import Logging
+import Testing
+
+/// The `beacon-confd` executable as an operator runs it, against the real etcd, with the story's files.
+@Suite("The beacon-confd command", .requiresServers)
+final class ConfdToolTests {
+    let etcd: EtcdClient
+    let node: String
+    let prefix: String
+    let confdir: String
+
+    /// The story's template (`{{range getvs "/test/*"}} server {{.}}; {{end}}`), rewritten in Mustache.
+    static let storyTemplate = """
+        events {
+            worker_connections  1024;
+        }
+
+        http {
+            upstream backend {
+                {{#values(test)}}
+                server {{.}};
+                {{/values(test)}}
+            }
+
+            server {
+                server_name www.example.com;
+
+                location / {
+                    proxy_pass http://backend;
+                    add_header  X-Handler  $upstream_addr;
+                }
+            }
+        }
+
+        """
+
+    init() throws {
+        self.node = try TestServers.value("BEACON_ETCD_ENDPOINT")
+        self.etcd = try EtcdClient(configuration: .init(endpoints: [self.node]), logger: Logger(label: "beacon.test"))
+        self.prefix = String(TestServers.uniquePrefix("confd-tool").dropLast())
+        self.confdir = NSTemporaryDirectory() + "beacon-confd-tool-" + UUID().uuidString
+        try self.write("templates/nginx.conf.tmpl", Self.storyTemplate)
+        try self.write(
+            "conf.d/nginx.toml",
+            """
+            [template]
+            src = "nginx.conf.tmpl"
+            dest = "\(self.confdir)/out/nginx.conf"
+            keys = [
+                "/test",
+            ]
+
+            """
+        )
+        try FileManager.default.createDirectory(atPath: self.confdir + "/out", withIntermediateDirectories: true)
+    }
+
+    deinit {
+        self.etcd.close()
+        try? FileManager.default.removeItem(atPath: self.confdir)
+    }
+
+    func write(_ path: String, _ text: String) throws {
+        let full = self.confdir + "/" + path
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true
+        )
+        try text.write(toFile: full, atomically: true, encoding: .utf8)
+    }
+
+    var rendered: String? { try? String(contentsOfFile: self.confdir + "/out/nginx.conf", encoding: .utf8) }
+
+    func confd(_ extra: [String] = []) async throws -> (status: Int32, output: String, error: String) {
+        try await ToolProcess.run(
+            "beacon-confd",
+            ["-onetime", "-confdir", self.confdir, "-backend", "etcdv3", "-node", self.node, "-prefix", self.prefix]
+                + extra
+        )
+    }
+
+    /// The lines from `upstream` to its closing brace, with their common indentation removed.
+    static func upstreamBlock(of text: String) -> String {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(where: { $0.contains("upstream backend {") }) else { return "" }
+        let indentation = lines[start].prefix { $0 == " " }.count
+        var block: [Substring] = []
+        for line in lines[start...] {
+            block.append(line.dropFirst(min(indentation, line.prefix { $0 == " " }.count)))
+            if line.prefix(indentation + 1).trimmingCharacters(in: .whitespaces) == "}" { break }
+        }
+        return block.joined(separator: "\n")
+    }
+
+    @Test("-onetime renders the story's upstream: servers in key order, no blank lines, four more spaces")
+    func storyUpstream() async throws {
+        _ = try await self.etcd.put(self.prefix + "/test/apache-8002", "127.0.0.1:8002")
+        _ = try await self.etcd.put(self.prefix + "/test/apache-8001", "127.0.0.1:8001")
+        let run = try await self.confd()
+        #expect(run.status == 0, "\(run.error)")
+        #expect(
+            Self.upstreamBlock(of: try #require(self.rendered)) == """
+                upstream backend {
+                    server 127.0.0.1:8001;
+                    server 127.0.0.1:8002;
+                }
+                """
+        )
+    }
+
+    @Test("-noop prints what would change and writes nothing")
+    func noop() async throws {
+        _ = try await self.etcd.put(self.prefix + "/test/apache-8001", "127.0.0.1:8001")
+        #expect(try await self.confd().status == 0)
+        let before = try #require(self.rendered)
+        _ = try await self.etcd.put(self.prefix + "/test/apache-8003", "127.0.0.1:8003")
+        let run = try await self.confd(["-noop"])
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.contains("out/nginx.conf would change:"))
+        #expect(run.output.contains("+8:         server 127.0.0.1:8003;"))
+        #expect(self.rendered == before)
+    }
+
+    @Test("Bad input: a clear error naming the file and line, the key, or the path; the files stay as they were")
+    func badInput() async throws {
+        _ = try await self.etcd.put(self.prefix + "/test/apache-8001", "127.0.0.1:8001")
+        #expect(try await self.confd().status == 0)
+        let before = try #require(self.rendered)
+
+        try self.write("conf.d/broken.toml", "[template]\nsrc = \"nginx.conf.tmpl\"\ndest = \"x\nkeys = [\"/test\"]\n")
+        var run = try await self.confd()
+        #expect(run.status == 1)
+        #expect(run.error.contains("malformed resource: \(self.confdir)/conf.d/broken.toml:3"), "\(run.error)")
+        try FileManager.default.removeItem(atPath: self.confdir + "/conf.d/broken.toml")
+
+        try self.write("templates/nginx.conf.tmpl", "upstream backend {\n{{#values(test)}}\n{{/values(tset)}}\n}\n")
+        run = try await self.confd()
+        #expect(run.status == 1)
+        #expect(run.error.contains("invalid template: \(self.confdir)/templates/nginx.conf.tmpl:3:"), "\(run.error)")
+
+        try self.write("templates/nginx.conf.tmpl", "upstream backend {\n    server {{test.apache-9999}};\n}\n")
+        run = try await self.confd()
+        #expect(run.status == 1)
+        #expect(run.error.contains("the template reads /test/apache-9999, which does not exist"), "\(run.error)")
+
+        try self.write("templates/nginx.conf.tmpl", "{{range getvs \"/test/*\"}}server {{.}};{{end}}\n")
+        run = try await self.confd()
+        #expect(run.status == 1)
+        #expect(run.error.contains("Go template"), "\(run.error)")
+        #expect(run.error.contains("Documentation/Confd.md"), "\(run.error)")
+
+        try self.write("templates/nginx.conf.tmpl", Self.storyTemplate)
+        try self.write(
+            "conf.d/nginx.toml",
+            "[template]\nsrc = \"nginx.conf.tmpl\"\ndest = \"\(self.confdir)/missing/nginx.conf\"\nkeys = [\"/test\"]\n"
+        )
+        run = try await self.confd()
+        #expect(run.status == 1)
+        #expect(run.error.contains("unwritable destination: \(self.confdir)/missing"), "\(run.error)")
+        #expect(self.rendered == before)
+    }
+}
