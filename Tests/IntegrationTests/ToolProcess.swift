@@ -22,6 +22,7 @@ final class ToolProcess: Sendable {
     ///   - tool: The product's name, such as `beacon-confd`.
     ///   - arguments: Its arguments.
     ///   - environment: Variables added to the test's own environment.
+    /// - Throws: ``ToolMissing`` when the product is not built, or the spawn's failure.
     init(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         let path = Self.productsDirectory + "/" + tool
         guard FileManager.default.isExecutableFile(atPath: path) else {
