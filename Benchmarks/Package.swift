@@ -10,6 +10,7 @@ import PackageDescription
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench EtcdBenchmarks  (needs etcd)
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench PostgresBenchmarks  (needs postgres)
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ContainerBenchmarks
+//   Benchmarks/confd-nginx  (beacon-confd: render time, and put in etcd to nginx serving; starts its own servers)
 let package = Package(
     name: "swift-beacon-benchmarks",
     dependencies: [
@@ -58,6 +59,15 @@ let package = Package(
                 .product(name: "BeaconContainer", package: "swift-beacon"),
                 .product(name: "BeaconExpression", package: "swift-beacon"),
                 .product(name: "Swinject", package: "Swinject"),
+            ]
+        ),
+        .executableTarget(
+            name: "ConfdBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Beacon", package: "swift-beacon"),
+                .product(name: "BeaconConfd", package: "swift-beacon"),
+                .product(name: "BeaconEtcd", package: "swift-beacon"),
             ]
         ),
         .executableTarget(

@@ -102,8 +102,20 @@ public struct TemplateResource: Hashable, Sendable, CustomStringConvertible {
 enum KeyPath {
     /// Joins keys: `join("/production", "nginx/")` is `/production/nginx`; empty parts are skipped.
     static func join(_ parts: String...) -> String {
+        if parts.count == 1, self.isClean(parts[0]) { return parts[0] }
         let segments = parts.flatMap { $0.split(separator: "/", omittingEmptySubsequences: true) }
         return "/" + segments.joined(separator: "/")
+    }
+
+    /// `true` when a key is already in the form ``join(_:)`` gives: a leading `/`, no empty segment, no trailing `/`
+    /// (except the root `/` itself). Most keys are, and checking is cheaper than splitting.
+    private static func isClean(_ key: String) -> Bool {
+        var previous: UInt8 = 0
+        for byte in key.utf8 {
+            if byte == UInt8(ascii: "/") && previous == UInt8(ascii: "/") { return false }
+            previous = byte
+        }
+        return key.utf8.first == UInt8(ascii: "/") && (key.utf8.count == 1 || previous != UInt8(ascii: "/"))
     }
 
     /// The key relative to a prefix, as a template sees it: `relative("/production/nginx/a", to: "/production")` is
@@ -113,6 +125,6 @@ enum KeyPath {
         guard key.hasPrefix(prefix) else { return nil }
         let rest = key.dropFirst(prefix.count)
         guard rest.isEmpty || rest.first == "/" else { return nil }
-        return self.join(String(rest))
+        return rest.isEmpty ? "/" : self.join(String(rest))
     }
 }
