@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconConfd
 import BeaconEtcd
+import BeaconTesting
 import Foundation
 import Logging
+import ServiceLifecycle
+import ServiceLifecycleTestKit
 import Testing
+import UnixSignals
 
 /// The `beacon-confd` executable as an operator runs it, against the real etcd, with the story's files.
 @Suite("The beacon-confd command", .requiresServers)
@@ -162,5 +167,41 @@ final class ConfdToolTests {
         #expect(run.status == 1)
         #expect(run.error.contains("unwritable destination: \(self.confdir)/missing"), "\(run.error)")
         #expect(self.rendered == before)
+    }
+}
+
+/// Documentation/Confd.md's "In an app", as written there (the etcd address and the confdir are the test's).
+@Suite("Documentation/Confd.md in an app", .requiresServers)
+struct ConfdGuideAppTests {
+    @Test("the Confd service in a ServiceGroup renders, then stops on graceful shutdown")
+    func inAnApp() async throws {
+        let tool = try ConfdToolTests()
+        _ = try await tool.etcd.put(tool.prefix + "/test/apache-8001", "127.0.0.1:8001")
+        try tool.write(
+            "conf.d/nginx.toml",
+            "[template]\nsrc = \"nginx.conf.tmpl\"\ndest = \"\(tool.confdir)/out/nginx.conf\"\nkeys = [\"/test\"]\n"
+                + "prefix = \"\(tool.prefix)\"\n"
+        )
+        let endpoint = tool.node
+        let confdir = tool.confdir
+        try await testGracefulShutdown { trigger in
+            // The guide's code:
+            let logger = Logger(label: "confd")
+            let etcd = try EtcdClient(configuration: .init(endpoints: [endpoint]), logger: logger)
+            let confd = try Confd(
+                resources: try TemplateResource.loadAll(confdir: confdir),
+                source: etcd,
+                configuration: .init(mode: .watch),
+                logger: logger
+            )
+            let group = ServiceGroup(services: [etcd, confd], gracefulShutdownSignals: [.sigterm], logger: logger)
+            // … run until the file is rendered, then shut down as SIGTERM would.
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                #expect(try await eventually { tool.rendered?.contains("server 127.0.0.1:8001;") == true })
+                trigger.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+        }
     }
 }
