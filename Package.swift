@@ -246,6 +246,7 @@ let package = Package(
         .testTarget(
             name: "BeaconRegisterTests",
             dependencies: [
+                "LoopbackServer",
                 "ServiceRunChecks",
                 "Beacon",
                 "BeaconRegister",
@@ -281,6 +282,11 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Vectors")]
+        ),
+        .target(
+            // A tiny HTTP server and a refusing port on loopback, for the health checks' tests.
+            name: "LoopbackServer",
+            path: "Tests/LoopbackServer"
         ),
         .target(
             // Checks that a Service's run() lasts until graceful shutdown or cancellation; shared by the test targets.
@@ -336,6 +342,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
+                "LoopbackServer",
                 "ServiceRunChecks",
                 "Beacon",
                 "BeaconCache",
@@ -348,7 +355,6 @@ let package = Package(
                 "BeaconPostgres",
                 "BeaconRegister",
                 "BeaconTesting",
-                "BeaconToolSupport",
                 "CBeaconCurl",
                 "CBeaconLibPQ",
                 "CBeaconMemcached",
