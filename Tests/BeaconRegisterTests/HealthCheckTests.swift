@@ -86,7 +86,7 @@ struct HealthCheckTests {
             #expect(try await eventually { registry.live["/test/apache-8001"] != nil })
             server.setStatus(503)
             #expect(try await eventually { registry.live.isEmpty })
-            #expect(watchdog.state == .unhealthy)
+            #expect(try await eventually { watchdog.state == .unhealthy })
             server.setStatus(200)
             #expect(try await eventually { registry.live["/test/apache-8001"] != nil })
         }
