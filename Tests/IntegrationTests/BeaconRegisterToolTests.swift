@@ -12,7 +12,7 @@ import Testing
 /// that has authentication enabled (the password comes from `BEACON_PASSWORD`, never the command line).
 @Suite("beacon-register against etcd", .requiresServers, .timeLimit(.minutes(2)))
 struct BeaconRegisterToolTests {
-    @Test("keeps a plain key on a lease while the port accepts, withdraws it on SIGTERM, and logs no password")
+    @Test("keeps a plain key on a lease while the server answers, withdraws it on SIGTERM, and logs no password")
     func plainKeyUntilSIGTERM() async throws {
         let endpoint = try TestServers.value("BEACON_ETCD_AUTH_ENDPOINT")
         let user = try TestServers.value("BEACON_ETCD_AUTH_USER")
@@ -29,7 +29,7 @@ struct BeaconRegisterToolTests {
         let tool = try ToolProcess.start(
             [
                 "-backend", "etcdv3", "-node", endpoint, "-username", user,
-                "-key", key, "-value", value, "-check-tcp", value,
+                "-key", key, "-value", value, "-check-http", server.url("/"),
                 "-interval", "0.1", "-ttl", "60", "-failures", "2", "-log-level", "debug",
             ],
             environment: ["BEACON_PASSWORD": password]
