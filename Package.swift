@@ -258,6 +258,16 @@ let package = Package(
             ]
         ),
         .testTarget(
+            // The tools' shared backend flags; no server needed.
+            name: "BeaconToolSupportTests",
+            dependencies: [
+                "BeaconEtcd",
+                "BeaconToolSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "BeaconPostgresTests",
             dependencies: [
                 "ServiceRunChecks",
