@@ -275,6 +275,7 @@ let package = Package(
         .testTarget(
             name: "BeaconRegisterTests",
             dependencies: [
+                "LoopbackServer",
                 "ServiceRunChecks",
                 "Beacon",
                 "BeaconRegister",
@@ -283,6 +284,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            // The tools' shared backend flags; no server needed.
+            name: "BeaconToolSupportTests",
+            dependencies: [
+                "BeaconEtcd",
+                "BeaconToolSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
@@ -310,6 +321,11 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Vectors")]
+        ),
+        .target(
+            // A tiny HTTP server and a refusing port on loopback, for the health checks' tests.
+            name: "LoopbackServer",
+            path: "Tests/LoopbackServer"
         ),
         .target(
             // Checks that a Service's run() lasts until graceful shutdown or cancellation; shared by the test targets.
@@ -377,6 +393,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
+                "LoopbackServer",
                 "ServiceRunChecks",
                 "Beacon",
                 "BeaconCache",
@@ -390,7 +407,6 @@ let package = Package(
                 "BeaconPostgres",
                 "BeaconRegister",
                 "BeaconTesting",
-                "BeaconToolSupport",
                 "CBeaconCurl",
                 "CBeaconLibPQ",
                 "CBeaconMemcached",

@@ -41,6 +41,7 @@ let package = Package(
                 .product(name: "BeaconExpression", package: "swift-beacon"),
                 .product(name: "BeaconMemcached", package: "swift-beacon"),
                 .product(name: "BeaconPostgres", package: "swift-beacon"),
+                .product(name: "BeaconRegister", package: "swift-beacon"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
