@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Foundation
+import Synchronization
 import Testing
 
 /// One of the package's command-line tools (`beacon-confd`, `beacon-register`), run as a child process the way an
@@ -10,6 +11,8 @@ final class ToolProcess: Sendable {
     let pid: pid_t
     private let outputPath: String
     private let errorPath: String
+    /// Set once ``waitForExit()`` has reaped the process, so that its pid is never signalled again.
+    private let reaped = Atomic<Bool>(false)
 
     /// The directory `swift build` put the tools in: the one holding the test bundle.
     static var productsDirectory: String {
@@ -21,7 +24,8 @@ final class ToolProcess: Sendable {
     /// - Parameters:
     ///   - tool: The product's name, such as `beacon-confd`.
     ///   - arguments: Its arguments.
-    ///   - environment: Variables added to the test's own environment.
+    ///   - environment: Variables added to the test's own environment (from which `BEACON_PASSWORD` is removed, so
+    ///     that only a test that means to give a password does).
     /// - Throws: ``ToolMissing`` when the product is not built, or the spawn's failure.
     init(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         let path = Self.productsDirectory + "/" + tool
@@ -38,6 +42,7 @@ final class ToolProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, self.outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, self.errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         var variables = ProcessInfo.processInfo.environment
+        variables["BEACON_PASSWORD"] = nil
         for (name, value) in environment { variables[name] = value }
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -51,9 +56,11 @@ final class ToolProcess: Sendable {
     }
 
     deinit {
-        kill(self.pid, SIGKILL)
-        var status: Int32 = 0
-        _ = waitpid(self.pid, &status, WNOHANG)
+        if !self.reaped.load(ordering: .acquiring) {
+            kill(self.pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(self.pid, &status, 0) < 0 && errno == EINTR {}
+        }
         try? FileManager.default.removeItem(atPath: self.outputPath)
         try? FileManager.default.removeItem(atPath: self.errorPath)
     }
@@ -79,6 +86,7 @@ final class ToolProcess: Sendable {
 
     /// Sends a signal.
     func signal(_ signal: Int32) {
+        guard !self.reaped.load(ordering: .acquiring) else { return }
         kill(self.pid, signal)
     }
 
@@ -87,6 +95,7 @@ final class ToolProcess: Sendable {
     /// - Returns: The exit status, or 128 + the signal's number when a signal ended it.
     func waitForExit() async -> Int32 {
         let pid = self.pid
+        defer { self.reaped.store(true, ordering: .releasing) }
         return await withCheckedContinuation { continuation in
             Thread {
                 var status: Int32 = 0
