@@ -299,6 +299,7 @@ let package = Package(
         .testTarget(
             name: "BeaconPostgresTests",
             dependencies: [
+                "LoopbackServer",
                 "ServiceRunChecks",
                 "Beacon",
                 "BeaconCache",

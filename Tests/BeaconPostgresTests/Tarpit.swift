@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import LoopbackServer
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -13,26 +15,8 @@ final class Tarpit: Sendable {
     private let descriptor: Int32
 
     init(listening: Bool = true) throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw SocketFailure(step: "socket") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0, !listening || listen(descriptor, 16) == 0 else {
-            close(descriptor)
-            throw SocketFailure(step: "bind/listen")
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        self.port = Int(UInt16(bigEndian: address.sin_port))
+        let (descriptor, port) = try LoopbackSocket.make(listening: listening)
+        self.port = port
         self.descriptor = descriptor
     }
 
@@ -55,9 +39,5 @@ final class Tarpit: Sendable {
             if count == 0 { return true }
             if count < 0 { return errno == ECONNRESET }
         }
-    }
-
-    struct SocketFailure: Error {
-        var step: String
     }
 }

@@ -62,6 +62,11 @@ final class ConfdNginxTests {
         )
     }
 
+    /// beacon-confd's service on the story's resource, over the test's etcd.
+    func confd(_ mode: Confd.Configuration.Mode) throws -> Confd {
+        try Confd(resources: [self.resource], source: self.etcd, configuration: .init(mode: mode), logger: self.logger)
+    }
+
     func put(_ name: String, _ value: String) async throws {
         _ = try await self.etcd.put(self.prefix + "/test/" + name, value)
     }
@@ -81,12 +86,7 @@ final class ConfdNginxTests {
     func onetimeUpstream() async throws {
         try await self.put("apache-a", self.nginx.backend(0))
         try await self.put("apache-b", self.nginx.backend(1))
-        let confd = try Confd(
-            resources: [self.resource],
-            source: self.etcd,
-            configuration: .init(mode: .onetime),
-            logger: self.logger
-        )
+        let confd = try self.confd(.onetime)
         try await confd.run()
         let rendered = try String(contentsOfFile: self.nginx.configuration, encoding: .utf8)
         #expect(
@@ -98,12 +98,7 @@ final class ConfdNginxTests {
     @Test("A value that breaks the config: the check fails and nginx keeps serving the old upstream")
     func brokenValue() async throws {
         try await self.put("apache-a", self.nginx.backend(0))
-        let confd = try Confd(
-            resources: [self.resource],
-            source: self.etcd,
-            configuration: .init(mode: .onetime),
-            logger: self.logger
-        )
+        let confd = try self.confd(.onetime)
         try await confd.run()
         try await self.expectServing([self.nginx.backendPorts[0]])
         let before = try String(contentsOfFile: self.nginx.configuration, encoding: .utf8)
@@ -123,12 +118,7 @@ final class ConfdNginxTests {
     @Test("watch: requests through nginx reach exactly the registered instances as they come and go")
     func watchFollowsRegistrations() async throws {
         try await self.put("apache-a", self.nginx.backend(0))
-        let confd = try Confd(
-            resources: [self.resource],
-            source: self.etcd,
-            configuration: .init(mode: .watch),
-            logger: self.logger
-        )
+        let confd = try self.confd(.watch)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await confd.run() }
             try await self.expectServing([self.nginx.backendPorts[0]])
@@ -153,12 +143,7 @@ final class ConfdNginxTests {
                 "-check-tcp", self.nginx.backend(3), "-interval", "0.2", "-ttl", "\(ttl)", "-log-level", "warning",
             ]
         )
-        let confd = try Confd(
-            resources: [self.resource],
-            source: self.etcd,
-            configuration: .init(mode: .watch),
-            logger: self.logger
-        )
+        let confd = try self.confd(.watch)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await confd.run() }
             try await self.expectServing([self.nginx.backendPorts[0], self.nginx.backendPorts[3]])

@@ -147,9 +147,14 @@ public struct LoopbackSocketFailure: Error, CustomStringConvertible {
     public var description: String { "socket setup failed at \(self.step)" }
 }
 
-enum LoopbackSocket {
+/// Loopback sockets for test servers.
+public enum LoopbackSocket {
     /// A TCP socket bound to 127.0.0.1 on a port the system picks, listening or not.
-    static func make(listening: Bool) throws -> (descriptor: Int32, port: Int) {
+    ///
+    /// - Parameter listening: `false` for a bound socket that does not listen, so that connections are refused.
+    /// - Returns: The socket and its port.
+    /// - Throws: ``LoopbackSocketFailure`` naming the call that failed.
+    public static func make(listening: Bool) throws -> (descriptor: Int32, port: Int) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw LoopbackSocketFailure(step: "socket") }
         var address = sockaddr_in()
