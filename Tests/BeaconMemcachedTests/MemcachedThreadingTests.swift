@@ -50,9 +50,11 @@ struct MemcachedThreadingTests {
     func asyncDoesNotBlockCooperativePool() async throws {
         let silent = try SilentServer()
         defer { silent.close() }
+        // The blocked gets last 3 s: long enough that the task below runs first even while the rest of the suite keeps
+        // the cooperative pool busy, and it only runs first if the gets do not hold the cooperative threads.
         let pool = try MemcachedPoolBuilder(
-            connectTimeout: .milliseconds(500),
-            pollTimeout: .milliseconds(500),
+            connectTimeout: .seconds(3),
+            pollTimeout: .seconds(3),
             failureLimit: 100,
             maxConnections: 4
         ).build(servers: [silent.endpoint], logger: Self.logger)

@@ -170,6 +170,23 @@ final class ConfdToolTests {
     }
 }
 
+extension ConfdToolTests {
+    @Test("-watch renders each change and exits 0 on SIGTERM")
+    func watchUntilSIGTERM() async throws {
+        _ = try await self.etcd.put(self.prefix + "/test/apache-8001", "127.0.0.1:8001")
+        let tool = try ToolProcess(
+            "beacon-confd",
+            ["-watch", "-confdir", self.confdir, "-node", self.node, "-prefix", self.prefix, "-log-level", "info"]
+        )
+        #expect(try await eventually { self.rendered?.contains("server 127.0.0.1:8001;") == true })
+        _ = try await self.etcd.put(self.prefix + "/test/apache-8002", "127.0.0.1:8002")
+        #expect(try await eventually { self.rendered?.contains("server 127.0.0.1:8002;") == true })
+        tool.signal(SIGTERM)
+        #expect(await tool.waitForExit() == 0)
+        #expect(tool.errorOutput.contains("Destination updated"))
+    }
+}
+
 /// Documentation/Confd.md's "In an app", as written there (the etcd address and the confdir are the test's).
 @Suite("Documentation/Confd.md in an app", .requiresServers)
 struct ConfdGuideAppTests {
