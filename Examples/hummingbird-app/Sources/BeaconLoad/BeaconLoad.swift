@@ -7,7 +7,8 @@ import Foundation
 import Logging
 import NIOHTTP1
 
-/// beacon-load: bounded HTTP load on the app instances it finds through Beacon.
+/// beacon-load: bounded HTTP load on the app instances it finds through Beacon, or on one address (a proxy in front of
+/// them).
 @main
 enum BeaconLoad {
     static let options: [Option] = [
@@ -74,7 +75,9 @@ enum BeaconLoad {
         Option(
             "target",
             environment: "BEACON_LOAD_TARGET",
-            help: "Closed-loop mode: the app instance (host:port)."
+            help: "Closed-loop mode: the app instance (host:port). Without --workers: one address (host:port, such as "
+                + "nginx in front of the instances) that gets the load instead of the registered instances; etcd is "
+                + "not used, and answers count for the instance their x-instance header names."
         ),
         Option(
             "warmup",
@@ -96,6 +99,8 @@ enum BeaconLoad {
         prefix). It prints one line per event: the instance set when it changes, each failed request (with the
         instance and the error), and a summary per time slice. It stops after --duration seconds (or --requests
         requests) and exits 0 when no request failed, 1 otherwise.
+        With --target host:port (and no --workers) the same load goes to that one address instead, such as a proxy in
+        front of the instances; each answer counts for the instance its x-instance header names.
         With --workers N and --target host:port it measures latency instead: N workers in a closed loop on
         keep-alive connections to one instance, and one line `load: latency ... count= errors= throughput=
         p50_us= p99_us=` for the window after the warm-up (see Benchmarks/app-wiring).
@@ -133,21 +138,26 @@ enum BeaconLoad {
             return logger
         }()
         let report = LoadReport()
-        let etcd = try EtcdClient(
-            configuration: EtcdClient.Configuration(endpoints: configuration.etcdEndpoints.map { "http://\($0)" }),
-            logger: logger
-        )
-        defer { etcd.close() }
+        // With --target every request goes there, and etcd is not asked.
+        let etcd =
+            configuration.target == nil
+            ? try EtcdClient(
+                configuration: EtcdClient.Configuration(endpoints: configuration.etcdEndpoints.map { "http://\($0)" }),
+                logger: logger
+            ) : nil
+        defer { etcd?.close() }
         let instances = InstanceSet(report: report)
         let probe = HTTPProbe(timeout: configuration.timeout)
         report.line("start", summary)
 
         return await withTaskGroup(of: Void.self) { background in
-            background.addTask { await instances.follow(etcd, service: configuration.service, logger: logger) }
-            // Wait briefly for the first snapshot, so that the first requests have somewhere to go.
-            let waitUntil = ContinuousClock.now + .seconds(2)
-            while instances.current.isEmpty && ContinuousClock.now < waitUntil {
-                try? await Task.sleep(for: .milliseconds(10))
+            if let etcd {
+                background.addTask { await instances.follow(etcd, service: configuration.service, logger: logger) }
+                // Wait briefly for the first snapshot, so that the first requests have somewhere to go.
+                let waitUntil = ContinuousClock.now + .seconds(2)
+                while instances.current.isEmpty && ContinuousClock.now < waitUntil {
+                    try? await Task.sleep(for: .milliseconds(10))
+                }
             }
 
             let start = ContinuousClock.now
@@ -179,7 +189,12 @@ enum BeaconLoad {
                     let request = configuration.request(number: number)
                     report.sent()
                     let sentAt = WallClock.now
-                    guard let instance = instances.next() else {
+                    let destination: (id: String, endpoint: Endpoint)
+                    if let target = configuration.target {
+                        destination = (target.description, target)
+                    } else if let instance = instances.next() {
+                        destination = (instance.id, instance.endpoint)
+                    } else {
                         report.failed(
                             instance: "-",
                             request: request.description,
@@ -193,17 +208,19 @@ enum BeaconLoad {
                         do {
                             let answer = try await probe.send(
                                 method: request.method,
-                                host: instance.endpoint.host,
-                                port: instance.endpoint.port,
+                                host: destination.endpoint.host,
+                                port: destination.endpoint.port,
                                 path: request.path,
                                 body: request.body
                             )
                             if [200, 201, 204, 404].contains(answer.status) {
-                                report.answered(by: instance.id)
+                                // Through a proxy, the instance behind it says who it is.
+                                let instance = configuration.target == nil ? destination.id : answer.instance
+                                report.answered(by: instance ?? destination.id)
                             } else {
                                 let text = String(decoding: answer.body.prefix(200), as: UTF8.self)
                                 report.failed(
-                                    instance: instance.id,
+                                    instance: destination.id,
                                     request: request.description,
                                     sentAt: sentAt,
                                     error: "HTTP \(answer.status): \(text)"
@@ -211,7 +228,7 @@ enum BeaconLoad {
                             }
                         } catch {
                             report.failed(
-                                instance: instance.id,
+                                instance: destination.id,
                                 request: request.description,
                                 sentAt: sentAt,
                                 error: "\(error)"
@@ -248,6 +265,8 @@ struct LoadConfiguration: Sendable {
     var slice: Duration
     var keys: Int
     var writeRatio: Double
+    /// The one address that gets every request (`--target` without `--workers`), else `nil`: the registered instances.
+    var target: Endpoint?
     /// Closed-loop latency mode (`--workers` above 0), else `nil`.
     var closedLoop: ClosedLoop?
 
@@ -274,8 +293,11 @@ struct LoadConfiguration: Sendable {
         guard (0...1).contains(writeRatio) else { throw FlagError("--write-ratio is between 0 and 1") }
         let workers = try flags.int("workers")
         guard (0...1024).contains(workers) else { throw FlagError("--workers is between 0 and 1024") }
+        if let text = flags.string("target"), !text.isEmpty {
+            target = try Endpoint(parsing: text)
+        }
         if workers > 0 {
-            guard let text = flags.string("target"), !text.isEmpty else {
+            guard let target else {
                 throw FlagError("--workers needs --target host:port")
             }
             var appPID: Int?
@@ -283,7 +305,7 @@ struct LoadConfiguration: Sendable {
                 appPID = try flags.int("app-pid")
             }
             closedLoop = ClosedLoop(
-                target: try Endpoint(parsing: text),
+                target: target,
                 workers: workers,
                 warmup: try flags.seconds("warmup"),
                 duration: duration,

@@ -9,10 +9,12 @@ import Synchronization
 import Glibc
 #endif
 
-/// One answer: the status and the body.
+/// One answer: the status, the body and the app instance that gave it.
 struct HTTPAnswer: Sendable {
     var status: Int
     var body: [UInt8]
+    /// The `x-instance` header, which beacon-app sets on every answer (and a proxy passes on), if any.
+    var instance: String?
 }
 
 /// Why a request got no answer.
@@ -87,16 +89,18 @@ struct HTTPProbe: Sendable {
         _ parts: inout NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
     ) async throws -> HTTPAnswer {
         var status: Int?
+        var instance: String?
         var received: [UInt8] = []
         while let part = try await parts.next(isolation: #isolation) {
             switch part {
             case .head(let responseHead):
                 status = Int(responseHead.status.code)
+                instance = responseHead.headers.first(name: "x-instance")
             case .body(let buffer):
                 received.append(contentsOf: buffer.readableBytesView)
             case .end:
                 if let status {
-                    return HTTPAnswer(status: status, body: received)
+                    return HTTPAnswer(status: status, body: received, instance: instance)
                 }
             }
         }
