@@ -9,7 +9,7 @@ import Synchronization
 /// services that read them.
 ///
 /// Each ``TemplateResource`` names the keys its template reads. In ``Configuration/Mode-swift.enum/watch`` mode
-/// every key is followed with ``DiscoverySource/watch(prefix:)``; a change renders the resource again after
+/// every key is followed with `DiscoverySource.watch(prefix:)`; a change renders the resource again after
 /// ``Configuration/debounce``, from the snapshots the watches delivered (no extra read). When discovery cannot be
 /// reached, the destination files keep their last version and the watches are retried with backoff.
 ///

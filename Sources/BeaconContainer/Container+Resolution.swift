@@ -289,7 +289,7 @@ extension Container {
     /// A Swift value as expressions see it: objects stay objects, scalars become values, anything else an opaque
     /// object with no members, which ``ServiceArguments/service(_:as:)`` hands back as the original value.
     ///
-    /// An ``ExpressionObject`` method that returns a Swift service (a client or a pool) to a factory's arguments
+    /// An `ExpressionObject` method that returns a Swift service (a client or a pool) to a factory's arguments
     /// returns it through this function.
     ///
     /// - Parameter service: The value.
@@ -312,7 +312,7 @@ struct PendingService: Error {
     let slot: Int
 }
 
-/// A service that is not an ``ExpressionObject``, as an expression sees it: an object with no members.
+/// A service that is not an `ExpressionObject`, as an expression sees it: an object with no members.
 final class OpaqueService: ExpressionObject {
     let service: any Sendable
     let className: String

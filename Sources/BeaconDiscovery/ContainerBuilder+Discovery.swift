@@ -17,7 +17,7 @@ extension ContainerBuilder {
     ///     arguments: ['%discovery_service_endpoint%', '%kernel.cache_dir%']
     /// ```
     ///
-    /// The container runs the service it builds (``BeaconContainer/Container/run()``), which drives its watches
+    /// The container runs the service it builds (`Container.run()`), which drives its watches
     /// and pools, and closes it when the container stops.
     ///
     /// - Parameters:

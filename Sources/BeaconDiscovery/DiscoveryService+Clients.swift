@@ -15,9 +15,9 @@ extension DiscoveryService {
     /// - Parameter location: A key holding a comma-separated list, or a prefix with one server per key (endpoint
     ///   text or `ServiceInstance` JSON); `nil` for ``Configuration/memcached``'s location.
     /// - Returns: The pool, with its first server list in place.
-    /// - Throws: ``BeaconError`` with code ``BeaconError/Code/notFound`` naming the location when it holds no
-    ///   server, ``BeaconError/Code/invalidValue`` naming the key and text of a server that does not parse, the
-    ///   source's error when nothing can be read, or ``BeaconError/Code/unavailable`` after ``close()``.
+    /// - Throws: `BeaconError` with code `BeaconError.Code.notFound` naming the location when it holds no
+    ///   server, `BeaconError.Code.invalidValue` naming the key and text of a server that does not parse, the
+    ///   source's error when nothing can be read, or `BeaconError.Code.unavailable` after ``close()``.
     public func memcached(_ location: DiscoveryLocation? = nil) async throws -> DynamicMemcachedPool {
         let location = location ?? configuration.memcached.location
         let pool = try client(at: location, in: \.memcached, what: "memcached") {
@@ -55,7 +55,7 @@ extension DiscoveryService {
     /// - Parameter location: A key (JSON object or `postgresql://` URI), a prefix (one field per key) or a Patroni
     ///   leader; `nil` for ``Configuration/database``'s location.
     /// - Returns: The pool; no connection is made yet.
-    /// - Throws: ``BeaconError`` with code ``BeaconError/Code/unavailable`` after ``close()``.
+    /// - Throws: `BeaconError` with code `BeaconError.Code.unavailable` after ``close()``.
     public func database(_ location: DiscoveryLocation? = nil) throws -> PostgresConnectionPool {
         let location = location ?? configuration.database.location
         // The pool's run() follows its location: a new Patroni leader is used as soon as it is published.

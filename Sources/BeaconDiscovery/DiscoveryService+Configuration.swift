@@ -9,7 +9,7 @@ public import BeaconPostgres
 extension DiscoveryService {
     /// How a ``DiscoveryService`` caches, where its ready clients look by default, and how they are built.
     public struct Configuration: Sendable {
-        /// The cache in front of the source: TTL, stale-if-error and so on. Default: ``TTLCacheConfiguration``'s
+        /// The cache in front of the source: TTL, stale-if-error and so on. Default: `TTLCacheConfiguration`'s
         /// defaults.
         public var cache: TTLCacheConfiguration
         /// How long to wait before following a key or prefix again after its watch failed. Default: 1 second.
@@ -65,7 +65,7 @@ extension DiscoveryService {
         /// The application's own connection settings (user, password, database name, options), applied over what
         /// discovery publishes. A Patroni leader publishes no credentials: give them here. Default: none.
         public var overrides: PostgresConnectionFactory.Overrides
-        /// The pool's limits. Default: ``PostgresConnectionPool/Configuration``'s defaults.
+        /// The pool's limits. Default: `PostgresConnectionPool.Configuration`'s defaults.
         public var pool: PostgresConnectionPool.Configuration
         /// How connection attempts are retried. Default: at most 1 s between attempts, until 30 s have passed:
         /// long enough to cover a Patroni failover (its `ttl`, 30 s by default) or a restart.

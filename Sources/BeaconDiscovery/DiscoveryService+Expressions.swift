@@ -41,14 +41,14 @@ extension DiscoveryService: ExpressionObject {
     }
 
     /// Calls one of the methods above. A value not read yet is loaded first: the container awaits the load and
-    /// evaluates the expression again (see ``BeaconContainer/ContainerLoadRequest``).
+    /// evaluates the expression again (see `ContainerLoadRequest`).
     ///
     /// - Parameters:
     ///   - lowercasedName: The method name, lower-cased.
     ///   - arguments: The arguments; extra ones are ignored.
     /// - Returns: The method's result.
-    /// - Throws: `ArgumentCountError` for missing arguments, a ``BeaconContainer/ContainerLoadRequest`` for a
-    ///   value that must be read first, or the ``BeaconError`` of an absent or malformed value.
+    /// - Throws: `ArgumentCountError` for missing arguments, a `ContainerLoadRequest` for a
+    ///   value that must be read first, or the `BeaconError` of an absent or malformed value.
     public func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
         guard let method = Self.methods[lowercasedName] else { return .null }
         guard arguments.count >= method.required else {

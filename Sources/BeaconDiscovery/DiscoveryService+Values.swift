@@ -25,8 +25,8 @@ extension DiscoveryService {
     ///   - key: The full key.
     ///   - defaultPort: The port when the text has none; `nil` to require one.
     /// - Returns: The endpoint.
-    /// - Throws: ``BeaconError`` with code ``BeaconError/Code/notFound`` naming the key when it is absent, or
-    ///   ``BeaconError/Code/invalidValue`` naming the key and the text when it is not an endpoint.
+    /// - Throws: `BeaconError` with code `BeaconError.Code.notFound` naming the key when it is absent, or
+    ///   `BeaconError.Code.invalidValue` naming the key and the text when it is not an endpoint.
     public func endpoint(_ key: String, defaultPort: Int? = nil) async throws -> Endpoint {
         guard let entry = try await entries(of: .key(key)).first else {
             throw BeaconError(.notFound, "the key is absent", key: key)
@@ -44,7 +44,7 @@ extension DiscoveryService {
     ///   - keyOrPrefix: A key, or a prefix ending in `/`.
     ///   - defaultPort: The port of endpoints written without one.
     /// - Returns: The endpoints; empty when the key is absent or the prefix empty.
-    /// - Throws: ``BeaconError`` with code ``BeaconError/Code/invalidValue`` naming the key and the text of an
+    /// - Throws: `BeaconError` with code `BeaconError.Code.invalidValue` naming the key and the text of an
     ///   entry that is not an endpoint.
     public func endpoints(_ keyOrPrefix: String, defaultPort: Int? = nil) async throws -> [Endpoint] {
         let location = DiscoveryLocation(keyOrPrefix: keyOrPrefix)
@@ -63,7 +63,7 @@ extension DiscoveryService {
     ///
     /// - Parameter service: The service's name.
     /// - Returns: The instances, in key order.
-    /// - Throws: ``BeaconError`` with code ``BeaconError/Code/invalidValue`` naming the key of an entry that is
+    /// - Throws: `BeaconError` with code `BeaconError.Code.invalidValue` naming the key of an entry that is
     ///   not an instance.
     public func instances(of service: String) async throws -> [ServiceInstance] {
         try await entries(of: .prefix(ServiceInstance.servicePrefix(service))).map { entry throws(BeaconError) in
@@ -82,7 +82,7 @@ extension DiscoveryLocation {
     /// `patroni:<namespace>/<scope>` (such as `patroni:/service/beacon`) the leader of a Patroni cluster.
     ///
     /// - Parameter text: The location's text.
-    /// - Throws: ``BeaconError`` with code ``BeaconError/Code/invalidKey`` when the text is empty, does not start
+    /// - Throws: `BeaconError` with code `BeaconError.Code.invalidKey` when the text is empty, does not start
     ///   with `/`, or names no Patroni scope.
     public init(parsing text: String) throws(BeaconError) {
         if text.hasPrefix("patroni:") {

@@ -73,7 +73,7 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
     ///     for none.
     ///   - configuration: Caching, default locations, credentials.
     ///   - logger: Where changes (info), failed watches (info) and reads (debug) are logged. Never a secret.
-    /// - Throws: ``BeaconError`` with code ``BeaconError/Code/invalidValue`` naming the URL when its scheme is
+    /// - Throws: `BeaconError` with code `BeaconError.Code.invalidValue` naming the URL when its scheme is
     ///   unknown or its endpoints do not parse; the source's error when it cannot be created (a file that cannot
     ///   be read or parsed).
     public convenience init(

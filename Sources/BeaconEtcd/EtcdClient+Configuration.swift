@@ -73,7 +73,7 @@ extension EtcdClient {
         /// The first delay before re-establishing a broken watch; doubled on each failure up to 5 seconds.
         /// Default: 100 milliseconds.
         public var watchRetryDelay: Duration
-        /// The prefix of the ``ServiceInstance`` key convention. Default: `/services`.
+        /// The prefix of the `ServiceInstance` key convention. Default: `/services`.
         public var servicePrefix: String
 
         /// Creates a configuration; every other setting has the default documented on its property.

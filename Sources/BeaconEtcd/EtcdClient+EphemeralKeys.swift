@@ -9,7 +9,7 @@ extension EtcdClient: EphemeralKeyStore {
     /// `/test/apache-8001`: the key is attached to a lease of `ttl`, written before this method returns, and renewed
     /// by a child task of ``run()`` every third of the TTL; a lost lease is replaced and the key written again.
     ///
-    /// - ``EphemeralKey/cancel()`` stops the keep-alive and revokes the lease: the key disappears at once.
+    /// - `EphemeralKey.cancel()` stops the keep-alive and revokes the lease: the key disappears at once.
     /// - When ``run()`` ends (graceful shutdown or cancellation) it revokes the leases still live. If the process
     ///   dies instead, or ``close()`` is called, the key disappears when the TTL runs out.
     ///

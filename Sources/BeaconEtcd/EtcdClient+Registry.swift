@@ -3,7 +3,7 @@
 public import Beacon
 
 extension EtcdClient {
-    /// Lists the instances of a service registered under the ``ServiceInstance`` key convention
+    /// Lists the instances of a service registered under the `ServiceInstance` key convention
     /// (`<servicePrefix>/<service>/<id>` holding JSON).
     ///
     /// - Parameter service: The service's name.
@@ -28,7 +28,7 @@ extension EtcdClient {
     /// - A registration made before ``run()`` starts is kept alive from the moment it starts (run the client in
     ///   the same `ServiceGroup` as the code that registers, in any order). Until then nothing renews the lease:
     ///   if `run()` starts later than the TTL, the keep-alive finds the lease lost and registers again.
-    /// - ``ServiceRegistration/cancel()`` stops the keep-alive and revokes the lease: the key disappears at once.
+    /// - `ServiceRegistration.cancel()` stops the keep-alive and revokes the lease: the key disappears at once.
     /// - When ``run()`` ends (graceful shutdown or cancellation) it revokes the leases of the registrations still
     ///   live. If the process dies instead, or ``close()`` is called, the key disappears when the TTL runs out.
     ///

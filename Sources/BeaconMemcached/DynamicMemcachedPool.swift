@@ -55,7 +55,7 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
     /// - Parameters:
     ///   - source: Where the server list lives.
     ///   - servers: The key (one comma-separated list) or prefix (one endpoint per key, as endpoint text or
-    ///     `ServiceInstance` JSON; see ``DiscoveryLocation/endpoints(in:defaultPort:)``) that holds it. A Patroni
+    ///     `ServiceInstance` JSON; see `DiscoveryLocation.endpoints(in:defaultPort:)`) that holds it. A Patroni
     ///     leader location names one PostgreSQL server, not a server list: it is not supported, ``run()`` returns at
     ///     once and every operation throws ``MemcachedError/Code/invalidConfiguration`` saying so.
     ///   - builder: How each pool is built.

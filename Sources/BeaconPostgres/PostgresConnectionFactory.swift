@@ -7,14 +7,14 @@ public import Logging
 
 /// Makes PostgreSQL connections to wherever discovery says the database is, and finds it again when it moves.
 ///
-/// ``makeConnection()`` reads the ``PostgresParameters`` through a ``CachingSource`` and connects. When the connection
+/// ``makeConnection()`` reads the ``PostgresParameters`` through a `CachingSource` and connects. When the connection
 /// fails, it invalidates exactly the cache entries it read (the key, the prefix, or the Patroni cluster's keys) and
 /// reads them again from discovery. If they changed (the database moved), the next attempt goes to the new location at
 /// once; if not, it waits with exponential backoff and jitter (``PostgresRetryPolicy``) and rediscovers again. So a
 /// database that moved is found at once rather than after the cache's TTL. After the last attempt (or the policy's
 /// deadline) it throws an error listing every attempt.
 ///
-/// The location is a ``DiscoveryLocation``:
+/// The location is a `DiscoveryLocation`:
 /// - `.key`: one key holding a JSON object or a `postgresql://` URI (``PostgresParameters/init(parsing:)``);
 /// - `.prefix`: one key per field under a prefix (``PostgresParameters/init(entries:prefix:)``);
 /// - `.patroniLeader(scope:namespace:)`: the leader of a Patroni cluster. The factory reads the leader key (a member

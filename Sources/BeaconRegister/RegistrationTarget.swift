@@ -34,7 +34,7 @@ public struct RegistrationTarget: Sendable, CustomStringConvertible {
         self.register = register
     }
 
-    /// A service instance, registered through ``ServiceRegistry/register(_:ttl:)``.
+    /// A service instance, registered through `ServiceRegistry.register(_:ttl:)`.
     ///
     /// - Parameters:
     ///   - instance: The instance to announce.
@@ -55,7 +55,7 @@ public struct RegistrationTarget: Sendable, CustomStringConvertible {
         }
     }
 
-    /// A plain value under a key, written through ``EphemeralKeyStore/putEphemeral(_:value:ttl:)``.
+    /// A plain value under a key, written through `EphemeralKeyStore.putEphemeral(_:value:ttl:)`.
     ///
     /// - Parameters:
     ///   - key: The full key, such as `/test/apache-8001`.

@@ -68,7 +68,7 @@ public final class FaultInjectingSource<Base: DiscoverySource>: DiscoverySource 
     ///
     /// - Parameters:
     ///   - count: How many reads fail.
-    ///   - error: The error they throw; an ``BeaconError/Code/unavailable`` ``BeaconError`` by default.
+    ///   - error: The error they throw; an `BeaconError.Code.unavailable` `BeaconError` by default.
     public func failNext(_ count: Int, with error: any Error = BeaconError(.unavailable, "injected failure")) {
         self.state.withLock { state in
             state.failuresLeft = count
@@ -78,7 +78,7 @@ public final class FaultInjectingSource<Base: DiscoverySource>: DiscoverySource 
 
     /// Makes every read throw until ``heal()``.
     ///
-    /// - Parameter error: The error reads throw; an ``BeaconError/Code/unavailable`` ``BeaconError`` by default.
+    /// - Parameter error: The error reads throw; an `BeaconError.Code.unavailable` `BeaconError` by default.
     public func failAll(with error: any Error = BeaconError(.unavailable, "injected failure")) {
         self.state.withLock { state in
             state.failAll = true
