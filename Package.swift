@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Beacon", targets: ["Beacon"]),
         .library(name: "BeaconTesting", targets: ["BeaconTesting"]),
         .library(name: "BeaconCache", targets: ["BeaconCache"]),
+        .library(name: "BeaconConfiguration", targets: ["BeaconConfiguration"]),
         .library(name: "BeaconContainer", targets: ["BeaconContainer"]),
         .library(name: "BeaconDiscovery", targets: ["BeaconDiscovery"]),
         .library(name: "BeaconEtcd", targets: ["BeaconEtcd"]),
@@ -23,6 +24,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -54,6 +56,18 @@ let package = Package(
                 "Beacon",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: Configuration: a swift-configuration provider over any discovery source
+
+        .target(
+            name: "BeaconConfiguration",
+            dependencies: [
+                "Beacon",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -269,6 +283,21 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "BeaconConfigurationTests",
+            dependencies: [
+                "ServiceRunChecks",
+                "Beacon",
+                "BeaconConfiguration",
+                "BeaconTesting",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "ConfigurationTesting", package: "swift-configuration"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
             // The etcd client's wire format and the HTTP layer's request parsing; no server needed.
             name: "BeaconEtcdTests",
             dependencies: ["BeaconEtcd", "BeaconHTTP"]
@@ -400,6 +429,7 @@ let package = Package(
                 "Beacon",
                 "BeaconCache",
                 "BeaconConfd",
+                "BeaconConfiguration",
                 "BeaconContainer",
                 "BeaconDiscovery",
                 "BeaconEtcd",
@@ -413,6 +443,7 @@ let package = Package(
                 "CBeaconLibPQ",
                 "CBeaconMemcached",
                 "CBeaconZooKeeper",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -10,11 +10,14 @@ import PackageDescription
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench EtcdBenchmarks  (needs etcd)
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench PostgresBenchmarks  (needs postgres)
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ContainerBenchmarks
+//   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ConfigurationBenchmarks
 //   Benchmarks/confd-nginx  (beacon-confd: render time, and put in etcd to nginx serving; starts its own servers)
 let package = Package(
     name: "swift-beacon-benchmarks",
     dependencies: [
         .package(name: "swift-beacon", path: ".."),
+        // The baseline the configuration provider is measured against (InMemoryProvider).
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
         // The peer BeaconContainer is measured against; a dependency of the benchmarks only.
         .package(url: "https://github.com/Swinject/Swinject.git", from: "2.10.0"),
     ],
@@ -59,6 +62,15 @@ let package = Package(
                 .product(name: "BeaconContainer", package: "swift-beacon"),
                 .product(name: "BeaconExpression", package: "swift-beacon"),
                 .product(name: "Swinject", package: "Swinject"),
+            ]
+        ),
+        .executableTarget(
+            name: "ConfigurationBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Beacon", package: "swift-beacon"),
+                .product(name: "BeaconConfiguration", package: "swift-beacon"),
+                .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
         .executableTarget(

@@ -1,11 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 /// `{"key": "/db/main", "value": "10.0.0.5:5432", "version": 7}`; a value that is not valid UTF-8 is
 /// written as `"valueBase64"` instead of `"value"`.
 extension KeyValue: Codable {
@@ -28,14 +22,14 @@ extension KeyValue: Codable {
             self.init(key: key, string: text, version: version)
         } else {
             let encoded = try container.decode(String.self, forKey: .valueBase64)
-            guard let data = Data(base64Encoded: encoded) else {
+            guard let bytes = Base64.decode(encoded) else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .valueBase64,
                     in: container,
                     debugDescription: "not base64"
                 )
             }
-            self.init(key: key, value: Array(data), version: version)
+            self.init(key: key, value: bytes, version: version)
         }
     }
 
@@ -49,7 +43,7 @@ extension KeyValue: Codable {
         if let text = String(validating: self.value, as: UTF8.self) {
             try container.encode(text, forKey: .value)
         } else {
-            try container.encode(Data(self.value).base64EncodedString(), forKey: .valueBase64)
+            try container.encode(Base64.encode(self.value), forKey: .valueBase64)
         }
         try container.encode(self.version, forKey: .version)
     }

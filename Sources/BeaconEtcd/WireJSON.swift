@@ -96,7 +96,7 @@ extension WireJSON {
 
     /// Bytes written as standard, padded base64.
     func base64(_ field: String) throws(WireJSONError) -> [UInt8] {
-        guard let bytes = WireBase64.decode(try self.string(field)) else {
+        guard let bytes = Base64.decode(try self.string(field)) else {
             throw WireJSONError(message: "field \(field) is not valid base64")
         }
         return bytes

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
+
 /// Writes the JSON of etcd's gateway requests: objects of strings, base64 bytes, 64-bit integers (as strings, the
 /// form etcd's own clients send), booleans and nested objects or arrays.
 ///
@@ -59,7 +61,7 @@ struct WireJSONWriter {
         guard let value else { return }
         self.key(key)
         self.bytes.append(UInt8(ascii: "\""))
-        WireBase64.encode(value, into: &self.bytes)
+        Base64.encode(value, into: &self.bytes)
         self.bytes.append(UInt8(ascii: "\""))
     }
 

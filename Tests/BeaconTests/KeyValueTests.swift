@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import Foundation
 import Testing
 
 @Suite("KeyValue, snapshots and errors")
@@ -70,5 +71,17 @@ struct KeyValueTests {
         #expect(throws: BeaconError.self) {
             try ServiceInstance(service: "a/b", id: "1", endpoint: Endpoint(host: "h", port: 1)).validate()
         }
+    }
+
+    @Test("a value that is not UTF-8 round-trips through JSON as base64")
+    func codableBase64() throws {
+        let entry = KeyValue(key: "/blob", value: [0xFF, 0x00, 0x80], version: 3)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let json = try encoder.encode(entry)
+        #expect(String(decoding: json, as: UTF8.self).contains(#""valueBase64":"/wCA""#))
+        #expect(try JSONDecoder().decode(KeyValue.self, from: json) == entry)
+        let damaged = Data(#"{"key": "/blob", "valueBase64": "/wC"}"#.utf8)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(KeyValue.self, from: damaged) }
     }
 }
