@@ -40,7 +40,7 @@ struct ConfigEntry: Sendable {
     ///   - type: The type the reader asked for.
     ///   - configKey: The configuration key, for the error message.
     /// - Returns: The typed value.
-    /// - Throws: ``BeaconError`` with code `invalidValue` when the value cannot be read as `type`; it names the key,
+    /// - Throws: `BeaconError` with code `invalidValue` when the value cannot be read as `type`; it names the key,
     ///   and quotes the text unless the value is secret.
     func value(as type: ConfigType, configKey: [String]) throws(BeaconError) -> ConfigValue {
         ConfigValue(try self.content(as: type, configKey: configKey), isSecret: self.isSecret)

@@ -31,7 +31,7 @@ final class ConfigTree: ConfigSnapshot, Sendable {
     ///   - key: The configuration key; its context is not used.
     ///   - type: The type to read the value as.
     /// - Returns: The discovery key and the typed value; `nil` as the value when the key is absent.
-    /// - Throws: ``BeaconError`` with code `invalidValue` when the value cannot be read as `type`.
+    /// - Throws: `BeaconError` with code `invalidValue` when the value cannot be read as `type`.
     func value(forKey key: AbsoluteConfigKey, type: ConfigType) throws -> LookupResult {
         guard let entry = self.entries[key.components] else {
             return LookupResult(encodedKey: self.mapping.encode(key.components), value: nil)

@@ -33,8 +33,8 @@ import Synchronization
 ///
 /// A discovery outage never reaches the reader: reads keep answering from the last snapshot, and `fetchValue`, when
 /// the source cannot answer, answers from the snapshot too. The outage is logged once when it starts and once when
-/// the source answers again. The only error a read throws is a ``BeaconError`` with code
-/// ``BeaconError/Code/invalidValue``, for a value that cannot be read as the requested type; it names the key, and
+/// the source answers again. The only error a read throws is a `BeaconError` with code
+/// `BeaconError.Code.invalidValue`, for a value that cannot be read as the requested type; it names the key, and
 /// quotes the value unless the key is secret.
 public final class DiscoveryConfigProvider: ConfigProvider, Service, Sendable {
     /// What a value watcher was last told, to tell it only of changes.
@@ -273,7 +273,7 @@ extension DiscoveryConfigProvider {
     ///   - type: The type to read the value as.
     /// - Returns: The discovery key and the value; `nil` as the value when the key is absent, or before the first
     ///   snapshot.
-    /// - Throws: ``BeaconError`` with code ``BeaconError/Code/invalidValue`` when the value cannot be read as `type`.
+    /// - Throws: `BeaconError` with code `BeaconError.Code.invalidValue` when the value cannot be read as `type`.
     public func value(forKey key: AbsoluteConfigKey, type: ConfigType) throws -> LookupResult {
         try self.state.withLock { $0.tree }.value(forKey: key, type: type)
     }
@@ -284,7 +284,7 @@ extension DiscoveryConfigProvider {
     ///   - key: The configuration key; its context is not used.
     ///   - type: The type to read the value as.
     /// - Returns: The discovery key and the value; `nil` as the value when the key is absent.
-    /// - Throws: ``BeaconError`` with code ``BeaconError/Code/invalidValue`` when the value cannot be read as `type`.
+    /// - Throws: `BeaconError` with code `BeaconError.Code.invalidValue` when the value cannot be read as `type`.
     public func fetchValue(forKey key: AbsoluteConfigKey, type: ConfigType) async throws -> LookupResult {
         let encodedKey = self.mapping.encode(key.components)
         let entry: KeyValue?
