@@ -59,7 +59,7 @@ public final class Confd: Service, Sendable {
         var processors: [ResourceProcessor] = []
         for resource in resources {
             processors.append(
-                try ResourceProcessor(resource: resource, options: configuration.processing, logger: logger)
+                try ResourceProcessor(resource: resource, configuration: configuration.processing, logger: logger)
             )
         }
         self.processors = processors

@@ -36,7 +36,7 @@ final class EtcdTransport: Sendable {
             }
             endpoints.append(url)
         }
-        var http = HTTPClientConfiguration()
+        var http = HTTPClient.Configuration()
         http.connectTimeout = configuration.connectTimeout
         http.requestTimeout = configuration.requestTimeout
         http.tls.caBundlePath = configuration.tls.caBundlePath

@@ -19,7 +19,7 @@ import Synchronization
 final class CurlEngine: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private let epoll: Int32
-    private let configuration: HTTPClientConfiguration
+    private let configuration: HTTPClient.Configuration
     private let logger: Logger
 
     /// Easy handles of finished requests, kept with the client's options for the next ones: creating a handle and
@@ -77,7 +77,7 @@ final class CurlEngine: @unchecked Sendable {
     ///   - epoll: The I/O thread's epoll instance, owned by the loop.
     ///   - configuration: The client's configuration.
     ///   - logger: Where transfers are logged.
-    init(multi: UnsafeMutableRawPointer, epoll: Int32, configuration: HTTPClientConfiguration, logger: Logger) {
+    init(multi: UnsafeMutableRawPointer, epoll: Int32, configuration: HTTPClient.Configuration, logger: Logger) {
         self.multi = multi
         self.epoll = epoll
         self.configuration = configuration

@@ -19,7 +19,7 @@ extension CurlTransfer {
     /// - Throws: ``HTTPError`` with ``HTTPError/Code/invalidRequest`` for a request that cannot be sent, or the
     ///   error libcurl gave for an option.
     func makeEasyHandle(
-        configuration: HTTPClientConfiguration,
+        configuration: HTTPClient.Configuration,
         recycled: UnsafeMutableRawPointer? = nil
     ) throws(HTTPError) {
         if let recycled {
@@ -58,7 +58,7 @@ extension CurlTransfer {
 
     /// Sets the options that every request of the client shares: protocol, timeouts, keep-alive, TLS and the
     /// callbacks. Once per easy handle; they survive its reuse.
-    private func setClientOptions(configuration: HTTPClientConfiguration) throws(HTTPError) {
+    private func setClientOptions(configuration: HTTPClient.Configuration) throws(HTTPError) {
         let easy = self.easy!
         // Defense in depth (a URL can only be http or https); libcurl before 7.85 lacks the option: ignore it then.
         _ = cbeacon_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
@@ -114,7 +114,7 @@ extension CurlTransfer {
 
     /// Sets the URL; for `https` with a configured server name, the URL names that server and libcurl connects
     /// to the URL's host instead (`CURLOPT_CONNECT_TO`), so that certificate checks use the name.
-    private func setURL(_ tls: HTTPClientConfiguration.TLS) throws(HTTPError) {
+    private func setURL(_ tls: HTTPClient.Configuration.TLS) throws(HTTPError) {
         var url = self.request.url
         if self.target.scheme == "https", let serverName = tls.serverName, !serverName.isEmpty {
             url = "https://\(serverName):\(self.target.port)\(self.target.rest)"

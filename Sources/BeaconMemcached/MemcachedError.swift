@@ -34,7 +34,7 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
             self.base = base
         }
 
-        /// The builder's options or server list cannot be used (no servers, a prefix that is too long, ...).
+        /// The pool's configuration or server list cannot be used (no servers, a prefix that is too long, ...).
         public static let invalidConfiguration = Code(.invalidConfiguration)
         /// A key is empty, too long, or (in the ASCII protocol) contains spaces or control characters.
         public static let invalidKey = Code(.invalidKey)
@@ -42,7 +42,7 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
         public static let unavailable = Code(.unavailable)
         /// The server did not answer within the configured timeouts.
         public static let timeout = Code(.timeout)
-        /// No connection became free within ``MemcachedPoolBuilder/acquireTimeout``.
+        /// No connection became free within ``MemcachedPool/Configuration/acquireTimeout``.
         public static let poolExhausted = Code(.poolExhausted)
         /// The pool was closed, or a dynamic pool has no servers yet.
         public static let closed = Code(.closed)

@@ -16,7 +16,7 @@ final class HealthChecker: Sendable {
         self.check = check
         self.timeout = timeout
         if case .http = check.kind {
-            var configuration = HTTPClientConfiguration()
+            var configuration = HTTPClient.Configuration()
             configuration.connectTimeout = timeout
             configuration.requestTimeout = timeout
             configuration.maxConnectionsPerHost = 1

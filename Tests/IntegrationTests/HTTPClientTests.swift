@@ -152,7 +152,7 @@ struct HTTPClientTests {
 
     @Test("maxConnectionsPerHost bounds the connections: 60 concurrent requests over at most 2")
     func connectionLimit() async throws {
-        var configuration = HTTPClientConfiguration()
+        var configuration = HTTPClient.Configuration()
         configuration.maxConnectionsPerHost = 2
         let client = HTTPClient(configuration: configuration)
         defer { client.close() }
@@ -168,7 +168,7 @@ struct HTTPClientTests {
 
     @Test("requests refused before they start give their connection slot back")
     func failedStartFreesSlot() async throws {
-        var configuration = HTTPClientConfiguration()
+        var configuration = HTTPClient.Configuration()
         configuration.maxConnectionsPerHost = 1
         let client = HTTPClient(configuration: configuration)
         defer { client.close() }
@@ -183,7 +183,7 @@ struct HTTPClientTests {
 
     @Test("TLS settings reach libcurl: https to a plain HTTP port fails with .tls")
     func tlsFailure() async throws {
-        var configuration = HTTPClientConfiguration()
+        var configuration = HTTPClient.Configuration()
         configuration.tls.serverName = "etcd.example"
         let client = HTTPClient(configuration: configuration)
         defer { client.close() }
@@ -213,7 +213,7 @@ struct HTTPClientTests {
 
     @Test("a request waiting for a connection slot can be cancelled; the slot then serves the next")
     func cancelQueued() async throws {
-        var configuration = HTTPClientConfiguration()
+        var configuration = HTTPClient.Configuration()
         configuration.maxConnectionsPerHost = 1
         let client = HTTPClient(configuration: configuration)
         defer { client.close() }
