@@ -86,8 +86,11 @@ public struct BeaconError: Error, Sendable, CustomStringConvertible, CustomDebug
     public var column: Int?
     /// The error that caused this one, if any.
     public var underlying: (any Error & Sendable)?
-    /// Where in Beacon's source code the error was thrown (`#fileID:#line`), for bug reports.
-    public var location: String
+    /// Where in Beacon's source code the error was thrown, as `#fileID:#line` (for example
+    /// `Beacon/FileSource.swift:42`), for bug reports.
+    public var thrownAt: String { "\(self.fileID):\(self.sourceLine)" }
+    private var fileID: String
+    private var sourceLine: Int
 
     /// Creates an error.
     ///
@@ -122,7 +125,8 @@ public struct BeaconError: Error, Sendable, CustomStringConvertible, CustomDebug
         self.line = line
         self.column = column
         self.underlying = underlying
-        self.location = "\(fileID):\(sourceLine)"
+        self.fileID = fileID
+        self.sourceLine = sourceLine
     }
 
     /// A one-line summary: what, where, and why, such as
@@ -145,9 +149,9 @@ public struct BeaconError: Error, Sendable, CustomStringConvertible, CustomDebug
         return result
     }
 
-    /// The summary followed by the code and the throwing location.
+    /// The summary followed by the code and where the error was thrown.
     public var debugDescription: String {
-        "BeaconError(code: \(self.code), \(self.description), at: \(self.location))"
+        "BeaconError(code: \(self.code), \(self.description), thrownAt: \(self.thrownAt))"
     }
 
     /// Quotes a text for an error message, escaping quotes and control characters.

@@ -244,8 +244,8 @@ public final class Container: Sendable {
         }
         guard definitions[slot]?.scope == .refreshable else {
             throw ContainerError(
-                code: .notRefreshable,
-                message: "The service \"\(id)\" is not refreshable; only refreshable services can be invalidated."
+                .notRefreshable,
+                "The service \"\(id)\" is not refreshable; only refreshable services can be invalidated."
             )
         }
         invalidate(slot: slot)
@@ -268,8 +268,8 @@ public final class Container: Sendable {
 
     static func cycleError(ids: [String]) -> ContainerError {
         ContainerError(
-            code: .circularReference,
-            message: "Circular reference detected for service \"\(ids.first ?? "")\", path: "
+            .circularReference,
+            "Circular reference detected for service \"\(ids.first ?? "")\", path: "
                 + "\"\(ids.joined(separator: " -> "))\"."
         )
     }

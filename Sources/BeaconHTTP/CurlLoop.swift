@@ -118,7 +118,7 @@ final class CurlLoop: @unchecked Sendable {
             inbox.submissions.append((transfer, completion))
         }
         if !accepted {
-            let error = HTTPError.closed(url: transfer.target.redacted)
+            let error = HTTPError.closed(target: transfer.target.redacted)
             switch completion {
             case .response(let continuation): continuation.resume(throwing: error)
             case .head(let continuation): continuation.resume(throwing: error)

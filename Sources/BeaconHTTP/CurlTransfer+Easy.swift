@@ -29,7 +29,7 @@ extension CurlTransfer {
         try self.validate()
         if self.easy == nil {
             guard let easy = curl_easy_init() else {
-                throw HTTPError(code: .other, url: self.target.redacted, message: "curl_easy_init failed")
+                throw HTTPError(.other, "curl_easy_init failed", target: self.target.redacted)
             }
             self.easy = easy
             try self.setClientOptions(configuration: configuration)
@@ -93,7 +93,7 @@ extension CurlTransfer {
     /// Rejects what libcurl would send wrongly or not at all: header injection, NUL bytes, odd methods.
     private func validate() throws(HTTPError) {
         func invalid(_ message: String) -> HTTPError {
-            HTTPError(code: .invalidRequest, url: self.target.redacted, message: message)
+            HTTPError(.invalidRequest, message, target: self.target.redacted)
         }
         guard !self.request.url.utf8.contains(0) else { throw invalid("the URL contains a NUL byte") }
         guard !self.request.method.isEmpty,
@@ -233,7 +233,7 @@ extension CurlTransfer {
 
     private func check(_ code: CURLcode) throws(HTTPError) {
         guard code == CURLE_OK else {
-            throw HTTPError(curlCode: code, url: self.target.redacted, detail: self.errorDetail)
+            throw HTTPError(curlCode: code, target: self.target.redacted, detail: self.errorDetail)
         }
     }
 }

@@ -144,7 +144,7 @@ public struct MemcachedConnection {
         return MemcachedError(
             code,
             message,
-            server: server,
+            endpoint: server,
             key: key,
             returnCode: Int(rc.rawValue),
             returnCodeName: name

@@ -106,11 +106,11 @@ enum MemcachedHandleFactory {
 
     private static func add(_ server: Endpoint, to handle: UnsafeMutablePointer<memcached_st>) throws(MemcachedError) {
         guard (1...65535).contains(server.port) else {
-            throw MemcachedError(.invalidConfiguration, "the port is out of range", server: server)
+            throw MemcachedError(.invalidConfiguration, "the port is out of range", endpoint: server)
         }
         let weight = server.weight ?? 1
         guard weight >= 1, weight <= Int(UInt32.max) else {
-            throw MemcachedError(.invalidConfiguration, "the weight must be at least 1", server: server)
+            throw MemcachedError(.invalidConfiguration, "the weight must be at least 1", endpoint: server)
         }
         let rc = server.host.withCString { host in
             memcached_server_add_with_weight(handle, host, in_port_t(server.port), UInt32(weight))
@@ -119,7 +119,7 @@ enum MemcachedHandleFactory {
             throw MemcachedError(
                 .invalidConfiguration,
                 "libmemcached rejected the server",
-                server: server,
+                endpoint: server,
                 returnCode: Int(rc.rawValue),
                 returnCodeName: String(cString: memcached_strerror(handle, rc))
             )

@@ -47,6 +47,9 @@ final class HealthChecker: Sendable {
                 group.cancelAll()
             }
             return .success(())
+        } catch var error as HealthCheckError {
+            if error.target == nil { error.target = self.check.target }
+            return .failure(error)
         } catch {
             return .failure(error)
         }

@@ -97,7 +97,7 @@ struct MemcachedPoolConfigurationTests {
         let error = MemcachedError(
             .unavailable,
             "get failed",
-            server: Endpoint(host: "127.0.0.1", port: 21212),
+            endpoint: Endpoint(host: "127.0.0.1", port: 21212),
             key: "user:42",
             returnCode: 3,
             returnCodeName: "CONNECTION FAILURE"

@@ -71,7 +71,7 @@ struct MemcachedThreadingTests {
                 group.addTask {
                     let error = await #expect(throws: MemcachedError.self) { try await pool.get("key-\(index)") }
                     #expect(error?.code == .timeout)
-                    #expect(error?.server == silent.endpoint)
+                    #expect(error?.endpoint == silent.endpoint)
                     events.append("get")
                 }
             }

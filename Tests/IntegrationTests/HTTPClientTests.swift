@@ -55,7 +55,7 @@ struct HTTPClientTests {
         }
         #expect(error.code == .connectFailed)
         #expect(error.curlCodeName == "CURLE_COULDNT_CONNECT")
-        #expect(error.url == "http://127.0.0.1:1/v3/kv/range")
+        #expect(error.target == "http://127.0.0.1:1/v3/kv/range")
         #expect(
             error.description.hasPrefix(
                 "connect to http://127.0.0.1:1/v3/kv/range failed: Couldn't connect to server (CURLE_COULDNT_CONNECT)"
@@ -190,7 +190,7 @@ struct HTTPClientTests {
         let url = try EtcdGateway.endpoint().replacingOccurrences(of: "http://", with: "https://") + "/version"
         let error = await #expect(throws: HTTPError.self) { try await client.execute(HTTPRequest(url: url)) }
         #expect(error?.code == .tls)
-        #expect(error?.url == url)
+        #expect(error?.target == url)
     }
 
     @Test("cancelling the awaiting task aborts a request promptly and the client keeps working")

@@ -75,7 +75,7 @@ struct MemcachedFailureTests {
             for key in victimKeys.prefix(5) {
                 let error = #expect(throws: MemcachedError.self) { try connection.get(key) }
                 #expect(error?.code == .unavailable)
-                #expect(error?.server == victim.endpoint)
+                #expect(error?.endpoint == victim.endpoint)
                 #expect(error?.returnCode != nil)
                 #expect(error.map { "\($0)" }?.contains("127.0.0.1:21298") == true)
             }
