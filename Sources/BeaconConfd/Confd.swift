@@ -54,7 +54,7 @@ public final class Confd: Service, Sendable {
         resources: [TemplateResource],
         source: any DiscoverySource,
         configuration: Configuration = Configuration(),
-        logger: Logger
+        logger: Logger = Logger(label: "beacon.confd", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws(ConfdError) {
         var processors: [ResourceProcessor] = []
         for resource in resources {

@@ -59,7 +59,7 @@ public struct ResourceProcessor: Sendable {
     public init(
         resource: TemplateResource,
         configuration: Configuration = Configuration(),
-        logger: Logger
+        logger: Logger = Logger(label: "beacon.confd", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws(ConfdError) {
         self.init(
             resource: resource,
@@ -80,7 +80,7 @@ public struct ResourceProcessor: Sendable {
         resource: TemplateResource,
         template: ConfdTemplate,
         configuration: Configuration = Configuration(),
-        logger: Logger
+        logger: Logger = Logger(label: "beacon.confd", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.resource = resource
         self.template = template

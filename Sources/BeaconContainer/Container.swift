@@ -210,11 +210,11 @@ public final class Container: Sendable {
         parameters[name] != nil
     }
 
-    /// How many times the service `id` has been constructed so far (for tests and diagnostics).
+    /// How many times the service `id` has been constructed so far; for the package's tests.
     ///
     /// - Parameter id: The service id or alias.
     /// - Returns: The count, 0 for an unknown id.
-    public func constructionCount(of id: String) -> Int {
+    package func constructionCount(of id: String) -> Int {
         guard let slot = index.slot(of: id) else { return 0 }
         return slots[slot].state.withLock { $0.constructions }
     }

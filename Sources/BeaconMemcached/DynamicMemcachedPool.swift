@@ -70,7 +70,7 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
         refresh: Refresh = .watch,
         defaultPort: Int = 11211,
         retryDelay: Duration = .seconds(1),
-        logger: Logger
+        logger: Logger = Logger(label: "beacon.memcached", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.source = source
         self.location = servers

@@ -104,7 +104,7 @@ public final class MemcachedPool: MemcachedClient {
     public var isClosed: Bool { self.state.withLock { $0.closed } }
 
     /// `true` once the pool is closed and every operation that had started finished: the handles are freed.
-    public var isReleased: Bool { self.state.withLock { $0.released } }
+    package var isReleased: Bool { self.state.withLock { $0.released } }
 
     /// Refuses new operations, lets those already started (or queued) finish, then frees every handle and stops the
     /// pool's threads. Calling it again does nothing. It does not wait.
