@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 
-public import Beacon
-
 extension MemcachedPool {
     /// How a ``MemcachedPool`` works: the distribution, timeouts, failure handling and key prefix, set once.
     ///
