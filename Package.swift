@@ -21,6 +21,13 @@ let package = Package(
         .executable(name: "beacon-register", targets: ["BeaconRegisterTool"]),
         .executable(name: "beacon-confd", targets: ["BeaconConfdTool"]),
     ],
+    traits: [
+        .trait(
+            name: "YAML",
+            description: "YAML discovery files in FileSource (through Yams). Without it, FileSource reads JSON only."
+        ),
+        .default(enabledTraits: ["YAML"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
@@ -37,7 +44,7 @@ let package = Package(
             name: "Beacon",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "Yams", package: "Yams", condition: .when(traits: ["YAML"])),
             ]
         ),
         .target(
@@ -60,7 +67,7 @@ let package = Package(
         // MARK: Backends
 
         .target(
-            // Package-internal HTTP over libcurl's multi interface, shared by the etcd and Consul clients.
+            // Package-internal HTTP over libcurl's multi interface, used by the etcd client and BeaconRegister's HTTP checks.
             name: "BeaconHTTP",
             dependencies: [
                 "CBeaconCurl",
