@@ -22,6 +22,13 @@ let package = Package(
         .executable(name: "beacon-register", targets: ["BeaconRegisterTool"]),
         .executable(name: "beacon-confd", targets: ["BeaconConfdTool"]),
     ],
+    traits: [
+        .trait(
+            name: "YAML",
+            description: "YAML discovery files in FileSource (through Yams). Without it, FileSource reads JSON only."
+        ),
+        .default(enabledTraits: ["YAML"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
@@ -40,7 +47,7 @@ let package = Package(
             name: "Beacon",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "Yams", package: "Yams", condition: .when(traits: ["YAML"])),
             ]
         ),
         .target(
@@ -75,7 +82,7 @@ let package = Package(
         // MARK: Backends
 
         .target(
-            // Package-internal HTTP over libcurl's multi interface, shared by the etcd and Consul clients.
+            // Package-internal HTTP over libcurl's multi interface, used by the etcd client and BeaconRegister's HTTP checks.
             name: "BeaconHTTP",
             dependencies: [
                 "CBeaconCurl",

@@ -27,6 +27,7 @@ public struct BeaconError: Error, Sendable, CustomStringConvertible, CustomDebug
             case notFound
             case unavailable
             case registrationFailed
+            case unsupportedFormat
         }
 
         private let base: Base
@@ -51,6 +52,8 @@ public struct BeaconError: Error, Sendable, CustomStringConvertible, CustomDebug
         public static let unavailable = Code(.unavailable)
         /// A service instance could not be registered, or its registration was lost.
         public static let registrationFailed = Code(.registrationFailed)
+        /// A file is in a format this build cannot read: YAML when the package's `YAML` trait is disabled.
+        public static let unsupportedFormat = Code(.unsupportedFormat)
 
         /// The code's name, for example `invalidEndpoint`.
         public var description: String { self.base.rawValue }
@@ -66,6 +69,7 @@ public struct BeaconError: Error, Sendable, CustomStringConvertible, CustomDebug
             case .notFound: "not found"
             case .unavailable: "unavailable"
             case .registrationFailed: "registration failed"
+            case .unsupportedFormat: "unsupported format of file"
             }
         }
     }
@@ -86,8 +90,11 @@ public struct BeaconError: Error, Sendable, CustomStringConvertible, CustomDebug
     public var column: Int?
     /// The error that caused this one, if any.
     public var underlying: (any Error & Sendable)?
-    /// Where in Beacon's source code the error was thrown (`#fileID:#line`), for bug reports.
-    public var location: String
+    /// Where in Beacon's source code the error was thrown, as `#fileID:#line` (for example
+    /// `Beacon/FileSource.swift:42`), for bug reports.
+    public var thrownAt: String { "\(self.fileID):\(self.sourceLine)" }
+    private var fileID: String
+    private var sourceLine: Int
 
     /// Creates an error.
     ///
@@ -122,7 +129,8 @@ public struct BeaconError: Error, Sendable, CustomStringConvertible, CustomDebug
         self.line = line
         self.column = column
         self.underlying = underlying
-        self.location = "\(fileID):\(sourceLine)"
+        self.fileID = fileID
+        self.sourceLine = sourceLine
     }
 
     /// A one-line summary: what, where, and why, such as
@@ -132,7 +140,9 @@ public struct BeaconError: Error, Sendable, CustomStringConvertible, CustomDebug
         if let text = self.text { result += " \(Self.quoted(text))" }
         if let key = self.key { result += " at key \(Self.quoted(key))" }
         if let file = self.file {
-            result += self.code == .malformedFile || self.code == .unreadableFile ? " \(file)" : " in file \(file)"
+            let namesFile =
+                self.code == .malformedFile || self.code == .unreadableFile || self.code == .unsupportedFormat
+            result += namesFile ? " \(file)" : " in file \(file)"
             if let line = self.line {
                 result += " at line \(line)"
                 if let column = self.column { result += ", column \(column)" }
@@ -145,9 +155,9 @@ public struct BeaconError: Error, Sendable, CustomStringConvertible, CustomDebug
         return result
     }
 
-    /// The summary followed by the code and the throwing location.
+    /// The summary followed by the code and where the error was thrown.
     public var debugDescription: String {
-        "BeaconError(code: \(self.code), \(self.description), at: \(self.location))"
+        "BeaconError(code: \(self.code), \(self.description), thrownAt: \(self.thrownAt))"
     }
 
     /// Quotes a text for an error message, escaping quotes and control characters.

@@ -2,7 +2,7 @@
 
 /// A place where an application looks up where its backing services are.
 ///
-/// Keys are slash-separated paths such as `/db/main/endpoint`. Every backend (etcd, Consul, ZooKeeper)
+/// Keys are slash-separated paths such as `/db/main/endpoint`. The etcd client (`BeaconEtcd`)
 /// and every in-process source (``StaticSource``, ``EnvironmentSource``, ``FileSource``) conforms, so code
 /// written against this protocol runs unchanged on any of them.
 ///

@@ -2,8 +2,8 @@
 
 /// One entry read from a discovery source: a key, its value bytes and its version.
 ///
-/// The ``version`` comes from the backend (etcd's `mod_revision`, Consul's `ModifyIndex`, ZooKeeper's
-/// `mzxid`; in-process sources count their own writes). It changes whenever the value is written, so a
+/// The ``version`` comes from the backend (etcd's `mod_revision`; in-process sources count their own
+/// writes). It changes whenever the value is written, so a
 /// consumer can tell a value that changed from one that was merely read again.
 public struct KeyValue: Hashable, Sendable, CustomStringConvertible {
     /// The full key, for example `/db/main/endpoint`.

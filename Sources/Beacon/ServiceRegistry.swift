@@ -3,7 +3,7 @@
 /// A place where service instances announce themselves and where clients find them.
 ///
 /// ``register(_:ttl:)`` returns a ``ServiceRegistration`` that keeps the instance registered (an etcd
-/// lease kept alive, a Consul TTL check passed, a ZooKeeper ephemeral node) until it is cancelled or the
+/// lease kept alive; in ``StaticSource``, an entry) until it is cancelled or the
 /// process dies; the instance then disappears from ``instances(of:)``. A registry whose renewals are
 /// background work does them in its swift-service-lifecycle service's `run()` (the etcd client's), which
 /// must run for registrations to stay alive, and which withdraws them when it ends.

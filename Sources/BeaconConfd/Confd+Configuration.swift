@@ -18,7 +18,7 @@ extension Confd {
         /// A prefix put in front of every resource's prefix (confd's `-prefix`); empty for none.
         public var prefix: String
         /// How each resource is written (`-noop`, `-sync-only`).
-        public var processing: ResourceProcessor.Options
+        public var processing: ResourceProcessor.Configuration
         /// In watch mode, how long to wait after a change for more changes before rendering, so that a burst of
         /// puts gives one render and one reload. Default 20 ms.
         public var debounce: Duration
@@ -32,7 +32,7 @@ extension Confd {
         public init(
             mode: Mode = .interval(.seconds(600)),
             prefix: String = "",
-            processing: ResourceProcessor.Options = ResourceProcessor.Options(),
+            processing: ResourceProcessor.Configuration = ResourceProcessor.Configuration(),
             debounce: Duration = .milliseconds(20),
             retryDelay: Duration = .milliseconds(500),
             maximumRetryDelay: Duration = .seconds(30)

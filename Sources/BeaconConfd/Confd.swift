@@ -54,12 +54,12 @@ public final class Confd: Service, Sendable {
         resources: [TemplateResource],
         source: any DiscoverySource,
         configuration: Configuration = Configuration(),
-        logger: Logger
+        logger: Logger = Logger(label: "beacon.confd", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws(ConfdError) {
         var processors: [ResourceProcessor] = []
         for resource in resources {
             processors.append(
-                try ResourceProcessor(resource: resource, options: configuration.processing, logger: logger)
+                try ResourceProcessor(resource: resource, configuration: configuration.processing, logger: logger)
             )
         }
         self.processors = processors

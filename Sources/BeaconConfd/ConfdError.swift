@@ -13,7 +13,7 @@
 ///     print(error)  // malformed resource: /etc/confd/conf.d/nginx.toml:3:7: expected …
 /// }
 /// ```
-public struct ConfdError: Error, Sendable, CustomStringConvertible {
+public struct ConfdError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// What kind of failure an error describes.
     ///
     /// A struct rather than an enum so that new codes can be added without breaking exhaustive `switch`es.
@@ -90,6 +90,11 @@ public struct ConfdError: Error, Sendable, CustomStringConvertible {
     public var column: Int?
     /// The discovery key involved, if any.
     public var key: String?
+    /// Where in Beacon's source code the error was thrown, as `#fileID:#line` (for example
+    /// `BeaconConfd/Confd.swift:42`), for bug reports.
+    public var thrownAt: String { "\(self.fileID):\(self.sourceLine)" }
+    private var fileID: String
+    private var sourceLine: Int
 
     /// Creates an error.
     ///
@@ -100,13 +105,17 @@ public struct ConfdError: Error, Sendable, CustomStringConvertible {
     ///   - line: The 1-based line in `file`.
     ///   - column: The 1-based column in `line`.
     ///   - key: The discovery key involved.
+    ///   - fileID: The source file that throws; leave the default.
+    ///   - sourceLine: The source line that throws; leave the default.
     public init(
         _ code: Code,
         _ message: String,
         file: String? = nil,
         line: Int? = nil,
         column: Int? = nil,
-        key: String? = nil
+        key: String? = nil,
+        fileID: String = #fileID,
+        sourceLine: Int = #line
     ) {
         self.code = code
         self.message = message
@@ -114,6 +123,8 @@ public struct ConfdError: Error, Sendable, CustomStringConvertible {
         self.line = line
         self.column = column
         self.key = key
+        self.fileID = fileID
+        self.sourceLine = sourceLine
     }
 
     /// `summary: file:line:column: message (key /a/b)`, for example
@@ -130,5 +141,10 @@ public struct ConfdError: Error, Sendable, CustomStringConvertible {
         }
         text += self.message
         return text
+    }
+
+    /// The description followed by the code and where the error was thrown.
+    public var debugDescription: String {
+        "ConfdError(code: \(self.code), \(self.description), thrownAt: \(self.thrownAt))"
     }
 }

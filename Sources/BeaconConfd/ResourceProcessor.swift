@@ -13,17 +13,17 @@ public import Logging
 ///    destination stays as it was.
 /// 5. Rename the staged file over the destination (atomic), then run `reload_cmd`.
 ///
-/// With ``Options/noop`` it stops after step 2 and reports the lines that would change; with ``Options/syncOnly``
+/// With ``Configuration/noop`` it stops after step 2 and reports the lines that would change; with ``Configuration/syncOnly``
 /// it skips both commands.
 public struct ResourceProcessor: Sendable {
     /// How a resource is processed.
-    public struct Options: Sendable, Hashable {
+    public struct Configuration: Sendable, Hashable {
         /// Report what would change and write nothing (beacon-confd's `-noop`).
         public var noop: Bool
         /// Replace the destination without running `check_cmd` or `reload_cmd` (`-sync-only`).
         public var syncOnly: Bool
 
-        /// Creates options; the defaults write files and run both commands.
+        /// Creates a configuration; the defaults write files and run both commands.
         public init(noop: Bool = false, syncOnly: Bool = false) {
             self.noop = noop
             self.syncOnly = syncOnly
@@ -36,7 +36,7 @@ public struct ResourceProcessor: Sendable {
         case unchanged
         /// The destination was replaced (and the reload command run).
         case updated
-        /// ``Options/noop``: the destination would be replaced; the lines that would change, as `-12: old` and
+        /// ``Configuration/noop``: the destination would be replaced; the lines that would change, as `-12: old` and
         /// `+12: new`, and any change of owner, group or mode.
         case wouldUpdate(changes: [String])
     }
@@ -46,21 +46,25 @@ public struct ResourceProcessor: Sendable {
     /// Its parsed template.
     public let template: ConfdTemplate
     /// How it is processed.
-    public let options: Options
+    public let configuration: Configuration
     private let logger: Logger
 
     /// Prepares a resource: reads and parses its template.
     ///
     /// - Parameters:
     ///   - resource: The resource.
-    ///   - options: How it is processed.
+    ///   - configuration: How it is processed.
     ///   - logger: Where outcomes and failures are logged.
     /// - Throws: ``ConfdError`` when the template cannot be read or parsed.
-    public init(resource: TemplateResource, options: Options = Options(), logger: Logger) throws(ConfdError) {
+    public init(
+        resource: TemplateResource,
+        configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "beacon.confd", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws(ConfdError) {
         self.init(
             resource: resource,
             template: try ConfdTemplate(contentsOf: resource.source),
-            options: options,
+            configuration: configuration,
             logger: logger
         )
     }
@@ -70,12 +74,17 @@ public struct ResourceProcessor: Sendable {
     /// - Parameters:
     ///   - resource: The resource.
     ///   - template: Its template.
-    ///   - options: How it is processed.
+    ///   - configuration: How it is processed.
     ///   - logger: Where outcomes and failures are logged.
-    public init(resource: TemplateResource, template: ConfdTemplate, options: Options = Options(), logger: Logger) {
+    public init(
+        resource: TemplateResource,
+        template: ConfdTemplate,
+        configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "beacon.confd", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.resource = resource
         self.template = template
-        self.options = options
+        self.configuration = configuration
         var logger = logger
         logger[metadataKey: "beacon.confd.resource"] = "\(resource.name)"
         logger[metadataKey: "beacon.confd.dest"] = "\(resource.destination)"
@@ -99,7 +108,7 @@ public struct ResourceProcessor: Sendable {
             self.logger.debug("Destination is in sync")
             return .unchanged
         }
-        if self.options.noop {
+        if self.configuration.noop {
             var changes = LineDiff.describe(old: String(decoding: current?.content ?? [], as: UTF8.self), new: rendered)
             if let old = current?.attributes, old != wanted {
                 changes.append("attributes \(Self.describe(old)) -> \(Self.describe(wanted))")
@@ -111,7 +120,7 @@ public struct ResourceProcessor: Sendable {
             return .wouldUpdate(changes: changes)
         }
         let staged = try destination.stage(content, attributes: wanted)
-        if !self.options.syncOnly, let check = self.resource.checkCommand {
+        if !self.configuration.syncOnly, let check = self.resource.checkCommand {
             let command = ShellCommand(template: check, source: staged, destination: self.resource.destination)
             let result: ShellCommand.Result
             do {
@@ -132,7 +141,7 @@ public struct ResourceProcessor: Sendable {
         }
         try destination.replace(with: staged)
         self.logger.info("Destination updated")
-        if !self.options.syncOnly, let reload = self.resource.reloadCommand {
+        if !self.configuration.syncOnly, let reload = self.resource.reloadCommand {
             let command = ShellCommand(
                 template: reload,
                 source: self.resource.destination,

@@ -84,7 +84,7 @@ struct BeaconConfdCommand: AsyncParsableCommand {
                 configuration: Confd.Configuration(
                     mode: mode,
                     prefix: self.prefix,
-                    processing: ResourceProcessor.Options(noop: self.noop, syncOnly: self.syncOnly),
+                    processing: ResourceProcessor.Configuration(noop: self.noop, syncOnly: self.syncOnly),
                     debounce: .milliseconds(self.debounce)
                 ),
                 logger: logger

@@ -230,8 +230,8 @@ extension Container {
     private static func checkAttempts(_ attempts: Int, _ compiled: CompiledExpression) throws(ContainerError) {
         guard attempts <= 64 else {
             throw ContainerError(
-                code: .resolutionFailed,
-                message: "The expression `\(compiled.parsed.expression)` asked for more than 64 services and loads."
+                .resolutionFailed,
+                "The expression `\(compiled.parsed.expression)` asked for more than 64 services and loads."
             )
         }
     }
@@ -262,8 +262,8 @@ extension Container {
                         source = "env var \"\(reference.name)\""
                     }
                     throw ContainerError(
-                        code: .invalidDefinition,
-                        message: "A string value must be composed of strings and/or numbers, but found \(source) "
+                        .invalidDefinition,
+                        "A string value must be composed of strings and/or numbers, but found \(source) "
                             + "of type \(partValue.typeName) inside string value \"\(template)\"."
                     )
                 }
@@ -282,7 +282,7 @@ extension Container {
             }
             return .array(array)
         case .service, .optionalService, .expression:
-            throw ContainerError(code: .invalidDefinition, message: "A parameter cannot refer to a service.")
+            throw ContainerError(.invalidDefinition, "A parameter cannot refer to a service.")
         }
     }
 

@@ -210,11 +210,11 @@ public final class Container: Sendable {
         parameters[name] != nil
     }
 
-    /// How many times the service `id` has been constructed so far (for tests and diagnostics).
+    /// How many times the service `id` has been constructed so far; for the package's tests.
     ///
     /// - Parameter id: The service id or alias.
     /// - Returns: The count, 0 for an unknown id.
-    public func constructionCount(of id: String) -> Int {
+    package func constructionCount(of id: String) -> Int {
         guard let slot = index.slot(of: id) else { return 0 }
         return slots[slot].state.withLock { $0.constructions }
     }
@@ -244,8 +244,8 @@ public final class Container: Sendable {
         }
         guard definitions[slot]?.scope == .refreshable else {
             throw ContainerError(
-                code: .notRefreshable,
-                message: "The service \"\(id)\" is not refreshable; only refreshable services can be invalidated."
+                .notRefreshable,
+                "The service \"\(id)\" is not refreshable; only refreshable services can be invalidated."
             )
         }
         invalidate(slot: slot)
@@ -268,8 +268,8 @@ public final class Container: Sendable {
 
     static func cycleError(ids: [String]) -> ContainerError {
         ContainerError(
-            code: .circularReference,
-            message: "Circular reference detected for service \"\(ids.first ?? "")\", path: "
+            .circularReference,
+            "Circular reference detected for service \"\(ids.first ?? "")\", path: "
                 + "\"\(ids.joined(separator: " -> "))\"."
         )
     }

@@ -35,14 +35,14 @@ extension ContainerBuilder {
         for signal in signals {
             guard let slot = index[signal.id] else {
                 throw ContainerError(
-                    code: .serviceNotFound,
-                    message: "A change signal is registered for a non-existent service \"\(signal.id)\"."
+                    .serviceNotFound,
+                    "A change signal is registered for a non-existent service \"\(signal.id)\"."
                 )
             }
             guard compiled[slot]?.scope == .refreshable else {
                 throw ContainerError(
-                    code: .notRefreshable,
-                    message: "A change signal is registered for the service \"\(signal.id)\", which is not refreshable."
+                    .notRefreshable,
+                    "A change signal is registered for the service \"\(signal.id)\", which is not refreshable."
                 )
             }
             signalSlots.append((slot, signal.consume))
@@ -114,8 +114,8 @@ struct DefinitionCompiler {
                 }
                 guard builder.aliases[next.target] != nil else {
                     throw ContainerError(
-                        code: .serviceNotFound,
-                        message: "The service alias \"\(current)\"\(ContainerError.at(next.location)) points to a "
+                        .serviceNotFound,
+                        "The service alias \"\(current)\"\(ContainerError.at(next.location)) points to a "
                             + "non-existent service \"\(next.target)\".",
                         location: next.location
                     )
@@ -146,8 +146,8 @@ struct DefinitionCompiler {
         case .factory(let name, let arguments):
             guard let factory = builder.factories[name] else {
                 throw ContainerError(
-                    code: .factoryNotFound,
-                    message: "The service \"\(id)\"\(ContainerError.at(definition.location)) uses the factory "
+                    .factoryNotFound,
+                    "The service \"\(id)\"\(ContainerError.at(definition.location)) uses the factory "
                         + "\"\(name)\", which is not registered.",
                     location: definition.location
                 )
@@ -227,8 +227,8 @@ struct DefinitionCompiler {
             let id = String(text.dropFirst())
             guard let slot = index[id] else {
                 throw ContainerError(
-                    code: .serviceNotFound,
-                    message: "The \(owner.text)\(ContainerError.at(location)) has a dependency on a non-existent "
+                    .serviceNotFound,
+                    "The \(owner.text)\(ContainerError.at(location)) has a dependency on a non-existent "
                         + "service \"\(id)\".",
                     location: location
                 )
@@ -249,8 +249,8 @@ struct DefinitionCompiler {
         } catch {
             let detail = (error as? ExpressionError)?.message ?? "\(error)"
             throw ContainerError(
-                code: .invalidExpression,
-                message: "Invalid expression for the \(owner.text)\(ContainerError.at(location)): \(detail)",
+                .invalidExpression,
+                "Invalid expression for the \(owner.text)\(ContainerError.at(location)): \(detail)",
                 location: location,
                 underlying: error
             )
@@ -264,8 +264,8 @@ struct DefinitionCompiler {
                 }
             } else if builder.checksExpressionReferences {
                 throw ContainerError(
-                    code: .serviceNotFound,
-                    message: "The \(owner.text)\(ContainerError.at(location)) has a dependency on a non-existent "
+                    .serviceNotFound,
+                    "The \(owner.text)\(ContainerError.at(location)) has a dependency on a non-existent "
                         + "service \"\(id)\" in the expression `\(text)`.",
                     location: location
                 )
@@ -273,8 +273,8 @@ struct DefinitionCompiler {
         }
         for name in references.parameters where builder.parameters[name] == nil && builder.checksExpressionReferences {
             throw ContainerError(
-                code: .parameterNotFound,
-                message: "The \(owner.text)\(ContainerError.at(location)) has a dependency on a non-existent "
+                .parameterNotFound,
+                "The \(owner.text)\(ContainerError.at(location)) has a dependency on a non-existent "
                     + "parameter \"\(name)\" in the expression `\(text)`.",
                 location: location
             )
@@ -352,8 +352,8 @@ struct DefinitionCompiler {
                 return .env(try EnvironmentReference(parsing: String(name.dropFirst(4).dropLast())))
             } catch {
                 throw ContainerError(
-                    code: .invalidDefinition,
-                    message: "The \(owner.text)\(ContainerError.at(location)) uses an invalid env placeholder: "
+                    .invalidDefinition,
+                    "The \(owner.text)\(ContainerError.at(location)) uses an invalid env placeholder: "
                         + error.message,
                     location: location
                 )
@@ -361,8 +361,8 @@ struct DefinitionCompiler {
         }
         guard builder.parameters[name] != nil else {
             throw ContainerError(
-                code: .parameterNotFound,
-                message: "The \(owner.text)\(ContainerError.at(location)) has a dependency on a non-existent "
+                .parameterNotFound,
+                "The \(owner.text)\(ContainerError.at(location)) has a dependency on a non-existent "
                     + "parameter \"\(name)\".",
                 location: location
             )
@@ -378,13 +378,13 @@ struct DefinitionCompiler {
         if let start = parameterStack.firstIndex(of: name) {
             let cycle = (parameterStack[start...] + [name]).map { "\"\($0)\"" }.joined(separator: " > ")
             throw ContainerError(
-                code: .circularReference,
-                message: "Circular reference detected for parameter \"\(name)\" (\(cycle)).",
+                .circularReference,
+                "Circular reference detected for parameter \"\(name)\" (\(cycle)).",
                 location: location
             )
         }
         guard let entry = builder.parameters[name] else {
-            throw ContainerError(code: .parameterNotFound, message: "Unknown parameter \"\(name)\".")
+            throw ContainerError(.parameterNotFound, "Unknown parameter \"\(name)\".")
         }
         parameterStack.append(name)
         defer { parameterStack.removeLast() }

@@ -44,8 +44,8 @@ extension ContainerBuilder {
             text = try String(contentsOf: url, encoding: .utf8)
         } catch {
             throw ContainerError(
-                code: .fileNotFound,
-                message: "Cannot read the YAML file \"\(path)\".",
+                .fileNotFound,
+                "Cannot read the YAML file \"\(path)\".",
                 underlying: error
             )
         }
@@ -205,8 +205,8 @@ extension ContainerBuilder {
         let location = mark.map { ContainerError.Location(file: file, line: $0.line) }
         let place = mark.map { " at line \($0.line), column \($0.column)" } ?? ""
         return ContainerError(
-            code: .invalidYAML,
-            message: "Invalid YAML in \"\(file)\"\(place): \(problem).",
+            .invalidYAML,
+            "Invalid YAML in \"\(file)\"\(place): \(problem).",
             location: location,
             underlying: error
         )
@@ -223,7 +223,7 @@ struct YAMLReader {
 
     func error(_ node: Node, _ message: String) -> ContainerError {
         let location = location(node)
-        return ContainerError(code: .invalidDefinition, message: "\(location): \(message)", location: location)
+        return ContainerError(.invalidDefinition, "\(location): \(message)", location: location)
     }
 
     func imports(_ node: Node) throws(ContainerError) -> [String] {

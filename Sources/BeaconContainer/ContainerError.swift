@@ -5,7 +5,7 @@
 /// Messages name services, parameters, environment variables, files and lines, never the values of
 /// parameters or environment variables (they may be secrets). Where Symfony's dependency-injection
 /// component has a message for the same failure, the text is Symfony's.
-public struct ContainerError: Error, Sendable, CustomStringConvertible {
+public struct ContainerError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// The kind of error.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
@@ -62,51 +62,87 @@ public struct ContainerError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Where in a YAML file a definition comes from.
-    public struct Location: Sendable, Hashable, CustomStringConvertible {
+    struct Location: Sendable, Hashable, CustomStringConvertible {
         /// The file, as it was given to the loader.
-        public let file: String
+        let file: String
         /// The line, starting at 1.
-        public let line: Int
-
-        /// Creates a location.
-        ///
-        /// - Parameters:
-        ///   - file: The file name.
-        ///   - line: The line, starting at 1.
-        public init(file: String, line: Int) {
-            self.file = file
-            self.line = line
-        }
+        let line: Int
 
         /// `file:line`.
-        public var description: String { "\(file):\(line)" }
+        var description: String { "\(file):\(line)" }
     }
 
     /// The kind of error.
     public let code: Code
     /// What went wrong, with the file and line when known.
     public let message: String
-    /// The definition's location in YAML, when it comes from a file.
-    public let location: Location?
+    /// The YAML file the definition comes from, as it was given to the loader, when it comes from a file.
+    public let file: String?
+    /// The 1-based line in ``file`` where the definition is, when known.
+    public let line: Int?
     /// The error this one wraps (an `ExpressionError` for a malformed expression, a factory's error).
     public let underlying: (any Error)?
+    /// Where in Beacon's source code the error was thrown, as `#fileID:#line` (for example
+    /// `BeaconContainer/ContainerBuilder+Build.swift:42`), for bug reports.
+    public var thrownAt: String { "\(self.fileID):\(self.sourceLine)" }
+    private let fileID: String
+    private let sourceLine: Int
 
     /// Creates an error.
     ///
     /// - Parameters:
     ///   - code: The kind of error.
     ///   - message: The complete message.
-    ///   - location: The YAML location, if any.
+    ///   - file: The YAML file, if any.
+    ///   - line: The 1-based line in `file`, if known.
     ///   - underlying: The wrapped error, if any.
-    public init(code: Code, message: String, location: Location? = nil, underlying: (any Error)? = nil) {
+    ///   - fileID: The source file that throws; leave the default.
+    ///   - sourceLine: The source line that throws; leave the default.
+    public init(
+        _ code: Code,
+        _ message: String,
+        file: String? = nil,
+        line: Int? = nil,
+        underlying: (any Error)? = nil,
+        fileID: String = #fileID,
+        sourceLine: Int = #line
+    ) {
         self.code = code
         self.message = message
-        self.location = location
+        self.file = file
+        self.line = line
         self.underlying = underlying
+        self.fileID = fileID
+        self.sourceLine = sourceLine
+    }
+
+    /// Creates an error at a definition's place in YAML.
+    init(
+        _ code: Code,
+        _ message: String,
+        location: Location?,
+        underlying: (any Error)? = nil,
+        fileID: String = #fileID,
+        sourceLine: Int = #line
+    ) {
+        self.init(
+            code,
+            message,
+            file: location?.file,
+            line: location?.line,
+            underlying: underlying,
+            fileID: fileID,
+            sourceLine: sourceLine
+        )
     }
 
     /// The code and the message.
     public var description: String { "\(code): \(message)" }
+
+    /// The description followed by where the error was thrown.
+    public var debugDescription: String {
+        "ContainerError(code: \(self.code), \(self.description), thrownAt: \(self.thrownAt))"
+    }
 }
 
 extension ContainerError {
@@ -118,8 +154,8 @@ extension ContainerError {
     /// Symfony's `ServiceNotFoundException` text with its suggestions.
     static func serviceNotFound(_ id: String, candidates: [String]) -> ContainerError {
         ContainerError(
-            code: .serviceNotFound,
-            message: "You have requested a non-existent service \"\(id)\"." + alternatives(id, among: candidates)
+            .serviceNotFound,
+            "You have requested a non-existent service \"\(id)\"." + alternatives(id, among: candidates)
         )
     }
 
@@ -133,7 +169,7 @@ extension ContainerError {
             message +=
                 " You cannot access nested array items, do you want to inspect the array parameter \"\(nestedArray)\"?"
         }
-        return ContainerError(code: .parameterNotFound, message: message)
+        return ContainerError(.parameterNotFound, message)
     }
 
     /// Symfony's ` Did you mean ...?` suffix: candidates within a third of the name's length, or containing it.

@@ -76,14 +76,14 @@ enum ContainerFunctions {
                 return nil
             }
         }
-        throw ExpressionError(code: .error, message: "\(function)() needs the container variable of a Container")
+        throw ExpressionError(.error, "\(function)() needs the container variable of a Container")
     }
 
     private static func name(_ arguments: [ExpressionValue], _ function: String) throws -> String {
         guard let first = arguments.first else {
             throw ExpressionError(
-                code: .argumentCountError,
-                message: "Too few arguments to function \(function)(), 0 passed and exactly 1 expected"
+                .argumentCountError,
+                "Too few arguments to function \(function)(), 0 passed and exactly 1 expected"
             )
         }
         return try ExpressionLanguage.string(first).description
@@ -166,8 +166,8 @@ final class ContainerExpressionObject: ExpressionObject {
     func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
         guard let first = arguments.first else {
             throw ExpressionError(
-                code: .argumentCountError,
-                message: "Too few arguments to function \(className)::\(lowercasedName)(), 0 passed"
+                .argumentCountError,
+                "Too few arguments to function \(className)::\(lowercasedName)(), 0 passed"
             )
         }
         let name = try ExpressionLanguage.string(first).description

@@ -23,12 +23,12 @@ struct EnvironmentReference: Sendable {
         let name = parts.removeLast()
         for processor in parts where !Self.knownProcessors.contains(processor) {
             throw ContainerError(
-                code: .invalidDefinition,
-                message: "Unsupported env var prefix \"\(processor)\" for env name \"\(name)\"."
+                .invalidDefinition,
+                "Unsupported env var prefix \"\(processor)\" for env name \"\(name)\"."
             )
         }
         guard !name.isEmpty else {
-            throw ContainerError(code: .invalidDefinition, message: "Invalid env name \"\(text)\": the name is empty.")
+            throw ContainerError(.invalidDefinition, "Invalid env name \"\(text)\": the name is empty.")
         }
         self.processors = parts
         self.name = name
@@ -50,8 +50,8 @@ struct Environment: Sendable {
     func value(_ reference: EnvironmentReference) throws(ContainerError) -> ExpressionValue {
         guard let raw = raw(reference.name) else {
             throw ContainerError(
-                code: .environmentNotFound,
-                message: "Environment variable not found: \"\(reference.name)\"."
+                .environmentNotFound,
+                "Environment variable not found: \"\(reference.name)\"."
             )
         }
         var value = ExpressionValue.string(raw)
@@ -72,8 +72,8 @@ struct Environment: Sendable {
         let inner = try value(named: rest)
         guard EnvironmentReference.knownProcessors.contains(processor) else {
             throw ContainerError(
-                code: .environmentProcessing,
-                message: "Unsupported env var prefix \"\(processor)\" for env name \"\(rest)\"."
+                .environmentProcessing,
+                "Unsupported env var prefix \"\(processor)\" for env name \"\(rest)\"."
             )
         }
         return try Self.process(inner, with: processor, name: rest)
@@ -100,8 +100,8 @@ struct Environment: Sendable {
             guard let number = Double(trimmed), trimmed.rangeOfCharacter(from: .letters.subtracting(["e", "E"])) == nil
             else {
                 throw ContainerError(
-                    code: .environmentProcessing,
-                    message: "Non-numeric env var \"\(name)\" cannot be cast to \(processor)."
+                    .environmentProcessing,
+                    "Non-numeric env var \"\(name)\" cannot be cast to \(processor)."
                 )
             }
             if processor == "float" {
@@ -131,8 +131,8 @@ struct Environment: Sendable {
             object = try JSONSerialization.jsonObject(with: Data(raw.utf8), options: [.fragmentsAllowed])
         } catch {
             throw ContainerError(
-                code: .environmentProcessing,
-                message: "Invalid JSON in env var \"\(name)\": Syntax error"
+                .environmentProcessing,
+                "Invalid JSON in env var \"\(name)\": Syntax error"
             )
         }
         let value = fromJSON(object)
@@ -140,8 +140,8 @@ struct Environment: Sendable {
         case .array, .null: return value
         default:
             throw ContainerError(
-                code: .environmentProcessing,
-                message: "Invalid JSON env var \"\(name)\": array or null expected, \"\(value.typeName)\" given."
+                .environmentProcessing,
+                "Invalid JSON env var \"\(name)\": array or null expected, \"\(value.typeName)\" given."
             )
         }
     }

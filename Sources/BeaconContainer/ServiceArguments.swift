@@ -26,8 +26,8 @@ public struct ServiceArguments: Sendable {
     private func argument(_ index: Int) throws(ContainerError) -> ResolvedArgument {
         guard arguments.indices.contains(index) else {
             throw ContainerError(
-                code: .invalidDefinition,
-                message: "The factory asked for argument \(index), but the definition has \(arguments.count)."
+                .invalidDefinition,
+                "The factory asked for argument \(index), but the definition has \(arguments.count)."
             )
         }
         return arguments[index]
@@ -55,9 +55,9 @@ public struct ServiceArguments: Sendable {
             {
                 return typed
             }
-            throw ContainerError(code: .typeMismatch, message: "Argument \(index) is not a \(T.self).")
+            throw ContainerError(.typeMismatch, "Argument \(index) is not a \(T.self).")
         default:
-            throw ContainerError(code: .typeMismatch, message: "Argument \(index) is not a \(T.self).")
+            throw ContainerError(.typeMismatch, "Argument \(index) is not a \(T.self).")
         }
     }
 
@@ -126,7 +126,7 @@ public struct ServiceArguments: Sendable {
         default:
             break
         }
-        throw ContainerError(code: .typeMismatch, message: "Argument \(index) is a \(value.typeName), not an int.")
+        throw ContainerError(.typeMismatch, "Argument \(index) is a \(value.typeName), not an int.")
     }
 
     /// The argument at `index` as a list of expression values (a list argument or an array value).
@@ -136,7 +136,7 @@ public struct ServiceArguments: Sendable {
     /// - Throws: ``ContainerError`` when there is no such argument or it is not an array.
     public func list(_ index: Int) throws(ContainerError) -> [ExpressionValue] {
         guard case .array(let array) = try value(index) else {
-            throw ContainerError(code: .typeMismatch, message: "Argument \(index) is not a list.")
+            throw ContainerError(.typeMismatch, "Argument \(index) is not a list.")
         }
         return array.values
     }

@@ -194,8 +194,8 @@ extension Container {
     @usableFromInline
     static func typeMismatch(_ box: any ServiceBox, id: String, requested: Any.Type) -> ContainerError {
         ContainerError(
-            code: .typeMismatch,
-            message: "The service \"\(id)\" is a \(Swift.type(of: box.anyValue)), not a \(requested)."
+            .typeMismatch,
+            "The service \"\(id)\" is a \(Swift.type(of: box.anyValue)), not a \(requested)."
         )
     }
 }

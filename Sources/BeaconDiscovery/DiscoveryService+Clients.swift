@@ -24,7 +24,7 @@ extension DiscoveryService {
             DynamicMemcachedPool(
                 source: cache,
                 servers: location,
-                builder: configuration.memcached.builder,
+                configuration: configuration.memcached.pool,
                 defaultPort: configuration.memcached.defaultPort,
                 retryDelay: configuration.watchRetryDelay,
                 logger: logger

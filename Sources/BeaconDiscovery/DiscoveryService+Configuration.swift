@@ -42,18 +42,18 @@ extension DiscoveryService {
         /// endpoint text or `ServiceInstance` JSON.
         public var location: DiscoveryLocation
         /// How each pool is built (distribution, timeouts). Default: ketama, as PHP's `Memcached`.
-        public var builder: MemcachedPoolBuilder
+        public var pool: MemcachedPool.Configuration
         /// The port of endpoints written without one. Default: 11211.
         public var defaultPort: Int
 
         /// Creates the defaults.
         public init(
             location: DiscoveryLocation = .prefix("/memcached/servers/"),
-            builder: MemcachedPoolBuilder = MemcachedPoolBuilder(),
+            pool: MemcachedPool.Configuration = MemcachedPool.Configuration(),
             defaultPort: Int = 11211
         ) {
             self.location = location
-            self.builder = builder
+            self.pool = pool
             self.defaultPort = defaultPort
         }
     }

@@ -53,8 +53,8 @@ extension DiscoveryService: ExpressionObject {
         guard let method = Self.methods[lowercasedName] else { return .null }
         guard arguments.count >= method.required else {
             throw ExpressionError(
-                code: .argumentCountError,
-                message: "Too few arguments to function \(className)::\(method.name)(), \(arguments.count) passed "
+                .argumentCountError,
+                "Too few arguments to function \(className)::\(method.name)(), \(arguments.count) passed "
                     + "and at least \(method.required) expected"
             )
         }

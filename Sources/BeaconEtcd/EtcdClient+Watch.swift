@@ -178,7 +178,7 @@ final class EtcdWatchFollower {
                 .invalidResponse,
                 "a watch message is not the expected JSON",
                 operation: "watch",
-                endpoint: self.streamEndpoint,
+                target: self.streamEndpoint,
                 underlying: error
             )
         }
@@ -225,7 +225,7 @@ final class EtcdWatchFollower {
             return nil
         }
         if reason.contains("permission denied") {
-            throw EtcdError(.permissionDenied, reason, operation: "watch", endpoint: self.streamEndpoint)
+            throw EtcdError(.permissionDenied, reason, operation: "watch", target: self.streamEndpoint)
         }
         if reason.contains("auth token") || reason.contains("user name is empty") {
             self.client.transport.invalidateToken()

@@ -36,7 +36,7 @@ final class EtcdTransport: Sendable {
             }
             endpoints.append(url)
         }
-        var http = HTTPClientConfiguration()
+        var http = HTTPClient.Configuration()
         http.connectTimeout = configuration.connectTimeout
         http.requestTimeout = configuration.requestTimeout
         http.tls.caBundlePath = configuration.tls.caBundlePath
@@ -87,7 +87,7 @@ final class EtcdTransport: Sendable {
                 .invalidResponse,
                 "the answer is not the expected JSON",
                 operation: operation,
-                endpoint: response.endpoint,
+                target: response.endpoint,
                 underlying: error
             )
         }
@@ -240,7 +240,7 @@ final class EtcdTransport: Sendable {
                 .invalidResponse,
                 "the answer holds no token",
                 operation: "authenticate",
-                endpoint: endpoint
+                target: endpoint
             )
         }
         self.state.withLock { $0.token = token }
@@ -261,7 +261,7 @@ final class EtcdTransport: Sendable {
         case 3 where message.contains("user name is empty"): code = .authenticationFailed
         default: code = .server
         }
-        return EtcdError(code, message, operation: operation, endpoint: endpoint, grpcCode: grpcCode)
+        return EtcdError(code, message, operation: operation, target: endpoint, grpcCode: grpcCode)
     }
 }
 

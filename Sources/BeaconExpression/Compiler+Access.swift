@@ -9,7 +9,7 @@ extension Compiler {
         guard let function = functions[name]?.evaluate else {
             // The parser only accepts registered names; this cannot happen, but fail cleanly if it does.
             return Compiled { _ in
-                throw ExpressionError(code: .error, message: "Call to undefined function \(name)()")
+                throw ExpressionError(.error, "Call to undefined function \(name)()")
             }
         }
         switch arguments.count {

@@ -61,7 +61,7 @@ extension Compiler {
                 let first = try lhs(scope)
                 let second = try rhs(scope)
                 if phpLooselyEquals(.int(0), second, scope: scope) {
-                    throw ExpressionError(code: .divisionByZero, message: "Division by zero.")
+                    throw ExpressionError(.divisionByZero, "Division by zero.")
                 }
                 return try PHPArithmetic.divide(first, second, scope: scope)
             }
@@ -70,7 +70,7 @@ extension Compiler {
                 let first = try lhs(scope)
                 let second = try rhs(scope)
                 if phpLooselyEquals(.int(0), second, scope: scope) {
-                    throw ExpressionError(code: .divisionByZero, message: "Modulo by zero.")
+                    throw ExpressionError(.divisionByZero, "Modulo by zero.")
                 }
                 return try PHPArithmetic.modulo(first, second, scope: scope)
             }
@@ -82,7 +82,7 @@ extension Compiler {
             return compileMatches(lhs, right)
         default:
             return Compiled { _ in
-                throw ExpressionError(code: .error, message: "Unsupported operator \"\(op)\"")
+                throw ExpressionError(.error, "Unsupported operator \"\(op)\"")
             }
         }
     }
@@ -120,8 +120,8 @@ extension Compiler {
         _ scope: Scope
     ) throws -> [UInt8] {
         let typeError = ExpressionError(
-            code: .typeError,
-            message: "BinaryNode::evaluateMatches(): Argument #\(number) ($\(name)) must be of type "
+            .typeError,
+            "BinaryNode::evaluateMatches(): Argument #\(number) ($\(name)) must be of type "
                 + "\(nullable ? "?string" : "string"), \(value.typeName) given"
         )
         switch value {

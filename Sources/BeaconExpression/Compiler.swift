@@ -44,7 +44,7 @@ struct Compiler {
     }
 
     func runtimeError(_ message: [UInt8]) -> ExpressionError {
-        ExpressionError(code: .runtimeError, message: String(decoding: message, as: UTF8.self))
+        ExpressionError(.runtimeError, String(decoding: message, as: UTF8.self))
     }
 
     /// Folds a node whose children are all constants, unless evaluating it throws or reports a diagnostic.
@@ -62,8 +62,8 @@ struct Compiler {
     func compileNode(_ node: Node) throws -> Compiled {
         guard stack.hasRoom() else {
             throw ExpressionError(
-                code: .nestingTooDeep,
-                message: "Expression nesting exceeds the stack available to compile it."
+                .nestingTooDeep,
+                "Expression nesting exceeds the stack available to compile it."
             )
         }
         switch node {

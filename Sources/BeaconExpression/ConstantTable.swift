@@ -66,16 +66,16 @@ final class ConstantTable: Sendable {
     func evaluate(_ arguments: [ExpressionValue]) throws -> ExpressionValue {
         guard arguments.count == 1 else {
             throw ExpressionError(
-                code: .argumentCountError,
-                message: "constant() expects exactly 1 argument, \(arguments.count) given"
+                .argumentCountError,
+                "constant() expects exactly 1 argument, \(arguments.count) given"
             )
         }
         let name: String
         switch arguments[0] {
         case .array, .object:
             throw ExpressionError(
-                code: .typeError,
-                message: "constant(): Argument #1 ($name) must be of type string, \(arguments[0].typeName) given"
+                .typeError,
+                "constant(): Argument #1 ($name) must be of type string, \(arguments[0].typeName) given"
             )
         default:
             name = ExpressionString(bytes: try phpString(of: arguments[0], scope: .silent)).description
@@ -92,10 +92,10 @@ final class ConstantTable: Sendable {
         }
         if let className = ConstantTable.className(in: name) {
             if !classKnown {
-                throw ExpressionError(code: .error, message: "Class \"\(className)\" not found")
+                throw ExpressionError(.error, "Class \"\(className)\" not found")
             }
-            throw ExpressionError(code: .error, message: "Undefined constant \(name)")
+            throw ExpressionError(.error, "Undefined constant \(name)")
         }
-        throw ExpressionError(code: .error, message: "Undefined constant \"\(name)\"")
+        throw ExpressionError(.error, "Undefined constant \"\(name)\"")
     }
 }

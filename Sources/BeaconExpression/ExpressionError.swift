@@ -6,7 +6,7 @@
 /// Symfony would print (syntax errors carry Symfony's exact text, including `around position N for
 /// expression ...`). Errors thrown by registered functions and by ``ExpressionObject`` methods are not
 /// wrapped: they reach the caller unchanged.
-public struct ExpressionError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct ExpressionError: Error, Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     /// The kind of error.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
@@ -58,6 +58,11 @@ public struct ExpressionError: Error, Sendable, Hashable, CustomStringConvertibl
     public let message: String
     /// For syntax errors, the number in `around position N`.
     public let position: Int?
+    /// Where in Beacon's source code the error was thrown, as `#fileID:#line` (for example
+    /// `BeaconExpression/Parser.swift:42`), for bug reports.
+    public var thrownAt: String { "\(self.fileID):\(self.sourceLine)" }
+    private var fileID: String
+    private var sourceLine: Int
 
     /// Creates an error.
     ///
@@ -65,15 +70,42 @@ public struct ExpressionError: Error, Sendable, Hashable, CustomStringConvertibl
     ///   - code: The kind of error.
     ///   - message: The complete message.
     ///   - position: For syntax errors, the position reported in the message.
-    public init(code: Code, message: String, position: Int? = nil) {
+    ///   - fileID: The source file that throws; leave the default.
+    ///   - sourceLine: The source line that throws; leave the default.
+    public init(
+        _ code: Code,
+        _ message: String,
+        position: Int? = nil,
+        fileID: String = #fileID,
+        sourceLine: Int = #line
+    ) {
         self.code = code
         self.message = message
         self.position = position
+        self.fileID = fileID
+        self.sourceLine = sourceLine
     }
 
     /// The PHP class name and the message.
     public var description: String {
         "\(code.phpClassName): \(message)"
+    }
+
+    /// The description followed by where the error was thrown.
+    public var debugDescription: String {
+        "ExpressionError(code: \(self.code), \(self.description), thrownAt: \(self.thrownAt))"
+    }
+
+    /// Whether two errors have the same code, message and position; where they were thrown does not count.
+    public static func == (lhs: ExpressionError, rhs: ExpressionError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message && lhs.position == rhs.position
+    }
+
+    /// Hashes the code, the message and the position.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.code)
+        hasher.combine(self.message)
+        hasher.combine(self.position)
     }
 }
 
@@ -111,7 +143,7 @@ extension ExpressionError {
                 text += Array(" Did you mean \"\(best)\"?".utf8)
             }
         }
-        return ExpressionError(code: .syntaxError, message: String(decoding: text, as: UTF8.self), position: position)
+        return ExpressionError(.syntaxError, String(decoding: text, as: UTF8.self), position: position)
     }
 
     /// A PHP `TypeError` for an arithmetic or bitwise operator on unsupported operands.
@@ -121,8 +153,8 @@ extension ExpressionError {
         _ right: ExpressionValue
     ) -> ExpressionError {
         ExpressionError(
-            code: .typeError,
-            message: "Unsupported operand types: \(left.typeName) \(symbol) \(right.typeName)"
+            .typeError,
+            "Unsupported operand types: \(left.typeName) \(symbol) \(right.typeName)"
         )
     }
 }

@@ -159,8 +159,8 @@ public final class ExpressionLanguage: Sendable {
         try parse(expression, names: Array(values.keys)).evaluate(values: values, diagnostics: diagnostics)
     }
 
-    /// The number of cached parsed expressions.
-    public var cachedExpressionCount: Int {
+    /// The number of cached parsed expressions; for the package's tests.
+    package var cachedExpressionCount: Int {
         state.withLock { $0.cache.count }
     }
 

@@ -111,8 +111,8 @@ struct Parser {
 
     private func tooDeep() -> ExpressionError {
         ExpressionError(
-            code: .nestingTooDeep,
-            message: "Expression nesting exceeds the limit of \(Parser.maximumDepth) levels around position "
+            .nestingTooDeep,
+            "Expression nesting exceeds the limit of \(Parser.maximumDepth) levels around position "
                 + "\(current.position).",
             position: current.position
         )
@@ -133,8 +133,8 @@ struct Parser {
         }
         if !stack.hasRoom() {
             throw ExpressionError(
-                code: .nestingTooDeep,
-                message: "Expression nesting exceeds the stack available to parse it around position "
+                .nestingTooDeep,
+                "Expression nesting exceeds the stack available to parse it around position "
                     + "\(current.position).",
                 position: current.position
             )

@@ -75,7 +75,7 @@ enum PHPArithmetic {
 
     /// PHP's own `/` (after Symfony's `0 == right` check): ints divide exactly to an int, otherwise to a float.
     static func divide(_ left: ExpressionValue, _ right: ExpressionValue, scope: Scope) throws -> ExpressionValue {
-        let divisionByZero = ExpressionError(code: .divisionByZero, message: "Division by zero")
+        let divisionByZero = ExpressionError(.divisionByZero, "Division by zero")
         switch (left, right) {
         case (.int(let a), .int(let b)):
             if b == 0 { throw divisionByZero }
@@ -101,7 +101,7 @@ enum PHPArithmetic {
     static func modulo(_ left: ExpressionValue, _ right: ExpressionValue, scope: Scope) throws -> ExpressionValue {
         let (a, b) = try integers(left, "%", right, scope: scope)
         if b == 0 {
-            throw ExpressionError(code: .divisionByZero, message: "Modulo by zero")
+            throw ExpressionError(.divisionByZero, "Modulo by zero")
         }
         if b == -1 {
             return .int(0)

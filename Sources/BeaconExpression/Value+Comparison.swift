@@ -214,8 +214,8 @@ func phpIdentical(_ left: ExpressionValue, _ right: ExpressionValue) -> Bool {
 func phpInArray(_ needle: ExpressionValue, _ haystack: ExpressionValue, scope: Scope) throws -> Bool {
     guard case .array(let array) = haystack else {
         throw ExpressionError(
-            code: .typeError,
-            message: "in_array(): Argument #2 ($haystack) must be of type array, \(haystack.typeName) given"
+            .typeError,
+            "in_array(): Argument #2 ($haystack) must be of type array, \(haystack.typeName) given"
         )
     }
     if case .string(let string) = needle {

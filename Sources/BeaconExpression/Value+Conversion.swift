@@ -44,8 +44,8 @@ func phpString(of value: ExpressionValue, scope: Scope) throws -> [UInt8] {
             return string.bytes
         }
         throw ExpressionError(
-            code: .error,
-            message: "Object of class \(object.className) could not be converted to string"
+            .error,
+            "Object of class \(object.className) could not be converted to string"
         )
     }
 }
@@ -195,6 +195,6 @@ func phpArrayKey(_ value: ExpressionValue, scope: Scope) throws -> ExpressionArr
         }
         return .int(integer)
     case .string(let string): return ExpressionArrayKey(normalizing: string)
-    case .array, .object: throw ExpressionError(code: .typeError, message: "Illegal offset type")
+    case .array, .object: throw ExpressionError(.typeError, "Illegal offset type")
     }
 }

@@ -14,13 +14,13 @@ enum PHPRange {
     static let maximumCount = 1_000_000
 
     private static func stepError() -> ExpressionError {
-        ExpressionError(code: .valueError, message: "range(): Argument #3 ($step) must not exceed the specified range")
+        ExpressionError(.valueError, "range(): Argument #3 ($step) must not exceed the specified range")
     }
 
     private static func sizeError(_ start: String, _ end: String) -> ExpressionError {
         ExpressionError(
-            code: .valueError,
-            message: "The supplied range exceeds the maximum array size: start=\(start) end=\(end)"
+            .valueError,
+            "The supplied range exceeds the maximum array size: start=\(start) end=\(end)"
         )
     }
 
@@ -58,8 +58,8 @@ enum PHPRange {
     private static func doubleRange(_ low: Double, _ high: Double) throws -> ExpressionValue {
         if low.isInfinite || high.isInfinite {
             throw ExpressionError(
-                code: .valueError,
-                message: "Invalid range supplied: start=\(formatNoDecimals(low)) end=\(formatNoDecimals(high))"
+                .valueError,
+                "Invalid range supplied: start=\(formatNoDecimals(low)) end=\(formatNoDecimals(high))"
             )
         }
         if low == high {

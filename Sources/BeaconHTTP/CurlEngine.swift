@@ -19,7 +19,7 @@ import Synchronization
 final class CurlEngine: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private let epoll: Int32
-    private let configuration: HTTPClientConfiguration
+    private let configuration: HTTPClient.Configuration
     private let logger: Logger
 
     /// Easy handles of finished requests, kept with the client's options for the next ones: creating a handle and
@@ -77,7 +77,7 @@ final class CurlEngine: @unchecked Sendable {
     ///   - epoll: The I/O thread's epoll instance, owned by the loop.
     ///   - configuration: The client's configuration.
     ///   - logger: Where transfers are logged.
-    init(multi: UnsafeMutableRawPointer, epoll: Int32, configuration: HTTPClientConfiguration, logger: Logger) {
+    init(multi: UnsafeMutableRawPointer, epoll: Int32, configuration: HTTPClient.Configuration, logger: Logger) {
         self.multi = multi
         self.epoll = epoll
         self.configuration = configuration
@@ -197,7 +197,7 @@ final class CurlEngine: @unchecked Sendable {
         if code != CURLE_OK {
             self.complete(
                 transfer,
-                with: HTTPError(curlCode: code, url: transfer.target.redacted, detail: transfer.errorDetail)
+                with: HTTPError(curlCode: code, target: transfer.target.redacted, detail: transfer.errorDetail)
             )
         }
     }
@@ -208,17 +208,17 @@ final class CurlEngine: @unchecked Sendable {
         self.pendingSubmissions = []
         for (transfer, completion) in submissions {
             transfer.completion = completion
-            self.complete(transfer, with: HTTPError.closed(url: transfer.target.redacted))
+            self.complete(transfer, with: HTTPError.closed(target: transfer.target.redacted))
         }
         let queued = self.hosts.values.flatMap { slots in
             defer { slots.queue = [] }
             return slots.queue
         }
         for transfer in queued {
-            self.complete(transfer, with: HTTPError.closed(url: transfer.target.redacted))
+            self.complete(transfer, with: HTTPError.closed(target: transfer.target.redacted))
         }
         for transfer in Array(self.running.values) {
-            self.complete(transfer, with: HTTPError.closed(url: transfer.target.redacted))
+            self.complete(transfer, with: HTTPError.closed(target: transfer.target.redacted))
         }
     }
 
@@ -293,7 +293,7 @@ final class CurlEngine: @unchecked Sendable {
             if result == CURLE_OK {
                 self.succeed(transfer)
             } else {
-                let error = HTTPError(curlCode: result, url: transfer.target.redacted, detail: transfer.errorDetail)
+                let error = HTTPError(curlCode: result, target: transfer.target.redacted, detail: transfer.errorDetail)
                 self.complete(transfer, with: error)
             }
         }
@@ -347,9 +347,9 @@ final class CurlEngine: @unchecked Sendable {
                 next = min(next ?? idleTimeout, idleTimeout)
             } else if remaining <= .zero {
                 let error = HTTPError(
-                    code: .timedOut,
-                    url: transfer.target.redacted,
-                    message: "nothing received for \(idleTimeout) (the stream's idle timeout)"
+                    .timedOut,
+                    "nothing received for \(idleTimeout) (the stream's idle timeout)",
+                    target: transfer.target.redacted
                 )
                 self.complete(transfer, with: error)
             } else {
@@ -373,9 +373,9 @@ final class CurlEngine: @unchecked Sendable {
         let code = curl_multi_add_handle(self.multi, easy)
         guard code == CURLM_OK else {
             let error = HTTPError(
-                code: .other,
-                url: transfer.target.redacted,
-                message: String(cString: curl_multi_strerror(code))
+                .other,
+                String(cString: curl_multi_strerror(code)),
+                target: transfer.target.redacted
             )
             self.complete(transfer, with: error)
             return

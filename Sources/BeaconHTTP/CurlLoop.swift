@@ -70,7 +70,7 @@ final class CurlLoop: @unchecked Sendable {
     /// - Parameters:
     ///   - configuration: The client's configuration.
     ///   - logger: Where transfers are logged (debug level).
-    init(configuration: HTTPClientConfiguration, logger: Logger) {
+    init(configuration: HTTPClient.Configuration, logger: Logger) {
         precondition(CurlGlobal.isInitialized, "curl_global_init failed")
         guard let multi = curl_multi_init() else {
             fatalError("curl_multi_init failed (out of memory)")
@@ -118,7 +118,7 @@ final class CurlLoop: @unchecked Sendable {
             inbox.submissions.append((transfer, completion))
         }
         if !accepted {
-            let error = HTTPError.closed(url: transfer.target.redacted)
+            let error = HTTPError.closed(target: transfer.target.redacted)
             switch completion {
             case .response(let continuation): continuation.resume(throwing: error)
             case .head(let continuation): continuation.resume(throwing: error)

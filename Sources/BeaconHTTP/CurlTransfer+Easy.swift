@@ -19,7 +19,7 @@ extension CurlTransfer {
     /// - Throws: ``HTTPError`` with ``HTTPError/Code/invalidRequest`` for a request that cannot be sent, or the
     ///   error libcurl gave for an option.
     func makeEasyHandle(
-        configuration: HTTPClientConfiguration,
+        configuration: HTTPClient.Configuration,
         recycled: UnsafeMutableRawPointer? = nil
     ) throws(HTTPError) {
         if let recycled {
@@ -29,7 +29,7 @@ extension CurlTransfer {
         try self.validate()
         if self.easy == nil {
             guard let easy = curl_easy_init() else {
-                throw HTTPError(code: .other, url: self.target.redacted, message: "curl_easy_init failed")
+                throw HTTPError(.other, "curl_easy_init failed", target: self.target.redacted)
             }
             self.easy = easy
             try self.setClientOptions(configuration: configuration)
@@ -58,7 +58,7 @@ extension CurlTransfer {
 
     /// Sets the options that every request of the client shares: protocol, timeouts, keep-alive, TLS and the
     /// callbacks. Once per easy handle; they survive its reuse.
-    private func setClientOptions(configuration: HTTPClientConfiguration) throws(HTTPError) {
+    private func setClientOptions(configuration: HTTPClient.Configuration) throws(HTTPError) {
         let easy = self.easy!
         // Defense in depth (a URL can only be http or https); libcurl before 7.85 lacks the option: ignore it then.
         _ = cbeacon_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
@@ -93,7 +93,7 @@ extension CurlTransfer {
     /// Rejects what libcurl would send wrongly or not at all: header injection, NUL bytes, odd methods.
     private func validate() throws(HTTPError) {
         func invalid(_ message: String) -> HTTPError {
-            HTTPError(code: .invalidRequest, url: self.target.redacted, message: message)
+            HTTPError(.invalidRequest, message, target: self.target.redacted)
         }
         guard !self.request.url.utf8.contains(0) else { throw invalid("the URL contains a NUL byte") }
         guard !self.request.method.isEmpty,
@@ -114,7 +114,7 @@ extension CurlTransfer {
 
     /// Sets the URL; for `https` with a configured server name, the URL names that server and libcurl connects
     /// to the URL's host instead (`CURLOPT_CONNECT_TO`), so that certificate checks use the name.
-    private func setURL(_ tls: HTTPClientConfiguration.TLS) throws(HTTPError) {
+    private func setURL(_ tls: HTTPClient.Configuration.TLS) throws(HTTPError) {
         var url = self.request.url
         if self.target.scheme == "https", let serverName = tls.serverName, !serverName.isEmpty {
             url = "https://\(serverName):\(self.target.port)\(self.target.rest)"
@@ -233,7 +233,7 @@ extension CurlTransfer {
 
     private func check(_ code: CURLcode) throws(HTTPError) {
         guard code == CURLE_OK else {
-            throw HTTPError(curlCode: code, url: self.target.redacted, detail: self.errorDetail)
+            throw HTTPError(curlCode: code, target: self.target.redacted, detail: self.errorDetail)
         }
     }
 }

@@ -48,7 +48,7 @@ final class CurlTransfer: @unchecked Sendable {
 
     var completion: Completion?
     var phase = Phase.new
-    /// Whether the transfer counts against its host's ``HTTPClientConfiguration/maxConnectionsPerHost``.
+    /// Whether the transfer counts against its host's ``HTTPClient/Configuration/maxConnectionsPerHost``.
     var holdsHostSlot = false
     /// The slots of the transfer's host key, set at submission for a buffered request.
     var hostSlots: HostSlots?

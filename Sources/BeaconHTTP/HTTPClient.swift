@@ -21,7 +21,7 @@ import Darwin
 /// Call ``close()`` when done; `deinit` does it too, as a safety net.
 package final class HTTPClient: Sendable {
     /// The configuration the client was created with.
-    package let configuration: HTTPClientConfiguration
+    package let configuration: HTTPClient.Configuration
 
     private let loop: CurlLoop
 
@@ -41,7 +41,7 @@ package final class HTTPClient: Sendable {
     ///   - configuration: Timeouts, TLS and connection limits.
     ///   - logger: Where the client logs, at debug level only: one line per finished transfer with its method, URL
     ///     (without user information or query), status or error, and duration. Never headers or bodies.
-    package init(configuration: HTTPClientConfiguration = .init(), logger: Logger) {
+    package init(configuration: HTTPClient.Configuration = .init(), logger: Logger) {
         self.configuration = configuration
         let loop = CurlLoop(configuration: configuration, logger: logger)
         self.loop = loop
@@ -62,7 +62,7 @@ package final class HTTPClient: Sendable {
     /// Creates a client that does not log.
     ///
     /// - Parameter configuration: Timeouts, TLS and connection limits.
-    package convenience init(configuration: HTTPClientConfiguration = .init()) {
+    package convenience init(configuration: HTTPClient.Configuration = .init()) {
         self.init(configuration: configuration, logger: Logger(label: "beacon.http") { _ in SwiftLogNoOpLogHandler() })
     }
 
@@ -72,7 +72,7 @@ package final class HTTPClient: Sendable {
 
     /// Sends a request and returns the whole response.
     ///
-    /// The transfer may take ``HTTPRequest/timeout`` or else ``HTTPClientConfiguration/requestTimeout``.
+    /// The transfer may take ``HTTPRequest/timeout`` or else ``HTTPClient/Configuration/requestTimeout``.
     /// Cancelling the calling task aborts the transfer at once.
     ///
     /// - Parameter request: The request.
@@ -109,7 +109,7 @@ package final class HTTPClient: Sendable {
     /// through the returned stream.
     ///
     /// A stream has no total timeout unless ``HTTPRequest/timeout`` sets one; ``HTTPRequest/idleTimeout`` or
-    /// ``HTTPClientConfiguration/streamIdleTimeout`` limits how long it may stay silent. Cancelling the calling
+    /// ``HTTPClient/Configuration/streamIdleTimeout`` limits how long it may stay silent. Cancelling the calling
     /// task before this method returns aborts the transfer; afterwards, see ``HTTPResponseStream``.
     ///
     /// - Parameter request: The request.

@@ -7,25 +7,29 @@ extension HTTPError {
     ///
     /// - Parameters:
     ///   - curlCode: The code libcurl reported.
-    ///   - url: The redacted URL.
+    ///   - target: The redacted URL.
     ///   - detail: libcurl's error buffer for the transfer, if it wrote one.
-    init(curlCode: CURLcode, url: String, detail: String?) {
+    ///   - fileID: The source file that throws; leave the default.
+    ///   - sourceLine: The source line that throws; leave the default.
+    init(curlCode: CURLcode, target: String, detail: String?, fileID: String = #fileID, sourceLine: Int = #line) {
         self.init(
-            code: Self.code(for: curlCode),
-            url: url,
-            message: String(cString: curl_easy_strerror(curlCode)),
+            Self.code(for: curlCode),
+            String(cString: curl_easy_strerror(curlCode)),
+            target: target,
             detail: detail,
             curlCode: Int(curlCode.rawValue),
-            curlCodeName: Self.name(of: curlCode)
+            curlCodeName: Self.name(of: curlCode),
+            fileID: fileID,
+            sourceLine: sourceLine
         )
     }
 
     /// The error for a transfer that closing the client aborted or refused.
     ///
-    /// - Parameter url: The redacted URL.
+    /// - Parameter target: The redacted URL.
     /// - Returns: An error with code ``Code/closed``.
-    static func closed(url: String) -> HTTPError {
-        HTTPError(code: .closed, url: url, message: "the HTTP client was closed")
+    static func closed(target: String) -> HTTPError {
+        HTTPError(.closed, "the HTTP client was closed", target: target)
     }
 
     /// The coarse code of a `CURLcode`.

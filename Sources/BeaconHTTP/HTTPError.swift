@@ -65,7 +65,7 @@ package struct HTTPError: Error, Sendable, CustomStringConvertible {
     package var code: Code
 
     /// The request's URL as `scheme://host:port/path`, without user information, query or fragment.
-    package var url: String
+    package var target: String
 
     /// What happened, in libcurl's words when libcurl reported it (`curl_easy_strerror`).
     package var message: String
@@ -79,25 +79,36 @@ package struct HTTPError: Error, Sendable, CustomStringConvertible {
     /// The name of ``curlCode``, such as `CURLE_COULDNT_CONNECT`.
     package var curlCodeName: String?
 
+    /// Where in Beacon's source code the error was thrown, as `#fileID:#line`, for bug reports.
+    package var thrownAt: String { "\(self.fileID):\(self.sourceLine)" }
+    private var fileID: String
+    private var sourceLine: Int
+
     /// Creates an error.
     ///
     /// - Parameters:
     ///   - code: What went wrong.
-    ///   - url: The redacted URL (`scheme://host:port/path`).
     ///   - message: What happened.
+    ///   - target: The redacted URL (`scheme://host:port/path`).
     ///   - detail: A detailed message, if any.
     ///   - curlCode: libcurl's `CURLcode`, if libcurl reported the failure.
     ///   - curlCodeName: The name of `curlCode`.
+    ///   - fileID: The source file that throws; leave the default.
+    ///   - sourceLine: The source line that throws; leave the default.
     package init(
-        code: Code,
-        url: String,
-        message: String,
+        _ code: Code,
+        _ message: String,
+        target: String,
         detail: String? = nil,
         curlCode: Int? = nil,
-        curlCodeName: String? = nil
+        curlCodeName: String? = nil,
+        fileID: String = #fileID,
+        sourceLine: Int = #line
     ) {
         self.code = code
-        self.url = url
+        self.target = target
+        self.fileID = fileID
+        self.sourceLine = sourceLine
         self.message = message
         self.detail = detail
         self.curlCode = curlCode
@@ -109,9 +120,9 @@ package struct HTTPError: Error, Sendable, CustomStringConvertible {
     package var description: String {
         var text =
             switch self.code {
-            case .connectFailed: "connect to \(self.url) failed: \(self.message)"
-            case .timedOut: "request to \(self.url) timed out: \(self.message)"
-            default: "request to \(self.url) failed: \(self.message)"
+            case .connectFailed: "connect to \(self.target) failed: \(self.message)"
+            case .timedOut: "request to \(self.target) timed out: \(self.message)"
+            default: "request to \(self.target) failed: \(self.message)"
             }
         if let name = self.curlCodeName {
             text += " (\(name))"

@@ -17,12 +17,12 @@ package struct HTTPRequest: Sendable {
     /// The body to send; empty for none. The client never logs it.
     package var body: [UInt8]
 
-    /// The total time the transfer may take; `nil` uses ``HTTPClientConfiguration/requestTimeout`` for
+    /// The total time the transfer may take; `nil` uses ``HTTPClient/Configuration/requestTimeout`` for
     /// ``HTTPClient/execute(_:)`` and no total timeout for ``HTTPClient/stream(_:)``.
     package var timeout: Duration?
 
     /// For ``HTTPClient/stream(_:)``: how long the stream may receive nothing before it fails with
-    /// ``HTTPError/Code/timedOut``; `nil` uses ``HTTPClientConfiguration/streamIdleTimeout``.
+    /// ``HTTPError/Code/timedOut``; `nil` uses ``HTTPClient/Configuration/streamIdleTimeout``.
     package var idleTimeout: Duration?
 
     /// Creates a request.

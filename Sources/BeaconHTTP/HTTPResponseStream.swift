@@ -9,7 +9,7 @@
 ///
 /// Cancelling the iterating task aborts the transfer at once and `next()` throws `CancellationError`; so does
 /// dropping the stream and its iterators before the end. A consumer slower than the network pauses the transfer
-/// once ``HTTPClientConfiguration/streamBufferLimit`` bytes wait, and it resumes when the consumer catches up, so
+/// once ``HTTPClient/Configuration/streamBufferLimit`` bytes wait, and it resumes when the consumer catches up, so
 /// no byte is lost and memory stays bounded.
 package struct HTTPResponseStream: AsyncSequence, Sendable {
     /// A chunk of the body.

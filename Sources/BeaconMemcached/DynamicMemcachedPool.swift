@@ -17,7 +17,7 @@ import Synchronization
 /// let pool = DynamicMemcachedPool(
 ///     source: source,
 ///     servers: .prefix("/services/memcached/"),
-///     builder: MemcachedPoolBuilder(),
+///     configuration: MemcachedPool.Configuration(),
 ///     logger: logger
 /// )
 /// // In the application's ServiceGroup, or:
@@ -43,7 +43,7 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
     private let location: DiscoveryLocation
     /// Set when the location cannot hold a server list (a Patroni leader): every operation throws it.
     private let unsupported: MemcachedError?
-    private let builder: MemcachedPoolBuilder
+    private let configuration: MemcachedPool.Configuration
     private let refresh: Refresh
     private let defaultPort: Int
     private let retryDelay: Duration
@@ -58,7 +58,7 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
     ///     `ServiceInstance` JSON; see `DiscoveryLocation.endpoints(in:defaultPort:)`) that holds it. A Patroni
     ///     leader location names one PostgreSQL server, not a server list: it is not supported, ``run()`` returns at
     ///     once and every operation throws ``MemcachedError/Code/invalidConfiguration`` saying so.
-    ///   - builder: How each pool is built.
+    ///   - configuration: How each pool is built.
     ///   - refresh: Watch the source (the default) or poll it.
     ///   - defaultPort: The port for endpoints without one. Default: 11211.
     ///   - retryDelay: How long to wait before reading again after the source failed. Default: 1 second.
@@ -66,11 +66,11 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
     public init(
         source: any DiscoverySource,
         servers: DiscoveryLocation,
-        builder: MemcachedPoolBuilder = MemcachedPoolBuilder(),
+        configuration: MemcachedPool.Configuration = MemcachedPool.Configuration(),
         refresh: Refresh = .watch,
         defaultPort: Int = 11211,
         retryDelay: Duration = .seconds(1),
-        logger: Logger
+        logger: Logger = Logger(label: "beacon.memcached", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.source = source
         self.location = servers
@@ -82,7 +82,7 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
         } else {
             self.unsupported = nil
         }
-        self.builder = builder
+        self.configuration = configuration
         self.refresh = refresh
         self.defaultPort = defaultPort
         self.retryDelay = retryDelay
@@ -216,7 +216,7 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
         }
         let fresh: MemcachedPool
         do {
-            fresh = try self.builder.build(servers: servers, logger: self.logger)
+            fresh = try MemcachedPool(servers: servers, configuration: self.configuration, logger: self.logger)
         } catch {
             self.noteUpdate()
             throw error

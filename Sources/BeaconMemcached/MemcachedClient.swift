@@ -6,12 +6,12 @@ public import Beacon
 /// operation built on that.
 ///
 /// The synchronous API is ``withBlockingConnection(_:)``: the operations run on the calling thread, each bounded
-/// by the builder's timeouts; use it on threads of your own (or in code that is fine blocking for that long). The
+/// by the configured timeouts; use it on threads of your own (or in code that is fine blocking for that long). The
 /// asynchronous API (``withConnection(_:)`` and the operations in the extension, such as ``get(_:)``) runs the
 /// same calls on the pool's dedicated threads, so it never blocks Swift's cooperative thread pool.
 public protocol MemcachedClient: Sendable {
     /// Lends a connection to a closure on the calling thread, blocking it while waiting for a free connection
-    /// (at most ``MemcachedPoolBuilder/acquireTimeout``) and during the operations (bounded by the timeouts).
+    /// (at most ``MemcachedPool/Configuration/acquireTimeout``) and during the operations (bounded by the timeouts).
     ///
     /// - Parameter body: The work; the connection **must not** escape it.
     /// - Returns: What `body` returns.

@@ -15,7 +15,7 @@ import Darwin
 ///
 /// You get one from ``MemcachedClient/withBlockingConnection(_:)`` or ``MemcachedClient/withConnection(_:)``. It
 /// is yours alone until the closure returns, and it **must not** be stored or used after that: the pool hands the
-/// same handle to the next caller. Every method blocks the calling thread for at most the builder's timeouts.
+/// same handle to the next caller. Every method blocks the calling thread for at most the pool's configured timeouts.
 ///
 /// ```swift
 /// let value = try pool.withBlockingConnection { connection in
@@ -35,7 +35,7 @@ public struct MemcachedConnection {
 
     /// The server a key is stored on, as PHP's `Memcached::getServerByKey` picks it.
     ///
-    /// With ``MemcachedPoolBuilder/removeFailedServers``, a key whose server this connection found dead maps to
+    /// With ``MemcachedPool/Configuration/removeFailedServers``, a key whose server this connection found dead maps to
     /// another server until the dead one is retried.
     ///
     /// - Parameter key: The key, without the pool's key prefix.
@@ -144,7 +144,7 @@ public struct MemcachedConnection {
         return MemcachedError(
             code,
             message,
-            server: server,
+            endpoint: server,
             key: key,
             returnCode: Int(rc.rawValue),
             returnCodeName: name

@@ -11,7 +11,7 @@ public import Beacon
 /// ```
 /// unavailable at 127.0.0.1:21212 for key "user:42": the server did not answer (libmemcached 3 CONNECTION FAILURE)
 /// ```
-public struct MemcachedError: Error, Sendable, CustomStringConvertible {
+public struct MemcachedError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// What kind of failure an error describes.
     ///
     /// A struct rather than an enum so that new codes can be added without breaking exhaustive `switch`es.
@@ -34,7 +34,7 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
             self.base = base
         }
 
-        /// The builder's options or server list cannot be used (no servers, a prefix that is too long, ...).
+        /// The pool's configuration or server list cannot be used (no servers, a prefix that is too long, ...).
         public static let invalidConfiguration = Code(.invalidConfiguration)
         /// A key is empty, too long, or (in the ASCII protocol) contains spaces or control characters.
         public static let invalidKey = Code(.invalidKey)
@@ -42,7 +42,7 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
         public static let unavailable = Code(.unavailable)
         /// The server did not answer within the configured timeouts.
         public static let timeout = Code(.timeout)
-        /// No connection became free within ``MemcachedPoolBuilder/acquireTimeout``.
+        /// No connection became free within ``MemcachedPool/Configuration/acquireTimeout``.
         public static let poolExhausted = Code(.poolExhausted)
         /// The pool was closed, or a dynamic pool has no servers yet.
         public static let closed = Code(.closed)
@@ -62,7 +62,7 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
     /// A sentence saying what is wrong.
     public var message: String
     /// The server involved: the one the key maps to, or the one that failed.
-    public var server: Endpoint?
+    public var endpoint: Endpoint?
     /// The key involved, if any.
     public var key: String?
     /// libmemcached's `memcached_return_t` as a number, when libmemcached reported the failure.
@@ -71,46 +71,50 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
     public var returnCodeName: String?
     /// The error that caused this one, if any (an `EncodingError`, for example).
     public var underlying: (any Error & Sendable)?
-    /// Where in Beacon's source code the error was thrown (`#fileID:#line`), for bug reports.
-    public var location: String
+    /// Where in Beacon's source code the error was thrown, as `#fileID:#line` (for example
+    /// `BeaconMemcached/MemcachedPool.swift:42`), for bug reports.
+    public var thrownAt: String { "\(self.fileID):\(self.sourceLine)" }
+    private var fileID: String
+    private var sourceLine: Int
 
     /// Creates an error.
     ///
     /// - Parameters:
     ///   - code: What kind of failure this is.
     ///   - message: A sentence saying what is wrong.
-    ///   - server: The server involved.
+    ///   - endpoint: The server involved.
     ///   - key: The key involved.
     ///   - returnCode: libmemcached's return code.
     ///   - returnCodeName: libmemcached's name for the return code.
     ///   - underlying: The error that caused this one.
     ///   - fileID: The source file that throws; leave the default.
-    ///   - line: The source line that throws; leave the default.
+    ///   - sourceLine: The source line that throws; leave the default.
     public init(
         _ code: Code,
         _ message: String,
-        server: Endpoint? = nil,
+        endpoint: Endpoint? = nil,
         key: String? = nil,
         returnCode: Int? = nil,
         returnCodeName: String? = nil,
         underlying: (any Error & Sendable)? = nil,
         fileID: String = #fileID,
-        line: Int = #line
+        sourceLine: Int = #line
     ) {
         self.code = code
         self.message = message
-        self.server = server
+        self.endpoint = endpoint
         self.key = key
         self.returnCode = returnCode
         self.returnCodeName = returnCodeName
         self.underlying = underlying
-        self.location = "\(fileID):\(line)"
+        self.fileID = fileID
+        self.sourceLine = sourceLine
     }
 
     /// One line: the code, the server, the key, the message and libmemcached's return code.
     public var description: String {
         var result = self.code.description
-        if let server = self.server { result += " at \(server.hostAndPort)" }
+        if let endpoint = self.endpoint { result += " at \(endpoint.hostAndPort)" }
         if let key = self.key { result += " for key \(Self.quoted(key))" }
         result += ": " + self.message
         if let returnCode = self.returnCode {
@@ -118,6 +122,11 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible {
         }
         if let underlying = self.underlying { result += " (\(underlying))" }
         return result
+    }
+
+    /// The description followed by the code and where the error was thrown.
+    public var debugDescription: String {
+        "MemcachedError(code: \(self.code), \(self.description), thrownAt: \(self.thrownAt))"
     }
 
     static func quoted(_ text: String) -> String {

@@ -5,27 +5,27 @@ import CBeaconMemcached
 
 /// Creating and configuring the libmemcached handle every connection of a pool is cloned from.
 enum MemcachedHandleFactory {
-    /// Creates a handle with the builder's behaviours and the servers, in the order PHP's `Memcached` applies them.
+    /// Creates a handle with the configuration's behaviours and the servers, in the order PHP's `Memcached` applies them.
     ///
     /// The caller owns the result and frees it with `memcached_free`. On failure nothing is left allocated.
     static func makeMaster(
-        builder: MemcachedPoolBuilder,
+        configuration: MemcachedPool.Configuration,
         servers: [Endpoint]
     ) throws(MemcachedError) -> UnsafeMutablePointer<memcached_st> {
         guard !servers.isEmpty else {
             throw MemcachedError(.invalidConfiguration, "the server list is empty")
         }
-        if let prefix = builder.keyPrefix, prefix.utf8.count >= Int(MEMCACHED_MAX_NAMESPACE) {
+        if let prefix = configuration.keyPrefix, prefix.utf8.count >= Int(MEMCACHED_MAX_NAMESPACE) {
             throw MemcachedError(.invalidConfiguration, "the key prefix is longer than 127 bytes")
         }
-        guard builder.maxConnections >= 1 else {
+        guard configuration.maxConnections >= 1 else {
             throw MemcachedError(.invalidConfiguration, "maxConnections must be at least 1")
         }
         guard let handle = memcached_create(nil) else {
             throw MemcachedError(.invalidConfiguration, "memcached_create failed (out of memory)")
         }
         do {
-            try self.configure(handle, builder: builder)
+            try self.configure(handle, configuration: configuration)
             for server in servers {
                 try self.add(server, to: handle)
             }
@@ -36,13 +36,13 @@ enum MemcachedHandleFactory {
         }
     }
 
-    /// Clones a configured handle, repairing what `memcached_clone` loses (see ``repairClone(_:builder:)``).
+    /// Clones a configured handle, repairing what `memcached_clone` loses (see ``repairClone(_:configuration:)``).
     static func clone(
         _ master: UnsafeMutablePointer<memcached_st>,
-        builder: MemcachedPoolBuilder
+        configuration: MemcachedPool.Configuration
     ) -> UnsafeMutablePointer<memcached_st>? {
         guard let clone = memcached_clone(nil, master) else { return nil }
-        self.repairClone(clone, builder: builder)
+        self.repairClone(clone, configuration: configuration)
         return clone
     }
 
@@ -52,8 +52,8 @@ enum MemcachedHandleFactory {
     /// does not copy the weighted-ketama flag, so a clone of a handle configured like PHP's
     /// `OPT_LIBKETAMA_COMPATIBLE` maps keys differently from the handle it was cloned from, unless some weight is
     /// above 1 (adding such a server sets the flag again). The check is one field read per call.
-    static func repairClone(_ handle: UnsafeMutablePointer<memcached_st>, builder: MemcachedPoolBuilder) {
-        guard builder.libketamaCompatible, builder.distribution == .consistent else { return }
+    static func repairClone(_ handle: UnsafeMutablePointer<memcached_st>, configuration: MemcachedPool.Configuration) {
+        guard configuration.libketamaCompatible, configuration.distribution == .consistent else { return }
         if memcached_behavior_get(handle, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED) == 0 {
             _ = memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1)
         }
@@ -61,37 +61,37 @@ enum MemcachedHandleFactory {
 
     private static func configure(
         _ handle: UnsafeMutablePointer<memcached_st>,
-        builder: MemcachedPoolBuilder
+        configuration: MemcachedPool.Configuration
     ) throws(MemcachedError) {
         // The distribution first, then libketama compatibility: the order of PHP's documented
         // setOption(OPT_DISTRIBUTION, ...) then setOption(OPT_LIBKETAMA_COMPATIBLE, true).
-        switch builder.distribution.base {
+        switch configuration.distribution.base {
         case .consistent:
             try self.set(handle, MEMCACHED_BEHAVIOR_DISTRIBUTION, UInt64(MEMCACHED_DISTRIBUTION_CONSISTENT.rawValue))
-            if builder.libketamaCompatible {
+            if configuration.libketamaCompatible {
                 try self.set(handle, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1)
             }
         case .modula:
             break
         }
-        try self.set(handle, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, milliseconds(builder.connectTimeout))
-        try self.set(handle, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, milliseconds(builder.pollTimeout))
-        if let timeout = builder.sendTimeout {
+        try self.set(handle, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, milliseconds(configuration.connectTimeout))
+        try self.set(handle, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, milliseconds(configuration.pollTimeout))
+        if let timeout = configuration.sendTimeout {
             try self.set(handle, MEMCACHED_BEHAVIOR_SND_TIMEOUT, microseconds(timeout))
         }
-        if let timeout = builder.receiveTimeout {
+        if let timeout = configuration.receiveTimeout {
             try self.set(handle, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, microseconds(timeout))
         }
-        if builder.binaryProtocol {
+        if configuration.binaryProtocol {
             try self.set(handle, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1)
         }
-        try self.set(handle, MEMCACHED_BEHAVIOR_TCP_NODELAY, builder.tcpNoDelay ? 1 : 0)
+        try self.set(handle, MEMCACHED_BEHAVIOR_TCP_NODELAY, configuration.tcpNoDelay ? 1 : 0)
         try self.set(handle, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1)
-        try self.set(handle, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, UInt64(max(1, builder.failureLimit)))
-        let retry = max(1, (milliseconds(builder.retryTimeout) + 999) / 1000)
+        try self.set(handle, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, UInt64(max(1, configuration.failureLimit)))
+        let retry = max(1, (milliseconds(configuration.retryTimeout) + 999) / 1000)
         try self.set(handle, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, retry)
-        try self.set(handle, MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, builder.removeFailedServers ? 1 : 0)
-        if let prefix = builder.keyPrefix, !prefix.isEmpty {
+        try self.set(handle, MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, configuration.removeFailedServers ? 1 : 0)
+        if let prefix = configuration.keyPrefix, !prefix.isEmpty {
             let rc = prefix.withCString { memcached_callback_set(handle, MEMCACHED_CALLBACK_NAMESPACE, $0) }
             guard memcached_success(rc) else {
                 throw MemcachedError(
@@ -106,11 +106,11 @@ enum MemcachedHandleFactory {
 
     private static func add(_ server: Endpoint, to handle: UnsafeMutablePointer<memcached_st>) throws(MemcachedError) {
         guard (1...65535).contains(server.port) else {
-            throw MemcachedError(.invalidConfiguration, "the port is out of range", server: server)
+            throw MemcachedError(.invalidConfiguration, "the port is out of range", endpoint: server)
         }
         let weight = server.weight ?? 1
         guard weight >= 1, weight <= Int(UInt32.max) else {
-            throw MemcachedError(.invalidConfiguration, "the weight must be at least 1", server: server)
+            throw MemcachedError(.invalidConfiguration, "the weight must be at least 1", endpoint: server)
         }
         let rc = server.host.withCString { host in
             memcached_server_add_with_weight(handle, host, in_port_t(server.port), UInt32(weight))
@@ -119,7 +119,7 @@ enum MemcachedHandleFactory {
             throw MemcachedError(
                 .invalidConfiguration,
                 "libmemcached rejected the server",
-                server: server,
+                endpoint: server,
                 returnCode: Int(rc.rawValue),
                 returnCodeName: String(cString: memcached_strerror(handle, rc))
             )

@@ -2,17 +2,17 @@
 
 public import Beacon
 import CBeaconMemcached
-import Logging
+public import Logging
 import Synchronization
 
-/// A thread-safe pool of memcached connections over a fixed server list, built by ``MemcachedPoolBuilder``.
+/// A thread-safe pool of memcached connections over a fixed server list.
 ///
-/// Up to ``MemcachedPoolBuilder/maxConnections`` libmemcached handles are created as needed; each is used by one
+/// Up to ``Configuration/maxConnections`` libmemcached handles are created as needed; each is used by one
 /// caller at a time (see ``MemcachedConnection``). The operations of ``MemcachedClient`` are available in two
 /// forms: blocking, through ``withBlockingConnection(_:)``, and `async`, run on the pool's own threads.
 ///
 /// ```swift
-/// let pool = try MemcachedPoolBuilder().build(servers: servers, logger: logger)
+/// let pool = try MemcachedPool(servers: servers, logger: logger)
 /// try await pool.set("greeting", value: Array("hello".utf8), expiration: .seconds(60))
 /// let value = try await pool.get("greeting")
 /// let fast = try pool.withBlockingConnection { try $0.get("greeting") }
@@ -24,7 +24,7 @@ public final class MemcachedPool: MemcachedClient {
     /// The servers, in the order they were added.
     public let servers: [Endpoint]
     /// The options the pool was built with.
-    public let builder: MemcachedPoolBuilder
+    public let configuration: Configuration
 
     private struct State {
         var leases = 0
@@ -43,35 +43,51 @@ public final class MemcachedPool: MemcachedClient {
     /// ``acquireTimeout`` as `memcached_pool_fetch` takes it, converted once.
     private let acquireTimespec: timespec
 
-    init(builder: MemcachedPoolBuilder, servers: [Endpoint], logger: Logger) throws(MemcachedError) {
-        let master = try MemcachedHandleFactory.makeMaster(builder: builder, servers: servers)
-        guard let router = MemcachedHandleFactory.clone(master, builder: builder) else {
+    /// Creates a pool over a server list.
+    ///
+    /// No connection is opened here: each connection connects on its first use.
+    ///
+    /// - Parameters:
+    ///   - servers: The servers, in the order PHP adds them (it matters for ``MemcachedDistribution/modula``, and
+    ///     for ties on the ketama ring). Weights default to 1.
+    ///   - configuration: The distribution, timeouts, failure handling and key prefix. Default: PHP's `Memcached`
+    ///     with consistent hashing.
+    ///   - logger: Where the pool logs (debug level). Default: a logger that discards everything.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidConfiguration`` for an empty list, a
+    ///   weight or port out of range, a prefix that is too long, or an option libmemcached rejects.
+    public init(
+        servers: [Endpoint],
+        configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "beacon.memcached", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws(MemcachedError) {
+        let master = try MemcachedHandleFactory.makeMaster(configuration: configuration, servers: servers)
+        guard let router = MemcachedHandleFactory.clone(master, configuration: configuration) else {
             memcached_free(master)
             throw MemcachedError(.invalidConfiguration, "memcached_clone failed (out of memory)")
         }
-        guard let pool = memcached_pool_create(master, 1, UInt32(builder.maxConnections)) else {
+        guard let pool = memcached_pool_create(master, 1, UInt32(configuration.maxConnections)) else {
             memcached_free(router)
             memcached_free(master)
             throw MemcachedError(.invalidConfiguration, "memcached_pool_create failed")
         }
         self.servers = servers
-        self.builder = builder
+        self.configuration = configuration
         self.router = Mutex(CHandle(pointer: router))
         self.handles = CPool(pool: pool)
         self.serverList = MemcachedServerList(servers)
-        self.workers = MemcachedWorkers(count: builder.maxConnections)
+        self.workers = MemcachedWorkers(count: configuration.maxConnections)
         self.logger = logger
-        self.acquireTimeout = builder.acquireTimeout
+        self.acquireTimeout = configuration.acquireTimeout
         self.acquireTimespec = timespec(
-            tv_sec: Int(builder.acquireTimeout.components.seconds),
-            tv_nsec: Int(builder.acquireTimeout.components.attoseconds / 1_000_000_000)
+            tv_sec: Int(configuration.acquireTimeout.components.seconds),
+            tv_nsec: Int(configuration.acquireTimeout.components.attoseconds / 1_000_000_000)
         )
         logger.debug(
             "memcached pool built",
             metadata: [
                 MemcachedLogKey.servers: "\(servers.map(\.description).joined(separator: ","))",
-                MemcachedLogKey.distribution: "\(builder.distribution)",
-                MemcachedLogKey.libketamaCompatible: "\(builder.libketamaCompatible)",
+                MemcachedLogKey.distribution: "\(configuration.distribution)",
+                MemcachedLogKey.libketamaCompatible: "\(configuration.libketamaCompatible)",
             ]
         )
     }
@@ -88,7 +104,7 @@ public final class MemcachedPool: MemcachedClient {
     public var isClosed: Bool { self.state.withLock { $0.closed } }
 
     /// `true` once the pool is closed and every operation that had started finished: the handles are freed.
-    public var isReleased: Bool { self.state.withLock { $0.released } }
+    package var isReleased: Bool { self.state.withLock { $0.released } }
 
     /// Refuses new operations, lets those already started (or queued) finish, then frees every handle and stops the
     /// pool's threads. Calling it again does nothing. It does not wait.
@@ -191,9 +207,13 @@ public final class MemcachedPool: MemcachedClient {
             )
         }
         defer { memcached_pool_release(self.handles.pool, handle) }
-        MemcachedHandleFactory.repairClone(handle, builder: self.builder)
+        MemcachedHandleFactory.repairClone(handle, configuration: self.configuration)
         return try body(
-            MemcachedConnection(handle: handle, servers: self.serverList, checksKeys: !self.builder.binaryProtocol)
+            MemcachedConnection(
+                handle: handle,
+                servers: self.serverList,
+                checksKeys: !self.configuration.binaryProtocol
+            )
         )
     }
 

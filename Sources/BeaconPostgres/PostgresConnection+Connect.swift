@@ -26,7 +26,10 @@ extension PostgresConnection {
     /// - Throws: ``PostgresError`` with code ``PostgresError/Code/connectionFailed``,
     ///   ``PostgresError/Code/authenticationFailed`` or ``PostgresError/Code/timedOut``; `CancellationError` when the
     ///   task is cancelled (the half-open connection is closed at once).
-    public static func connect(to parameters: PostgresParameters, logger: Logger) async throws -> PostgresConnection {
+    public static func connect(
+        to parameters: PostgresParameters,
+        logger: Logger = Logger(label: "beacon.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) async throws -> PostgresConnection {
         try await Self.connect(to: parameters, logger: logger, locationGeneration: 0)
     }
 

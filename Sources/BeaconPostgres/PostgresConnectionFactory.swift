@@ -71,7 +71,7 @@ public final class PostgresConnectionFactory: Sendable {
         location: DiscoveryLocation,
         overrides: Overrides = Overrides(),
         retryPolicy: PostgresRetryPolicy = PostgresRetryPolicy(),
-        logger: Logger,
+        logger: Logger = Logger(label: "beacon.postgres", factory: { _ in SwiftLogNoOpLogHandler() }),
         metricsFactory: (any MetricsFactory)? = nil
     ) {
         self.init(
@@ -101,7 +101,7 @@ public final class PostgresConnectionFactory: Sendable {
         overrides: Overrides = Overrides(),
         retryPolicy: PostgresRetryPolicy = PostgresRetryPolicy(),
         clock: C,
-        logger: Logger,
+        logger: Logger = Logger(label: "beacon.postgres", factory: { _ in SwiftLogNoOpLogHandler() }),
         metricsFactory: (any MetricsFactory)? = nil
     ) where C.Duration == Duration {
         self.location = location

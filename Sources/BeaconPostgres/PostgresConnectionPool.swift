@@ -47,7 +47,11 @@ public final class PostgresConnectionPool: Sendable, Service {
     ///   - factory: Where new connections come from.
     ///   - configuration: The pool's limits.
     ///   - logger: Where discarded connections are logged (debug level).
-    public init(factory: PostgresConnectionFactory, configuration: Configuration = Configuration(), logger: Logger) {
+    public init(
+        factory: PostgresConnectionFactory,
+        configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "beacon.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.factory = factory
         self.configuration = configuration
         self.logger = logger

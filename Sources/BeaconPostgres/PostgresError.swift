@@ -102,8 +102,11 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     public var attempts: [PostgresConnectionAttempt]
     /// The error that caused this one, if any.
     public var underlying: (any Error & Sendable)?
-    /// Where in Beacon's source code the error was thrown (`#fileID:#line`), for bug reports.
-    public var location: String
+    /// Where in Beacon's source code the error was thrown, as `#fileID:#line` (for example
+    /// `BeaconPostgres/PostgresConnection.swift:42`), for bug reports.
+    public var thrownAt: String { "\(self.fileID):\(self.sourceLine)" }
+    private var fileID: String
+    private var sourceLine: Int
     /// Whether the failure happened before the statement was handed to the server (the connection was already gone),
     /// so the server cannot have run it; ``PostgresConnectionPool/withConnection(_:)`` retries such failures.
     public internal(set) var statementNotSent = false
@@ -121,7 +124,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     ///   - attempts: The connection attempts made.
     ///   - underlying: The error that caused this one.
     ///   - fileID: The source file that throws; leave the default.
-    ///   - line: The source line that throws; leave the default.
+    ///   - sourceLine: The source line that throws; leave the default.
     public init(
         _ code: Code,
         _ message: String,
@@ -133,7 +136,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         attempts: [PostgresConnectionAttempt] = [],
         underlying: (any Error & Sendable)? = nil,
         fileID: String = #fileID,
-        line: Int = #line
+        sourceLine: Int = #line
     ) {
         self.code = code
         self.message = message
@@ -144,7 +147,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         self.key = key
         self.attempts = attempts
         self.underlying = underlying
-        self.location = "\(fileID):\(line)"
+        self.fileID = fileID
+        self.sourceLine = sourceLine
     }
 
     /// One line for the error itself, then one indented line per attempt, such as
@@ -164,9 +168,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         return result
     }
 
-    /// The description followed by the code and the throwing location.
+    /// The description followed by the code and where the error was thrown.
     public var debugDescription: String {
-        "PostgresError(code: \(self.code), \(self.description), at: \(self.location))"
+        "PostgresError(code: \(self.code), \(self.description), thrownAt: \(self.thrownAt))"
     }
 
     /// Whether the connection an operation ran on can no longer be used.

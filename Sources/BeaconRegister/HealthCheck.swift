@@ -66,6 +66,15 @@ public struct HealthCheck: Sendable, CustomStringConvertible {
         }
     }
 
+    /// What the check connects to: the URL without secrets, or `host:port`; `nil` for a custom check.
+    var target: String? {
+        switch self.kind {
+        case .http(let url): Self.redacted(url)
+        case .tcp(let endpoint): "\(endpoint)"
+        case .custom: nil
+        }
+    }
+
     /// A URL without user information, query or fragment, so that it can be logged.
     static func redacted(_ url: String) -> String {
         var rest = Substring(url)

@@ -16,7 +16,7 @@ final class HealthChecker: Sendable {
         self.check = check
         self.timeout = timeout
         if case .http = check.kind {
-            var configuration = HTTPClientConfiguration()
+            var configuration = HTTPClient.Configuration()
             configuration.connectTimeout = timeout
             configuration.requestTimeout = timeout
             configuration.maxConnectionsPerHost = 1
@@ -47,6 +47,9 @@ final class HealthChecker: Sendable {
                 group.cancelAll()
             }
             return .success(())
+        } catch var error as HealthCheckError {
+            if error.target == nil { error.target = self.check.target }
+            return .failure(error)
         } catch {
             return .failure(error)
         }

@@ -22,7 +22,7 @@ struct ResourceProcessorTests {
         reload: String? = nil,
         mode: UInt32? = nil,
         destination: String? = nil,
-        options: ResourceProcessor.Options = .init()
+        configuration: ResourceProcessor.Configuration = .init()
     ) throws -> ResourceProcessor {
         let source = try self.directory.write("templates/t.tmpl", Self.template)
         let resource = TemplateResource(
@@ -35,7 +35,7 @@ struct ResourceProcessorTests {
             reloadCommand: reload
         )
         try FileManager.default.createDirectory(atPath: self.directory.path + "/out", withIntermediateDirectories: true)
-        return try ResourceProcessor(resource: resource, options: options, logger: Logger(label: "test"))
+        return try ResourceProcessor(resource: resource, configuration: configuration, logger: Logger(label: "test"))
     }
 
     /// The files in the destination's directory, to show no staged file is left behind.
@@ -104,7 +104,7 @@ struct ResourceProcessorTests {
     @Test("noop reports the changed lines and writes nothing")
     func noop() async throws {
         _ = try await self.processor().process(Self.twoServers)
-        let noop = try self.processor(reload: "touch \(self.directory.path)/reloaded", options: .init(noop: true))
+        let noop = try self.processor(reload: "touch \(self.directory.path)/reloaded", configuration: .init(noop: true))
         let outcome = try await noop.process(
             TemplateData(values: ["/test/a": "127.0.0.1:8001", "/test/b": "127.0.0.1:8003"])
         )
@@ -119,7 +119,7 @@ struct ResourceProcessorTests {
         let processor = try self.processor(
             check: "false",
             reload: "touch \(self.directory.path)/reloaded",
-            options: .init(syncOnly: true)
+            configuration: .init(syncOnly: true)
         )
         #expect(try await processor.process(Self.twoServers) == .updated)
         #expect(self.directory.read("out/backend.conf") == Self.expected)

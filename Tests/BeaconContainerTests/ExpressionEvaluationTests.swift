@@ -15,7 +15,7 @@ struct ExpressionEvaluationTests {
             case .expression(let compiled)? = plans.first
         else {
             Issue.record("no expression argument for \(id)")
-            throw ContainerError(code: .invalidDefinition, message: "no expression")
+            throw ContainerError(.invalidDefinition, "no expression")
         }
         return compiled
     }

@@ -146,7 +146,7 @@ final class ContainerFixture: ExpressionObject {
 
     func callMethod(named lowercasedName: String, arguments: [ExpressionValue]) throws -> ExpressionValue {
         guard let first = arguments.first else {
-            throw ExpressionError(code: .argumentCountError, message: "Too few arguments")
+            throw ExpressionError(.argumentCountError, "Too few arguments")
         }
         let name = try ExpressionLanguage.string(first).description
         switch lowercasedName {

@@ -123,9 +123,8 @@ struct DocumentationTests {
         let language = ExpressionLanguage()
         #expect(
             throws: ExpressionError(
-                code: .syntaxError,
-                message:
-                    "Unexpected token \"operator\" of value \"/\" around position 1 for expression `/* comment */ 1`.",
+                .syntaxError,
+                "Unexpected token \"operator\" of value \"/\" around position 1 for expression `/* comment */ 1`.",
                 position: 1
             )
         ) {
@@ -133,35 +132,35 @@ struct DocumentationTests {
         }
         #expect(
             throws: ExpressionError(
-                code: .runtimeError,
-                message: "Unable to get property \"name\" of non-object \"user\"."
+                .runtimeError,
+                "Unable to get property \"name\" of non-object \"user\"."
             )
         ) {
             try language.evaluate("user.name", values: ["user": ["name": "Ann"]])
         }
-        #expect(throws: ExpressionError(code: .divisionByZero, message: "Division by zero.")) {
+        #expect(throws: ExpressionError(.divisionByZero, "Division by zero.")) {
             try language.evaluate("1 / 0")
         }
-        #expect(throws: ExpressionError(code: .typeError, message: "Unsupported operand types: string + int")) {
+        #expect(throws: ExpressionError(.typeError, "Unsupported operand types: string + int")) {
             try language.evaluate("\"abc\" + 1")
         }
         #expect(
             throws: ExpressionError(
-                code: .argumentCountError,
-                message: "constant() expects exactly 1 argument, 0 given"
+                .argumentCountError,
+                "constant() expects exactly 1 argument, 0 given"
             )
         ) {
             try language.evaluate("constant()")
         }
         #expect(
             throws: ExpressionError(
-                code: .valueError,
-                message: "range(): Argument #3 ($step) must not exceed the specified range"
+                .valueError,
+                "range(): Argument #3 ($step) must not exceed the specified range"
             )
         ) {
             try language.evaluate("0..0.5")
         }
-        #expect(throws: ExpressionError(code: .error, message: "Undefined constant \"NOPE\"")) {
+        #expect(throws: ExpressionError(.error, "Undefined constant \"NOPE\"")) {
             try language.evaluate("constant(\"NOPE\")")
         }
         let deep = String(repeating: "(", count: 257) + "1" + String(repeating: ")", count: 257)

@@ -30,10 +30,10 @@ struct LanguageTests {
         #expect(try language.evaluate("constant(\"M_PI\")") == .float(Double.pi))
         language.defineConstant("App::MODE", value: "prod")
         #expect(try language.evaluate("constant(\"App::MODE\")") == "prod")
-        #expect(throws: ExpressionError(code: .error, message: "Undefined constant \"NOPE\"")) {
+        #expect(throws: ExpressionError(.error, "Undefined constant \"NOPE\"")) {
             try language.evaluate("constant(\"NOPE\")")
         }
-        #expect(throws: ExpressionError(code: .error, message: "Class \"Nope\" not found")) {
+        #expect(throws: ExpressionError(.error, "Class \"Nope\" not found")) {
             try language.evaluate("constant(\"Nope::X\")")
         }
     }

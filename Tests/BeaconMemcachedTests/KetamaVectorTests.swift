@@ -50,18 +50,18 @@ struct KetamaVectorTests {
 
     static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    static func builder(for configuration: String) -> MemcachedPoolBuilder {
+    static func configuration(for configuration: String) -> MemcachedPool.Configuration {
         switch configuration {
-        case "modula": MemcachedPoolBuilder(distribution: .modula)
-        case "libketama", "libketama-option-first": MemcachedPoolBuilder(libketamaCompatible: true)
-        default: MemcachedPoolBuilder()
+        case "modula": MemcachedPool.Configuration(distribution: .modula)
+        case "libketama", "libketama-option-first": MemcachedPool.Configuration(libketamaCompatible: true)
+        default: MemcachedPool.Configuration()
         }
     }
 
     /// The servers each key maps to in a pool built for a case, as positions in its server list.
-    static func positions(of testCase: Case, builder: MemcachedPoolBuilder) throws -> [Int] {
+    static func positions(of testCase: Case, configuration: MemcachedPool.Configuration) throws -> [Int] {
         let servers = testCase.servers.map { Endpoint(host: $0.host, port: $0.port, weight: $0.weight) }
-        let pool = try builder.build(servers: servers, logger: logger)
+        let pool = try MemcachedPool(servers: servers, configuration: configuration, logger: logger)
         defer { pool.close() }
         return try keys.map { key in
             let server = try pool.server(forKeyBytes: key)
@@ -93,7 +93,7 @@ struct KetamaVectorTests {
         arguments: document.cases.filter { $0.configuration != "libketama-option-first" }
     )
     func matchesPHP(testCase: Case) throws {
-        let positions = try Self.positions(of: testCase, builder: Self.builder(for: testCase.configuration))
+        let positions = try Self.positions(of: testCase, configuration: Self.configuration(for: testCase.configuration))
         #expect(positions.count == testCase.expected.count)
         let mismatches = zip(positions, testCase.expected).filter { $0 != $1 }.count
         #expect(mismatches == 0, "\(mismatches) of \(positions.count) keys map elsewhere than in PHP")
@@ -104,7 +104,10 @@ struct KetamaVectorTests {
         arguments: document.cases.filter { $0.configuration == "libketama-option-first" }
     )
     func optionOrder(testCase: Case) throws {
-        let positions = try Self.positions(of: testCase, builder: MemcachedPoolBuilder(libketamaCompatible: true))
+        let positions = try Self.positions(
+            of: testCase,
+            configuration: MemcachedPool.Configuration(libketamaCompatible: true)
+        )
         let weighted = testCase.servers.contains { $0.weight > 1 }
         // A weight above 1 turns weighting back on when the server is added, so the orders agree again.
         #expect((positions == testCase.expected) == weighted)
@@ -113,7 +116,7 @@ struct KetamaVectorTests {
     @Test("a key string and its UTF-8 bytes map to the same server")
     func stringAndBytes() throws {
         let servers = try Endpoint.list(parsing: "10.0.0.1:11211,10.0.0.2:11211,10.0.0.3:11211")
-        let pool = try MemcachedPoolBuilder().build(servers: servers, logger: Self.logger)
+        let pool = try MemcachedPool(servers: servers, logger: Self.logger)
         defer { pool.close() }
         for key in ["key1", "kéy", "日本", "user:42"] {
             #expect(try pool.server(forKey: key) == pool.server(forKeyBytes: Array(key.utf8)))

@@ -13,10 +13,10 @@ struct MemcachedGuideTests {
     @Test("Building a pool")
     func buildingAPool() throws {
         let servers = try Endpoint.list(parsing: "10.0.0.1:11211,10.0.0.2:11211,cache-3.internal:11211?weight=2")
-        var builder = MemcachedPoolBuilder()
-        builder.keyPrefix = "shop:"
-        builder.connectTimeout = .milliseconds(250)
-        let pool = try builder.build(servers: servers, logger: logger)
+        var configuration = MemcachedPool.Configuration()
+        configuration.keyPrefix = "shop:"
+        configuration.connectTimeout = .milliseconds(250)
+        let pool = try MemcachedPool(servers: servers, configuration: configuration, logger: logger)
         defer { pool.close() }
 
         let server = try pool.server(forKey: "user:42")
@@ -24,11 +24,11 @@ struct MemcachedGuideTests {
         #expect(pool.servers[2].weight == 2)
     }
 
-    @Test("Sharing keys with PHP: the table's builders")
+    @Test("Sharing keys with PHP: the table's configurations")
     func phpTable() {
-        #expect(MemcachedPoolBuilder().distribution == .consistent)
-        #expect(MemcachedPoolBuilder(libketamaCompatible: true).libketamaCompatible)
-        #expect(MemcachedPoolBuilder(distribution: .modula).distribution == .modula)
+        #expect(MemcachedPool.Configuration().distribution == .consistent)
+        #expect(MemcachedPool.Configuration(libketamaCompatible: true).libketamaCompatible)
+        #expect(MemcachedPool.Configuration(distribution: .modula).distribution == .modula)
     }
 
     @Test("Following discovery: DynamicMemcachedPool")
@@ -40,7 +40,7 @@ struct MemcachedGuideTests {
         let dynamic = DynamicMemcachedPool(
             source: source,
             servers: .prefix("/services/memcached/"),
-            builder: MemcachedPoolBuilder(),
+            configuration: MemcachedPool.Configuration(),
             logger: logger
         )
         try await withThrowingDiscardingTaskGroup { group in

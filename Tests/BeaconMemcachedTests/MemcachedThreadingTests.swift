@@ -52,12 +52,16 @@ struct MemcachedThreadingTests {
         defer { silent.close() }
         // The blocked gets last 3 s: long enough that the task below runs first even while the rest of the suite keeps
         // the cooperative pool busy, and it only runs first if the gets do not hold the cooperative threads.
-        let pool = try MemcachedPoolBuilder(
-            connectTimeout: .seconds(3),
-            pollTimeout: .seconds(3),
-            failureLimit: 100,
-            maxConnections: 4
-        ).build(servers: [silent.endpoint], logger: Self.logger)
+        let pool = try MemcachedPool(
+            servers: [silent.endpoint],
+            configuration: MemcachedPool.Configuration(
+                connectTimeout: .seconds(3),
+                pollTimeout: .seconds(3),
+                failureLimit: 100,
+                maxConnections: 4
+            ),
+            logger: Self.logger
+        )
         defer { pool.close() }
 
         let events = Events()
@@ -67,7 +71,7 @@ struct MemcachedThreadingTests {
                 group.addTask {
                     let error = await #expect(throws: MemcachedError.self) { try await pool.get("key-\(index)") }
                     #expect(error?.code == .timeout)
-                    #expect(error?.server == silent.endpoint)
+                    #expect(error?.endpoint == silent.endpoint)
                     events.append("get")
                 }
             }
@@ -85,8 +89,9 @@ struct MemcachedThreadingTests {
     func blockingTimeout() throws {
         let silent = try SilentServer()
         defer { silent.close() }
-        let pool = try MemcachedPoolBuilder(pollTimeout: .milliseconds(200)).build(
+        let pool = try MemcachedPool(
             servers: [silent.endpoint],
+            configuration: MemcachedPool.Configuration(pollTimeout: .milliseconds(200)),
             logger: Self.logger
         )
         defer { pool.close() }
@@ -101,8 +106,9 @@ struct MemcachedThreadingTests {
 
     @Test("a pool with all connections lent out makes the next caller wait at most acquireTimeout")
     func poolExhausted() async throws {
-        let pool = try MemcachedPoolBuilder(maxConnections: 1, acquireTimeout: .milliseconds(50)).build(
+        let pool = try MemcachedPool(
             servers: [Endpoint(host: "10.0.0.1", port: 11211)],
+            configuration: MemcachedPool.Configuration(maxConnections: 1, acquireTimeout: .milliseconds(50)),
             logger: Self.logger
         )
         defer { pool.close() }

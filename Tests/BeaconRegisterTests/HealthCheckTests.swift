@@ -46,6 +46,10 @@ struct HealthCheckTests {
         #expect((try? passed.get()) != nil)
         let failed = await Self.run(.tcp(Endpoint(host: "127.0.0.1", port: refusing.port)))
         #expect(Self.code(failed) == .connectFailed)
+        if case .failure(let error as HealthCheckError) = failed {
+            #expect(error.target == "127.0.0.1:\(refusing.port)")
+            #expect(error.thrownAt.hasPrefix("BeaconRegister/"))
+        }
         let byName = await Self.run(.tcp(Endpoint(host: "localhost", port: server.port)))
         #expect((try? byName.get()) != nil)
     }
@@ -62,6 +66,7 @@ struct HealthCheckTests {
         #expect(Self.code(failed) == .unexpectedStatus)
         if case .failure(let error as HealthCheckError) = failed {
             #expect(error.status == 503)
+            #expect(error.target == server.url())
             #expect(error.description == "unexpectedStatus: GET \(server.url()) answered 503")
         }
 

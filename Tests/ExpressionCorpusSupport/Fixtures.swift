@@ -16,13 +16,13 @@ package struct FixtureError: Error, Equatable {
 
 private func tooFewArguments(_ function: String, passed: Int, expected: String) -> ExpressionError {
     ExpressionError(
-        code: .argumentCountError,
-        message: "Too few arguments to function \(function)(), \(passed) passed and \(expected) expected"
+        .argumentCountError,
+        "Too few arguments to function \(function)(), \(passed) passed and \(expected) expected"
     )
 }
 
 private func privateProperty(_ className: String, _ name: String) -> ExpressionError {
-    ExpressionError(code: .error, message: "Cannot access private property \(className)::$\(name)")
+    ExpressionError(.error, "Cannot access private property \(className)::$\(name)")
 }
 
 /// An object with public properties only (objects in the corpus that are not fixtures).
@@ -198,7 +198,7 @@ package final class BagFixture: ExpressionObject {
         case .int(let value): arrayKey = .int(value)
         case .float(let value): arrayKey = .int(value.isFinite ? Int(value) : 0)
         case .string(let value): arrayKey = ExpressionArrayKey(normalizing: value)
-        case .array, .object: throw ExpressionError(code: .typeError, message: "Illegal offset type in isset or empty")
+        case .array, .object: throw ExpressionError(.typeError, "Illegal offset type in isset or empty")
         }
         return items[arrayKey] ?? .null
     }

@@ -10,7 +10,7 @@ import Testing
 struct HTTPClientLoadTests {
     @Test("with 50 watches and 200 concurrent requests open, unrelated tasks still run")
     func nonBlocking() async throws {
-        var configuration = HTTPClientConfiguration()
+        var configuration = HTTPClient.Configuration()
         configuration.maxConnectionsPerHost = 200  // all 200 requests in flight at once, not queued
         let client = HTTPClient(configuration: configuration)
         defer { client.close() }
@@ -87,7 +87,7 @@ struct HTTPClientLoadTests {
         // Deterministic proof of "never blocks the pool": 200 requests and 50 streams that do not finish until
         // cancelled (watches), far more than the pool's threads (one per core). If any of them held a pool
         // thread, the unrelated tasks below could not run and the test would hit its time limit.
-        var configuration = HTTPClientConfiguration()
+        var configuration = HTTPClient.Configuration()
         configuration.maxConnectionsPerHost = 200
         let client = HTTPClient(configuration: configuration)
         defer { client.close() }

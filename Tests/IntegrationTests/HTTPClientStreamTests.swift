@@ -95,7 +95,7 @@ struct HTTPClientStreamTests {
 
     @Test("a slow consumer loses nothing: the transfer pauses while the buffer is full")
     func backpressure() async throws {
-        var configuration = HTTPClientConfiguration()
+        var configuration = HTTPClient.Configuration()
         configuration.streamBufferLimit = 2048
         let client = HTTPClient(configuration: configuration)
         defer { client.close() }
@@ -130,7 +130,7 @@ struct HTTPClientStreamTests {
 
     @Test("a stream with unread bytes for a slow consumer is not idle")
     func pausedIsNotIdle() async throws {
-        var configuration = HTTPClientConfiguration()
+        var configuration = HTTPClient.Configuration()
         configuration.streamBufferLimit = 1024
         // Long enough that the puts below reach the stream in time even while other suites load the same etcd.
         configuration.streamIdleTimeout = .seconds(1)

@@ -55,7 +55,7 @@ struct HTTPClientTests {
         }
         #expect(error.code == .connectFailed)
         #expect(error.curlCodeName == "CURLE_COULDNT_CONNECT")
-        #expect(error.url == "http://127.0.0.1:1/v3/kv/range")
+        #expect(error.target == "http://127.0.0.1:1/v3/kv/range")
         #expect(
             error.description.hasPrefix(
                 "connect to http://127.0.0.1:1/v3/kv/range failed: Couldn't connect to server (CURLE_COULDNT_CONNECT)"
@@ -152,7 +152,7 @@ struct HTTPClientTests {
 
     @Test("maxConnectionsPerHost bounds the connections: 60 concurrent requests over at most 2")
     func connectionLimit() async throws {
-        var configuration = HTTPClientConfiguration()
+        var configuration = HTTPClient.Configuration()
         configuration.maxConnectionsPerHost = 2
         let client = HTTPClient(configuration: configuration)
         defer { client.close() }
@@ -168,7 +168,7 @@ struct HTTPClientTests {
 
     @Test("requests refused before they start give their connection slot back")
     func failedStartFreesSlot() async throws {
-        var configuration = HTTPClientConfiguration()
+        var configuration = HTTPClient.Configuration()
         configuration.maxConnectionsPerHost = 1
         let client = HTTPClient(configuration: configuration)
         defer { client.close() }
@@ -183,14 +183,14 @@ struct HTTPClientTests {
 
     @Test("TLS settings reach libcurl: https to a plain HTTP port fails with .tls")
     func tlsFailure() async throws {
-        var configuration = HTTPClientConfiguration()
+        var configuration = HTTPClient.Configuration()
         configuration.tls.serverName = "etcd.example"
         let client = HTTPClient(configuration: configuration)
         defer { client.close() }
         let url = try EtcdGateway.endpoint().replacingOccurrences(of: "http://", with: "https://") + "/version"
         let error = await #expect(throws: HTTPError.self) { try await client.execute(HTTPRequest(url: url)) }
         #expect(error?.code == .tls)
-        #expect(error?.url == url)
+        #expect(error?.target == url)
     }
 
     @Test("cancelling the awaiting task aborts a request promptly and the client keeps working")
@@ -213,7 +213,7 @@ struct HTTPClientTests {
 
     @Test("a request waiting for a connection slot can be cancelled; the slot then serves the next")
     func cancelQueued() async throws {
-        var configuration = HTTPClientConfiguration()
+        var configuration = HTTPClient.Configuration()
         configuration.maxConnectionsPerHost = 1
         let client = HTTPClient(configuration: configuration)
         defer { client.close() }

@@ -21,8 +21,8 @@ struct MemcachedFailureTests {
         let fourth = try MemcachedPrivateServer(port: 21299)
         defer { fourth.stop() }
         let three = try Self.shared()
-        let before = try MemcachedPoolBuilder().build(servers: three, logger: Self.logger)
-        let after = try MemcachedPoolBuilder().build(servers: three + [fourth.endpoint], logger: Self.logger)
+        let before = try MemcachedPool(servers: three, logger: Self.logger)
+        let after = try MemcachedPool(servers: three + [fourth.endpoint], logger: Self.logger)
         defer {
             before.close()
             after.close()
@@ -50,12 +50,16 @@ struct MemcachedFailureTests {
     func failFast() throws {
         let victim = try MemcachedPrivateServer(port: 21298)
         let servers = try Self.shared() + [victim.endpoint]
-        let pool = try MemcachedPoolBuilder(
-            connectTimeout: .milliseconds(200),
-            failureLimit: 1,
-            retryTimeout: .seconds(30),
-            maxConnections: 1
-        ).build(servers: servers, logger: Self.logger)
+        let pool = try MemcachedPool(
+            servers: servers,
+            configuration: MemcachedPool.Configuration(
+                connectTimeout: .milliseconds(200),
+                failureLimit: 1,
+                retryTimeout: .seconds(30),
+                maxConnections: 1
+            ),
+            logger: Self.logger
+        )
         defer { pool.close() }
         let prefix = "beacon-tests:fail-fast:\(UUID().uuidString)"
         let keys = (0..<200).map { "\(prefix):\($0)" }
@@ -71,7 +75,7 @@ struct MemcachedFailureTests {
             for key in victimKeys.prefix(5) {
                 let error = #expect(throws: MemcachedError.self) { try connection.get(key) }
                 #expect(error?.code == .unavailable)
-                #expect(error?.server == victim.endpoint)
+                #expect(error?.endpoint == victim.endpoint)
                 #expect(error?.returnCode != nil)
                 #expect(error.map { "\($0)" }?.contains("127.0.0.1:21298") == true)
             }
@@ -85,13 +89,17 @@ struct MemcachedFailureTests {
     func keysMove() throws {
         let victim = try MemcachedPrivateServer(port: 21298)
         let servers = try Self.shared() + [victim.endpoint]
-        let pool = try MemcachedPoolBuilder(
-            connectTimeout: .milliseconds(200),
-            failureLimit: 1,
-            retryTimeout: .seconds(30),
-            removeFailedServers: true,
-            maxConnections: 1
-        ).build(servers: servers, logger: Self.logger)
+        let pool = try MemcachedPool(
+            servers: servers,
+            configuration: MemcachedPool.Configuration(
+                connectTimeout: .milliseconds(200),
+                failureLimit: 1,
+                retryTimeout: .seconds(30),
+                removeFailedServers: true,
+                maxConnections: 1
+            ),
+            logger: Self.logger
+        )
         defer { pool.close() }
         let prefix = "beacon-tests:move:\(UUID().uuidString)"
         let keys = (0..<200).map { "\(prefix):\($0)" }

@@ -17,10 +17,11 @@ struct MemcachedGuideTests {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     func pool() throws -> MemcachedPool {
-        var builder = MemcachedPoolBuilder()
-        builder.keyPrefix = "guide:\(UUID().uuidString):"
-        return try builder.build(
+        var configuration = MemcachedPool.Configuration()
+        configuration.keyPrefix = "guide:\(UUID().uuidString):"
+        return try MemcachedPool(
             servers: try Endpoint.list(parsing: TestServers.value("BEACON_MEMCACHED_ENDPOINTS")),
+            configuration: configuration,
             logger: logger
         )
     }
@@ -82,7 +83,7 @@ struct MemcachedGuideTests {
         let dynamic = DynamicMemcachedPool(
             source: source,
             servers: .prefix("/services/memcached/"),
-            builder: MemcachedPoolBuilder(),
+            configuration: MemcachedPool.Configuration(),
             logger: logger
         )
         let key = "guide:dynamic:\(UUID().uuidString)"

@@ -19,8 +19,9 @@ struct MemcachedPoolTests {
 
     @Test("every operation round-trips, synchronously and asynchronously", arguments: [false, true])
     func roundTrips(binaryProtocol: Bool) async throws {
-        let pool = try MemcachedPoolBuilder(binaryProtocol: binaryProtocol).build(
+        let pool = try MemcachedPool(
             servers: try Self.servers(),
+            configuration: MemcachedPool.Configuration(binaryProtocol: binaryProtocol),
             logger: Self.logger
         )
         defer { pool.close() }
@@ -57,8 +58,9 @@ struct MemcachedPoolTests {
 
     @Test("compare-and-swap stores once and reports the conflict", arguments: [false, true])
     func compareAndSwap(binaryProtocol: Bool) async throws {
-        let pool = try MemcachedPoolBuilder(binaryProtocol: binaryProtocol).build(
+        let pool = try MemcachedPool(
             servers: try Self.servers(),
+            configuration: MemcachedPool.Configuration(binaryProtocol: binaryProtocol),
             logger: Self.logger
         )
         defer { pool.close() }
@@ -77,7 +79,11 @@ struct MemcachedPoolTests {
     @Test("getMulti reads keys spread over all three servers", arguments: [false, true])
     func getMulti(binaryProtocol: Bool) async throws {
         let servers = try Self.servers()
-        let pool = try MemcachedPoolBuilder(binaryProtocol: binaryProtocol).build(servers: servers, logger: Self.logger)
+        let pool = try MemcachedPool(
+            servers: servers,
+            configuration: MemcachedPool.Configuration(binaryProtocol: binaryProtocol),
+            logger: Self.logger
+        )
         defer { pool.close() }
         let prefix = Self.uniqueKey("multi")
         let keys = (0..<60).map { "\(prefix):\($0)" }
@@ -111,7 +117,11 @@ struct MemcachedPoolTests {
     )
     func getMultiItems(binaryProtocol: Bool) async throws {
         let servers = try Self.servers()
-        let pool = try MemcachedPoolBuilder(binaryProtocol: binaryProtocol).build(servers: servers, logger: Self.logger)
+        let pool = try MemcachedPool(
+            servers: servers,
+            configuration: MemcachedPool.Configuration(binaryProtocol: binaryProtocol),
+            logger: Self.logger
+        )
         defer { pool.close() }
         let prefix = Self.uniqueKey("items")
         let keys = (0..<30).map { "\(prefix):\($0)" }
@@ -167,8 +177,12 @@ struct MemcachedPoolTests {
             var visits: Int
         }
         let servers = try Self.servers()
-        let prefixed = try MemcachedPoolBuilder(keyPrefix: "app1:").build(servers: servers, logger: Self.logger)
-        let plain = try MemcachedPoolBuilder().build(servers: servers, logger: Self.logger)
+        let prefixed = try MemcachedPool(
+            servers: servers,
+            configuration: MemcachedPool.Configuration(keyPrefix: "app1:"),
+            logger: Self.logger
+        )
+        let plain = try MemcachedPool(servers: servers, logger: Self.logger)
         defer {
             prefixed.close()
             plain.close()
@@ -179,7 +193,7 @@ struct MemcachedPoolTests {
         #expect(try await plain.get(key) == nil)
         // The prefix is on the wire but not in the hash: the key stays on the server of the unprefixed key.
         #expect(try prefixed.server(forKey: key) == plain.server(forKey: key))
-        let direct = try MemcachedPoolBuilder().build(servers: [try prefixed.server(forKey: key)], logger: Self.logger)
+        let direct = try MemcachedPool(servers: [try prefixed.server(forKey: key)], logger: Self.logger)
         defer { direct.close() }
         #expect(try await direct.get("app1:" + key, as: Profile.self) == Profile(name: "Ada", visits: 3))
         let items = try await prefixed.getMulti([key])
@@ -189,21 +203,21 @@ struct MemcachedPoolTests {
     @Test(
         "keys are stored on the server server(forKey:) names",
         arguments: [
-            MemcachedPoolBuilder(),
-            MemcachedPoolBuilder(libketamaCompatible: true),
-            MemcachedPoolBuilder(binaryProtocol: true, keyPrefix: "p:"),
-            MemcachedPoolBuilder(distribution: .modula),
+            MemcachedPool.Configuration(),
+            MemcachedPool.Configuration(libketamaCompatible: true),
+            MemcachedPool.Configuration(binaryProtocol: true, keyPrefix: "p:"),
+            MemcachedPool.Configuration(distribution: .modula),
         ]
     )
-    func keysLiveWhereNamed(builder: MemcachedPoolBuilder) async throws {
+    func keysLiveWhereNamed(configuration: MemcachedPool.Configuration) async throws {
         let servers = try Self.servers()
-        let pool = try builder.build(servers: servers, logger: Self.logger)
+        let pool = try MemcachedPool(servers: servers, configuration: configuration, logger: Self.logger)
         var direct: [Endpoint: MemcachedPool] = [:]
         for server in servers {
-            var single = builder
+            var single = configuration
             single.distribution = .modula
             single.libketamaCompatible = false
-            direct[server] = try single.build(servers: [server], logger: Self.logger)
+            direct[server] = try MemcachedPool(servers: [server], configuration: single, logger: Self.logger)
         }
         defer {
             pool.close()
@@ -223,7 +237,7 @@ struct MemcachedPoolTests {
 
     @Test("invalid keys fail before any I/O, naming the key")
     func invalidKeys() throws {
-        let pool = try MemcachedPoolBuilder().build(servers: try Self.servers(), logger: Self.logger)
+        let pool = try MemcachedPool(servers: try Self.servers(), logger: Self.logger)
         defer { pool.close() }
         for key in ["", "has space", "line\nbreak", String(repeating: "k", count: 251)] {
             let error = #expect(throws: MemcachedError.self) {

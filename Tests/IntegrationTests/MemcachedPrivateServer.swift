@@ -45,8 +45,11 @@ final class MemcachedPrivateServer {
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         for _ in 0..<200 {
             // A fresh pool per attempt: a pool remembers a refused connection for its retry timeout.
-            let pool = try MemcachedPoolBuilder(connectTimeout: .milliseconds(200))
-                .build(servers: [self.endpoint], logger: logger)
+            let pool = try MemcachedPool(
+                servers: [self.endpoint],
+                configuration: MemcachedPool.Configuration(connectTimeout: .milliseconds(200)),
+                logger: logger
+            )
             defer { pool.close() }
             if (try? pool.withBlockingConnection({ try $0.set("ready", value: [1]) })) != nil { return }
             usleep(10_000)

@@ -29,7 +29,7 @@ struct Services: Sendable {
 
     func get(_ id: String) throws -> Configuration {
         guard let service = services[id] else {
-            throw ExpressionError(code: .runtimeError, message: "You have requested a non-existent service \"\(id)\".")
+            throw ExpressionError(.runtimeError, "You have requested a non-existent service \"\(id)\".")
         }
         return service
     }

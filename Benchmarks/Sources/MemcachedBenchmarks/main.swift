@@ -21,7 +21,11 @@ let keys = (0..<100).map { "beacon-benchmarks:key:\($0)" }
 let value = [UInt8](repeating: 0x61, count: 100)
 
 let logger = Logger(label: "benchmark", factory: { _ in SwiftLogNoOpLogHandler() })
-let pool = try MemcachedPoolBuilder(maxConnections: 1).build(servers: endpoints, logger: logger)
+let pool = try MemcachedPool(
+    servers: endpoints,
+    configuration: MemcachedPool.Configuration(maxConnections: 1),
+    logger: logger
+)
 defer { pool.close() }
 try pool.withBlockingConnection { connection in
     for key in keys { try connection.set(key, value: value) }

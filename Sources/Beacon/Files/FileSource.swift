@@ -42,6 +42,9 @@ public final class FileSource: DiscoverySource, Sendable {
         /// JSON (RFC 8259).
         public static let json = Format(base: .json)
         /// YAML 1.1, as parsed by libyaml through Yams. Anchors and aliases are not supported.
+        ///
+        /// Needs the package's `YAML` trait, which is on by default. A build without it (a dependency declared with
+        /// `traits: []`) does not link Yams, and reading a YAML file throws ``BeaconError/Code/unsupportedFormat``.
         public static let yaml = Format(base: .yaml)
 
         /// `json` or `yaml`.
@@ -255,9 +258,16 @@ public final class FileSource: DiscoverySource, Sendable {
 
     private static func parse(_ bytes: [UInt8], path: String, format: Format?) throws(BeaconError) -> [String: String] {
         let resolved = format ?? Format.implied(byPath: path) ?? Self.sniff(bytes)
+        guard resolved == .json || YAMLDocumentParser.isAvailable else {
+            throw BeaconError(
+                .unsupportedFormat,
+                "this build of Beacon reads JSON only: YAML needs the package's YAML trait, which was disabled "
+                    + "(enable it, or write the file as JSON)",
+                file: path
+            )
+        }
         do throws(DocumentTree.SyntaxError) {
-            let tree =
-                resolved == .json ? try JSONDocumentParser.parse(bytes) : try YAMLDocumentParser.parse(bytes)
+            let tree = resolved == .json ? try JSONDocumentParser.parse(bytes) : try Self.parseYAML(bytes)
             switch tree {
             case .map, .null: break
             case .text(_, let line), .list(_, let line):
@@ -273,6 +283,15 @@ public final class FileSource: DiscoverySource, Sendable {
                 column: error.column
             )
         }
+    }
+
+    private static func parseYAML(_ bytes: [UInt8]) throws(DocumentTree.SyntaxError) -> DocumentTree {
+        #if YAML
+        try YAMLDocumentParser.parse(bytes)
+        #else
+        // Unreachable: parse(_:path:format:) refuses YAML first when the trait is disabled.
+        throw DocumentTree.SyntaxError(message: "YAML is not supported by this build", line: 1)
+        #endif
     }
 
     private static func sniff(_ bytes: [UInt8]) -> Format {

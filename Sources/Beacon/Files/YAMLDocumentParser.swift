@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 
+#if YAML
 internal import Yams
 
 /// Parses YAML with Yams into a ``DocumentTree``, keeping scalars as the text they were written as.
+///
+/// Compiled only with the package's `YAML` trait (on by default); without it, ``FileSource`` refuses YAML files
+/// with ``BeaconError/Code/unsupportedFormat``.
 enum YAMLDocumentParser {
+    /// Whether this build reads YAML.
+    static let isAvailable = true
+
     static func parse(_ bytes: [UInt8]) throws(DocumentTree.SyntaxError) -> DocumentTree {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw DocumentTree.SyntaxError(message: "the file is not valid UTF-8", line: 1)
@@ -87,3 +94,10 @@ enum YAMLDocumentParser {
         return nil
     }
 }
+#else
+/// Stands in for the YAML parser when the package's `YAML` trait is disabled: Yams is not linked.
+enum YAMLDocumentParser {
+    /// Whether this build reads YAML.
+    static let isAvailable = false
+}
+#endif

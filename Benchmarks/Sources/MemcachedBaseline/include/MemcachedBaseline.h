@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The floor for memcached operations: libmemcached called directly from C, in plain loops, with the options
-// MemcachedPoolBuilder sets by default (consistent distribution, TCP_NODELAY, CAS support, the same timeouts).
+// MemcachedPool.Configuration sets by default (consistent distribution, TCP_NODELAY, CAS support, the same timeouts).
 
 #ifndef MEMCACHED_BASELINE_H
 #define MEMCACHED_BASELINE_H

@@ -99,7 +99,7 @@ enum BeaconApp {
                 parsing: try arguments.string(0),
                 defaultPort: discovery.memcached.defaultPort
             )
-            return try discovery.memcached.builder.build(servers: servers, logger: logger)
+            return try MemcachedPool(servers: servers, configuration: discovery.memcached.pool, logger: logger)
         }
         builder.registerFactory("PostgresConnectionPool") { [logger, discovery] arguments in
             // The parameters never change: a static source that the factory reads through its cache.

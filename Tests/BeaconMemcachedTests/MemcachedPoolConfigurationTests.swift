@@ -5,34 +5,37 @@ import BeaconMemcached
 import Logging
 import Testing
 
-@Suite("MemcachedPoolBuilder")
-struct MemcachedPoolBuilderTests {
+@Suite("MemcachedPool.Configuration")
+struct MemcachedPoolConfigurationTests {
     static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     @Test("the defaults")
     func defaults() {
-        let builder = MemcachedPoolBuilder()
-        #expect(builder.distribution == .consistent)
-        #expect(builder.libketamaCompatible == false)
-        #expect(builder.binaryProtocol == false)
-        #expect(builder.tcpNoDelay)
-        #expect(builder.removeFailedServers == false)
-        #expect(builder.connectTimeout == .seconds(1))
-        #expect(builder.maxConnections == 4)
+        let configuration = MemcachedPool.Configuration()
+        #expect(configuration.distribution == .consistent)
+        #expect(configuration.libketamaCompatible == false)
+        #expect(configuration.binaryProtocol == false)
+        #expect(configuration.tcpNoDelay)
+        #expect(configuration.removeFailedServers == false)
+        #expect(configuration.connectTimeout == .seconds(1))
+        #expect(configuration.maxConnections == 4)
     }
 
     @Test("configurations that cannot work are refused")
     func invalid() {
-        let cases: [(MemcachedPoolBuilder, [Endpoint])] = [
-            (MemcachedPoolBuilder(), []),
-            (MemcachedPoolBuilder(keyPrefix: String(repeating: "p", count: 128)), [Endpoint(host: "a", port: 1)]),
-            (MemcachedPoolBuilder(maxConnections: 0), [Endpoint(host: "a", port: 1)]),
-            (MemcachedPoolBuilder(), [Endpoint(host: "a", port: 0)]),
-            (MemcachedPoolBuilder(), [Endpoint(host: "a", port: 11211, weight: 0)]),
+        let cases: [(MemcachedPool.Configuration, [Endpoint])] = [
+            (MemcachedPool.Configuration(), []),
+            (
+                MemcachedPool.Configuration(keyPrefix: String(repeating: "p", count: 128)),
+                [Endpoint(host: "a", port: 1)]
+            ),
+            (MemcachedPool.Configuration(maxConnections: 0), [Endpoint(host: "a", port: 1)]),
+            (MemcachedPool.Configuration(), [Endpoint(host: "a", port: 0)]),
+            (MemcachedPool.Configuration(), [Endpoint(host: "a", port: 11211, weight: 0)]),
         ]
-        for (builder, servers) in cases {
+        for (configuration, servers) in cases {
             let error = #expect(throws: MemcachedError.self) {
-                try builder.build(servers: servers, logger: Self.logger)
+                try MemcachedPool(servers: servers, configuration: configuration, logger: Self.logger)
             }
             #expect(error?.code == .invalidConfiguration)
         }
@@ -42,9 +45,9 @@ struct MemcachedPoolBuilderTests {
     func fourthServer() throws {
         let three = try Endpoint.list(parsing: "10.0.0.1:11211,10.0.0.2:11211,10.0.0.3:11211")
         let four = three + [Endpoint(host: "10.0.0.4", port: 11211)]
-        for builder in [MemcachedPoolBuilder(), MemcachedPoolBuilder(libketamaCompatible: true)] {
-            let before = try builder.build(servers: three, logger: Self.logger)
-            let after = try builder.build(servers: four, logger: Self.logger)
+        for configuration in [MemcachedPool.Configuration(), MemcachedPool.Configuration(libketamaCompatible: true)] {
+            let before = try MemcachedPool(servers: three, configuration: configuration, logger: Self.logger)
+            let after = try MemcachedPool(servers: four, configuration: configuration, logger: Self.logger)
             defer {
                 before.close()
                 after.close()
@@ -67,19 +70,20 @@ struct MemcachedPoolBuilderTests {
     @Test("modula moves most keys when a server is added")
     func modula() throws {
         let three = try Endpoint.list(parsing: "10.0.0.1:11211,10.0.0.2:11211,10.0.0.3:11211")
-        let builder = MemcachedPoolBuilder(distribution: .modula)
-        let before = try builder.build(servers: three, logger: Self.logger)
-        let after = try builder.build(servers: three + [Endpoint(host: "10.0.0.4", port: 11211)], logger: Self.logger)
+        let configuration = MemcachedPool.Configuration(distribution: .modula)
+        let before = try MemcachedPool(servers: three, configuration: configuration, logger: Self.logger)
+        let after = try MemcachedPool(
+            servers: three + [Endpoint(host: "10.0.0.4", port: 11211)],
+            configuration: configuration,
+            logger: Self.logger
+        )
         let moved = try (0..<1000).filter { try before.server(forKey: "k\($0)") != after.server(forKey: "k\($0)") }
         #expect(moved.count > 500)
     }
 
     @Test("a closed pool refuses operations, naming the reason")
     func closed() throws {
-        let pool = try MemcachedPoolBuilder().build(
-            servers: [Endpoint(host: "10.0.0.1", port: 11211)],
-            logger: Self.logger
-        )
+        let pool = try MemcachedPool(servers: [Endpoint(host: "10.0.0.1", port: 11211)], logger: Self.logger)
         pool.close()
         #expect(pool.isClosed && pool.isReleased)
         let error = #expect(throws: MemcachedError.self) {
@@ -93,7 +97,7 @@ struct MemcachedPoolBuilderTests {
         let error = MemcachedError(
             .unavailable,
             "get failed",
-            server: Endpoint(host: "127.0.0.1", port: 21212),
+            endpoint: Endpoint(host: "127.0.0.1", port: 21212),
             key: "user:42",
             returnCode: 3,
             returnCodeName: "CONNECTION FAILURE"
