@@ -6,7 +6,7 @@ public import Beacon
 ///
 /// Every error carries a ``Code`` to switch on and a sentence saying what went wrong. When libmemcached
 /// reported the failure, ``returnCode`` and ``returnCodeName`` hold its `memcached_return_t` and its name, and
-/// ``server`` names the server the key belongs to, so that a log line alone says which server failed and how:
+/// ``endpoint`` names the server the key belongs to, so that a log line alone says which server failed and how:
 ///
 /// ```
 /// unavailable at 127.0.0.1:21212 for key "user:42": the server did not answer (libmemcached 3 CONNECTION FAILURE)
