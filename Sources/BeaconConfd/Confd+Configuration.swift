@@ -4,13 +4,38 @@ extension Confd {
     /// How ``Confd`` keeps its resources up to date.
     public struct Configuration: Sendable, Hashable {
         /// When resources are rendered.
-        public enum Mode: Sendable, Hashable {
+        ///
+        /// A struct with static members rather than an enum, so that a mode can be added without breaking
+        /// exhaustive `switch`es.
+        public struct Mode: Sendable, Hashable, CustomStringConvertible {
+            enum Base: Hashable {
+                case onetime
+                case interval(Duration)
+                case watch
+            }
+
+            let base: Base
+
             /// Once, then ``Confd/run()`` returns (confd's `-onetime`).
-            case onetime
-            /// Every interval, reading every key again (confd's default, with `-interval` in seconds).
-            case interval(Duration)
+            public static let onetime = Mode(base: .onetime)
+
             /// Whenever a watched key changes, after ``Configuration/debounce`` (confd's `-watch`, without polling).
-            case watch
+            public static let watch = Mode(base: .watch)
+
+            /// Every interval, reading every key again (confd's default, with `-interval` in seconds).
+            ///
+            /// - Parameter interval: The time between two renders.
+            /// - Returns: The mode.
+            public static func interval(_ interval: Duration) -> Mode { Mode(base: .interval(interval)) }
+
+            /// `onetime`, `watch`, or `every 600.0 seconds`.
+            public var description: String {
+                switch self.base {
+                case .onetime: "onetime"
+                case .watch: "watch"
+                case .interval(let interval): "every \(interval)"
+                }
+            }
         }
 
         /// When resources are rendered; the default is confd's: every 600 seconds.

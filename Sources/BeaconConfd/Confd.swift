@@ -8,7 +8,7 @@ import Synchronization
 /// confd, driven by watches: keeps files rendered from discovered keys up to date, checks them, and reloads the
 /// services that read them.
 ///
-/// Each ``TemplateResource`` names the keys its template reads. In ``Configuration/Mode-swift.enum/watch`` mode
+/// Each ``TemplateResource`` names the keys its template reads. In ``Configuration/Mode/watch`` mode
 /// every key is followed with `DiscoverySource.watch(prefix:)`; a change renders the resource again after
 /// ``Configuration/debounce``, from the snapshots the watches delivered (no extra read). When discovery cannot be
 /// reached, the destination files keep their last version and the watches are retried with backoff.
@@ -98,10 +98,10 @@ public final class Confd: Service, Sendable {
 
     /// Keeps the resources up to date as ``configuration`` says, until cancelled or graceful shutdown.
     ///
-    /// - Throws: In ``Configuration/Mode-swift.enum/onetime`` mode, the first resource's error when any resource
+    /// - Throws: In ``Configuration/Mode/onetime`` mode, the first resource's error when any resource
     ///   failed (every failure is logged); in the other modes, nothing: failures are logged and retried.
     public func run() async throws {
-        switch self.configuration.mode {
+        switch self.configuration.mode.base {
         case .onetime:
             let results = await self.syncAll()
             if let failure = results.lazy.compactMap({ try? $0.result.failureError() }).first {
