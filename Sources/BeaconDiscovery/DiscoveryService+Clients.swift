@@ -24,9 +24,11 @@ extension DiscoveryService {
             DynamicMemcachedPool(
                 source: cache,
                 servers: location,
-                configuration: configuration.memcached.pool,
-                defaultPort: configuration.memcached.defaultPort,
-                retryDelay: configuration.watchRetryDelay,
+                configuration: .init(
+                    pool: configuration.memcached.pool,
+                    defaultPort: configuration.memcached.defaultPort,
+                    retryDelay: configuration.watchRetryDelay
+                ),
                 logger: logger
             )
         }

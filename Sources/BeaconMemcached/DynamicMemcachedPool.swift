@@ -17,7 +17,7 @@ import Synchronization
 /// let pool = DynamicMemcachedPool(
 ///     source: source,
 ///     servers: .prefix("/services/memcached/"),
-///     configuration: MemcachedPool.Configuration(),
+///     configuration: .init(pool: MemcachedPool.Configuration(maxConnections: 16)),
 ///     logger: logger
 /// )
 /// // In the application's ServiceGroup, or:
@@ -43,10 +43,8 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
     private let location: DiscoveryLocation
     /// Set when the location cannot hold a server list (a Patroni leader): every operation throws it.
     private let unsupported: MemcachedError?
-    private let configuration: MemcachedPool.Configuration
-    private let refresh: Refresh
-    private let defaultPort: Int
-    private let retryDelay: Duration
+    /// How each pool is built, and how the list is followed.
+    public let configuration: Configuration
     private let logger: Logger
 
     /// Creates a pool that follows a server list; it has no servers until ``run()`` (or ``update(servers:)``)
@@ -58,18 +56,12 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
     ///     `ServiceInstance` JSON; see `DiscoveryLocation.endpoints(in:defaultPort:)`) that holds it. A Patroni
     ///     leader location names one PostgreSQL server, not a server list: it is not supported, ``run()`` returns at
     ///     once and every operation throws ``MemcachedError/Code/invalidConfiguration`` saying so.
-    ///   - configuration: How each pool is built.
-    ///   - refresh: Watch the source (the default) or poll it.
-    ///   - defaultPort: The port for endpoints without one. Default: 11211.
-    ///   - retryDelay: How long to wait before reading again after the source failed. Default: 1 second.
+    ///   - configuration: How each pool is built, and how the list is followed.
     ///   - logger: Where server-set changes (info) and read failures (info) are logged.
     public init(
         source: any DiscoverySource,
         servers: DiscoveryLocation,
-        configuration: MemcachedPool.Configuration = MemcachedPool.Configuration(),
-        refresh: Refresh = .watch,
-        defaultPort: Int = 11211,
-        retryDelay: Duration = .seconds(1),
+        configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "beacon.memcached", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.source = source
@@ -83,9 +75,6 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
             self.unsupported = nil
         }
         self.configuration = configuration
-        self.refresh = refresh
-        self.defaultPort = defaultPort
-        self.retryDelay = retryDelay
         self.logger = logger
     }
 
@@ -143,11 +132,11 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
         }
         while !Task.isCancelled {
             do {
-                switch self.refresh.base {
+                switch self.configuration.refresh.base {
                 case .watch:
                     try await self.followWatch()
                     // The watch ended without an error: the task was cancelled, or the source gave up; read again.
-                    try await Task.sleep(for: self.retryDelay)
+                    try await Task.sleep(for: self.configuration.retryDelay)
                 case .poll(let interval):
                     try await self.accept(try await self.read())
                     try await Task.sleep(for: interval)
@@ -159,8 +148,8 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
                     "memcached server list could not be read",
                     metadata: [MemcachedLogKey.error: "\(error)"]
                 )
-                try? await Task.sleep(for: self.retryDelay)
-                if case .watch = self.refresh.base, !Task.isCancelled {
+                try? await Task.sleep(for: self.configuration.retryDelay)
+                if case .watch = self.configuration.refresh.base, !Task.isCancelled {
                     // The source could not watch: read the list once (through its cache, if it has one) before
                     // watching again, so that a source without a working watch is still followed.
                     try? await self.accept(try await self.read())
@@ -185,7 +174,7 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
 
     private func servers(in snapshot: DiscoverySnapshot) throws -> [Endpoint] {
         if let unsupported = self.unsupported { throw unsupported }
-        return try self.location.endpoints(in: snapshot, defaultPort: self.defaultPort)
+        return try self.location.endpoints(in: snapshot, defaultPort: self.configuration.defaultPort)
     }
 
     private func accept(_ servers: [Endpoint]) async throws {
@@ -216,7 +205,7 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
         }
         let fresh: MemcachedPool
         do {
-            fresh = try MemcachedPool(servers: servers, configuration: self.configuration, logger: self.logger)
+            fresh = try MemcachedPool(servers: servers, configuration: self.configuration.pool, logger: self.logger)
         } catch {
             self.noteUpdate()
             throw error

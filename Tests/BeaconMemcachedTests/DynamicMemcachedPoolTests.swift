@@ -106,7 +106,7 @@ struct DynamicMemcachedPoolTests {
         let pool = DynamicMemcachedPool(
             source: source,
             servers: .key("/config/memcached"),
-            refresh: .poll(every: .milliseconds(5)),
+            configuration: .init(refresh: .poll(every: .milliseconds(5))),
             logger: Self.logger
         )
         try await Self.following(pool) {
@@ -158,7 +158,7 @@ extension DynamicMemcachedPoolTests {
         let pool = DynamicMemcachedPool(
             source: SourceWithoutWatch(base: base),
             servers: .prefix(Self.prefix),
-            retryDelay: .milliseconds(5),
+            configuration: .init(retryDelay: .milliseconds(5)),
             logger: Self.logger
         )
         try await Self.following(pool) {

@@ -40,7 +40,7 @@ struct MemcachedGuideTests {
         let dynamic = DynamicMemcachedPool(
             source: source,
             servers: .prefix("/services/memcached/"),
-            configuration: MemcachedPool.Configuration(),
+            configuration: DynamicMemcachedPool.Configuration(pool: MemcachedPool.Configuration()),
             logger: logger
         )
         try await withThrowingDiscardingTaskGroup { group in

@@ -83,7 +83,7 @@ struct MemcachedGuideTests {
         let dynamic = DynamicMemcachedPool(
             source: source,
             servers: .prefix("/services/memcached/"),
-            configuration: MemcachedPool.Configuration(),
+            configuration: DynamicMemcachedPool.Configuration(pool: MemcachedPool.Configuration()),
             logger: logger
         )
         let key = "guide:dynamic:\(UUID().uuidString)"
