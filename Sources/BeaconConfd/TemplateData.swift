@@ -19,12 +19,13 @@ public struct TemplateData: Sendable, Equatable {
     ///   - entries: The entries read, with full keys; entries outside `prefix` are left out.
     ///   - prefix: The resource's prefix (``TemplateResource/effectivePrefix(globalPrefix:)``), removed from each key.
     public init(entries: some Sequence<KeyValue>, prefix: String) {
+        let prefix = KeyPath.join(prefix)
         var values: [String: String] = [:]
         for entry in entries {
-            guard let key = KeyPath.relative(entry.key, to: KeyPath.join(prefix)) else { continue }
+            guard let key = KeyPath.relative(entry.key, to: prefix) else { continue }
             values[key] = entry.string
         }
-        self.init(values: values)
+        self.init(cleanValues: values)
     }
 
     /// Creates data from keys and values, for tests and examples.
@@ -33,8 +34,13 @@ public struct TemplateData: Sendable, Equatable {
     public init(values: [String: String]) {
         var cleaned: [String: String] = [:]
         for (key, value) in values { cleaned[KeyPath.join(key)] = value }
-        self.values = cleaned
-        self.keys = cleaned.keys.sorted()
+        self.init(cleanValues: cleaned)
+    }
+
+    /// Creates data from keys that are already clean (`KeyPath.relative` gives such keys).
+    private init(cleanValues: [String: String]) {
+        self.values = cleanValues
+        self.keys = cleanValues.keys.sorted()
     }
 
     /// The number of keys.
