@@ -161,41 +161,26 @@ public final class Confd: Service, Sendable {
         changed: AsyncStream<Void>.Continuation,
         resource: TemplateResource
     ) async {
-        var delay = self.configuration.retryDelay
         var failing = false
-        while !Task.isCancelled {
-            do {
-                for try await snapshot in self.source.watch(prefix: key) {
-                    snapshots.store(snapshot, for: key)
-                    changed.yield()
-                    if failing {
-                        self.logger.info("Following the key again", metadata: Self.metadata(resource, key: key))
-                        failing = false
-                        delay = self.configuration.retryDelay
-                    }
-                }
-                if Task.isCancelled { return }
-                throw ConfdError(.invalidConfiguration, "the source ended the watch", key: key)
-            } catch {
-                if Task.isCancelled { return }
-                var metadata = Self.metadata(resource, error: error)
-                metadata["beacon.confd.key"] = "\(key)"
-                metadata["beacon.confd.retry_in"] = "\(delay)"
-                if failing {
-                    self.logger.debug("Still cannot follow the key", metadata: metadata)
-                } else {
-                    self.logger.warning(
-                        "Cannot follow the key; the destination keeps its last version",
-                        metadata: metadata
-                    )
-                    failing = true
-                }
-                do {
-                    try await Task.sleep(for: delay * Double.random(in: 0.8...1.2))
-                } catch {
-                    return
-                }
-                delay = min(delay * 2, self.configuration.maximumRetryDelay)
+        await self.source.follow(
+            prefix: key,
+            retryDelay: self.configuration.retryDelay,
+            maximumRetryDelay: self.configuration.maximumRetryDelay
+        ) { snapshot in
+            snapshots.store(snapshot, for: key)
+            changed.yield()
+            if failing {
+                self.logger.info("Following the key again", metadata: Self.metadata(resource, key: key))
+                failing = false
+            }
+        } onFailure: { error, retryIn in
+            var metadata = Self.metadata(resource, key: key, error: error)
+            metadata["beacon.confd.retry_in"] = "\(retryIn)"
+            if failing {
+                self.logger.debug("Still cannot follow the key", metadata: metadata)
+            } else {
+                self.logger.warning("Cannot follow the key; the destination keeps its last version", metadata: metadata)
+                failing = true
             }
         }
     }

@@ -164,23 +164,14 @@ public final class DiscoveryConfigProvider: ConfigProvider, Service, Sendable {
     }
 
     private func follow() async {
-        var delay = self.configuration.retryDelay
-        while !Task.isCancelled {
-            do {
-                for try await snapshot in self.source.watch(prefix: self.mapping.prefix) {
-                    self.install(snapshot, fromWatch: true)
-                    delay = self.configuration.retryDelay
-                }
-            } catch {
-                if !Task.isCancelled { self.noteOutage(error, operation: "watch", key: self.mapping.prefix) }
-            }
-            guard !Task.isCancelled else { return }
-            do {
-                try await Task.sleep(for: delay)
-            } catch {
-                return
-            }
-            delay = min(delay * 2, .seconds(30))
+        await self.source.follow(
+            prefix: self.mapping.prefix,
+            retryDelay: self.configuration.retryDelay,
+            maximumRetryDelay: .seconds(30)
+        ) { snapshot in
+            self.install(snapshot, fromWatch: true)
+        } onFailure: { error, _ in
+            self.noteOutage(error, operation: "watch", key: self.mapping.prefix)
         }
     }
 
