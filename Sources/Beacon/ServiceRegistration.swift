@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import Synchronization
-
 /// A live registration of a ``ServiceInstance``, returned by ``ServiceRegistry/register(_:ttl:)``.
 ///
 /// The registry keeps the instance registered until ``cancel()`` is called. Cancelling withdraws the
@@ -10,7 +8,7 @@ public final class ServiceRegistration: Sendable, CustomStringConvertible {
     /// The registered instance.
     public let instance: ServiceInstance
 
-    private let withdraw: Mutex<(@Sendable () async -> Void)?>
+    private let withdraw: OnceAction
 
     /// Creates a registration; registries call this.
     ///
@@ -19,23 +17,18 @@ public final class ServiceRegistration: Sendable, CustomStringConvertible {
     ///   - withdraw: Removes the instance and stops keeping it alive; called at most once.
     public init(instance: ServiceInstance, withdraw: @escaping @Sendable () async -> Void) {
         self.instance = instance
-        self.withdraw = Mutex(withdraw)
+        self.withdraw = OnceAction(withdraw)
     }
 
     /// `true` once ``cancel()`` has been called.
-    public var isCancelled: Bool { self.withdraw.withLock { $0 == nil } }
+    public var isCancelled: Bool { self.withdraw.hasRun }
 
     /// Withdraws the instance from discovery and stops keeping it alive.
     ///
     /// Safe to call more than once and from several tasks: only the first call does the work, and it
     /// completes even if the calling task is cancelled.
     public func cancel() async {
-        let withdraw = self.withdraw.withLock { stored in
-            let current = stored
-            stored = nil
-            return current
-        }
-        await withdraw?()
+        await self.withdraw.run()
     }
 
     /// `registration of service/id at endpoint`.
