@@ -133,7 +133,7 @@ struct HTTPClientStreamTests {
         var configuration = HTTPClient.Configuration()
         configuration.streamBufferLimit = 1024
         // Long enough that the puts below reach the stream in time even while other suites load the same etcd.
-        configuration.streamIdleTimeout = .seconds(1)
+        configuration.streamIdleTimeout = .seconds(2)
         let client = HTTPClient(configuration: configuration)
         defer { client.close() }
         let prefix = EtcdGateway.uniquePrefix("paused-idle")
@@ -145,7 +145,7 @@ struct HTTPClientStreamTests {
             try await EtcdGateway.put(client, key: key, value: String(repeating: "v", count: 300))
         }
         // Far longer than the idle timeout without reading: the stream is paused (full buffer), not idle.
-        try await Task.sleep(for: .seconds(3))
+        try await Task.sleep(for: .seconds(6))
         #expect(try await reader.keys(count: 20) == keys)
     }
 
