@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "BeaconContainer", targets: ["BeaconContainer"]),
         .library(name: "BeaconDiscovery", targets: ["BeaconDiscovery"]),
         .library(name: "BeaconEtcd", targets: ["BeaconEtcd"]),
+        .library(name: "BeaconZooKeeper", targets: ["BeaconZooKeeper"]),
         .library(name: "BeaconMemcached", targets: ["BeaconMemcached"]),
         .library(name: "BeaconPostgres", targets: ["BeaconPostgres"]),
         .library(name: "BeaconExpression", targets: ["BeaconExpression"]),
@@ -94,6 +95,17 @@ let package = Package(
             dependencies: [
                 "Beacon",
                 "BeaconHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        .target(
+            name: "BeaconZooKeeper",
+            dependencies: [
+                "Beacon",
+                "CBeaconZooKeeper",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -446,6 +458,7 @@ let package = Package(
                 "BeaconPostgres",
                 "BeaconRegister",
                 "BeaconTesting",
+                "BeaconZooKeeper",
                 "CBeaconCurl",
                 "CBeaconLibPQ",
                 "CBeaconMemcached",

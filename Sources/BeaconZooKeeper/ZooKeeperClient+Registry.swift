@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import Beacon
+import Logging
+
+extension ZooKeeperClient: ServiceRegistry {
+    /// Lists the instances of a service: the nodes below `<servicePrefix>/<service>/`, each holding an instance's JSON.
+    ///
+    /// An instance's id comes from its JSON, not from its node's name, so sequential registrations
+    /// (``Configuration/sequentialRegistrations``) list under the id they were registered with.
+    ///
+    /// - Parameter service: The service's name.
+    /// - Returns: The instances, sorted by identifier.
+    /// - Throws: ``ZooKeeperError``, or `BeaconError` naming the key of a node that is not an instance.
+    public func instances(of service: String) async throws -> [ServiceInstance] {
+        let prefix = ServiceInstance.servicePrefix(service, prefix: self.configuration.servicePrefix)
+        let instances = try await self.list(prefix: prefix).map { entry throws(BeaconError) in
+            try ServiceInstance(decoding: entry)
+        }
+        return instances.sorted { $0.id < $1.id }
+    }
+
+    /// Registers an instance as an ephemeral node, kept until the registration is cancelled or the session ends.
+    ///
+    /// The node is `<servicePrefix>/<service>/<id>` (missing parents are created as persistent nodes), or, with
+    /// ``Configuration/sequentialRegistrations``, `<servicePrefix>/<service>/<id>-` followed by ZooKeeper's sequence
+    /// number. Its data is the instance's JSON. It is created before this method returns.
+    ///
+    /// - ZooKeeper keeps an ephemeral node as long as the client's session: across lost connections and server
+    ///   changes, and for ``Configuration/sessionTimeout`` after the process dies or is cut off. That timeout plays
+    ///   the part of `ttl`, which is not used.
+    /// - Should the session expire all the same, ``run()`` creates the node again on the new session.
+    /// - `ServiceRegistration.cancel()` deletes the node at once. When ``run()`` ends, it deletes the nodes of the
+    ///   registrations still live and closes the session.
+    ///
+    /// - Parameters:
+    ///   - instance: The instance to announce.
+    ///   - ttl: Not used: the session timeout decides how long the node outlives the process.
+    /// - Returns: The live registration.
+    /// - Throws: `BeaconError` when the service name or id cannot be used in a key; ``ZooKeeperError`` when the node
+    ///   cannot be created (``ZooKeeperError/Code/nodeExists`` when another session holds the id), or with code
+    ///   ``ZooKeeperError/Code/closed`` once ``run()`` has ended or the client is closed.
+    public func register(_ instance: ServiceInstance, ttl: Duration) async throws -> ServiceRegistration {
+        try instance.validate()
+        let sequential = self.configuration.sequentialRegistrations
+        let key = instance.key(prefix: self.configuration.servicePrefix)
+        let node = EphemeralNode(
+            path: sequential ? key + "-" : key,
+            data: instance.encodedValue(),
+            isSequential: sequential,
+            label: "registration of \(instance)"
+        )
+        try await self.keep(node, operation: "register")
+        return ServiceRegistration(instance: instance) { await self.withdraw(node) }
+    }
+}
+
+extension ZooKeeperClient: EphemeralKeyStore {
+    /// Writes a key as an ephemeral node, kept until the returned handle is cancelled or the session ends.
+    ///
+    /// The same machinery as ``register(_:ttl:)``, for a plain value such as `127.0.0.1:8001` under
+    /// `/test/apache-8001`: missing parents are created as persistent nodes, the session timeout plays the part of
+    /// `ttl`, ``run()`` creates the node again after a session expiry, and `EphemeralKey.cancel()` deletes it.
+    ///
+    /// - Parameters:
+    ///   - key: The node's path.
+    ///   - value: The bytes to store.
+    ///   - ttl: Not used: the session timeout decides how long the node outlives the process.
+    /// - Returns: The live key.
+    /// - Throws: `BeaconError` with code `invalidKey` when the key is empty; ``ZooKeeperError`` when the node cannot be
+    ///   created, or with code ``ZooKeeperError/Code/closed`` once ``run()`` has ended or the client is closed.
+    public func putEphemeral(_ key: String, value: [UInt8], ttl: Duration) async throws -> EphemeralKey {
+        guard !key.isEmpty else {
+            throw BeaconError(.invalidKey, "an ephemeral key must not be empty", text: key)
+        }
+        let node = EphemeralNode(path: key, data: value, isSequential: false, label: "ephemeral key \(key)")
+        try await self.keep(node, operation: "putEphemeral")
+        return EphemeralKey(key: key) { await self.withdraw(node) }
+    }
+}
+
+extension ZooKeeperClient {
+    /// Creates an ephemeral node and keeps it (``run()`` creates it again after a session expiry).
+    private func keep(_ node: EphemeralNode, operation: String) async throws {
+        guard self.lifecycle.add(node) else {
+            throw ZooKeeperError(
+                .closed,
+                "the client no longer accepts ephemeral nodes (run() ended or the client was closed)",
+                operation: operation,
+                path: node.requestedPath,
+                target: self.session.target
+            )
+        }
+        do {
+            try await self.createEphemeral(node)
+        } catch {
+            _ = self.lifecycle.remove(node)
+            throw error
+        }
+    }
+
+    /// Creates a kept node in the current session.
+    ///
+    /// A node that already exists counts as created when the current session owns it: a create whose answer was lost
+    /// with the connection, sent again. Owned by another session, it is an error.
+    func createEphemeral(_ node: EphemeralNode) async throws {
+        let generation = self.session.generation
+        let mode: CreateMode = node.isSequential ? .ephemeralSequential : .ephemeral
+        do {
+            let created = try await self.createNode(node.requestedPath, data: node.data, mode: mode, makeParents: true)
+            node.created = (created.path, generation)
+        } catch let error as ZooKeeperError where error.code == .nodeExists {
+            let owner = try await self.exists(node.requestedPath)?.ephemeralOwner
+            guard let owner, owner == self.session.sessionCredentials?.id else {
+                throw ZooKeeperError(
+                    .nodeExists,
+                    "the node is held by another session (0x\(String(owner ?? 0, radix: 16)))",
+                    operation: "create",
+                    path: node.requestedPath,
+                    target: self.session.target,
+                    returnCode: error.returnCode
+                )
+            }
+            node.created = (node.requestedPath, generation)
+        }
+    }
+
+    /// Stops keeping a node and deletes it (even if the calling task is cancelled).
+    func withdraw(_ node: EphemeralNode) async {
+        guard self.lifecycle.remove(node), let path = node.created?.path else { return }
+        do {
+            _ = try await self.delete(path, expectedVersion: nil, ignoringCancellation: true)
+        } catch {
+            // Closed or unreachable: the node goes with the session.
+            self.logger.debug(
+                "could not delete an ephemeral node; it disappears with the session",
+                metadata: ["zookeeper.path": "\(path)", "error": "\(error)"]
+            )
+        }
+    }
+}

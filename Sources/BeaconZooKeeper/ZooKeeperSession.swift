@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import CBeaconZooKeeper
+import CoreMetrics
+import Foundation
+import Logging
+import Synchronization
+
+/// A libzookeeper handle (`zhandle_t *`), to hand to the thread that closes it.
+///
+/// `@unchecked Sendable`: libzookeeper_mt allows every call on a handle from any thread, concurrently, except
+/// `zookeeper_close`, after which nothing may use the handle. ``ZooKeeperSession`` takes a handle out of its state
+/// under its lock before it closes it, and issues every other call while holding that lock, so no call can start
+/// on a handle that is being closed.
+struct ZooKeeperHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// The client's connection to the ensemble: a libzookeeper handle (its session, its I/O and completion threads),
+/// replaced by a new one when the session expires.
+///
+/// libzookeeper reconnects by itself, to any server of the ensemble, and keeps the session, its ephemeral nodes and
+/// its watches across reconnections. What it cannot survive is the expiry of the session (the ensemble heard nothing
+/// for a whole session timeout): the handle is then dead. The session opens a new handle at once, on the expired
+/// handle's completion thread, and tells the subscribers of watches (``WatchSignal/sessionRenewed``) and
+/// the client's `run()` (``renewals``), which re-creates the ephemeral nodes.
+final class ZooKeeperSession: Sendable {
+    private struct State {
+        var handle: ZooKeeperHandle?
+        /// Whether the credentials were added to the current handle (they must be before any request is sent).
+        var authenticated = false
+        /// Bumped each time an expired session is replaced.
+        var generation = 0
+        var expirations = 0
+        var connected = false
+        var authenticationFailed = false
+        var closed = false
+        /// The tags of the watch subscriptions, told when the session is replaced.
+        var subscribers: Set<UInt> = []
+    }
+
+    let configuration: ZooKeeperClient.Configuration
+    let logger: Logger
+    private let state: Mutex<State>
+    /// This session's tag: the context of its handles' global watcher.
+    private let tag: UInt
+    /// The generation of each session that replaced an expired one; the client's `run()` follows it.
+    let renewals: AsyncStream<Int>
+    private let renewalsContinuation: AsyncStream<Int>.Continuation
+    private let expirationCounter: Counter
+
+    init(configuration: ZooKeeperClient.Configuration, logger: Logger) throws(ZooKeeperError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.logger = logger
+        self.state = Mutex(State())
+        (self.renewals, self.renewalsContinuation) = AsyncStream.makeStream(
+            of: Int.self,
+            bufferingPolicy: .bufferingNewest(1)
+        )
+        self.expirationCounter = Counter(label: "beacon_zookeeper_session_expirations_total")
+        self.tag = Sessions.reserveTag()
+        Sessions.register(self, tag: self.tag)
+        LibraryLog.add(tag: self.tag, logger: logger, secrets: [configuration.credentials?.password ?? ""])
+        let opened = self.state.withLock { state in
+            state.handle = self.openHandle()
+            return state.handle != nil
+        }
+        guard opened else {
+            Sessions.remove(self.tag)
+            LibraryLog.remove(tag: self.tag)
+            throw ZooKeeperError(
+                .invalidConfiguration,
+                "libzookeeper could not create a handle (errno \(errno): \(String(cString: strerror(errno))))",
+                operation: "connect",
+                target: configuration.ensemble
+            )
+        }
+    }
+
+    /// The ensemble, as errors name it.
+    var target: String { self.configuration.ensemble }
+
+    /// How many times the session expired and was replaced.
+    var expirations: Int { self.state.withLock { $0.expirations } }
+
+    /// The current generation (bumped at each replacement).
+    var generation: Int { self.state.withLock { $0.generation } }
+
+    /// The current session's id and password, for a test that takes the session over to make it expire.
+    var sessionCredentials: (id: Int64, password: [UInt8])? {
+        self.state.withLock { state in
+            guard let handle = state.handle, let client = zoo_client_id(handle.pointer) else { return nil }
+            let password = withUnsafeBytes(of: client.pointee.passwd) { Array($0) }
+            return (client.pointee.client_id, password)
+        }
+    }
+
+    /// Opens a handle; called with the lock held.
+    private func openHandle() -> ZooKeeperHandle? {
+        let timeout = Int32(clamping: self.configuration.sessionTimeout.milliseconds)
+        let context = UnsafeMutableRawPointer(bitPattern: self.tag)
+        guard
+            let pointer = zookeeper_init2(
+                self.configuration.connectionString,
+                Sessions.watcher,
+                timeout,
+                nil,
+                context,
+                0,
+                LibraryLog.callback
+            )
+        else { return nil }
+        return ZooKeeperHandle(pointer: pointer)
+    }
+
+    // MARK: Requests
+
+    /// Sends a batch of requests on the current handle; their outcomes arrive in `pending`.
+    ///
+    /// - Returns: `false` once the session is closed (nothing was sent).
+    func send(_ requests: [Request], pending: PendingReplies) -> Bool {
+        self.state.withLock { state in
+            guard !state.closed else { return false }
+            func refuse(_ code: Int32) {
+                for index in requests.indices { pending.complete(index, Outcome(code: code, reply: .done)) }
+            }
+            if state.authenticationFailed {
+                refuse(ReturnCode.authFailed)
+                return true
+            }
+            if state.handle == nil { state.handle = self.openHandle() }
+            guard let handle = state.handle else {
+                refuse(ReturnCode.connectionLoss)
+                return true
+            }
+            if !state.authenticated {
+                guard self.addCredentials(to: handle) else {
+                    refuse(ReturnCode.connectionLoss)
+                    return true
+                }
+                state.authenticated = true
+            }
+            for (index, request) in requests.enumerated() {
+                request.send(on: handle.pointer, pending: pending, index: index)
+            }
+            return true
+        }
+    }
+
+    /// Adds the digest credentials to a new handle, before its first request; `true` when there are none.
+    ///
+    /// libzookeeper refuses them (`ZINVALIDSTATE`) in the instant between two connection attempts; the request that
+    /// needed them then fails as a lost connection, and is retried.
+    private func addCredentials(to handle: ZooKeeperHandle) -> Bool {
+        guard let credentials = self.configuration.credentials else { return true }
+        let certificate = Array("\(credentials.username):\(credentials.password)".utf8)
+        let code = certificate.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) {
+                zoo_add_auth(handle.pointer, "digest", $0.baseAddress, Int32($0.count), nil, nil)
+            }
+        }
+        return code == ReturnCode.ok
+    }
+
+    // MARK: Subscribers
+
+    /// Registers a watch subscription to tell when the session is replaced.
+    func addSubscriber(_ tag: UInt) {
+        _ = self.state.withLock { $0.subscribers.insert(tag) }
+    }
+
+    /// Forgets a watch subscription.
+    func removeSubscriber(_ tag: UInt) {
+        _ = self.state.withLock { $0.subscribers.remove(tag) }
+    }
+
+    // MARK: Session events
+
+    /// Handles a session event of one of this session's handles (on that handle's completion thread).
+    fileprivate func handle(state eventState: Int32, of pointer: OpaquePointer) {
+        switch eventState {
+        case ZOO_CONNECTED_STATE, ZOO_READONLY_STATE:
+            let isCurrent = self.state.withLock { state in
+                guard state.handle?.pointer == pointer else { return false }
+                state.connected = true
+                return true
+            }
+            guard isCurrent else { return }
+            let server = zoo_get_current_server(pointer).map { String(cString: $0) } ?? "?"
+            let session = zoo_client_id(pointer).map { String($0.pointee.client_id, radix: 16) } ?? "?"
+            self.logger.debug(
+                "ZooKeeper session connected",
+                metadata: ["zookeeper.server": "\(server)", "zookeeper.session": "0x\(session)"]
+            )
+        case ZOO_CONNECTING_STATE:
+            let wasConnected = self.state.withLock { state in
+                guard state.handle?.pointer == pointer else { return false }
+                defer { state.connected = false }
+                return state.connected
+            }
+            if wasConnected {
+                self.logger.info(
+                    "ZooKeeper connection lost; reconnecting within the session",
+                    metadata: ["zookeeper.ensemble": "\(self.target)"]
+                )
+            }
+        case ZOO_EXPIRED_SESSION_STATE:
+            self.replaceExpired(pointer)
+        case ZOO_AUTH_FAILED_STATE:
+            let isCurrent = self.state.withLock { state in
+                guard state.handle?.pointer == pointer else { return false }
+                state.authenticationFailed = true
+                return true
+            }
+            if isCurrent {
+                self.logger.error(
+                    "ZooKeeper rejected the digest credentials; the client cannot be used",
+                    metadata: ["zookeeper.ensemble": "\(self.target)"]
+                )
+            }
+        default:
+            break
+        }
+    }
+
+    /// Replaces an expired handle with a new session, closes the old one on a thread of its own, and tells the
+    /// subscribers and `run()`.
+    private func replaceExpired(_ pointer: OpaquePointer) {
+        let replaced: (old: ZooKeeperHandle, generation: Int, subscribers: Set<UInt>, opened: Bool)? =
+            self.state.withLock { state in
+                guard !state.closed, let old = state.handle, old.pointer == pointer else { return nil }
+                state.generation += 1
+                state.expirations += 1
+                state.connected = false
+                state.authenticated = false
+                state.handle = self.openHandle()
+                return (old, state.generation, state.subscribers, state.handle != nil)
+            }
+        guard let replaced else { return }
+        self.expirationCounter.increment()
+        self.logger.warning(
+            "ZooKeeper session expired; opened a new session, re-reading watched nodes and re-creating ephemeral nodes",
+            metadata: [
+                "zookeeper.ensemble": "\(self.target)",
+                "zookeeper.expirations": "\(self.expirations)",
+                "zookeeper.opened": "\(replaced.opened)",
+            ]
+        )
+        // Closing joins the handle's threads, and this runs on one of them: close on a thread of its own.
+        let old = replaced.old
+        Thread.detachNewThread { zookeeper_close(old.pointer) }
+        self.renewalsContinuation.yield(replaced.generation)
+        for subscriber in replaced.subscribers { PathWatchers.deliver(.sessionRenewed, to: subscriber) }
+    }
+
+    // MARK: Closing
+
+    /// Closes the session: ends it on the ensemble (its ephemeral nodes disappear at once) and stops its threads.
+    ///
+    /// Waits on a thread of its own, since `zookeeper_close` blocks for up to a few seconds when the ensemble does
+    /// not answer. Pending requests complete with `ZCLOSING`; later ones fail as closed. Idempotent.
+    func close() async {
+        let closing: (handle: ZooKeeperHandle?, subscribers: Set<UInt>)? = self.state.withLock { state in
+            guard !state.closed else { return nil }
+            state.closed = true
+            defer { state.handle = nil }
+            return (state.handle, state.subscribers)
+        }
+        guard let closing else { return }
+        self.renewalsContinuation.finish()
+        Sessions.remove(self.tag)
+        // Wake the subscribers so that they find the session closed.
+        for subscriber in closing.subscribers { PathWatchers.deliver(.sessionRenewed, to: subscriber) }
+        if let handle = closing.handle {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                Thread.detachNewThread {
+                    zookeeper_close(handle.pointer)
+                    continuation.resume()
+                }
+            }
+        }
+        LibraryLog.remove(tag: self.tag)
+    }
+
+    /// Whether ``close()`` was called.
+    var isClosed: Bool { self.state.withLock { $0.closed } }
+}
+
+/// The sessions whose handles are open, by tag: the context of each handle's global watcher (a number rather than
+/// a pointer, so that an event that arrives after the session was closed finds nothing instead of freed memory).
+private enum Sessions {
+    private struct Table {
+        var nextTag: UInt = 1
+        var sessions: [UInt: ZooKeeperSession] = [:]
+    }
+
+    private static let table = Mutex(Table())
+
+    static func reserveTag() -> UInt {
+        self.table.withLock { table in
+            defer { table.nextTag += 1 }
+            return table.nextTag
+        }
+    }
+
+    static func register(_ session: ZooKeeperSession, tag: UInt) {
+        self.table.withLock { $0.sessions[tag] = session }
+    }
+
+    static func remove(_ tag: UInt) {
+        _ = self.table.withLock { $0.sessions.removeValue(forKey: tag) }
+    }
+
+    /// The global watcher of every handle, called on the handle's completion thread.
+    static let watcher: watcher_fn = { handle, type, state, _, context in
+        guard type == ZOO_SESSION_EVENT, let handle, let context else { return }
+        let tag = UInt(bitPattern: context)
+        guard let session = Sessions.table.withLock({ $0.sessions[tag] }) else { return }
+        session.handle(state: state, of: handle)
+    }
+}
+
+extension Duration {
+    /// The duration in whole milliseconds (rounded down).
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = self.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
