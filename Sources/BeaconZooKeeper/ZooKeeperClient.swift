@@ -73,6 +73,9 @@ public final class ZooKeeperClient: Sendable {
     /// How many times the client's session expired and was replaced by a new one.
     public var sessionExpirations: Int { self.session.expirations }
 
+    /// The server of the ensemble the client is connected to now, as `host:port`; `nil` once closed.
+    public var currentServer: String? { self.session.currentServer }
+
     /// The current session's id and password, for a test that makes the session expire by taking it over.
     package var sessionCredentials: (id: Int64, password: [UInt8])? { self.session.sessionCredentials }
 

@@ -96,6 +96,13 @@ final class ZooKeeperSession: Sendable {
         }
     }
 
+    /// The server the current handle is connected to (or connecting to), as `host:port`.
+    var currentServer: String? {
+        self.state.withLock { state in
+            state.handle.flatMap { zoo_get_current_server($0.pointer) }.map { String(cString: $0) }
+        }
+    }
+
     /// Opens a handle; called with the lock held.
     private func openHandle() -> ZooKeeperHandle? {
         let timeout = Int32(clamping: self.configuration.sessionTimeout.milliseconds)

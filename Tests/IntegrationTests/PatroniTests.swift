@@ -4,29 +4,46 @@ import Beacon
 import BeaconCache
 import BeaconEtcd
 import BeaconPostgres
+import BeaconZooKeeper
 import Foundation
 import InMemoryLogging
 import Logging
 import Synchronization
 import Testing
 
-/// The two-node Patroni cluster of `scripts/servers` (its own etcd), found through the variables it exports.
+/// A two-node Patroni cluster of `scripts/servers`, found through the variables it exports: the pair on its own etcd
+/// (`patroni`), or the pair on the ZooKeeper ensemble (`patroni-zk`).
 struct PatroniCluster {
-    let etcdEndpoint: String
+    /// Where the cluster keeps its state.
+    enum Store: String, Sendable, CustomStringConvertible {
+        case etcd
+        case zookeeper
+
+        var description: String { self.rawValue }
+    }
+
+    /// A client of the cluster's store, and how to close it.
+    struct StoreClient {
+        let source: any DiscoverySource
+        let close: @Sendable () async -> Void
+    }
+
+    let store: Store
     let location: DiscoveryLocation
     let ports: [String: Int]  // member name -> PostgreSQL port
     let overrides: PostgresConnectionFactory.Overrides
 
-    init() throws {
-        self.etcdEndpoint = try TestServers.value("BEACON_PATRONI_ETCD_ENDPOINT")
+    init(_ store: Store = .etcd) throws {
+        self.store = store
+        let prefix = store == .etcd ? "BEACON_PATRONI_" : "BEACON_PATRONI_ZK_"
         self.location = .patroniLeader(
-            scope: try TestServers.value("BEACON_PATRONI_SCOPE"),
-            namespace: try TestServers.value("BEACON_PATRONI_NAMESPACE")
+            scope: try TestServers.value("\(prefix)SCOPE"),
+            namespace: try TestServers.value("\(prefix)NAMESPACE")
         )
         var ports: [String: Int] = [:]
         for node in 1...2 {
-            ports[try TestServers.value("BEACON_PATRONI_\(node)_NAME")] =
-                Int(try TestServers.value("BEACON_PATRONI_\(node)_PORT")) ?? 0
+            ports[try TestServers.value("\(prefix)\(node)_NAME")] =
+                Int(try TestServers.value("\(prefix)\(node)_PORT")) ?? 0
         }
         self.ports = ports
         self.overrides = .init(
@@ -38,8 +55,26 @@ struct PatroniCluster {
         )
     }
 
-    /// The `scripts/servers` instance of a member (`n1` -> `patroni-1`).
-    func instance(_ member: String) -> String { "patroni-\(member.dropFirst())" }
+    /// A client of the store the cluster keeps its leader key in.
+    func makeStoreClient() throws -> StoreClient {
+        switch self.store {
+        case .etcd:
+            let etcd = try EtcdClient(
+                configuration: .init(endpoints: [try TestServers.value("BEACON_PATRONI_ETCD_ENDPOINT")])
+            )
+            return StoreClient(source: etcd, close: { etcd.close() })
+        case .zookeeper:
+            let servers = try TestServers.value("BEACON_PATRONI_ZK_ZOOKEEPER").split(separator: ",").map(String.init)
+            let zookeeper = try ZooKeeperClient(configuration: .init(servers: servers))
+            return StoreClient(source: zookeeper, close: { await zookeeper.close() })
+        }
+    }
+
+    /// The `scripts/servers` group that starts the cluster.
+    var group: String { self.store == .etcd ? "patroni" : "patroni-zk" }
+
+    /// The `scripts/servers` instance of a member (`n1` -> `patroni-1`, `z1` -> `patroni-zk-1`).
+    func instance(_ member: String) -> String { "\(self.group)-\(member.dropFirst())" }
 
     /// Waits until every member but the leader, read as a hot standby, has the table (at most 60 s).
     func waitUntilReplicasSee(table: String, leader: String) async throws {
@@ -73,15 +108,15 @@ struct PatroniCluster {
     func other(than member: String) -> String { self.ports.keys.first { $0 != member } ?? member }
 
     /// Brings the cluster to two healthy nodes (the start command waits for both) and returns the leader's name.
-    func healthyLeader(_ etcd: EtcdClient) async throws -> String {
-        try await TestServers.runInBackground("start", "patroni")
+    func healthyLeader(_ store: any DiscoverySource) async throws -> String {
+        try await TestServers.runInBackground("start", self.group)
         let leaderKey = self.location.patroni?.leaderKey ?? ""
         let deadline = ContinuousClock.now + .seconds(60)
         let membersPrefix = self.location.patroni?.membersPrefix ?? ""
         while ContinuousClock.now < deadline {
             // A leader, and both members running, the other one as a replica: only then can it take over.
-            if let leader = try await etcd.get(leaderKey)?.string, !leader.isEmpty {
-                let members = try await etcd.list(prefix: membersPrefix).compactMap { entry in
+            if let leader = try await store.get(leaderKey)?.string, !leader.isEmpty {
+                let members = try await store.list(prefix: membersPrefix).compactMap { entry in
                     try? DiscoveryLocation.PatroniMember(
                         name: String(entry.key.dropFirst(membersPrefix.count)),
                         decoding: entry
@@ -134,24 +169,39 @@ struct PatroniTests {
     /// Everything a case needs, torn down by `run`.
     struct Harness {
         let cluster: PatroniCluster
-        let etcd: EtcdClient
+        let store: any DiscoverySource
         let factory: PostgresConnectionFactory
         let pool: PostgresConnectionPool
         let logs: InMemoryLogHandler
     }
 
-    /// Sets up etcd, the factory (deadline covering the failover) and the pool; runs the factory's watch and `body`.
-    func run(_ body: (Harness) async throws -> Void) async throws {
-        let cluster = try PatroniCluster()
-        let etcd = try EtcdClient(configuration: .init(endpoints: [cluster.etcdEndpoint]))
-        defer { etcd.close() }
-        _ = try await cluster.healthyLeader(etcd)
+    /// Sets up the store's client, the factory (deadline covering the failover) and the pool; runs the factory's
+    /// watch and `body`.
+    func run(_ store: PatroniCluster.Store = .etcd, _ body: (Harness) async throws -> Void) async throws {
+        let cluster = try PatroniCluster(store)
+        let client = try cluster.makeStoreClient()
+        let store = client.source
+        do {
+            try await self.run(cluster, store, body)
+        } catch {
+            await client.close()
+            throw error
+        }
+        await client.close()
+    }
+
+    private func run<Store: DiscoverySource>(
+        _ cluster: PatroniCluster,
+        _ store: Store,
+        _ body: (Harness) async throws -> Void
+    ) async throws {
+        _ = try await cluster.healthyLeader(store)
         let logs = InMemoryLogHandler()
         var logger = Logger(label: "test", factory: { _ in logs })
         logger.logLevel = .debug
         let ttl = Int(try TestServers.value("BEACON_PATRONI_TTL")) ?? 10
         let factory = PostgresConnectionFactory(
-            source: CachingSource(etcd, configuration: .init(ttl: .seconds(600))),
+            source: CachingSource(store, configuration: .init(ttl: .seconds(600))),
             location: cluster.location,
             overrides: cluster.overrides,
             // The leader key lives for `ttl` after its leader died: retry for three times that.
@@ -176,9 +226,9 @@ struct PatroniTests {
             // Replication is asynchronous: a table the replica has not replayed yet would be lost by a failover.
             try await cluster.waitUntilReplicasSee(
                 table: "beacon_failover_writes",
-                leader: try await cluster.healthyLeader(etcd)
+                leader: try await cluster.healthyLeader(store)
             )
-            try await body(Harness(cluster: cluster, etcd: etcd, factory: factory, pool: pool, logs: logs))
+            try await body(Harness(cluster: cluster, store: store, factory: factory, pool: pool, logs: logs))
         }
     }
 
@@ -232,13 +282,13 @@ struct PatroniTests {
 
     /// Follows the leader key and records when it first names another member than `old`.
     static func watchLeaderChange(
-        _ etcd: EtcdClient,
+        _ store: any DiscoverySource,
         _ cluster: PatroniCluster,
         from old: String,
         into state: StreamState
     ) async throws {
         let leaderKey = cluster.location.patroni?.leaderKey ?? ""
-        for try await snapshot in etcd.watch(prefix: leaderKey) {
+        for try await snapshot in store.watch(prefix: leaderKey) {
             let now = ContinuousClock.now
             if let leader = snapshot[key: leaderKey]?.string, !leader.isEmpty, leader != old {
                 state.changed.withLock { $0 = (leader, now) }
@@ -288,11 +338,14 @@ struct PatroniTests {
         return sinceChange
     }
 
-    @Test("SIGKILL of the leader's agent and postmaster: writes move to the new leader once its key appears")
-    func killedLeader() async throws {
-        try await self.run { harness in
+    @Test(
+        "SIGKILL of the leader's agent and postmaster: writes move to the new leader once its key appears",
+        arguments: [PatroniCluster.Store.etcd, .zookeeper]
+    )
+    func killedLeader(store: PatroniCluster.Store) async throws {
+        try await self.run(store) { harness in
             let cluster = harness.cluster
-            let old = try await cluster.healthyLeader(harness.etcd)
+            let old = try await cluster.healthyLeader(harness.store)
             let oldPort = cluster.ports[old] ?? 0
             let newName = cluster.other(than: old)
             let newPort = cluster.ports[newName] ?? 0
@@ -300,7 +353,7 @@ struct PatroniTests {
             var killed = ContinuousClock.now
             do {
                 try await withThrowingTaskGroup { group in
-                    group.addTask { try await Self.watchLeaderChange(harness.etcd, cluster, from: old, into: state) }
+                    group.addTask { try await Self.watchLeaderChange(harness.store, cluster, from: old, into: state) }
                     group.addTask { await Self.writeStream(harness.pool, state) }
                     defer {
                         state.stop.store(true, ordering: .relaxed)
@@ -322,15 +375,23 @@ struct PatroniTests {
                 }
             } catch {
                 try? await TestServers.runInBackground("stop", cluster.instance(old))
-                _ = try? await cluster.healthyLeader(harness.etcd)
+                _ = try? await cluster.healthyLeader(harness.store)
                 throw error
             }
             let change = try #require(state.change)
             #expect(change.0 == newName)
             let all = state.records.withLock { $0 }
-            let sinceChange = Self.report("kill", all, change: change.1, newPort: newPort, logs: harness.logs)
+            let sinceChange = Self.report(
+                "kill on \(store)",
+                all,
+                change: change.1,
+                newPort: newPort,
+                logs: harness.logs
+            )
             #expect(sinceChange != nil)
-            print("[kill] leader key moved \(killed.duration(to: change.1)) after the processes were killed")
+            print(
+                "[kill on \(store)] leader key moved \(killed.duration(to: change.1)) after the processes were killed"
+            )
 
             // Every write that ended after the new leader key landed on the new leader, which is not in recovery.
             for record in all where record.port != nil && record.ended > change.1 {
@@ -350,7 +411,7 @@ struct PatroniTests {
 
             // Back to two healthy nodes: the crashed node is cloned afresh from the new leader and rejoins as replica.
             try await TestServers.runInBackground("stop", cluster.instance(old))
-            #expect(try await cluster.healthyLeader(harness.etcd) == newName)
+            #expect(try await cluster.healthyLeader(harness.store) == newName)
         }
     }
 
@@ -358,7 +419,7 @@ struct PatroniTests {
     func switchover() async throws {
         try await self.run { harness in
             let cluster = harness.cluster
-            let old = try await cluster.healthyLeader(harness.etcd)
+            let old = try await cluster.healthyLeader(harness.store)
             let oldPort = cluster.ports[old] ?? 0
             let newName = cluster.other(than: old)
             let newPort = cluster.ports[newName] ?? 0
@@ -366,7 +427,7 @@ struct PatroniTests {
             var requested = ContinuousClock.now
             var done = ContinuousClock.now
             try await withThrowingTaskGroup { group in
-                group.addTask { try await Self.watchLeaderChange(harness.etcd, cluster, from: old, into: state) }
+                group.addTask { try await Self.watchLeaderChange(harness.store, cluster, from: old, into: state) }
                 group.addTask { await Self.writeStream(harness.pool, state) }
                 defer {
                     state.stop.store(true, ordering: .relaxed)
@@ -408,7 +469,7 @@ struct PatroniTests {
             }
 
             // The former primary comes back as a replica: two healthy nodes again.
-            #expect(try await cluster.healthyLeader(harness.etcd) == newName)
+            #expect(try await cluster.healthyLeader(harness.store) == newName)
         }
     }
 }

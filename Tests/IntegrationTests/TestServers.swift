@@ -46,14 +46,38 @@ enum TestServers {
         }
     }
 
-    static func run(arguments: [String]) throws {
+    /// Runs `scripts/servers` on a thread of its own and returns what it printed on standard output, trimmed.
+    static func output(_ arguments: String...) async throws -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("servers-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let thread = Thread {
+                do {
+                    try run(arguments: arguments, standardOutput: file)
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.start()
+        }
+        return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func run(arguments: [String], standardOutput: String? = nil) throws {
         let script = try value("BEACON_SERVERS_SCRIPT")
         let argv = ([script] + arguments).map { strdup($0) } + [nil]
         defer {
             for pointer in argv { free(pointer) }
         }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let standardOutput {
+            posix_spawn_file_actions_addopen(&actions, 1, standardOutput, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, script, nil, nil, argv, environ)
+        let spawned = posix_spawn(&pid, script, &actions, nil, argv, environ)
         guard spawned == 0 else { throw ScriptFailure(arguments: arguments, status: spawned) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
