@@ -83,9 +83,11 @@ let package = Package(
         // MARK: Backends
 
         .target(
-            // Package-internal HTTP over libcurl's multi interface, used by the etcd client and BeaconRegister's HTTP checks.
+            // Package-internal HTTP over libcurl's multi interface and the JSON of wire formats, used by the etcd and Consul
+            // clients and BeaconRegister's HTTP checks.
             name: "BeaconHTTP",
             dependencies: [
+                "Beacon",
                 "CBeaconCurl",
                 .product(name: "Logging", package: "swift-log"),
             ]

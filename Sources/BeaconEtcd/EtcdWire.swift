@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconHTTP
+
 // The JSON shapes of etcd's v3 gateway (grpc-gateway). Rules (see Documentation/Etcd.md): bytes are base64,
 // 64-bit integers are decimal strings in responses, and zero, false or empty fields are omitted, so every
 // response field is optional. Requests are written with ``WireJSONWriter`` and answers read from ``WireJSON``

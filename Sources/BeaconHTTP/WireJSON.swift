@@ -2,13 +2,13 @@
 
 import Beacon
 
-/// A JSON value of etcd's gateway, parsed from bytes.
+/// A JSON value of a server's HTTP API (etcd's gateway, Consul's), parsed from bytes.
 ///
-/// etcd's answers are small and shallow, and every request reads one; this reader and ``WireJSONWriter`` replace
-/// `Codable` with Foundation's coders, which cost more CPU per request than libcurl and the rest of the client
-/// together. Numbers keep their text: etcd writes 64-bit integers as strings anyway, and the wire types read
-/// both forms through ``int64``.
-enum WireJSON: Equatable, Sendable {
+/// These answers are small and shallow, and every request reads one; this reader and ``WireJSONWriter`` replace
+/// `Codable` with Foundation's coders, which cost more CPU per request than libcurl and the rest of a client
+/// together. Numbers keep their text: etcd writes 64-bit integers as strings, Consul as numbers, and ``int64(_:)``
+/// reads both.
+package enum WireJSON: Equatable, Sendable {
     case null
     case bool(Bool)
     /// A number, as written.
@@ -18,7 +18,7 @@ enum WireJSON: Equatable, Sendable {
     /// Members in document order (etcd's objects have a handful of members, so a scan beats hashing).
     case object([(key: String, value: WireJSON)])
 
-    static func == (lhs: WireJSON, rhs: WireJSON) -> Bool {
+    package static func == (lhs: WireJSON, rhs: WireJSON) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true
         case (.bool(let a), .bool(let b)): return a == b
@@ -36,7 +36,7 @@ enum WireJSON: Equatable, Sendable {
     /// - Parameter bytes: UTF-8 JSON.
     /// - Returns: The value.
     /// - Throws: ``WireJSONError`` naming the byte offset of the problem.
-    static func parse(_ bytes: [UInt8]) throws(WireJSONError) -> WireJSON {
+    package static func parse(_ bytes: [UInt8]) throws(WireJSONError) -> WireJSON {
         try bytes.withUnsafeBufferPointer { buffer throws(WireJSONError) in
             var reader = WireJSONReader(buffer)
             return try reader.parseDocument()
@@ -46,7 +46,7 @@ enum WireJSON: Equatable, Sendable {
     // MARK: Reading members
 
     /// The member named `key` of an object; `nil` when absent, for `null`, or when this is not an object.
-    subscript(key: String) -> WireJSON? {
+    package subscript(key: String) -> WireJSON? {
         guard case .object(let members) = self else { return nil }
         for member in members where member.key == key {
             if case .null = member.value { return nil }
@@ -57,29 +57,33 @@ enum WireJSON: Equatable, Sendable {
 }
 
 /// Why a JSON document or one of its values could not be read.
-struct WireJSONError: Error, CustomStringConvertible, Sendable {
-    var message: String
+package struct WireJSONError: Error, CustomStringConvertible, Sendable {
+    package var message: String
 
-    var description: String { self.message }
+    package init(message: String) {
+        self.message = message
+    }
+
+    package var description: String { self.message }
 }
 
 // MARK: Typed access for the wire types
 
 extension WireJSON {
     /// A string value.
-    func string(_ field: String) throws(WireJSONError) -> String {
+    package func string(_ field: String) throws(WireJSONError) -> String {
         guard case .string(let text) = self else { throw self.mismatch(field, expected: "a string") }
         return text
     }
 
     /// A boolean value.
-    func bool(_ field: String) throws(WireJSONError) -> Bool {
+    package func bool(_ field: String) throws(WireJSONError) -> Bool {
         guard case .bool(let value) = self else { throw self.mismatch(field, expected: "true or false") }
         return value
     }
 
     /// A 64-bit integer, written as a decimal string (etcd's way) or as a number.
-    func int64(_ field: String) throws(WireJSONError) -> Int64 {
+    package func int64(_ field: String) throws(WireJSONError) -> Int64 {
         switch self {
         case .string(let text), .number(let text):
             if let value = Int64(text) { return value }
@@ -90,12 +94,12 @@ extension WireJSON {
     }
 
     /// A small integer written as a number (etcd's error codes).
-    func int(_ field: String) throws(WireJSONError) -> Int {
+    package func int(_ field: String) throws(WireJSONError) -> Int {
         Int(try self.int64(field))
     }
 
     /// Bytes written as standard, padded base64.
-    func base64(_ field: String) throws(WireJSONError) -> [UInt8] {
+    package func base64(_ field: String) throws(WireJSONError) -> [UInt8] {
         guard let bytes = Base64.decode(try self.string(field)) else {
             throw WireJSONError(message: "field \(field) is not valid base64")
         }
@@ -103,13 +107,13 @@ extension WireJSON {
     }
 
     /// The elements of an array.
-    func array(_ field: String) throws(WireJSONError) -> [WireJSON] {
+    package func array(_ field: String) throws(WireJSONError) -> [WireJSON] {
         guard case .array(let elements) = self else { throw self.mismatch(field, expected: "an array") }
         return elements
     }
 
     /// Checks that this is an object (so that a wrong answer is not read as one whose fields are all absent).
-    func object(_ field: String) throws(WireJSONError) -> WireJSON {
+    package func object(_ field: String) throws(WireJSONError) -> WireJSON {
         guard case .object = self else { throw self.mismatch(field, expected: "an object") }
         return self
     }

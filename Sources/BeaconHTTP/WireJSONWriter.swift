@@ -2,23 +2,24 @@
 
 import Beacon
 
-/// Writes the JSON of etcd's gateway requests: objects of strings, base64 bytes, 64-bit integers (as strings, the
-/// form etcd's own clients send), booleans and nested objects or arrays.
+/// Writes the JSON of requests to a server's HTTP API (etcd's gateway, Consul's): objects of strings, base64 bytes,
+/// integers (as strings, the form etcd's own clients send, or as numbers), booleans, string lists and maps, and
+/// nested objects or arrays.
 ///
-/// Members are written in the order of the calls; a `nil` optional writes nothing, as the gateway treats an absent
+/// Members are written in the order of the calls; a `nil` optional writes nothing, as both servers treat an absent
 /// field as its zero value.
-struct WireJSONWriter {
+package struct WireJSONWriter {
     /// The document so far.
-    private(set) var bytes: [UInt8] = []
+    package private(set) var bytes: [UInt8] = []
     /// Whether the innermost open object or array has no member yet (no comma before the next one).
     private var isFirst = true
 
-    init() {
+    package init() {
         self.bytes.reserveCapacity(128)
     }
 
     /// Writes an object whose members `body` writes.
-    mutating func object(_ body: (inout WireJSONWriter) -> Void) {
+    package mutating func object(_ body: (inout WireJSONWriter) -> Void) {
         self.bytes.append(UInt8(ascii: "{"))
         self.isFirst = true
         body(&self)
@@ -27,13 +28,13 @@ struct WireJSONWriter {
     }
 
     /// Writes an object member whose value is an object.
-    mutating func object(_ key: StaticString, _ body: (inout WireJSONWriter) -> Void) {
+    package mutating func object(_ key: StaticString, _ body: (inout WireJSONWriter) -> Void) {
         self.key(key)
         self.object(body)
     }
 
     /// Writes an array member whose elements are objects.
-    mutating func array<Element>(
+    package mutating func array<Element>(
         _ key: StaticString,
         _ elements: [Element],
         _ body: (inout WireJSONWriter, Element) -> Void
@@ -50,14 +51,14 @@ struct WireJSONWriter {
     }
 
     /// Writes a string member.
-    mutating func string(_ key: StaticString, _ value: String?) {
+    package mutating func string(_ key: StaticString, _ value: String?) {
         guard let value else { return }
         self.key(key)
         self.quoted(value)
     }
 
     /// Writes a member holding bytes as padded base64.
-    mutating func base64(_ key: StaticString, _ value: [UInt8]?) {
+    package mutating func base64(_ key: StaticString, _ value: [UInt8]?) {
         guard let value else { return }
         self.key(key)
         self.bytes.append(UInt8(ascii: "\""))
@@ -66,7 +67,7 @@ struct WireJSONWriter {
     }
 
     /// Writes a 64-bit integer member as a decimal string.
-    mutating func int64(_ key: StaticString, _ value: Int64?) {
+    package mutating func int64(_ key: StaticString, _ value: Int64?) {
         guard let value else { return }
         self.key(key)
         self.bytes.append(UInt8(ascii: "\""))
@@ -74,8 +75,41 @@ struct WireJSONWriter {
         self.bytes.append(UInt8(ascii: "\""))
     }
 
+    /// Writes an integer member as a JSON number (Consul's form).
+    package mutating func number(_ key: StaticString, _ value: Int?) {
+        guard let value else { return }
+        self.key(key)
+        self.bytes.append(contentsOf: String(value).utf8)
+    }
+
+    /// Writes a member holding a list of strings.
+    package mutating func strings(_ key: StaticString, _ values: [String]?) {
+        guard let values else { return }
+        self.key(key)
+        self.bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { self.bytes.append(UInt8(ascii: ",")) }
+            self.quoted(value)
+        }
+        self.bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// Writes a member holding an object of strings, its members sorted by name.
+    package mutating func stringMap(_ key: StaticString, _ values: [String: String]?) {
+        guard let values else { return }
+        self.key(key)
+        self.bytes.append(UInt8(ascii: "{"))
+        for (index, member) in values.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { self.bytes.append(UInt8(ascii: ",")) }
+            self.quoted(member.key)
+            self.bytes.append(UInt8(ascii: ":"))
+            self.quoted(member.value)
+        }
+        self.bytes.append(UInt8(ascii: "}"))
+    }
+
     /// Writes a boolean member.
-    mutating func bool(_ key: StaticString, _ value: Bool?) {
+    package mutating func bool(_ key: StaticString, _ value: Bool?) {
         guard let value else { return }
         self.key(key)
         self.bytes.append(contentsOf: value ? "true".utf8 : "false".utf8)
