@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "BeaconContainer", targets: ["BeaconContainer"]),
         .library(name: "BeaconDiscovery", targets: ["BeaconDiscovery"]),
         .library(name: "BeaconEtcd", targets: ["BeaconEtcd"]),
+        .library(name: "BeaconConsul", targets: ["BeaconConsul"]),
         .library(name: "BeaconZooKeeper", targets: ["BeaconZooKeeper"]),
         .library(name: "BeaconMemcached", targets: ["BeaconMemcached"]),
         .library(name: "BeaconPostgres", targets: ["BeaconPostgres"]),
@@ -102,6 +103,15 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "BeaconConsul",
+            dependencies: [
+                "Beacon",
+                "BeaconHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "BeaconZooKeeper",
             dependencies: [
@@ -322,6 +332,16 @@ let package = Package(
             // The etcd client's wire format and the HTTP layer's request parsing; no server needed.
             name: "BeaconEtcdTests",
             dependencies: ["BeaconEtcd", "BeaconHTTP"]
+        ),
+        .testTarget(
+            // The Consul client's key mapping, wire format and blocking-query rules; no agent needed.
+            name: "BeaconConsulTests",
+            dependencies: [
+                "Beacon",
+                "BeaconConsul",
+                "BeaconHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "BeaconRegisterTests",

@@ -16,6 +16,15 @@ public protocol ServiceRegistry: Sendable {
     ///   ``BeaconError/Code/invalidValue`` when an entry is not a valid instance.
     func instances(of service: String) async throws -> [ServiceInstance]
 
+    /// Follows the instances of a service: the current list, then the list after each change.
+    ///
+    /// Registries that keep instances under a key prefix follow it (``ServiceInstanceWatch/following(_:prefix:)``);
+    /// others use their own means (Consul's blocking queries on its health endpoint).
+    ///
+    /// - Parameter service: The service's name.
+    /// - Returns: A sequence whose first element is the current list, sorted by identifier.
+    func watchInstances(of service: String) -> ServiceInstanceWatch
+
     /// Registers an instance and keeps it registered until the returned registration is cancelled.
     ///
     /// - Parameters:

@@ -16,6 +16,14 @@ extension EtcdClient {
         }
     }
 
+    /// Follows the instances of a service registered under `<servicePrefix>/<service>/` (a watch of that prefix).
+    ///
+    /// - Parameter service: The service's name.
+    /// - Returns: The watch; it ends when the iterating task is cancelled.
+    public func watchInstances(of service: String) -> ServiceInstanceWatch {
+        .following(self, prefix: ServiceInstance.servicePrefix(service, prefix: self.configuration.servicePrefix))
+    }
+
     /// Registers an instance under a lease that the client's ``run()`` keeps alive until the registration is
     /// cancelled.
     ///

@@ -34,7 +34,7 @@ public final class EtcdClient: DiscoverySource, ServiceRegistry, Sendable {
     let transport: EtcdTransport
     let logger: Logger
     /// Whether ``run()`` started, and the registrations it keeps alive.
-    let lifecycle = EtcdLifecycle()
+    let lifecycle = KeepAliveLifecycle()
 
     /// Creates a client. No connection is made until the first request.
     ///

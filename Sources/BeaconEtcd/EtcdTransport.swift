@@ -282,10 +282,3 @@ extension HTTPResponseStream: EtcdHTTPAnswer {
         return body
     }
 }
-
-extension HTTPError {
-    /// Whether the request failed to reach a working server (so another endpoint may succeed).
-    var isConnectionFailure: Bool {
-        self.code != .cancelled && self.code != .closed && self.code != .invalidRequest
-    }
-}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
 import Logging
 import Synchronization
 
@@ -49,82 +50,27 @@ extension EtcdClient {
 }
 
 /// One registration's lease: renewed by a child task of ``EtcdClient/run()``, re-registered when lost, and revoked
-/// once, by the registration's `cancel()` or at the end of `run()`, whichever comes first.
-///
-/// The keep-alive runs as two children: the renewal loop and a wait for ``requestStop()``; whichever ends first
-/// cancels the other, so a stop ends the renewals at once (aborting a renewal in flight) without cancelling
-/// `run()`'s other children.
-final class LeaseKeeper: Sendable {
-    private enum KeepAlive {
-        /// Handed to `run()`, which has not started it yet.
-        case pending
-        /// Running; the tasks waiting for it to end.
-        case running([CheckedContinuation<Void, Never>])
-        /// Ended, or never to start (stopped while pending).
-        case finished
-    }
-
-    private enum Withdrawal {
-        case none
-        /// The first caller is revoking the lease; the others wait here.
-        case inProgress([CheckedContinuation<Void, Never>])
-        case done
-    }
-
-    private struct State {
-        var lease: EtcdLease
-        var stopRequested = false
-        /// The keep-alive's wait for ``requestStop()``.
-        var stopWaiter: CheckedContinuation<Void, Never>?
-        var keepAlive = KeepAlive.pending
-        var withdrawal = Withdrawal.none
-    }
-
+/// once, by the registration's `cancel()` or at the end of `run()`, whichever comes first (the choreography of
+/// `KeptAliveRegistration`).
+final class LeaseKeeper: KeptAliveRegistration {
+    let keepAliveState = KeepAliveState()
     private let client: EtcdClient
     private let key: String
     private let value: [UInt8]
-    private let state: Mutex<State>
+    private let current: Mutex<EtcdLease>
 
     init(client: EtcdClient, key: String, value: [UInt8], lease: EtcdLease) {
         self.client = client
         self.key = key
         self.value = value
-        self.state = Mutex(State(lease: lease))
+        self.current = Mutex(lease)
     }
 
     /// The lease the key is attached to now.
-    var lease: EtcdLease { self.state.withLock { $0.lease } }
-
-    // MARK: Keep-alive (a child task of run())
-
-    /// Renews the lease until ``requestStop()`` or until the calling task is cancelled; returns at once when the
-    /// registration was stopped before `run()` reached it.
-    func keepAlive() async {
-        let start = self.state.withLock { state in
-            guard case .pending = state.keepAlive, !state.stopRequested else {
-                state.keepAlive = .finished
-                return false
-            }
-            state.keepAlive = .running([])
-            return true
-        }
-        guard start else { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.renew() }
-            group.addTask { await self.waitUntilStopped() }
-            await group.next()
-            group.cancelAll()
-        }
-        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            defer { state.keepAlive = .finished }
-            guard case .running(let waiters) = state.keepAlive else { return [] }
-            return waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
+    var lease: EtcdLease { self.current.withLock { $0 } }
 
     /// Renews the lease every third of its TTL until cancelled.
-    private func renew() async {
+    func renew() async {
         let interval = max(self.lease.ttl / 3, .milliseconds(200))
         while !Task.isCancelled {
             do {
@@ -155,85 +101,12 @@ final class LeaseKeeper: Sendable {
             metadata: ["beacon.etcd.key": "\(self.key)", "beacon.etcd.lease": "\(lost.id)"]
         )
         let fresh = try await self.client.grantLease(ttl: lost.ttl, ignoringCancellation: true)
-        self.state.withLock { $0.lease = fresh }
+        self.current.withLock { $0 = fresh }
         try await self.client.put(self.key, bytes: self.value, lease: fresh, ignoringCancellation: true)
     }
 
-    /// Waits until ``requestStop()`` is called or the calling task is cancelled.
-    private func waitUntilStopped() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = self.state.withLock { state in
-                    // Checked under the lock: `Task.isCancelled` is set before the cancellation handler runs.
-                    if state.stopRequested || Task.isCancelled { return true }
-                    state.stopWaiter = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = self.state.withLock { state in
-                defer { state.stopWaiter = nil }
-                return state.stopWaiter
-            }
-            waiter?.resume()
-        }
-    }
-
-    // MARK: Stopping
-
-    /// Ends the keep-alive without waiting: at once if it runs, or as soon as `run()` reaches it. Does not revoke.
-    func requestStop() {
-        let waiter = self.state.withLock { state in
-            state.stopRequested = true
-            defer { state.stopWaiter = nil }
-            return state.stopWaiter
-        }
-        waiter?.resume()
-    }
-
-    /// Ends the keep-alive and waits until it has ended (when it was running).
-    private func stop() async {
-        self.requestStop()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let endedAlready = self.state.withLock { state in
-                guard case .running(var waiters) = state.keepAlive else { return true }
-                waiters.append(continuation)
-                state.keepAlive = .running(waiters)
-                return false
-            }
-            if endedAlready { continuation.resume() }
-        }
-    }
-
-    /// Stops the keep-alive, revokes the lease (even if the calling task is cancelled) and forgets the registration.
-    ///
-    /// Only the first call does the work; later and concurrent calls return when it is done.
-    func withdraw() async {
-        let leads = self.state.withLock { state -> Bool? in
-            switch state.withdrawal {
-            case .none:
-                state.withdrawal = .inProgress([])
-                return true
-            case .inProgress: return false
-            case .done: return nil
-            }
-        }
-        guard let leads else { return }
-        guard leads else {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let doneAlready = self.state.withLock { state in
-                    guard case .inProgress(var waiters) = state.withdrawal else { return true }
-                    waiters.append(continuation)
-                    state.withdrawal = .inProgress(waiters)
-                    return false
-                }
-                if doneAlready { continuation.resume() }
-            }
-            return
-        }
-
-        await self.stop()
+    /// Revokes the lease (even if the calling task is cancelled) and forgets the registration.
+    func release() async {
         let lease = self.lease
         do {
             try await self.client.revoke(lease, ignoringCancellation: true)
@@ -248,11 +121,5 @@ final class LeaseKeeper: Sendable {
             )
         }
         self.client.lifecycle.remove(self)
-        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            defer { state.withdrawal = .done }
-            guard case .inProgress(let waiters) = state.withdrawal else { return [] }
-            return waiters
-        }
-        for waiter in waiters { waiter.resume() }
     }
 }

@@ -133,3 +133,11 @@ package struct HTTPError: Error, Sendable, CustomStringConvertible {
         return text
     }
 }
+
+extension HTTPError {
+    /// Whether the request failed to reach a working server (so that another server may succeed): anything but a
+    /// cancellation, a closed client or a request that could not be made.
+    package var isConnectionFailure: Bool {
+        self.code != .cancelled && self.code != .closed && self.code != .invalidRequest
+    }
+}

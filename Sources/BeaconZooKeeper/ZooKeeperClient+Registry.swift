@@ -20,6 +20,14 @@ extension ZooKeeperClient: ServiceRegistry {
         return instances.sorted { $0.id < $1.id }
     }
 
+    /// Follows the instances of a service: a watch of `<servicePrefix>/<service>/`.
+    ///
+    /// - Parameter service: The service's name.
+    /// - Returns: The watch; it ends when the iterating task is cancelled.
+    public func watchInstances(of service: String) -> ServiceInstanceWatch {
+        .following(self, prefix: ServiceInstance.servicePrefix(service, prefix: self.configuration.servicePrefix))
+    }
+
     /// Registers an instance as an ephemeral node, kept until the registration is cancelled or the session ends.
     ///
     /// The node is `<servicePrefix>/<service>/<id>` (missing parents are created as persistent nodes), or, with

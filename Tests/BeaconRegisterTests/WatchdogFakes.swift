@@ -108,6 +108,16 @@ final class FakeRegistry: ServiceRegistry, EphemeralKeyStore {
 
     func instances(of service: String) async throws -> [ServiceInstance] { [] }
 
+    func watchInstances(of service: String) -> ServiceInstanceWatch {
+        ServiceInstanceWatch {
+            var delivered = false
+            return {
+                defer { delivered = true }
+                return delivered ? nil : []
+            }
+        }
+    }
+
     func register(_ instance: ServiceInstance, ttl: Duration) async throws -> ServiceRegistration {
         let name = "\(instance.service)/\(instance.id)"
         try self.add(name, value: "\(instance.endpoint)", ttl: ttl)

@@ -154,6 +154,14 @@ public final class StaticSource: DiscoverySource, ServiceRegistry, Sendable {
         }
     }
 
+    /// Follows the instances of a service stored under `/services/<service>/`.
+    ///
+    /// - Parameter service: The service's name.
+    /// - Returns: The watch; it ends when the iterating task is cancelled.
+    public func watchInstances(of service: String) -> ServiceInstanceWatch {
+        .following(self, prefix: ServiceInstance.servicePrefix(service))
+    }
+
     /// Stores an instance until its registration is cancelled.
     ///
     /// - Parameters:

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+
+extension ConsulClient {
+    /// An ACL token, sent in the `X-Consul-Token` header. Its text never appears in descriptions, errors or logs.
+    public struct Token: Sendable, CustomStringConvertible {
+        /// The token's secret.
+        public var secret: String
+
+        /// Creates a token.
+        ///
+        /// - Parameter secret: The token's secret ID.
+        public init(_ secret: String) {
+            self.secret = secret
+        }
+
+        /// `********`.
+        public var description: String { "********" }
+    }
+
+    /// Which servers may answer a read, as Consul's consistency modes say.
+    public struct Consistency: Hashable, Sendable, CustomStringConvertible {
+        /// The query parameter, or `nil` for the default mode.
+        let parameter: String?
+
+        /// Consul's default: the leader answers, without checking it still leads (rarely stale).
+        public static let `default` = Consistency(parameter: nil)
+        /// The leader answers after confirming with a quorum that it still leads (`?consistent`): never stale, slower.
+        public static let consistent = Consistency(parameter: "consistent")
+        /// Any server answers (`?stale`): fastest, may lag the leader (see `QueryMeta.lastContact`).
+        public static let stale = Consistency(parameter: "stale")
+
+        /// `default`, `consistent` or `stale`.
+        public var description: String { self.parameter ?? "default" }
+    }
+
+    /// TLS settings, passed through to libcurl; they apply to `https://` agents.
+    public struct TLS: Sendable {
+        /// A PEM file of certificate authorities to trust; `nil` uses the system's.
+        public var caBundlePath: String?
+        /// A PEM client certificate, for agents that verify clients (`verify_incoming`).
+        public var certificatePath: String?
+        /// The client certificate's PEM private key.
+        public var privateKeyPath: String?
+        /// Whether to verify the agent's certificate and name. Default: `true`.
+        public var verifyPeer: Bool
+
+        /// Creates TLS settings.
+        ///
+        /// - Parameters:
+        ///   - caBundlePath: Certificate authorities to trust.
+        ///   - certificatePath: A client certificate.
+        ///   - privateKeyPath: The client certificate's key.
+        ///   - verifyPeer: Whether to verify the agent.
+        public init(
+            caBundlePath: String? = nil,
+            certificatePath: String? = nil,
+            privateKeyPath: String? = nil,
+            verifyPeer: Bool = true
+        ) {
+            self.caBundlePath = caBundlePath
+            self.certificatePath = certificatePath
+            self.privateKeyPath = privateKeyPath
+            self.verifyPeer = verifyPeer
+        }
+    }
+
+    /// How a ``ConsulClient`` reaches Consul.
+    public struct Configuration: Sendable {
+        /// The HTTP addresses of Consul agents, such as `http://127.0.0.1:8500` (the local agent first). Requests go to
+        /// one at a time and move to the next on a connection failure; registrations follow to the new agent.
+        public var agents: [String]
+        /// The ACL token; `nil` uses the agent's default token.
+        public var token: Token?
+        /// The datacenter to query (`?dc=`); `nil` uses the agent's own.
+        public var datacenter: String?
+        /// The consistency mode of reads. Default: ``Consistency/default``.
+        public var consistency: Consistency
+        /// TLS settings for `https://` agents.
+        public var tls: TLS
+        /// How long to wait for a TCP (and TLS) connection. Default: 2 seconds.
+        public var connectTimeout: Duration
+        /// How long a request that does not block may take. Default: 10 seconds.
+        public var requestTimeout: Duration
+        /// How long a blocking query (a watch) waits for a change before the agent answers anyway (`?wait=`); Consul
+        /// adds up to 1/16 of it as jitter and caps it at 10 minutes. Default: 5 minutes, Consul's own default.
+        public var watchWait: Duration
+        /// After how long a registration whose TTL check stayed critical is removed by the agent
+        /// (`DeregisterCriticalServiceAfter`; Consul's minimum is one minute). Default: 1 minute.
+        public var deregisterCriticalServiceAfter: Duration
+
+        /// Creates a configuration.
+        ///
+        /// - Parameters:
+        ///   - agents: The agents' HTTP addresses.
+        ///   - token: The ACL token.
+        ///   - datacenter: The datacenter to query.
+        ///   - consistency: The consistency mode of reads.
+        ///   - tls: TLS settings.
+        ///   - connectTimeout: How long to wait for a connection.
+        ///   - requestTimeout: How long a request that does not block may take.
+        ///   - watchWait: How long a blocking query waits.
+        ///   - deregisterCriticalServiceAfter: When the agent removes a registration whose check stayed critical.
+        public init(
+            agents: [String] = ["http://127.0.0.1:8500"],
+            token: Token? = nil,
+            datacenter: String? = nil,
+            consistency: Consistency = .default,
+            tls: TLS = TLS(),
+            connectTimeout: Duration = .seconds(2),
+            requestTimeout: Duration = .seconds(10),
+            watchWait: Duration = .seconds(300),
+            deregisterCriticalServiceAfter: Duration = .seconds(60)
+        ) {
+            self.agents = agents
+            self.token = token
+            self.datacenter = datacenter
+            self.consistency = consistency
+            self.tls = tls
+            self.connectTimeout = connectTimeout
+            self.requestTimeout = requestTimeout
+            self.watchWait = watchWait
+            self.deregisterCriticalServiceAfter = deregisterCriticalServiceAfter
+        }
+    }
+}
+
+extension Duration {
+    /// The duration as Go writes it for Consul: whole seconds (`90s`), or milliseconds when shorter than a second.
+    var goDuration: String {
+        let (seconds, attoseconds) = self.components
+        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
+        return "\(milliseconds)ms"
+    }
+}

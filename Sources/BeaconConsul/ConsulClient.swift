@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import BeaconHTTP
+public import Logging
+
+/// A client of Consul's HTTP API (over libcurl), usable as a discovery source (the KV store) and a service registry
+/// (the catalog, through the local agent).
+///
+/// ```swift
+/// let consul = try ConsulClient(configuration: .init(agents: ["http://127.0.0.1:8500"]), logger: logger)
+/// try await consul.put("/db/main/endpoint", "10.0.0.5:5432")
+/// let endpoint = try await consul.require("/db/main/endpoint").endpoint()
+/// consul.close()
+/// ```
+///
+/// Beacon keys start with `/` and Consul's keys do not: the client removes the leading `/` going out and adds it back
+/// coming in, so `/db/main` is Consul's `db/main`. Entries' versions are Consul's `ModifyIndex`. Watches are blocking
+/// queries (`?index=` with `?wait=`), which follow Consul's documented index rules.
+///
+/// Services live in Consul's catalog, not in the KV store: ``instances(of:)`` reads the instances whose checks pass
+/// (`/v1/health/service/<name>?passing`), ``watchInstances(of:)`` follows them, and ``register(_:ttl:)`` registers an
+/// agent service with a TTL check that ``run()`` passes every third of the TTL.
+///
+/// All I/O runs on one dedicated thread per client (libcurl's multi interface); no call blocks the Swift concurrency
+/// pool. The ACL token travels in the `X-Consul-Token` header only, never in a URL, a log line or an error.
+///
+/// This client was written from Consul's documented HTTP API and tested against a fake agent that follows that
+/// documentation, not against a real Consul agent.
+public final class ConsulClient: Sendable {
+    /// The configuration the client was created with.
+    public let configuration: Configuration
+    let transport: ConsulTransport
+    let logger: Logger
+    /// Whether ``run()`` started, and the registrations it keeps passing.
+    let lifecycle = KeepAliveLifecycle()
+
+    /// Creates a client. No connection is made until the first request.
+    ///
+    /// - Parameters:
+    ///   - configuration: Agents, token, datacenter, consistency, TLS and timeouts.
+    ///   - logger: Where agent changes, re-registrations and watch restarts are logged (debug and info).
+    /// - Throws: ``ConsulError`` with code ``ConsulError/Code/invalidConfiguration`` when no agent is given or an
+    ///   agent is not an `http://` or `https://` URL.
+    public init(
+        configuration: Configuration,
+        logger: Logger = Logger(label: "beacon.consul", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws(ConsulError) {
+        self.configuration = configuration
+        self.logger = logger
+        self.transport = try ConsulTransport(configuration: configuration, logger: logger)
+    }
+
+    /// Closes the client now: aborts every request in progress, stops the I/O thread, and ends ``run()`` if it runs.
+    ///
+    /// Pending requests and watches throw ``ConsulError`` with code ``ConsulError/Code/closed``, and so do later calls.
+    /// Registrations stop passing their checks without being deregistered, so the agent marks them critical after their
+    /// TTL and removes them after ``Configuration/deregisterCriticalServiceAfter``; to deregister them at once, end
+    /// ``run()`` instead. Synchronous and idempotent.
+    public func close() {
+        for keeper in self.lifecycle.finish() { keeper.requestStop() }
+        self.transport.close()
+    }
+
+    /// The agent requests go to now.
+    public var currentAgent: String { self.transport.currentAgent }
+
+    // MARK: Key mapping
+
+    /// Consul's key for a Beacon key: without its leading `/`.
+    static func consulKey(_ key: String) -> String {
+        key.hasPrefix("/") ? String(key.dropFirst()) : key
+    }
+
+    /// The Beacon key for one of Consul's: with a leading `/`.
+    static func beaconKey(_ key: String) -> String {
+        "/" + key
+    }
+
+    /// Checks a key before it is sent: Consul refuses empty keys, `..` segments and surrounding spaces.
+    static func validate(_ key: String, operation: String) throws(ConsulError) -> String {
+        let consulKey = Self.consulKey(key)
+        let problem: String? =
+            if consulKey.isEmpty {
+                "the key is empty (Consul's keys are the Beacon key without its leading '/')"
+            } else if consulKey.split(separator: "/", omittingEmptySubsequences: false).contains("..") {
+                "a key may not hold a '..' segment"
+            } else if consulKey.first == " " || consulKey.last == " " {
+                "a key may not start or end with a space"
+            } else {
+                nil
+            }
+        if let problem { throw ConsulError(.invalidKey, problem, operation: operation, subject: key) }
+        return consulKey
+    }
+
+    // MARK: Responses
+
+    /// Decodes a KV answer (always an array of entries) into Beacon entries, leaving out folder markers (keys ending
+    /// in `/`, as Consul's UI creates them).
+    static func entries(
+        _ body: [UInt8],
+        operation: String,
+        subject: String,
+        agent: String
+    ) throws(ConsulError)
+        -> [KeyValue]
+    {
+        do {
+            var entries: [KeyValue] = []
+            for element in try WireJSON.parse(body).array("entries") {
+                let key = try (element["Key"] ?? .null).string("Key")
+                if key.hasSuffix("/") { continue }
+                let value = try element["Value"].map { try $0.base64("Value") } ?? []
+                let index = try element["ModifyIndex"].map { try $0.int64("ModifyIndex") } ?? 0
+                entries.append(KeyValue(key: Self.beaconKey(key), value: value, version: UInt64(max(index, 0))))
+            }
+            return entries
+        } catch {
+            throw ConsulError(
+                .invalidResponse,
+                "the answer is not Consul's KV JSON: \(error)",
+                operation: operation,
+                subject: subject,
+                target: agent
+            )
+        }
+    }
+
+    /// Reads a `true`/`false` answer (writes, deletes, compare-and-swap).
+    static func boolean(_ body: [UInt8], operation: String, subject: String, agent: String) throws(ConsulError) -> Bool
+    {
+        switch String(decoding: body, as: UTF8.self).trimmingWhitespace {
+        case "true": return true
+        case "false": return false
+        default:
+            throw ConsulError(
+                .invalidResponse,
+                "expected true or false",
+                operation: operation,
+                subject: subject,
+                target: agent
+            )
+        }
+    }
+}
+
+extension String {
+    /// The text without leading and trailing whitespace.
+    var trimmingWhitespace: String {
+        var text = Substring(self)
+        while text.first?.isWhitespace == true { text.removeFirst() }
+        while text.last?.isWhitespace == true { text.removeLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import BeaconHTTP
+import Testing
+
+@testable import BeaconConsul
+
+/// The Consul client's mapping of keys, its encoding of requests and its decoding of Consul's documented answers.
+@Suite("Consul wire format")
+struct ConsulWireTests {
+    @Test("Beacon keys lose their leading '/' going out and get it back coming in")
+    func keyMapping() throws {
+        #expect(ConsulClient.consulKey("/db/main") == "db/main")
+        #expect(ConsulClient.consulKey("db/main") == "db/main")
+        #expect(ConsulClient.beaconKey("db/main") == "/db/main")
+        #expect(try ConsulClient.validate("/db/main", operation: "kv get") == "db/main")
+        for bad in ["/", "", "/a/../b", "/ spaced"] {
+            #expect(throws: ConsulError.self) { try ConsulClient.validate(bad, operation: "kv get") }
+        }
+        #expect(ConsulClient.kvPath("web/a b%") == "/v1/kv/web/a%20b%25")
+    }
+
+    @Test("a KV answer as the documentation shows it: an array, base64 values, null for an empty body")
+    func kvEntries() throws {
+        let body = """
+            [{"CreateIndex":100,"ModifyIndex":200,"LockIndex":200,"Key":"zip","Flags":0,"Value":"dGVzdA==",
+              "Session":"adf4238a-882b-9ddc-4a9d-5b6758e4159e"},
+             {"CreateIndex":3,"ModifyIndex":4,"LockIndex":0,"Key":"empty","Flags":0,"Value":null},
+             {"CreateIndex":5,"ModifyIndex":5,"LockIndex":0,"Key":"folder/","Flags":0,"Value":null}]
+            """
+        let entries = try ConsulClient.entries(Array(body.utf8), operation: "kv list", subject: "/", agent: "test")
+        #expect(
+            entries == [
+                KeyValue(key: "/zip", string: "test", version: 200), KeyValue(key: "/empty", value: [], version: 4),
+            ]
+        )
+        #expect(throws: ConsulError.self) {
+            try ConsulClient.entries(Array("{}".utf8), operation: "kv list", subject: "/", agent: "test")
+        }
+    }
+
+    @Test("a health answer as the documentation shows it: service address, else node address; weight; metadata")
+    func healthEntry() throws {
+        let body = """
+            [{"Node":{"ID":"40e4a748","Node":"foobar","Address":"10.1.10.12","Datacenter":"dc1",
+                      "TaggedAddresses":{"lan":"10.1.10.12","wan":"10.1.10.12"},"Meta":{"instance_type":"t2.medium"}},
+              "Service":{"ID":"redis","Service":"redis","Tags":["primary"],"Address":"",
+                         "TaggedAddresses":{"lan":{"address":"10.1.10.12","port":8000}},
+                         "Meta":{"redis_version":"4.0"},"Port":8000,"Weights":{"Passing":10,"Warning":1},
+                         "Namespace":"default"},
+              "Checks":[]}]
+            """
+        let entry = try WireJSON.parse(Array(body.utf8)).array("entries")[0]
+        let instance = try ConsulClient.instance(from: entry)
+        #expect(
+            instance
+                == ServiceInstance(
+                    service: "redis",
+                    id: "redis",
+                    endpoint: Endpoint(host: "10.1.10.12", port: 8000, weight: 10),
+                    metadata: ["redis_version": "4.0"]
+                )
+        )
+    }
+
+    @Test("the registration body: ID, Name, Address, Port, Meta, Weights and a passing TTL check")
+    func registrationBody() throws {
+        let client = try ConsulClient(configuration: .init(agents: ["http://127.0.0.1:1"]))
+        defer { client.close() }
+        let instance = ServiceInstance(
+            service: "web",
+            id: "web-1",
+            endpoint: Endpoint(host: "10.0.0.7", port: 8080, weight: 5),
+            metadata: ["zone": "a"]
+        )
+        let keeper = ServiceKeeper(client: client, instance: instance, ttl: .seconds(15))
+        let json = try WireJSON.parse(keeper.body)
+        #expect(try json["ID"]?.string("ID") == "web-1")
+        #expect(try json["Name"]?.string("Name") == "web")
+        #expect(try json["Address"]?.string("Address") == "10.0.0.7")
+        #expect(json["Port"] == .number("8080"))
+        #expect(try json["Meta"]?["zone"]?.string("zone") == "a")
+        #expect(json["Weights"]?["Passing"] == .number("5"))
+        let check = try #require(json["Check"])
+        #expect(try check["CheckID"]?.string("CheckID") == "service:web-1:ttl")
+        #expect(try check["TTL"]?.string("TTL") == "15s")
+        #expect(try check["Status"]?.string("Status") == "passing")
+        #expect(try check["DeregisterCriticalServiceAfter"]?.string("D") == "60s")
+    }
+
+    @Test("durations are written as Go reads them")
+    func goDurations() {
+        #expect(Duration.seconds(300).goDuration == "300s")
+        #expect(Duration.milliseconds(1500).goDuration == "1500ms")
+    }
+
+    @Test("the token never appears in a description")
+    func tokenIsMasked() {
+        let configuration = ConsulClient.Configuration(token: .init("s3cr3t-token"))
+        #expect("\(configuration.token!)" == "********")
+        #expect(!"\(configuration)".contains("s3cr3t-token"))
+    }
+}
