@@ -191,6 +191,7 @@ let package = Package(
                 "BeaconExpression",
                 "BeaconMemcached",
                 "BeaconPostgres",
+                "BeaconZooKeeper",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
