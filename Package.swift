@@ -233,6 +233,7 @@ let package = Package(
             dependencies: [
                 "Beacon",
                 "BeaconEtcd",
+                "BeaconZooKeeper",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -342,6 +343,7 @@ let package = Package(
             dependencies: [
                 "BeaconEtcd",
                 "BeaconToolSupport",
+                "BeaconZooKeeper",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
