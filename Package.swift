@@ -271,6 +271,7 @@ let package = Package(
             dependencies: [
                 "Beacon",
                 "BeaconEtcd",
+                "BeaconZooKeeper",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/beacon-demo",
