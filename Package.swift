@@ -191,6 +191,7 @@ let package = Package(
                 "BeaconExpression",
                 "BeaconMemcached",
                 "BeaconPostgres",
+                "BeaconZooKeeper",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -232,6 +233,7 @@ let package = Package(
             dependencies: [
                 "Beacon",
                 "BeaconEtcd",
+                "BeaconZooKeeper",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -269,6 +271,7 @@ let package = Package(
             dependencies: [
                 "Beacon",
                 "BeaconEtcd",
+                "BeaconZooKeeper",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/beacon-demo",
@@ -341,6 +344,7 @@ let package = Package(
             dependencies: [
                 "BeaconEtcd",
                 "BeaconToolSupport",
+                "BeaconZooKeeper",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
