@@ -325,6 +325,14 @@ let package = Package(
             dependencies: ["BeaconEtcd", "BeaconHTTP"]
         ),
         .testTarget(
+            // The ZooKeeper client's prefixes, log lines and configuration; no server needed.
+            name: "BeaconZooKeeperTests",
+            dependencies: [
+                "BeaconZooKeeper",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "BeaconRegisterTests",
             dependencies: [
                 "LoopbackServer",
