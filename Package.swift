@@ -203,6 +203,7 @@ let package = Package(
                 "BeaconExpression",
                 "BeaconMemcached",
                 "BeaconPostgres",
+                "BeaconZooKeeper",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -244,6 +245,7 @@ let package = Package(
             dependencies: [
                 "Beacon",
                 "BeaconEtcd",
+                "BeaconZooKeeper",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -281,6 +283,7 @@ let package = Package(
             dependencies: [
                 "Beacon",
                 "BeaconEtcd",
+                "BeaconZooKeeper",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/beacon-demo",
@@ -344,6 +347,14 @@ let package = Package(
             ]
         ),
         .testTarget(
+            // The ZooKeeper client's prefixes, log lines and configuration; no server needed.
+            name: "BeaconZooKeeperTests",
+            dependencies: [
+                "BeaconZooKeeper",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "BeaconRegisterTests",
             dependencies: [
                 "LoopbackServer",
@@ -363,6 +374,7 @@ let package = Package(
             dependencies: [
                 "BeaconEtcd",
                 "BeaconToolSupport",
+                "BeaconZooKeeper",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

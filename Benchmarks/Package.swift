@@ -9,6 +9,7 @@ import PackageDescription
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench CacheBenchmarks
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench EtcdBenchmarks  (needs etcd)
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench PostgresBenchmarks  (needs postgres)
+//   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ZooKeeperBenchmarks  (needs zookeeper)
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ContainerBenchmarks
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ConfigurationBenchmarks
 //   Benchmarks/confd-nginx  (beacon-confd: render time, and put in etcd to nginx serving; starts its own servers)
@@ -33,6 +34,18 @@ let package = Package(
             dependencies: [
                 "CurlBaseline",
                 .product(name: "BeaconEtcd", package: "swift-beacon"),
+            ]
+        ),
+        .target(
+            // The floor for ZooKeeper requests: libzookeeper_mt's synchronous calls in plain C loops and threads.
+            name: "ZooKeeperBaseline",
+            linkerSettings: [.linkedLibrary("zookeeper_mt")]
+        ),
+        .executableTarget(
+            name: "ZooKeeperBenchmarks",
+            dependencies: [
+                "ZooKeeperBaseline",
+                .product(name: "BeaconZooKeeper", package: "swift-beacon"),
             ]
         ),
         .target(

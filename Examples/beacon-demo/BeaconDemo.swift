@@ -2,6 +2,7 @@
 
 import Beacon
 import BeaconEtcd
+import BeaconZooKeeper
 import Foundation
 import Logging
 
@@ -9,21 +10,28 @@ import Logging
 @main
 struct BeaconDemo {
     static let usage = """
-        Usage: beacon-demo [--file PATH | --etcd URL[,URL...]] [--watch]
+        Usage: beacon-demo [--file PATH | --etcd URL[,URL...] | --zookeeper HOST:PORT[,HOST:PORT...]] [--watch]
 
         Prints the database endpoint (/db/main/endpoint) and the memcached servers (/memcached/servers/)
         found through discovery.
 
           --file PATH           read a JSON or YAML file instead of the bundled default
           --etcd URL[,URL...]   read the same keys from etcd (for example http://127.0.0.1:2379)
+          --zookeeper HOST:PORT[,HOST:PORT...][/CHROOT]
+                                read the same keys from ZooKeeper nodes (for example 127.0.0.1:2181),
+                                below CHROOT if given
           --watch               keep running and print the services again whenever they change
           --help                show this text
         """
+
+    /// The keys the demo reads: the database's key and the memcached servers' prefix.
+    static let followed = ["/db/main/endpoint", "/memcached/servers/"]
 
     static func main() async {
         var arguments = CommandLine.arguments.dropFirst()
         var path: String?
         var etcdEndpoints: [String]?
+        var zookeeperServers: String?
         var watch = false
         while let argument = arguments.popFirst() {
             switch argument {
@@ -33,6 +41,9 @@ struct BeaconDemo {
             case "--etcd":
                 guard let value = arguments.popFirst() else { fail("--etcd needs one or more URLs") }
                 etcdEndpoints = value.split(separator: ",").map(String.init)
+            case "--zookeeper":
+                guard let value = arguments.popFirst() else { fail("--zookeeper needs one or more host:port") }
+                zookeeperServers = value
             case "--watch":
                 watch = true
             case "--help", "-h":
@@ -41,6 +52,9 @@ struct BeaconDemo {
             default:
                 fail("unknown argument \(argument)")
             }
+        }
+        guard [path != nil, etcdEndpoints != nil, zookeeperServers != nil].filter({ $0 }).count <= 1 else {
+            fail("give only one of --file, --etcd and --zookeeper")
         }
 
         // Reload problems, endpoint changes and watch restarts are logged to standard error.
@@ -51,6 +65,21 @@ struct BeaconDemo {
                 defer { etcd.close() }
                 emit("Source: etcd at \(etcdEndpoints.joined(separator: ", "))")
                 try await show(etcd, watch: watch)
+            } else if let zookeeperServers {
+                let configuration = try ZooKeeperClient.Configuration(connectionString: zookeeperServers)
+                // libzookeeper logs every connection step at info level: only its warnings and errors are shown.
+                var zookeeperLogger = logger
+                zookeeperLogger.logLevel = .warning
+                let zookeeper = try ZooKeeperClient(configuration: configuration, logger: zookeeperLogger)
+                emit("Source: ZooKeeper at \(zookeeperServers)")
+                do {
+                    try await show(zookeeper, watch: watch)
+                } catch {
+                    await zookeeper.close()
+                    throw error
+                }
+                // Ends the session at once (closing waits for the ensemble on a thread of its own).
+                await zookeeper.close()
             } else {
                 let file = try path ?? defaultFile()
                 let source = try FileSource(
@@ -75,9 +104,38 @@ struct BeaconDemo {
             emit(describe(DiscoverySnapshot(prefix: "/", entries: entries)))
             return
         }
-        for try await snapshot in source.watch(prefix: "/") {
-            emit("--- changed")
-            emit(describe(snapshot))
+        try await follow(source)
+    }
+
+    /// Prints the services whenever the database key or the memcached prefix changes, until a watch fails.
+    ///
+    /// One watch per location rather than one of the whole source, so that nothing else is followed: a watch of `/`
+    /// would keep two ZooKeeper watches on every node of the tree.
+    static func follow(_ source: some DiscoverySource) async throws {
+        let (changes, continuation) = AsyncThrowingStream.makeStream(of: (Int, DiscoverySnapshot).self)
+        try await withThrowingDiscardingTaskGroup { group in
+            for (index, prefix) in followed.enumerated() {
+                group.addTask {
+                    do {
+                        for try await snapshot in source.watch(prefix: prefix) {
+                            continuation.yield((index, snapshot))
+                        }
+                        continuation.finish()
+                    } catch {
+                        continuation.finish(throwing: error)
+                    }
+                }
+            }
+            defer { group.cancelAll() }
+            var latest = [DiscoverySnapshot?](repeating: nil, count: followed.count)
+            for try await (index, snapshot) in changes {
+                latest[index] = snapshot
+                // Print once every location has been read, then on each change.
+                let known = latest.compactMap { $0 }
+                guard known.count == followed.count else { continue }
+                emit("--- changed")
+                emit(describe(DiscoverySnapshot(prefix: "/", entries: known.flatMap(\.entries))))
+            }
         }
     }
 

@@ -10,8 +10,8 @@
 ///
 /// - etcd (`EtcdClient`): the key is attached to a lease of `ttl`, renewed by the client's `run()`, which must
 ///   run for the key to stay; ending `run()` revokes the lease.
-/// - ZooKeeper: an ephemeral node, which lives as long as the client's session, will conform once the ZooKeeper
-///   client exists.
+/// - ZooKeeper (`ZooKeeperClient`): an ephemeral node, which lives as long as the client's session; the session
+///   timeout plays the part of `ttl`, and the client's `run()` creates the node again should the session expire.
 /// - Consul has no such mode: its KV entries outlive their writer unless tied to a session, and its registration is
 ///   the service catalogue (``ServiceRegistry``).
 public protocol EphemeralKeyStore: Sendable {

@@ -8,8 +8,8 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// `beacon-confd`: confd's template resources, rendered with Mustache from etcd (or a file, or the environment),
-/// re-rendered when a key changes.
+/// `beacon-confd`: confd's template resources, rendered with Mustache from etcd or ZooKeeper (or a file, or the
+/// environment), re-rendered when a key changes.
 @main
 struct BeaconConfdCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -76,7 +76,7 @@ struct BeaconConfdCommand: AsyncParsableCommand {
             }
             backend = try self.backend.makeSource(
                 file: self.file,
-                logger: self.backend.makeLogger(label: "beacon.source")
+                logger: self.backend.makeLogger(label: self.backend.clientLoggerLabel)
             )
             confd = try Confd(
                 resources: resources,
@@ -94,7 +94,15 @@ struct BeaconConfdCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         if self.onetime {
-            try await self.runOnce(confd, logger: logger)
+            // The client runs beside the renders and stops after them, which closes it (a ZooKeeper session ends at
+            // once instead of timing out on the ensemble).
+            try await withThrowingDiscardingTaskGroup { group in
+                if let service = backend.service {
+                    group.addTask { try await service.run() }
+                }
+                defer { group.cancelAll() }
+                try await self.runOnce(confd, logger: logger)
+            }
             return
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []

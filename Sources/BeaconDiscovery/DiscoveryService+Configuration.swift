@@ -5,6 +5,7 @@ public import BeaconCache
 public import BeaconEtcd
 public import BeaconMemcached
 public import BeaconPostgres
+public import BeaconZooKeeper
 
 extension DiscoveryService {
     /// How a ``DiscoveryService`` caches, where its ready clients look by default, and how they are built.
@@ -24,6 +25,9 @@ extension DiscoveryService {
         /// For `etcd://` and `etcds://` URLs: credentials, TLS and timeouts (the endpoints come from the URL).
         /// Default: no credentials, the client's defaults.
         public var etcd: EtcdClient.Configuration
+        /// For `zookeeper://` URLs: digest credentials, the ACL of created nodes, session and request timeouts (the
+        /// servers and the chroot come from the URL). Default: no credentials, the client's defaults.
+        public var zookeeper: ZooKeeperClient.Configuration
 
         /// Creates a configuration with every default.
         public init() {
@@ -33,6 +37,7 @@ extension DiscoveryService {
             self.memcached = Memcached()
             self.database = Database()
             self.etcd = EtcdClient.Configuration(endpoints: [])
+            self.zookeeper = ZooKeeperClient.Configuration(servers: [])
         }
     }
 

@@ -3,7 +3,6 @@
 public import Beacon
 import BeaconCache
 public import BeaconContainer
-import BeaconEtcd
 import BeaconMemcached
 import BeaconPostgres
 public import Logging
@@ -44,8 +43,9 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
     /// The cache every read goes through.
     let cache: CachingSource<ErasedSource>
     let logger: Logger
-    /// The client this service created from its URL, which it runs and closes; `nil` for a source given in code.
-    private let ownedClient: EtcdClient?
+    /// The client this service created from its URL (etcd or ZooKeeper), which it runs and closes; `nil` for a file
+    /// or a source given in code.
+    private let ownedClient: OwnedClient?
     let state = Mutex(State())
     private let jobs: AsyncStream<Job>
     private let jobQueue: AsyncStream<Job>.Continuation
@@ -67,15 +67,17 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
     /// Creates a service over the source a URL names.
     ///
     /// - Parameters:
-    ///   - url: `etcd://host:port[,host:port...]` (`etcds://` for TLS) or `file:///path/to/services.yaml` (JSON or
-    ///     YAML, re-read when it changes).
+    ///   - url: `etcd://host:port[,host:port...]` (`etcds://` for TLS),
+    ///     `zookeeper://host:port[,host:port...][/chroot]` or `file:///path/to/services.yaml` (JSON or YAML, re-read
+    ///     when it changes). Credentials never go in the URL: they come from `configuration` (``Configuration/etcd``,
+    ///     ``Configuration/zookeeper``).
     ///   - cacheDirectory: A directory in which the last good values persist across restarts, or `nil` (or empty)
     ///     for none.
     ///   - configuration: Caching, default locations, credentials.
     ///   - logger: Where changes (info), failed watches (info) and reads (debug) are logged. Never a secret.
     /// - Throws: `BeaconError` with code `BeaconError.Code.invalidValue` naming the URL when its scheme is
-    ///   unknown or its endpoints do not parse; the source's error when it cannot be created (a file that cannot
-    ///   be read or parsed).
+    ///   unknown or its endpoints (or chroot) do not parse; the source's error when it cannot be created (a file
+    ///   that cannot be read or parsed, an etcd or ZooKeeper configuration the client refuses).
     public convenience init(
         url: String,
         cacheDirectory: String? = nil,
@@ -118,7 +120,7 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
 
     private init(
         source: any DiscoverySource,
-        owning ownedClient: EtcdClient?,
+        owning ownedClient: OwnedClient?,
         cacheDirectory: String?,
         configuration: Configuration,
         logger: Logger
@@ -139,7 +141,8 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
     // MARK: Lifecycle
 
     /// Follows every key, prefix and pool this service created, until graceful shutdown or cancellation; then
-    /// closes the pools (and the source, when the service created it from a URL).
+    /// closes the pools (and the etcd or ZooKeeper client, when the service created it from its URL: the client runs
+    /// beside the watches, and is closed when they stop).
     ///
     /// Keys and pools created before ``run()`` starts are followed from when it starts. It never returns earlier,
     /// so it can be a service of a `ServiceGroup`. Run it once.
@@ -177,15 +180,17 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
         } onCancelOrGracefulShutdown: {
             self.jobQueue.finish()
         }
-        close()
+        await close()
     }
 
     /// Closes what the service owns, now: every pool it created (operations in progress finish, later ones throw
-    /// their module's closed error), the etcd client it made from its URL, and ``run()`` if it runs. Later reads
-    /// of values already followed still answer; new clients throw. Synchronous and idempotent.
+    /// their module's closed error), the etcd or ZooKeeper client it made from its URL, and ``run()`` if it runs.
+    /// Later reads of values already followed still answer; new clients throw. Idempotent.
     ///
-    /// ``run()`` calls it when it ends; call it yourself for a service that never ran.
-    public func close() {
+    /// It suspends only for a ZooKeeper client, whose session it ends before it returns (waiting for the ensemble's
+    /// answer on a thread of its own, at most a few seconds when no server answers); with any other source it
+    /// returns at once. ``run()`` calls it when it ends; call it yourself for a service that never ran.
+    public func close() async {
         let (memcached, databases) = state.withLock { state in
             state.isClosed = true
             defer {
@@ -200,8 +205,8 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
         for pool in databases {
             pool.close()
         }
-        ownedClient?.close()
         jobQueue.finish()
+        await ownedClient?.close()
     }
 
     /// Hands long-running work to ``run()``.

@@ -13,13 +13,15 @@ import UnixSignals
 struct BeaconRegisterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "beacon-register",
-        abstract: "Keeps an instance registered in etcd while it is healthy.",
+        abstract: "Keeps an instance registered in etcd or ZooKeeper while it is healthy.",
         discussion: """
             Checks the instance every -interval seconds (an HTTP GET answering 2xx, or a TCP connect; by default a \
             TCP connect to -address) and, while it passes, keeps either a service instance (-service, -id, -address) \
-            or a plain key (-key, -value) registered under a lease of -ttl seconds. After -failures failed checks in \
-            a row the registration is withdrawn at once; it comes back when the instance recovers. SIGTERM or SIGINT \
-            withdraws it and exits; if the process is killed, the registration disappears within -ttl seconds.
+            or a plain key (-key, -value) registered: in etcd under a lease of -ttl seconds, in ZooKeeper \
+            (-backend zookeeper) as an ephemeral node of a session that times out after -ttl seconds. After \
+            -failures failed checks in a row the registration is withdrawn at once; it comes back when the instance \
+            recovers. SIGTERM or SIGINT withdraws it and exits; if the process is killed, the registration \
+            disappears within -ttl seconds.
             """
     )
 
@@ -70,7 +72,10 @@ struct BeaconRegisterCommand: AsyncParsableCommand {
 
     @Option(
         name: .confd("ttl"),
-        help: ArgumentHelp("Seconds the registration outlives a killed process.", valueName: "seconds")
+        help: ArgumentHelp(
+            "Seconds the registration outlives a killed process (etcd: the lease's TTL; zookeeper: the session timeout).",
+            valueName: "seconds"
+        )
     )
     var ttl: Int = 10
 
@@ -104,7 +109,11 @@ struct BeaconRegisterCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = self.backend.makeLogger(label: "beacon-register")
-        let client = try self.backend.makeBackend(logger: self.backend.makeLogger(label: "beacon.etcd"))
+        // With ZooKeeper, the session timeout plays the part of the lease's TTL.
+        let client = try self.backend.makeBackend(
+            sessionTimeout: .seconds(self.ttl),
+            logger: self.backend.makeLogger(label: self.backend.clientLoggerLabel)
+        )
         let target: RegistrationTarget
         if let key = self.key {
             guard let store = client as? any EphemeralKeyStore else {

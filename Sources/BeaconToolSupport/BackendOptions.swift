@@ -3,6 +3,7 @@
 package import ArgumentParser
 package import Beacon
 package import BeaconEtcd
+package import BeaconZooKeeper
 package import Logging
 package import ServiceLifecycle
 
@@ -16,10 +17,11 @@ import Foundation
 /// `beacon-register` and `beacon-confd`.
 ///
 /// Include them in a command with `@OptionGroup var backend: BackendOptions`, then build the client with
-/// ``makeBackend(logger:)`` (or ``makeEtcdClient(logger:)``) and the loggers with ``makeLogger(label:)``. The flags
-/// are confd's, with one dash or two: `-backend etcdv3`, `-node URL` (repeatable), `-username`, `-password` (or the
+/// ``makeBackend(sessionTimeout:logger:)`` (or ``makeEtcdClient(logger:)``, ``makeZooKeeperClient(sessionTimeout:logger:)``)
+/// and the loggers with ``makeLogger(label:)``. The flags are confd's, with one dash or two: `-backend etcdv3` (or
+/// `zookeeper`), `-node URL` (or `host:port` for ZooKeeper; repeatable), `-username`, `-password` (or the
 /// `BEACON_PASSWORD` environment variable, which `ps` does not show), `-client-cert`, `-client-key`,
-/// `-client-ca-keys`, `-log-level`.
+/// `-client-ca-keys` (etcd only), `-log-level`.
 package struct BackendOptions: ParsableArguments {
     /// The environment variable read for the password when `-password` is not given.
     package static let passwordVariable = "BEACON_PASSWORD"
@@ -27,29 +29,34 @@ package struct BackendOptions: ParsableArguments {
     /// The node used when no `-node` is given, as confd does for etcd.
     package static let defaultNode = "http://127.0.0.1:2379"
 
-    /// The backend's name: `etcdv3`, or `file` and `env`, which can be read but not registered in. `zookeeper` and
-    /// `consul` are recognized but not in this build yet.
+    /// The node used with `-backend zookeeper` when no `-node` is given, as confd does for ZooKeeper.
+    package static let defaultZooKeeperNode = "127.0.0.1:2181"
+
+    /// The backend's name: `etcdv3` or `zookeeper`, or `file` and `env`, which can be read but not registered in.
+    /// `consul` is recognized but not in this build yet.
     @Option(
         name: .confd("backend"),
         help: ArgumentHelp(
-            "The discovery backend: etcdv3, or for reading only file (with -file) or env (zookeeper and consul are not "
+            "The discovery backend: etcdv3 or zookeeper, or for reading only file (with -file) or env (consul is not "
                 + "in this build yet)."
         )
     )
     package var backend: String = "etcdv3"
 
-    /// The backend's nodes.
+    /// The backend's nodes: etcd members' URLs, or ZooKeeper servers as `host:port`.
     @Option(
         name: .confd("node"),
         help: ArgumentHelp(
-            "A node's URL, such as http://127.0.0.1:2379; repeat it for each member of a cluster (default: \(defaultNode)).",
-            valueName: "url"
+            "An etcd member's URL, such as http://127.0.0.1:2379, or with -backend zookeeper a server's host:port, such "
+                + "as 127.0.0.1:2181; repeat it for each member of a cluster (default: \(defaultNode), or "
+                + "\(defaultZooKeeperNode) for zookeeper).",
+            valueName: "node"
         )
     )
     package var nodes: [String] = []
 
-    /// The user to authenticate as.
-    @Option(name: .confd("username"), help: "The user to authenticate as.")
+    /// The user to authenticate as: etcd's user, or ZooKeeper's `digest` user.
+    @Option(name: .confd("username"), help: "The user to authenticate as (etcd's user, or ZooKeeper's digest user).")
     package var username: String?
 
     /// The user's password; `nil` when not given on the command line.
@@ -86,17 +93,42 @@ package struct BackendOptions: ParsableArguments {
     /// Options with every default (as parsed from an empty command line).
     package init() {}
 
-    /// Checks the backend and the log level.
+    /// Whether `-backend` names ZooKeeper.
+    package var isZooKeeper: Bool { self.backend == "zookeeper" }
+
+    /// The label of the backend client's logger: `beacon.zookeeper` or `beacon.etcd` (`beacon.source` for a file or
+    /// the environment).
+    package var clientLoggerLabel: String {
+        switch self.backend {
+        case "zookeeper": "beacon.zookeeper"
+        case "file", "env": "beacon.source"
+        default: "beacon.etcd"
+        }
+    }
+
+    /// Checks the backend, its nodes and the log level.
     ///
     /// - Throws: `ValidationError` naming the flag at fault.
     package func validate() throws {
         switch self.backend {
-        case "etcdv3", "etcd", "file", "env":
+        case "etcdv3", "etcd", "zookeeper", "file", "env":
             break
-        case "zookeeper", "consul":
-            throw ValidationError("-backend \(self.backend) is not in this build yet: use etcdv3, file or env")
+        case "consul":
+            throw ValidationError("-backend consul is not in this build yet: use etcdv3, zookeeper, file or env")
         default:
-            throw ValidationError("-backend \(self.backend) is unknown: use etcdv3, file or env")
+            throw ValidationError("-backend \(self.backend) is unknown: use etcdv3, zookeeper, file or env")
+        }
+        if self.isZooKeeper {
+            guard self.clientCert == nil, self.clientKey == nil, self.clientCAKeys == nil else {
+                throw ValidationError(
+                    "-client-cert, -client-key and -client-ca-keys are for etcd: the ZooKeeper client has no TLS"
+                )
+            }
+            for node in self.nodes where !Self.isHostAndPort(node) {
+                throw ValidationError(
+                    "-node \(Self.masked(node)) is not host:port: ZooKeeper nodes are written as 127.0.0.1:2181"
+                )
+            }
         }
         guard Logger.Level(rawValue: self.logLevel) != nil else {
             throw ValidationError(
@@ -121,6 +153,19 @@ package struct BackendOptions: ParsableArguments {
         return logger
     }
 
+    /// The user and password from `-username`, and `-password` or `BEACON_PASSWORD`; `nil` without `-username`.
+    ///
+    /// - Parameter environment: Where `BEACON_PASSWORD` is read when `-password` is not given.
+    /// - Returns: The user and the password.
+    /// - Throws: `ValidationError` when a user is given without any password.
+    private func credentials(environment: [String: String]) throws -> (username: String, password: String)? {
+        guard let username = self.username else { return nil }
+        guard let password = self.password ?? environment[Self.passwordVariable] else {
+            throw ValidationError("-username needs -password or the \(Self.passwordVariable) environment variable")
+        }
+        return (username, password)
+    }
+
     /// The etcd client's configuration from the flags.
     ///
     /// - Parameter environment: Where `BEACON_PASSWORD` is read when `-password` is not given.
@@ -130,11 +175,8 @@ package struct BackendOptions: ParsableArguments {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> EtcdClient.Configuration {
         var configuration = EtcdClient.Configuration(endpoints: self.nodes.isEmpty ? [Self.defaultNode] : self.nodes)
-        if let username = self.username {
-            guard let password = self.password ?? environment[Self.passwordVariable] else {
-                throw ValidationError("-username needs -password or the \(Self.passwordVariable) environment variable")
-            }
-            configuration.credentials = EtcdClient.Credentials(username: username, password: password)
+        if let user = try self.credentials(environment: environment) {
+            configuration.credentials = EtcdClient.Credentials(username: user.username, password: user.password)
         }
         configuration.tls = EtcdClient.TLS(
             caBundlePath: self.clientCAKeys,
@@ -153,24 +195,78 @@ package struct BackendOptions: ParsableArguments {
         try EtcdClient(configuration: self.makeEtcdConfiguration(), logger: logger)
     }
 
+    /// The ZooKeeper client's configuration from the flags.
+    ///
+    /// - Parameters:
+    ///   - sessionTimeout: The session timeout, which bounds how long the client's ephemeral nodes outlive a killed
+    ///     process (beacon-register's `-ttl`); `nil` for the client's default (10 seconds).
+    ///   - environment: Where `BEACON_PASSWORD` is read when `-password` is not given.
+    /// - Returns: The configuration: servers (`-node`, by default `127.0.0.1:2181`) and digest credentials.
+    /// - Throws: `ValidationError` when a user is given without any password.
+    package func makeZooKeeperConfiguration(
+        sessionTimeout: Duration? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> ZooKeeperClient.Configuration {
+        var configuration = ZooKeeperClient.Configuration(
+            servers: self.nodes.isEmpty ? [Self.defaultZooKeeperNode] : self.nodes
+        )
+        if let user = try self.credentials(environment: environment) {
+            configuration.credentials = ZooKeeperClient.DigestCredentials(
+                username: user.username,
+                password: user.password
+            )
+        }
+        if let sessionTimeout {
+            configuration.sessionTimeout = sessionTimeout
+        }
+        return configuration
+    }
+
+    /// A ZooKeeper client configured from the flags; run it as a service (it re-creates ephemeral nodes after a
+    /// session expiry, and deletes them and ends the session when it stops).
+    ///
+    /// - Parameters:
+    ///   - sessionTimeout: The session timeout; `nil` for the client's default.
+    ///   - logger: Where the client logs.
+    /// - Returns: The client.
+    /// - Throws: `ValidationError` for inconsistent flags; `ZooKeeperError` for a configuration the client refuses.
+    package func makeZooKeeperClient(sessionTimeout: Duration? = nil, logger: Logger) throws -> ZooKeeperClient {
+        try ZooKeeperClient(
+            configuration: self.makeZooKeeperConfiguration(sessionTimeout: sessionTimeout),
+            logger: logger
+        )
+    }
+
     /// The client of the backend chosen with `-backend`, as the protocols every backend shares; run it as a service.
     ///
-    /// Cast it (`as? any EphemeralKeyStore`) for what only some backends offer.
+    /// Cast it (`as? any EphemeralKeyStore`) for what only some backends offer. Both etcd and ZooKeeper clients are
+    /// ephemeral key stores.
     ///
-    /// - Parameter logger: Where the client logs.
+    /// - Parameters:
+    ///   - sessionTimeout: For ZooKeeper, the session timeout, which plays the part of etcd's lease TTL: how long
+    ///     registrations outlive a killed process. `nil` for the client's default. Not used for etcd, whose TTL is
+    ///     given with each registration.
+    ///   - logger: Where the client logs.
     /// - Returns: The client.
-    /// - Throws: `ValidationError` for inconsistent flags or a backend not in this build; the backend's error for
-    ///   a node it cannot use.
-    package func makeBackend(logger: Logger) throws -> any DiscoverySource & ServiceRegistry & Service {
+    /// - Throws: `ValidationError` for inconsistent flags, a backend not in this build, or one that can only be read;
+    ///   the backend's error for a node it cannot use.
+    package func makeBackend(
+        sessionTimeout: Duration? = nil,
+        logger: Logger
+    ) throws -> any DiscoverySource & ServiceRegistry & Service {
         try self.validate()
-        guard self.backend == "etcdv3" || self.backend == "etcd" else {
-            throw ValidationError("-backend \(self.backend) can be read, not registered in: use etcdv3")
+        switch self.backend {
+        case "etcdv3", "etcd":
+            return try self.makeEtcdClient(logger: logger)
+        case "zookeeper":
+            return try self.makeZooKeeperClient(sessionTimeout: sessionTimeout, logger: logger)
+        default:
+            throw ValidationError("-backend \(self.backend) can be read, not registered in: use etcdv3 or zookeeper")
         }
-        return try self.makeEtcdClient(logger: logger)
     }
 
     /// The source to read keys from, for tools that only read (beacon-confd), with the service that must run
-    /// beside it (the etcd client), if any.
+    /// beside it (the etcd or ZooKeeper client), if any.
     ///
     /// - Parameters:
     ///   - file: The file of `-backend file` (YAML or JSON, re-read when it changes).
@@ -189,9 +285,27 @@ package struct BackendOptions: ParsableArguments {
             return (try FileSource(path: file, logger: logger), nil)
         case "env":
             return (EnvironmentSource(), nil)
+        case "zookeeper":
+            let client = try self.makeZooKeeperClient(logger: logger)
+            return (client, client)
         default:
             let client = try self.makeEtcdClient(logger: logger)
             return (client, client)
         }
+    }
+
+    /// Whether a ZooKeeper node is `host:port` with a port from 1 to 65535.
+    private static func isHostAndPort(_ node: String) -> Bool {
+        guard !node.contains("/"), !node.contains("@"), let colon = node.lastIndex(of: ":"), colon != node.startIndex,
+            let port = Int(node[node.index(after: colon)...])
+        else { return false }
+        return (1...65_535).contains(port)
+    }
+
+    /// A node as errors show it: user information (`user:password@`) masked.
+    private static func masked(_ node: String) -> String {
+        guard let at = node.lastIndex(of: "@") else { return node }
+        let scheme = node.firstRange(of: "://").map { String(node[..<$0.upperBound]) } ?? ""
+        return scheme + "********" + String(node[at...])
     }
 }

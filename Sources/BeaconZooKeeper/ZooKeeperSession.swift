@@ -118,8 +118,18 @@ final class ZooKeeperSession: Sendable {
                 LibraryLog.callback
             )
         else { return nil }
+        zoo_set_servers_resolution_delay(pointer, Self.resolutionDelay)
         return ZooKeeperHandle(pointer: pointer)
     }
+
+    /// How long, in milliseconds, libzookeeper waits before resolving the server names again while connected.
+    ///
+    /// By default it resolves them (`getaddrinfo`, which asks the kernel for the network interfaces even for a
+    /// numeric address, and may query DNS) each time its I/O thread checks the socket, several times per request:
+    /// with a local server that was about half the client's CPU time and a fifth of a `get`'s latency. Resolving
+    /// again serves only to notice that the servers behind a name changed; once a second is plenty for that, and the
+    /// names are still resolved at every connection attempt.
+    static let resolutionDelay: Int32 = 1_000
 
     // MARK: Requests
 

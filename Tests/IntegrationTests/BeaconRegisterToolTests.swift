@@ -3,13 +3,15 @@
 import Beacon
 import BeaconEtcd
 import BeaconTesting
+import BeaconZooKeeper
 import Foundation
 import LoopbackServer
 import Testing
 
 /// The `beacon-register` executable, run as Documentation/Register.md runs it, against the etcd of `scripts/servers`
-/// that has authentication enabled (the password comes from `BEACON_PASSWORD`, never the command line).
-@Suite("beacon-register against etcd", .requiresServers, .timeLimit(.minutes(2)))
+/// that has authentication enabled, and against its ZooKeeper (the password comes from `BEACON_PASSWORD`, never the
+/// command line).
+@Suite("beacon-register against etcd and ZooKeeper", .requiresServers, .timeLimit(.minutes(2)))
 struct BeaconRegisterToolTests {
     @Test("keeps a plain key on a lease while the server answers, withdraws it on SIGTERM, and logs no password")
     func plainKeyUntilSIGTERM() async throws {
@@ -50,9 +52,45 @@ struct BeaconRegisterToolTests {
     func unsupportedBackend() async throws {
         let run = try await ToolProcess.run(
             "beacon-register",
-            ["-backend", "zookeeper", "-key", "/test/apache-8001", "-value", "127.0.0.1:8001"]
+            ["-backend", "consul", "-key", "/test/apache-8001", "-value", "127.0.0.1:8001"]
         )
         #expect(run.status != 0)
-        #expect(run.error.contains("-backend zookeeper is not in this build yet"))
+        #expect(run.error.contains("-backend consul is not in this build yet"))
+    }
+
+    @Test("-backend zookeeper keeps a plain key as an ephemeral node while the server answers, deletes it on SIGTERM")
+    func zookeeperEphemeralNode() async throws {
+        let endpoint = try TestServers.value("BEACON_ZOOKEEPER_ENDPOINT")
+        let observer = try ZooKeeperClientTests.client()
+        let server = try LoopbackHTTPServer()
+        defer { server.stop() }
+        let root = ZooKeeperClientTests.uniquePath("register-tool")
+        let key = "\(root)/test/apache-8001"
+        let value = "127.0.0.1:\(server.port)"
+        // Digest credentials, the password from the environment: the node is created with them (its ACL stays open).
+        let password = "zk-register-pw"
+
+        let tool = try ToolProcess(
+            "beacon-register",
+            [
+                "-backend", "zookeeper", "-node", endpoint, "-username", "beacon",
+                "-key", key, "-value", value, "-check-http", server.url("/"),
+                "-interval", "0.1", "-ttl", "30", "-failures", "2", "-log-level", "debug",
+            ],
+            environment: ["BEACON_PASSWORD": password]
+        )
+        #expect(try await eventually { try await observer.get(key)?.string == value })
+        #expect(try await observer.exists(key)?.isEphemeral == true)
+        tool.signal(SIGTERM)
+        let status = await tool.waitForExit()
+        #expect(status == 0)
+        // Deleted on the way out, not left until the session times out (half a minute).
+        #expect(try await observer.exists(key) == nil)
+        let output = tool.output + tool.errorOutput
+        #expect(output.contains("Instance is healthy; registered"))
+        #expect(output.contains("Stopping; withdrew the registration"))
+        #expect(!output.contains(password))
+        try await observer.delete(prefix: root)
+        await observer.close()
     }
 }

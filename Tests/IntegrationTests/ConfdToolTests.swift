@@ -3,6 +3,7 @@
 import BeaconConfd
 import BeaconEtcd
 import BeaconTesting
+import BeaconZooKeeper
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -184,6 +185,55 @@ extension ConfdToolTests {
         tool.signal(SIGTERM)
         #expect(await tool.waitForExit() == 0)
         #expect(tool.errorOutput.contains("Destination updated"))
+    }
+}
+
+/// The `beacon-confd` executable with `-backend zookeeper`, against the ZooKeeper of `scripts/servers`.
+@Suite("The beacon-confd command over ZooKeeper", .requiresServers)
+struct ConfdToolZooKeeperTests {
+    @Test("-backend zookeeper -onetime renders the story's upstream from ZooKeeper nodes, in key order")
+    func storyUpstream() async throws {
+        let node = try TestServers.value("BEACON_ZOOKEEPER_ENDPOINT")
+        let zookeeper = try ZooKeeperClientTests.client()
+        let root = ZooKeeperClientTests.uniquePath("confd-tool")
+        try await zookeeper.put(root + "/test/apache-8002", "127.0.0.1:8002")
+        try await zookeeper.put(root + "/test/apache-8001", "127.0.0.1:8001")
+        // A node without data is a directory, not a key: it renders no server line.
+        try await zookeeper.create(root + "/test/pending")
+        let confdir = NSTemporaryDirectory() + "beacon-confd-zookeeper-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: confdir) }
+        for (path, text) in [
+            ("templates/nginx.conf.tmpl", ConfdToolTests.storyTemplate),
+            (
+                "conf.d/nginx.toml",
+                "[template]\nsrc = \"nginx.conf.tmpl\"\ndest = \"\(confdir)/out/nginx.conf\"\nkeys = [\"/test\"]\n"
+            ),
+        ] {
+            let full = confdir + "/" + path
+            try FileManager.default.createDirectory(
+                atPath: (full as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true
+            )
+            try text.write(toFile: full, atomically: true, encoding: .utf8)
+        }
+        try FileManager.default.createDirectory(atPath: confdir + "/out", withIntermediateDirectories: true)
+
+        let run = try await ToolProcess.run(
+            "beacon-confd",
+            ["-onetime", "-confdir", confdir, "-backend", "zookeeper", "-node", node, "-prefix", root]
+        )
+        #expect(run.status == 0, "\(run.error)")
+        let rendered = try String(contentsOfFile: confdir + "/out/nginx.conf", encoding: .utf8)
+        #expect(
+            ConfdToolTests.upstreamBlock(of: rendered) == """
+                upstream backend {
+                    server 127.0.0.1:8001;
+                    server 127.0.0.1:8002;
+                }
+                """
+        )
+        try await zookeeper.delete(prefix: root)
+        await zookeeper.close()
     }
 }
 

@@ -9,7 +9,6 @@ import BeaconMemcached
 import BeaconTesting
 import Foundation
 import Logging
-import Synchronization
 import Testing
 
 /// The story's session handler: it holds the memcached client it was given.
@@ -21,14 +20,12 @@ private final class SessionHandler: Sendable {
     }
 }
 
-/// A service built from a raw discovered value; counts its constructions.
+/// A service built from a raw discovered value.
 private final class DatabaseAddress: Sendable {
-    static let constructions = Mutex(0)
     let endpoint: String
 
     init(_ endpoint: String) {
         self.endpoint = endpoint
-        Self.constructions.withLock { $0 += 1 }
     }
 }
 
@@ -72,16 +69,33 @@ struct DiscoveryServiceTests {
         return try builder.build()
     }
 
+    /// Writes keys into the backend a story runs over, and removes them afterwards.
+    struct Writer: Sendable {
+        /// Writes a key.
+        var put: @Sendable (_ key: String, _ value: [UInt8]) async throws -> Void
+        /// Deletes everything the test wrote below its prefix.
+        var deleteAll: @Sendable (_ prefix: String) async throws -> Void
+    }
+
     @Test("the story's YAML follows a memcached server joining and a database moving, through etcd")
     func story() async throws {
         let (etcd, url) = try Self.etcd()
         defer { etcd.close() }
-        let prefix = TestServers.uniquePrefix("discovery-service")
+        let writer = Writer(
+            put: { key, value in _ = try await etcd.put(key, bytes: value) },
+            deleteAll: { prefix in _ = try await etcd.delete(prefix: prefix) }
+        )
+        try await Self.story(url: url, prefix: TestServers.uniquePrefix("discovery-service"), writer: writer)
+    }
+
+    /// The story's YAML over a discovery URL, with its keys written under `prefix` by `writer`: a memcached server
+    /// joins the pool without a rebuild, and a service built from a raw value is rebuilt when (only when) it changes.
+    static func story(url: String, prefix: String, writer: Writer) async throws {
         let servers = try Self.memcachedServers()
-        _ = try await etcd.put("\(prefix)memcached/a", servers[0])
+        try await writer.put("\(prefix)memcached/a", Array(servers[0].utf8))
         let instance = ServiceInstance(service: "memcached", id: "b", endpoint: try Endpoint(parsing: servers[1]))
-        try await etcd.put("\(prefix)memcached/b", bytes: instance.encodedValue())
-        try await etcd.put("\(prefix)db/endpoint", "127.0.0.1:5432")
+        try await writer.put("\(prefix)memcached/b", instance.encodedValue())
+        try await writer.put("\(prefix)db/endpoint", Array("127.0.0.1:5432".utf8))
         let directory = NSTemporaryDirectory() + "beacon-discovery-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -98,7 +112,7 @@ struct DiscoveryServiceTests {
 
             // A third server registers: the same pool takes it in, nothing is rebuilt.
             let generation = handler.memcached.generation
-            try await etcd.put("\(prefix)memcached/c", servers[2])
+            try await writer.put("\(prefix)memcached/c", Array(servers[2].utf8))
             #expect(try await eventually { handler.memcached.generation > generation })
             #expect(handler.memcached.currentPool?.servers.count == 3)
             #expect(try await container.get("session.handler.memcache", as: SessionHandler.self) === handler)
@@ -106,22 +120,23 @@ struct DiscoveryServiceTests {
             // A raw value: rebuilt when it changes, not when a neighbour under its prefix does.
             let address = try await container.get("app.database.address", as: DatabaseAddress.self)
             #expect(address.endpoint == "127.0.0.1:5432")
-            let built = DatabaseAddress.constructions.withLock { $0 }
-            try await etcd.put("\(prefix)db/endpoint-other", "10.9.9.9:5432")
-            try await etcd.put("\(prefix)unrelated", "x")
-            try await etcd.put("\(prefix)db/endpoint", "127.0.0.1:5433")
+            // Counted per container: the etcd and ZooKeeper stories run in parallel.
+            let built = container.constructionCount(of: "app.database.address")
+            try await writer.put("\(prefix)db/endpoint-other", Array("10.9.9.9:5432".utf8))
+            try await writer.put("\(prefix)unrelated", Array("x".utf8))
+            try await writer.put("\(prefix)db/endpoint", Array("127.0.0.1:5433".utf8))
             #expect(
                 try await eventually {
                     try await container.get("app.database.address", as: DatabaseAddress.self).endpoint
                         == "127.0.0.1:5433"
                 }
             )
-            #expect(DatabaseAddress.constructions.withLock { $0 } == built + 1)
+            #expect(container.constructionCount(of: "app.database.address") == built + 1)
             #expect(container.constructionCount(of: "myapp.dynamic.configuration") == 1)
             return handler.memcached
         }
         // The container stopped: the pools the discovery service made are closed.
         #expect(pool.currentPool == nil)
-        try await etcd.delete(prefix: prefix)
+        try await writer.deleteAll(prefix)
     }
 }
