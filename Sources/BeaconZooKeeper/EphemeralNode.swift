@@ -1,9 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
+import Logging
 import Synchronization
 
-/// An ephemeral node the client keeps: a registration or an ephemeral key, created again after a session expiry.
-final class EphemeralNode: Sendable {
+/// An ephemeral node the client keeps: a registration or an ephemeral key.
+///
+/// ZooKeeper keeps an ephemeral node alive for as long as the session lives, so the keep-alive (a child task of
+/// ``ZooKeeperClient/run()``) has work only when the session expires: it then creates the node again in the new
+/// session, retrying until it succeeds. The node is deleted once, by the handle's `cancel()` or at the end of
+/// `run()` (the choreography of `KeptAliveRegistration`).
+final class EphemeralNode: KeptAliveRegistration {
+    let keepAliveState = KeepAliveState()
+    private let client: ZooKeeperClient
     /// The path asked for; for a sequential node, the prefix of its name.
     let requestedPath: String
     let data: [UInt8]
@@ -12,7 +21,8 @@ final class EphemeralNode: Sendable {
     let label: String
     private let current = Mutex<(path: String, generation: Int)?>(nil)
 
-    init(path: String, data: [UInt8], isSequential: Bool, label: String) {
+    init(client: ZooKeeperClient, path: String, data: [UInt8], isSequential: Bool, label: String) {
+        self.client = client
         self.requestedPath = path
         self.data = data
         self.isSequential = isSequential
@@ -22,65 +32,84 @@ final class EphemeralNode: Sendable {
     /// The node's actual path (with its sequence number) and the session generation it was created in; `nil` before
     /// it was first created.
     var created: (path: String, generation: Int)? {
-        get { self.current.withLock { $0 } }
-        set { self.current.withLock { $0 = newValue } }
-    }
-}
-
-/// Whether a ``ZooKeeperClient``'s `run()` started, and the ephemeral nodes it keeps.
-final class ZooKeeperLifecycle: Sendable {
-    enum Start {
-        case started
-        case alreadyStarted
-        /// The client was closed before `run()` started: there is nothing to run.
-        case closed
+        self.current.withLock { $0 }
     }
 
-    private struct State {
-        var runStarted = false
-        var accepting = true
-        var live: [ObjectIdentifier: EphemeralNode] = [:]
-    }
-
-    private let state = Mutex(State())
-
-    /// Records that `run()` started.
-    func start() -> Start {
-        self.state.withLock { state in
-            if state.runStarted { return .alreadyStarted }
-            state.runStarted = true
-            return state.accepting ? .started : .closed
+    /// Creates the node in the current session.
+    ///
+    /// A node that already exists counts as created when the current session owns it: a create whose answer was lost
+    /// with the connection, sent again. Owned by another session, it is an error.
+    func create() async throws {
+        let generation = self.client.session.generation
+        let mode: ZooKeeperClient.CreateMode = self.isSequential ? .ephemeralSequential : .ephemeral
+        do {
+            let created = try await self.client.createNode(
+                self.requestedPath,
+                data: self.data,
+                mode: mode,
+                makeParents: true,
+                ignoringCancellation: true
+            )
+            self.current.withLock { $0 = (created.path, generation) }
+        } catch let error as ZooKeeperError where error.code == .nodeExists {
+            let owner = try await self.client.exists(self.requestedPath)?.ephemeralOwner
+            guard let owner, owner == self.client.session.sessionCredentials?.id else {
+                throw ZooKeeperError(
+                    .nodeExists,
+                    "the node is held by another session (0x\(String(owner ?? 0, radix: 16)))",
+                    operation: "create",
+                    path: self.requestedPath,
+                    target: self.client.session.target,
+                    returnCode: error.returnCode
+                )
+            }
+            self.current.withLock { $0 = (self.requestedPath, generation) }
         }
     }
 
-    /// Adds a node to keep; `false` once nodes are no longer accepted (`run()` ended or the client closed).
-    func add(_ node: EphemeralNode) -> Bool {
-        self.state.withLock { state in
-            guard state.accepting else { return false }
-            state.live[ObjectIdentifier(node)] = node
-            return true
+    /// Creates the node again after each session expiry, until cancelled.
+    func renew() async {
+        while !Task.isCancelled {
+            await self.client.session.waitForRenewal(after: self.created?.generation ?? -1)
+            if Task.isCancelled || self.client.session.isClosed { return }
+            self.client.logger.info(
+                "re-creating \(self.label) after a session expiry",
+                metadata: ["zookeeper.ensemble": "\(self.client.session.target)"]
+            )
+            var delay = Duration.milliseconds(200)
+            while !Task.isCancelled {
+                do {
+                    try await self.create()
+                    self.client.logger.debug(
+                        "re-created \(self.label)",
+                        metadata: ["zookeeper.path": "\(self.created?.path ?? "")"]
+                    )
+                    break
+                } catch {
+                    self.client.logger.warning(
+                        "could not re-create \(self.label); retrying",
+                        metadata: ["error": "\(error)", "zookeeper.retryIn": "\(delay)"]
+                    )
+                    try? await Task.sleep(for: delay)
+                    delay = min(delay * 2, .seconds(5))
+                }
+            }
         }
     }
 
-    /// Whether a node is still kept (not withdrawn).
-    func contains(_ node: EphemeralNode) -> Bool {
-        self.state.withLock { $0.live[ObjectIdentifier(node)] != nil }
-    }
-
-    /// Forgets a withdrawn node; `false` when it was already forgotten.
-    func remove(_ node: EphemeralNode) -> Bool {
-        self.state.withLock { $0.live.removeValue(forKey: ObjectIdentifier(node)) != nil }
-    }
-
-    /// The nodes kept now.
-    var live: [EphemeralNode] { self.state.withLock { Array($0.live.values) } }
-
-    /// Stops accepting nodes; returns those still kept (once: later calls return none).
-    func finish() -> [EphemeralNode] {
-        self.state.withLock { state in
-            state.accepting = false
-            defer { state.live = [:] }
-            return Array(state.live.values)
+    /// Deletes the node (even if the calling task is cancelled) and forgets it.
+    func release() async {
+        if let path = self.created?.path {
+            do {
+                _ = try await self.client.delete(path, expectedVersion: nil, ignoringCancellation: true)
+            } catch {
+                // Closed or unreachable: the node goes with the session.
+                self.client.logger.debug(
+                    "could not delete an ephemeral node; it disappears with the session",
+                    metadata: ["zookeeper.path": "\(path)", "error": "\(error)"]
+                )
+            }
         }
+        self.client.lifecycle.remove(self)
     }
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
 public import Beacon
-import Logging
 
 extension ZooKeeperClient: ServiceRegistry {
     /// Lists the instances of a service: the nodes below `<servicePrefix>/<service>/`, each holding an instance's JSON.
@@ -53,13 +52,14 @@ extension ZooKeeperClient: ServiceRegistry {
         let sequential = self.configuration.sequentialRegistrations
         let key = instance.key(prefix: self.configuration.servicePrefix)
         let node = EphemeralNode(
+            client: self,
             path: sequential ? key + "-" : key,
             data: instance.encodedValue(),
             isSequential: sequential,
             label: "registration of \(instance)"
         )
         try await self.keep(node, operation: "register")
-        return ServiceRegistration(instance: instance) { await self.withdraw(node) }
+        return ServiceRegistration(instance: instance) { await node.withdraw() }
     }
 }
 
@@ -81,17 +81,23 @@ extension ZooKeeperClient: EphemeralKeyStore {
         guard !key.isEmpty else {
             throw BeaconError(.invalidKey, "an ephemeral key must not be empty", text: key)
         }
-        let node = EphemeralNode(path: key, data: value, isSequential: false, label: "ephemeral key \(key)")
+        let node = EphemeralNode(
+            client: self,
+            path: key,
+            data: value,
+            isSequential: false,
+            label: "ephemeral key \(key)"
+        )
         try await self.keep(node, operation: "putEphemeral")
-        return EphemeralKey(key: key) { await self.withdraw(node) }
+        return EphemeralKey(key: key) { await node.withdraw() }
     }
 }
 
 extension ZooKeeperClient {
-    /// Creates an ephemeral node and keeps it (``run()`` creates it again after a session expiry).
+    /// Creates an ephemeral node and hands it to ``run()`` to keep (it creates the node again after a session expiry).
     private func keep(_ node: EphemeralNode, operation: String) async throws {
-        guard self.lifecycle.add(node) else {
-            throw ZooKeeperError(
+        func closed() -> ZooKeeperError {
+            ZooKeeperError(
                 .closed,
                 "the client no longer accepts ephemeral nodes (run() ended or the client was closed)",
                 operation: operation,
@@ -99,51 +105,12 @@ extension ZooKeeperClient {
                 target: self.session.target
             )
         }
-        do {
-            try await self.createEphemeral(node)
-        } catch {
-            _ = self.lifecycle.remove(node)
-            throw error
-        }
-    }
-
-    /// Creates a kept node in the current session.
-    ///
-    /// A node that already exists counts as created when the current session owns it: a create whose answer was lost
-    /// with the connection, sent again. Owned by another session, it is an error.
-    func createEphemeral(_ node: EphemeralNode) async throws {
-        let generation = self.session.generation
-        let mode: CreateMode = node.isSequential ? .ephemeralSequential : .ephemeral
-        do {
-            let created = try await self.createNode(node.requestedPath, data: node.data, mode: mode, makeParents: true)
-            node.created = (created.path, generation)
-        } catch let error as ZooKeeperError where error.code == .nodeExists {
-            let owner = try await self.exists(node.requestedPath)?.ephemeralOwner
-            guard let owner, owner == self.session.sessionCredentials?.id else {
-                throw ZooKeeperError(
-                    .nodeExists,
-                    "the node is held by another session (0x\(String(owner ?? 0, radix: 16)))",
-                    operation: "create",
-                    path: node.requestedPath,
-                    target: self.session.target,
-                    returnCode: error.returnCode
-                )
-            }
-            node.created = (node.requestedPath, generation)
-        }
-    }
-
-    /// Stops keeping a node and deletes it (even if the calling task is cancelled).
-    func withdraw(_ node: EphemeralNode) async {
-        guard self.lifecycle.remove(node), let path = node.created?.path else { return }
-        do {
-            _ = try await self.delete(path, expectedVersion: nil, ignoringCancellation: true)
-        } catch {
-            // Closed or unreachable: the node goes with the session.
-            self.logger.debug(
-                "could not delete an ephemeral node; it disappears with the session",
-                metadata: ["zookeeper.path": "\(path)", "error": "\(error)"]
-            )
+        guard self.lifecycle.isAccepting else { throw closed() }
+        try await node.create()
+        guard self.lifecycle.add(node) else {
+            // run() ended or close() was called while the node was being created.
+            await node.release()
+            throw closed()
         }
     }
 }

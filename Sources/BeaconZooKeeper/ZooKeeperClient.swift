@@ -40,7 +40,7 @@ public final class ZooKeeperClient: Sendable {
     let session: ZooKeeperSession
     let logger: Logger
     /// Whether ``run()`` started, and the ephemeral nodes it keeps.
-    let lifecycle = ZooKeeperLifecycle()
+    let lifecycle = KeepAliveLifecycle()
 
     /// Creates a client and starts connecting to the ensemble (in the background: the first request waits for the
     /// connection).
@@ -66,7 +66,7 @@ public final class ZooKeeperClient: Sendable {
     /// thread of its own, not the caller's) for the ensemble to acknowledge the end of the session, at most a few
     /// seconds when it does not answer. Idempotent.
     public func close() async {
-        _ = self.lifecycle.finish()
+        for node in self.lifecycle.finish() { node.requestStop() }
         await self.session.close()
     }
 

@@ -22,8 +22,8 @@ struct ZooKeeperHandle: @unchecked Sendable {
 /// libzookeeper reconnects by itself, to any server of the ensemble, and keeps the session, its ephemeral nodes and
 /// its watches across reconnections. What it cannot survive is the expiry of the session (the ensemble heard nothing
 /// for a whole session timeout): the handle is then dead. The session opens a new handle at once, on the expired
-/// handle's completion thread, and tells the subscribers of watches (``WatchSignal/sessionRenewed``) and
-/// the client's `run()` (``renewals``), which re-creates the ephemeral nodes.
+/// handle's completion thread, and tells the subscribers of watches (``WatchSignal/sessionRenewed``) and the
+/// ephemeral nodes' keep-alives (``waitForRenewal(after:)``), which create them again.
 final class ZooKeeperSession: Sendable {
     private struct State {
         var handle: ZooKeeperHandle?
@@ -37,6 +37,9 @@ final class ZooKeeperSession: Sendable {
         var closed = false
         /// The tags of the watch subscriptions, told when the session is replaced.
         var subscribers: Set<UInt> = []
+        /// The tasks waiting for the session to be replaced (``waitForRenewal(after:)``), by number.
+        var renewalWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter = 0
     }
 
     let configuration: ZooKeeperClient.Configuration
@@ -44,9 +47,6 @@ final class ZooKeeperSession: Sendable {
     private let state: Mutex<State>
     /// This session's tag: the context of its handles' global watcher.
     private let tag: UInt
-    /// The generation of each session that replaced an expired one; the client's `run()` follows it.
-    let renewals: AsyncStream<Int>
-    private let renewalsContinuation: AsyncStream<Int>.Continuation
     private let expirationCounter: Counter
 
     init(configuration: ZooKeeperClient.Configuration, logger: Logger) throws(ZooKeeperError) {
@@ -54,10 +54,6 @@ final class ZooKeeperSession: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.state = Mutex(State())
-        (self.renewals, self.renewalsContinuation) = AsyncStream.makeStream(
-            of: Int.self,
-            bufferingPolicy: .bufferingNewest(1)
-        )
         self.expirationCounter = Counter(label: "beacon_zookeeper_session_expirations_total")
         self.tag = Sessions.reserveTag()
         Sessions.register(self, tag: self.tag)
@@ -180,6 +176,31 @@ final class ZooKeeperSession: Sendable {
         return code == ReturnCode.ok
     }
 
+    // MARK: Renewals
+
+    /// Waits until the session generation is past `generation` (an expired session was replaced), the session is
+    /// closed, or the calling task is cancelled; returns at once if one of these is already the case.
+    func waitForRenewal(after generation: Int) async {
+        let id = self.state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = self.state.withLock { state in
+                    // Checked under the lock: `Task.isCancelled` is set before the cancellation handler runs.
+                    if state.generation > generation || state.closed || Task.isCancelled { return true }
+                    state.renewalWaiters[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = self.state.withLock { $0.renewalWaiters.removeValue(forKey: id) }
+            waiter?.resume()
+        }
+    }
+
     // MARK: Subscribers
 
     /// Registers a watch subscription to tell when the session is replaced.
@@ -244,16 +265,21 @@ final class ZooKeeperSession: Sendable {
     /// Replaces an expired handle with a new session, closes the old one on a thread of its own, and tells the
     /// subscribers and `run()`.
     private func replaceExpired(_ pointer: OpaquePointer) {
-        let replaced: (old: ZooKeeperHandle, generation: Int, subscribers: Set<UInt>, opened: Bool)? =
-            self.state.withLock { state in
-                guard !state.closed, let old = state.handle, old.pointer == pointer else { return nil }
-                state.generation += 1
-                state.expirations += 1
-                state.connected = false
-                state.authenticated = false
-                state.handle = self.openHandle()
-                return (old, state.generation, state.subscribers, state.handle != nil)
-            }
+        let replaced:
+            (
+                old: ZooKeeperHandle, subscribers: Set<UInt>, waiters: [CheckedContinuation<Void, Never>],
+                opened: Bool
+            )? =
+                self.state.withLock { state in
+                    guard !state.closed, let old = state.handle, old.pointer == pointer else { return nil }
+                    state.generation += 1
+                    state.expirations += 1
+                    state.connected = false
+                    state.authenticated = false
+                    state.handle = self.openHandle()
+                    defer { state.renewalWaiters = [:] }
+                    return (old, state.subscribers, Array(state.renewalWaiters.values), state.handle != nil)
+                }
         guard let replaced else { return }
         self.expirationCounter.increment()
         self.logger.warning(
@@ -267,7 +293,7 @@ final class ZooKeeperSession: Sendable {
         // Closing joins the handle's threads, and this runs on one of them: close on a thread of its own.
         let old = replaced.old
         Thread.detachNewThread { zookeeper_close(old.pointer) }
-        self.renewalsContinuation.yield(replaced.generation)
+        for waiter in replaced.waiters { waiter.resume() }
         for subscriber in replaced.subscribers { PathWatchers.deliver(.sessionRenewed, to: subscriber) }
     }
 
@@ -278,14 +304,18 @@ final class ZooKeeperSession: Sendable {
     /// Waits on a thread of its own, since `zookeeper_close` blocks for up to a few seconds when the ensemble does
     /// not answer. Pending requests complete with `ZCLOSING`; later ones fail as closed. Idempotent.
     func close() async {
-        let closing: (handle: ZooKeeperHandle?, subscribers: Set<UInt>)? = self.state.withLock { state in
-            guard !state.closed else { return nil }
-            state.closed = true
-            defer { state.handle = nil }
-            return (state.handle, state.subscribers)
-        }
+        let closing: (handle: ZooKeeperHandle?, subscribers: Set<UInt>, waiters: [CheckedContinuation<Void, Never>])? =
+            self.state.withLock { state in
+                guard !state.closed else { return nil }
+                state.closed = true
+                defer {
+                    state.handle = nil
+                    state.renewalWaiters = [:]
+                }
+                return (state.handle, state.subscribers, Array(state.renewalWaiters.values))
+            }
         guard let closing else { return }
-        self.renewalsContinuation.finish()
+        for waiter in closing.waiters { waiter.resume() }
         Sessions.remove(self.tag)
         // Wake the subscribers so that they find the session closed.
         for subscriber in closing.subscribers { PathWatchers.deliver(.sessionRenewed, to: subscriber) }
