@@ -483,6 +483,7 @@ let package = Package(
                 "BeaconCache",
                 "BeaconConfd",
                 "BeaconConfiguration",
+                "BeaconConsul",
                 "BeaconContainer",
                 "BeaconDiscovery",
                 "BeaconEtcd",

@@ -81,7 +81,8 @@ extension ConsulClient: ServiceRegistry {
             id: try (service["ID"] ?? .null).string("Service.ID"),
             endpoint: Endpoint(
                 host: host,
-                port: try (service["Port"] ?? .null).int("Service.Port"),
+                // Consul leaves `Port` out when it is 0.
+                port: try service["Port"].map { (port) throws(WireJSONError) in try port.int("Service.Port") } ?? 0,
                 weight: weight == 1 ? nil : weight
             ),
             metadata: metadata

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import BeaconHTTP
+import Foundation
+import Testing
+
+@testable import BeaconConsul
+
+/// ConsulClient's KV store and blocking queries against the fake Consul agent of `scripts/servers` (written from
+/// Consul's documented HTTP API; no real agent runs here).
+@Suite("ConsulClient KV and blocking queries", .requiresServers, .timeLimit(.minutes(2)))
+struct ConsulClientTests {
+    static func client(
+        agents: [String]? = nil,
+        token: String? = nil,
+        watchWait: Duration = .seconds(5)
+    ) throws -> ConsulClient {
+        let agents = try agents ?? [TestServers.value("BEACON_CONSUL_ENDPOINT")]
+        return try ConsulClient(
+            configuration: .init(agents: agents, token: token.map(ConsulClient.Token.init), watchWait: watchWait)
+        )
+    }
+
+    /// Sends a request to the fake agent's control port.
+    static func control(_ path: String) async throws {
+        let http = HTTPClient()
+        defer { http.close() }
+        let response = try await http.execute(
+            HTTPRequest(method: "POST", url: try TestServers.value("BEACON_CONSUL_CONTROL") + path)
+        )
+        #expect(response.status == 200, "\(path): \(String(decoding: response.body, as: UTF8.self))")
+    }
+
+    @Test("put, get, list with recurse, binary values, compare-and-swap, delete")
+    func kvRoundTrips() async throws {
+        let consul = try Self.client()
+        defer { consul.close() }
+        let prefix = TestServers.uniquePrefix("consul-kv")
+        try await consul.put("\(prefix)db/main", "10.0.0.5:5432")
+        let read = try await consul.read("\(prefix)db/main")
+        let entry = try #require(read.entry)
+        #expect(entry.key == "\(prefix)db/main" && entry.string == "10.0.0.5:5432")
+        #expect(entry.version > 0 && read.meta.index >= entry.version && read.meta.knownLeader)
+        #expect(try await consul.get("\(prefix)missing") == nil)
+
+        let bytes = (0..<2048).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) } + [0, 255]
+        try await consul.put("\(prefix)blob", bytes: bytes)
+        #expect(try await consul.get("\(prefix)blob")?.value == bytes)
+        try await consul.put("\(prefix)db/replica/1", "10.0.0.6:5432")
+        #expect(
+            try await consul.list(prefix: prefix).map(\.key) == ["blob", "db/main", "db/replica/1"].map { prefix + $0 }
+        )
+        #expect(try await consul.list(prefix: "\(prefix)nothing/").isEmpty)
+
+        #expect(
+            try await consul.compareAndSwap(
+                "\(prefix)db/main",
+                expectedVersion: entry.version,
+                newValue: Array("b".utf8)
+            )
+        )
+        #expect(
+            try await !consul.compareAndSwap(
+                "\(prefix)db/main",
+                expectedVersion: entry.version,
+                newValue: Array("c".utf8)
+            )
+        )
+        #expect(try await consul.get("\(prefix)db/main")?.string == "b")
+        #expect(try await consul.compareAndSwap("\(prefix)new", expectedVersion: 0, newValue: Array("1".utf8)))
+        #expect(try await !consul.compareAndSwap("\(prefix)new", expectedVersion: 0, newValue: Array("2".utf8)))
+
+        try await consul.delete("\(prefix)blob")
+        #expect(try await consul.get("\(prefix)blob") == nil)
+        try await consul.delete(prefix: prefix)
+        #expect(try await consul.list(prefix: prefix).isEmpty)
+    }
+
+    @Test("a blocking query returns on a change, and on the wait timeout with nothing new")
+    func blockingReturns() async throws {
+        let consul = try Self.client(watchWait: .seconds(1))
+        defer { consul.close() }
+        let prefix = TestServers.uniquePrefix("consul-block")
+        try await consul.put("\(prefix)a", "1")
+        let first = try await consul.read(prefix: prefix)
+
+        // Nothing changes: the agent answers when the wait is over, with the same index.
+        let started = ContinuousClock.now
+        let timedOut = try await consul.read(prefix: prefix, index: first.meta.index, wait: .seconds(1))
+        #expect(started.duration(to: .now) >= .seconds(1))
+        #expect(timedOut.meta.index == first.meta.index && timedOut.entries == first.entries)
+
+        // A change wakes the query.
+        async let changed = consul.read(prefix: prefix, index: first.meta.index, wait: .seconds(30))
+        try await Task.sleep(for: .milliseconds(200))
+        try await consul.put("\(prefix)b", "2")
+        let answer = try await changed
+        #expect(answer.meta.index > first.meta.index && answer.entries.map(\.string) == ["1", "2"])
+        try await consul.delete(prefix: prefix)
+    }
+
+    @Test("1,000 sequential puts under a watched prefix are observed in order, none lost")
+    func thousandPuts() async throws {
+        let consul = try Self.client()
+        defer { consul.close() }
+        let prefix = TestServers.uniquePrefix("consul-watch")
+        let count = 1_000
+        func key(_ index: Int) -> String { "\(prefix)\(String(index + 10_000))" }
+        var iterator = consul.watch(prefix: prefix).makeAsyncIterator()
+        #expect(try await iterator.next()?.isEmpty == true)
+        let writer = Task {
+            for index in 0..<count { try await consul.put(key(index), String(index)) }
+        }
+        var seen = 0
+        while seen < count {
+            let snapshot = try #require(try await iterator.next())
+            // Whole snapshots of sequential puts: each holds exactly the first n keys, n growing.
+            #expect(snapshot.count > seen)
+            #expect(snapshot.map(\.key) == (0..<snapshot.count).map(key))
+            seen = snapshot.count
+        }
+        try await writer.value
+        try await consul.delete(prefix: prefix)
+    }
+
+    @Test("an index that goes backwards (a snapshot restore) is reset: the watch sees the next change at once")
+    func indexBackwards() async throws {
+        let consul = try Self.client(watchWait: .seconds(30))
+        defer { consul.close() }
+        let prefix = TestServers.uniquePrefix("consul-backwards")
+        try await consul.put("\(prefix)a", "1")
+        var iterator = consul.watch(prefix: prefix).makeAsyncIterator()
+        #expect(try await iterator.next()?.map(\.string) == ["1"])
+        // The fake lowers its index by far more than this test's writes: without the reset, the watch would wait
+        // beyond an index the agent reaches only much later, for the whole 30 s wait.
+        try await Self.control("/index/backwards?by=100000")
+        try await consul.put("\(prefix)a", "2")
+        let started = ContinuousClock.now
+        var snapshot = try #require(try await iterator.next())
+        while snapshot.map(\.string) != ["2"] { snapshot = try #require(try await iterator.next()) }
+        #expect(started.duration(to: .now) < .seconds(20))
+        try await consul.delete(prefix: prefix)
+    }
+
+    @Test("a wrong token is refused with an error that names the request, not the token")
+    func wrongToken() async throws {
+        let endpoint = try TestServers.value("BEACON_CONSUL_ACL_ENDPOINT")
+        let good = try Self.client(agents: [endpoint], token: try TestServers.value("BEACON_CONSUL_ACL_TOKEN"))
+        defer { good.close() }
+        try await good.put("/beacon-tests/acl", "1")
+        #expect(try await good.get("/beacon-tests/acl")?.string == "1")
+
+        let wrong = try Self.client(agents: [endpoint], token: "wrong-secret-token")
+        defer { wrong.close() }
+        await #expect {
+            try await wrong.get("/beacon-tests/acl")
+        } throws: { error in
+            let error = error as? ConsulError
+            let text = "\(error.map { "\($0)" } ?? "")" + "\(error.map { String(reflecting: $0) } ?? "")"
+            return error?.code == .permissionDenied && error?.status == 403 && text.contains("kv get")
+                && text.contains("/beacon-tests/acl") && !text.contains("wrong-secret-token")
+        }
+        let none = try Self.client(agents: [endpoint])
+        defer { none.close() }
+        await #expect(throws: ConsulError.self) { try await none.get("/beacon-tests/acl") }
+        try await good.delete("/beacon-tests/acl")
+    }
+}
