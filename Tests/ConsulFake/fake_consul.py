@@ -1610,6 +1610,9 @@ class AgentHTTPServer(ThreadingHTTPServer):
 
 class QuietHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm holds the body back until
+    # the client's delayed ACK of the headers (40 ms), as no Go server would.
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):  # noqa: A002 (the base class's name)
         pass

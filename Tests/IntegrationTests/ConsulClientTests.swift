@@ -14,21 +14,25 @@ struct ConsulClientTests {
     static func client(
         agents: [String]? = nil,
         token: String? = nil,
-        watchWait: Duration = .seconds(5)
+        watchWait: Duration = .seconds(5),
+        deregisterCriticalServiceAfter: Duration = .seconds(60)
     ) throws -> ConsulClient {
         let agents = try agents ?? [TestServers.value("BEACON_CONSUL_ENDPOINT")]
         return try ConsulClient(
-            configuration: .init(agents: agents, token: token.map(ConsulClient.Token.init), watchWait: watchWait)
+            configuration: .init(
+                agents: agents,
+                token: token.map(ConsulClient.Token.init),
+                watchWait: watchWait,
+                deregisterCriticalServiceAfter: deregisterCriticalServiceAfter
+            )
         )
     }
 
-    /// Sends a request to the fake agent's control port.
-    static func control(_ path: String) async throws {
+    /// Sends a request to a fake agent's control port.
+    static func control(_ path: String, at variable: String = "BEACON_CONSUL_CONTROL") async throws {
         let http = HTTPClient()
         defer { http.close() }
-        let response = try await http.execute(
-            HTTPRequest(method: "POST", url: try TestServers.value("BEACON_CONSUL_CONTROL") + path)
-        )
+        let response = try await http.execute(HTTPRequest(method: "POST", url: try TestServers.value(variable) + path))
         #expect(response.status == 200, "\(path): \(String(decoding: response.body, as: UTF8.self))")
     }
 
@@ -126,20 +130,38 @@ struct ConsulClientTests {
 
     @Test("an index that goes backwards (a snapshot restore) is reset: the watch sees the next change at once")
     func indexBackwards() async throws {
-        let consul = try Self.client(watchWait: .seconds(30))
+        // On the fake agent with ACLs: lowering the index of every key would disturb the other suites' agent.
+        let consul = try Self.client(
+            agents: [try TestServers.value("BEACON_CONSUL_ACL_ENDPOINT")],
+            token: try TestServers.value("BEACON_CONSUL_ACL_TOKEN"),
+            watchWait: .seconds(30)
+        )
         defer { consul.close() }
         let prefix = TestServers.uniquePrefix("consul-backwards")
         try await consul.put("\(prefix)a", "1")
-        var iterator = consul.watch(prefix: prefix).makeAsyncIterator()
-        #expect(try await iterator.next()?.map(\.string) == ["1"])
-        // The fake lowers its index by far more than this test's writes: without the reset, the watch would wait
-        // beyond an index the agent reaches only much later, for the whole 30 s wait.
-        try await Self.control("/index/backwards?by=100000")
-        try await consul.put("\(prefix)a", "2")
-        let started = ContinuousClock.now
-        var snapshot = try #require(try await iterator.next())
-        while snapshot.map(\.string) != ["2"] { snapshot = try #require(try await iterator.next()) }
-        #expect(started.duration(to: .now) < .seconds(20))
+        let watch = consul.watch(prefix: prefix)
+        let values = try await withThrowingTaskGroup(of: [String].self) { group in
+            group.addTask {
+                var iterator = watch.makeAsyncIterator()
+                var values: [String] = []
+                while let snapshot = try await iterator.next() {
+                    values = snapshot.map(\.string)
+                    if values == ["2"] { break }
+                }
+                return values
+            }
+            // Let the watch read the prefix and block beyond its index; then the index goes far back (as after a
+            // snapshot restore) and the key changes. Without the reset, the watch would wait beyond an index the agent
+            // reaches only much later, for the whole 30 s wait.
+            try await Task.sleep(for: .milliseconds(500))
+            try await Self.control("/index/backwards?by=100000", at: "BEACON_CONSUL_ACL_CONTROL")
+            try await consul.put("\(prefix)a", "2")
+            let started = ContinuousClock.now
+            let values = try await group.next() ?? []
+            #expect(started.duration(to: .now) < .seconds(20))
+            return values
+        }
+        #expect(values == ["2"])
         try await consul.delete(prefix: prefix)
     }
 

@@ -8,7 +8,7 @@ import Testing
 @testable import BeaconConsul
 
 /// ConsulClient's registrations (agent services with TTL checks) against the fake Consul agent of `scripts/servers`.
-/// Serialized: one case restarts the fake agent.
+/// Serialized: two cases restart the fake agent of `consul-faults` or stop one of its agents, which only this suite uses.
 @Suite("ConsulClient registration", .requiresServers, .serialized, .timeLimit(.minutes(3)))
 struct ConsulRegistryTests {
     static func instance(_ service: String, _ id: String = "web-1", port: Int = 8080) -> ServiceInstance {
@@ -22,7 +22,7 @@ struct ConsulRegistryTests {
 
     static func uniqueService() -> String { "beacon-consul-\(UUID().uuidString.prefix(8))" }
 
-    /// How long the fake takes to deregister a critical service: Consul's one-minute minimum, scaled.
+    /// How long the fake takes to deregister a critical service: Consul's one-minute minimum and 30 s reaper, scaled.
     static var deregistrationTime: Duration {
         let scale = Double((try? TestServers.value("BEACON_CONSUL_TIME_SCALE")) ?? "1") ?? 1
         return .seconds(90 * scale) + .seconds(2)
@@ -68,7 +68,8 @@ struct ConsulRegistryTests {
 
     @Test("critical, then deregistered, when the passes stop")
     func criticalThenDeregistered() async throws {
-        let registrar = try ConsulClientTests.client()
+        // Consul's minimum is one minute; the fake agent scales it (and its reaper) down, the client asks for less.
+        let registrar = try ConsulClientTests.client(deregisterCriticalServiceAfter: .seconds(1))
         let observer = try ConsulClientTests.client()
         defer { observer.close() }
         let service = Self.uniqueService()
@@ -86,7 +87,9 @@ struct ConsulRegistryTests {
 
     @Test("registered again after the agent restarts (the KV data survives, the agent's services do not)")
     func agentRestart() async throws {
-        let consul = try ConsulClientTests.client()
+        // On the fake that only this suite disturbs.
+        let agents = try TestServers.value("BEACON_CONSUL_FAULTS_AGENTS").split(separator: ",").map(String.init)
+        let consul = try ConsulClientTests.client(agents: [agents[0]])
         let service = Self.uniqueService()
         let instance = Self.instance(service)
         let key = TestServers.uniquePrefix("consul-restart") + "kept"
@@ -94,14 +97,14 @@ struct ConsulRegistryTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await consul.run() }
             _ = try await consul.register(instance, ttl: .seconds(1))
-            try await TestServers.runInBackground("restart", "consul")
+            try await TestServers.runInBackground("restart", "consul-faults")
             #expect(try await consul.get(key)?.string == "kept across the restart")
             try await Self.eventually("the registration is back") {
                 try await consul.instances(of: service) == [instance]
             }
             group.cancelAll()
         }
-        let observer = try ConsulClientTests.client()
+        let observer = try ConsulClientTests.client(agents: [agents[0]])
         defer { observer.close() }
         #expect(try await observer.instances(of: service).isEmpty)
         try await observer.delete(key)
@@ -109,7 +112,7 @@ struct ConsulRegistryTests {
 
     @Test("after failing over to another agent, the registration is made there")
     func failover() async throws {
-        let agents = try TestServers.value("BEACON_CONSUL_AGENTS").split(separator: ",").map(String.init)
+        let agents = try TestServers.value("BEACON_CONSUL_FAULTS_AGENTS").split(separator: ",").map(String.init)
         try #require(agents.count == 2)
         let consul = try ConsulClientTests.client(agents: agents)
         let service = Self.uniqueService()
@@ -119,16 +122,16 @@ struct ConsulRegistryTests {
             group.addTask { await consul.run() }
             _ = try await consul.register(instance, ttl: .seconds(1))
             #expect(consul.currentAgent == agents[0])
-            try await ConsulClientTests.control("/agents/\(firstPort)/stop")
+            try await ConsulClientTests.control("/agents/\(firstPort)/stop", at: "BEACON_CONSUL_FAULTS_CONTROL")
             do {
                 try await Self.eventually("the registration moves to the second agent") {
                     (try? await consul.instances(of: service)) == [instance] && consul.currentAgent == agents[1]
                 }
             } catch {
-                try await ConsulClientTests.control("/agents/\(firstPort)/start")
+                try await ConsulClientTests.control("/agents/\(firstPort)/start", at: "BEACON_CONSUL_FAULTS_CONTROL")
                 throw error
             }
-            try await ConsulClientTests.control("/agents/\(firstPort)/start")
+            try await ConsulClientTests.control("/agents/\(firstPort)/start", at: "BEACON_CONSUL_FAULTS_CONTROL")
             group.cancelAll()
         }
         let observer = try ConsulClientTests.client(agents: [agents[1]])
