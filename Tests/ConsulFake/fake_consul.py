@@ -1608,6 +1608,10 @@ class AgentHTTPServer(ThreadingHTTPServer):
     api = None
 
 
+# A rejected body up to this size is read and dropped before the answer; a larger one closes the connection.
+DRAIN_LIMIT = 16 * 1024 * 1024
+
+
 class QuietHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm holds the body back until
@@ -1639,7 +1643,17 @@ class QuietHandler(BaseHTTPRequestHandler):
         if length < 0:
             raise ValueError("negative Content-Length")
         if length > limit:
-            self.close_connection = True
+            if length <= DRAIN_LIMIT:
+                # Read and drop it, as Go's server does for a body it rejects, so that the client can finish sending
+                # before the answer (closing at once would break its pipe mid-body).
+                remaining = length
+                while remaining > 0:
+                    chunk = self.rfile.read(min(remaining, 65536))
+                    if not chunk:
+                        break
+                    remaining -= len(chunk)
+            else:
+                self.close_connection = True
             return b"", length, True
         return self.rfile.read(length) if length else b"", length, False
 
