@@ -372,6 +372,7 @@ let package = Package(
             // The tools' shared backend flags; no server needed.
             name: "BeaconToolSupportTests",
             dependencies: [
+                "Beacon",
                 "BeaconEtcd",
                 "BeaconToolSupport",
                 "BeaconZooKeeper",

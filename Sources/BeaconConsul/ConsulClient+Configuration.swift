@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Beacon
+
 extension ConsulClient {
     /// An ACL token, sent in the `X-Consul-Token` header. Its text never appears in descriptions, errors or logs.
     public struct Token: Sendable, CustomStringConvertible {
@@ -34,35 +36,7 @@ extension ConsulClient {
     }
 
     /// TLS settings, passed through to libcurl; they apply to `https://` agents.
-    public struct TLS: Sendable {
-        /// A PEM file of certificate authorities to trust; `nil` uses the system's.
-        public var caBundlePath: String?
-        /// A PEM client certificate, for agents that verify clients (`verify_incoming`).
-        public var certificatePath: String?
-        /// The client certificate's PEM private key.
-        public var privateKeyPath: String?
-        /// Whether to verify the agent's certificate and name. Default: `true`.
-        public var verifyPeer: Bool
-
-        /// Creates TLS settings.
-        ///
-        /// - Parameters:
-        ///   - caBundlePath: Certificate authorities to trust.
-        ///   - certificatePath: A client certificate.
-        ///   - privateKeyPath: The client certificate's key.
-        ///   - verifyPeer: Whether to verify the agent.
-        public init(
-            caBundlePath: String? = nil,
-            certificatePath: String? = nil,
-            privateKeyPath: String? = nil,
-            verifyPeer: Bool = true
-        ) {
-            self.caBundlePath = caBundlePath
-            self.certificatePath = certificatePath
-            self.privateKeyPath = privateKeyPath
-            self.verifyPeer = verifyPeer
-        }
-    }
+    public typealias TLS = ClientTLS
 
     /// How a ``ConsulClient`` reaches Consul.
     public struct Configuration: Sendable {

@@ -67,9 +67,7 @@ final class ConsulTransport: Sendable {
         }
         var agents: [String] = []
         for agent in configuration.agents {
-            var url = agent.filter { !$0.isWhitespace }
-            while url.hasSuffix("/") { url.removeLast() }
-            guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > "https://".count else {
+            guard let url = ServerURL.normalized(agent) else {
                 throw ConsulError(
                     .invalidConfiguration,
                     "agent \"\(agent)\" is not an http:// or https:// URL",
@@ -78,13 +76,11 @@ final class ConsulTransport: Sendable {
             }
             agents.append(url)
         }
-        var http = HTTPClient.Configuration()
-        http.connectTimeout = configuration.connectTimeout
-        http.requestTimeout = configuration.requestTimeout
-        http.tls.caBundlePath = configuration.tls.caBundlePath
-        http.tls.certificatePath = configuration.tls.certificatePath
-        http.tls.privateKeyPath = configuration.tls.privateKeyPath
-        http.tls.verifyPeer = configuration.tls.verifyPeer
+        let http = HTTPClient.Configuration(
+            connectTimeout: configuration.connectTimeout,
+            requestTimeout: configuration.requestTimeout,
+            tls: configuration.tls
+        )
         self.http = HTTPClient(configuration: http, logger: logger)
         self.agents = agents
         self.configuration = configuration

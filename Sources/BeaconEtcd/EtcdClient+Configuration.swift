@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Beacon
+
 extension EtcdClient {
     /// A user name and password for etcd's authentication. The password never appears in descriptions.
     public struct Credentials: Sendable, CustomStringConvertible {
@@ -22,36 +24,8 @@ extension EtcdClient {
         public var description: String { "\(self.username):********" }
     }
 
-    /// TLS settings, passed through to libcurl.
-    public struct TLS: Sendable {
-        /// A PEM file of certificate authorities to trust; `nil` uses the system's.
-        public var caBundlePath: String?
-        /// A PEM client certificate, for etcd's `--client-cert-auth`.
-        public var certificatePath: String?
-        /// The client certificate's PEM private key.
-        public var privateKeyPath: String?
-        /// Whether to verify the server's certificate and name. Default: `true`.
-        public var verifyPeer: Bool
-
-        /// Creates TLS settings; they apply to `https://` endpoints.
-        ///
-        /// - Parameters:
-        ///   - caBundlePath: Certificate authorities to trust.
-        ///   - certificatePath: A client certificate.
-        ///   - privateKeyPath: The client certificate's key.
-        ///   - verifyPeer: Whether to verify the server.
-        public init(
-            caBundlePath: String? = nil,
-            certificatePath: String? = nil,
-            privateKeyPath: String? = nil,
-            verifyPeer: Bool = true
-        ) {
-            self.caBundlePath = caBundlePath
-            self.certificatePath = certificatePath
-            self.privateKeyPath = privateKeyPath
-            self.verifyPeer = verifyPeer
-        }
-    }
+    /// TLS settings, passed through to libcurl; they apply to `https://` endpoints.
+    public typealias TLS = ClientTLS
 
     /// How an ``EtcdClient`` reaches etcd.
     public struct Configuration: Sendable {

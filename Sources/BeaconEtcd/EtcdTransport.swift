@@ -25,9 +25,7 @@ final class EtcdTransport: Sendable {
         }
         var endpoints: [String] = []
         for endpoint in configuration.endpoints {
-            var url = endpoint.filter { !$0.isWhitespace }
-            while url.hasSuffix("/") { url.removeLast() }
-            guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > "https://".count else {
+            guard let url = ServerURL.normalized(endpoint) else {
                 throw EtcdError(
                     .invalidConfiguration,
                     "endpoint \"\(endpoint)\" is not an http:// or https:// URL",
@@ -36,13 +34,11 @@ final class EtcdTransport: Sendable {
             }
             endpoints.append(url)
         }
-        var http = HTTPClient.Configuration()
-        http.connectTimeout = configuration.connectTimeout
-        http.requestTimeout = configuration.requestTimeout
-        http.tls.caBundlePath = configuration.tls.caBundlePath
-        http.tls.certificatePath = configuration.tls.certificatePath
-        http.tls.privateKeyPath = configuration.tls.privateKeyPath
-        http.tls.verifyPeer = configuration.tls.verifyPeer
+        let http = HTTPClient.Configuration(
+            connectTimeout: configuration.connectTimeout,
+            requestTimeout: configuration.requestTimeout,
+            tls: configuration.tls
+        )
         self.http = HTTPClient(configuration: http, logger: logger)
         self.endpoints = endpoints
         self.credentials = configuration.credentials

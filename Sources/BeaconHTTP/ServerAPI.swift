@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package import Beacon
+
+extension HTTPClient.Configuration {
+    /// The configuration of a client of a server's HTTP API (etcd's gateway, Consul's agents): its timeouts and its
+    /// TLS settings, the rest left at their defaults.
+    ///
+    /// - Parameters:
+    ///   - connectTimeout: How long to wait for a TCP (and TLS) connection.
+    ///   - requestTimeout: How long a request may take unless it says otherwise.
+    ///   - tls: The TLS settings for `https://` addresses.
+    package init(connectTimeout: Duration, requestTimeout: Duration, tls: ClientTLS) {
+        self.init()
+        self.connectTimeout = connectTimeout
+        self.requestTimeout = requestTimeout
+        self.tls.caBundlePath = tls.caBundlePath
+        self.tls.certificatePath = tls.certificatePath
+        self.tls.privateKeyPath = tls.privateKeyPath
+        self.tls.verifyPeer = tls.verifyPeer
+    }
+}
+
+/// The base URLs of a server's HTTP API, as a configuration gives them.
+package enum ServerURL {
+    /// The URL without blanks and trailing slashes, when it is an `http://` or `https://` URL with a host.
+    ///
+    /// - Parameter text: The configured address, such as `http://10.0.0.1:2379/`.
+    /// - Returns: The normalized URL (`http://10.0.0.1:2379`), or `nil` when it is not an HTTP URL.
+    package static func normalized(_ text: String) -> String? {
+        var url = text.filter { !$0.isWhitespace }
+        while url.hasSuffix("/") { url.removeLast() }
+        guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > "https://".count else { return nil }
+        return url
+    }
+}
