@@ -43,6 +43,7 @@ struct Outcome: Sendable {
     var reply: Reply
 
     static let cancelled = Outcome(code: ReturnCode.cancelled, reply: .done)
+    static let timedOut = Outcome(code: ReturnCode.timedOut, reply: .done)
 }
 
 /// The outcomes of a batch of requests, filled in by libzookeeper's completion thread, awaited by one task.
@@ -56,6 +57,8 @@ final class PendingReplies: Sendable {
         var remaining: Int
         var continuation: CheckedContinuation<[Outcome], Never>?
         var finished = false
+        /// What the requests that got no answer count as: cancelled, or timed out.
+        var unanswered = Outcome.cancelled
     }
 
     private let state: Mutex<State>
@@ -74,19 +77,29 @@ final class PendingReplies: Sendable {
             state.finished = true
             guard let continuation = state.continuation else { return nil }
             state.continuation = nil
-            return (continuation, state.outcomes.map { $0 ?? .cancelled })
+            return (continuation, state.outcomes.map { $0 ?? state.unanswered })
         }
         if let (continuation, outcomes) = resume { continuation.resume(returning: outcomes) }
     }
 
     /// Ends the batch now: requests still pending count as cancelled.
     func cancel() {
+        self.end(unanswered: .cancelled)
+    }
+
+    /// Ends the batch now because its deadline passed: requests still pending count as timed out.
+    func expire() {
+        self.end(unanswered: .timedOut)
+    }
+
+    private func end(unanswered: Outcome) {
         let resume: (CheckedContinuation<[Outcome], Never>, [Outcome])? = self.state.withLock { state in
             guard !state.finished else { return nil }
             state.finished = true
+            state.unanswered = unanswered
             guard let continuation = state.continuation else { return nil }
             state.continuation = nil
-            return (continuation, state.outcomes.map { $0 ?? .cancelled })
+            return (continuation, state.outcomes.map { $0 ?? unanswered })
         }
         if let (continuation, outcomes) = resume { continuation.resume(returning: outcomes) }
     }
@@ -95,7 +108,7 @@ final class PendingReplies: Sendable {
     func wait() async -> [Outcome] {
         await withCheckedContinuation { continuation in
             let outcomes: [Outcome]? = self.state.withLock { state in
-                if state.finished { return state.outcomes.map { $0 ?? .cancelled } }
+                if state.finished { return state.outcomes.map { $0 ?? state.unanswered } }
                 state.continuation = continuation
                 return nil
             }

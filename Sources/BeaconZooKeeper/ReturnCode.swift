@@ -20,12 +20,14 @@ enum ReturnCode {
     static let badArguments = ZBADARGUMENTS.rawValue
     /// Not a libzookeeper code: the calling task was cancelled before the answer came.
     static let cancelled: Int32 = -10_000
+    /// Not a libzookeeper code: no answer came before the request's deadline (no server was connected).
+    static let timedOut: Int32 = -10_001
 
     /// Whether a request that failed with this code may succeed if it is sent again once a server answers: the
     /// connection was lost or is being re-established, or the session is being replaced after it expired.
     static func isTransient(_ code: Int32) -> Bool {
         code == connectionLoss || code == operationTimeout || code == sessionExpired || code == sessionMoved
-            || code == invalidState
+            || code == invalidState || code == timedOut
     }
 
     /// ZooKeeper's name of a code, such as `ZNONODE`.
@@ -65,6 +67,7 @@ enum ReturnCode {
         case ZSESSIONCLOSEDREQUIRESASLAUTH.rawValue: "ZSESSIONCLOSEDREQUIRESASLAUTH"
         case ZTHROTTLEDOP.rawValue: "ZTHROTTLEDOP"
         case cancelled: "cancelled"
+        case timedOut: "no answer before the deadline"
         default: "ZooKeeper error \(code)"
         }
     }
@@ -89,7 +92,7 @@ enum ReturnCode {
             case badArguments: (.invalidArgument, "ZooKeeper refuses this path or argument")
             case ZINVALIDACL.rawValue: (.invalidArgument, "the ACL is not valid")
             case closing: (.closed, "the client is closed")
-            case connectionLoss, operationTimeout, sessionExpired, sessionMoved, invalidState:
+            case connectionLoss, operationTimeout, sessionExpired, sessionMoved, invalidState, timedOut:
                 (.unavailable, "no server of the ensemble answered in time")
             default: (.server, "ZooKeeper answered with an error")
             }
@@ -99,7 +102,7 @@ enum ReturnCode {
             operation: operation,
             path: path,
             target: target,
-            returnCode: code == cancelled ? nil : code,
+            returnCode: code == cancelled || code == timedOut ? nil : code,
             attempts: attempts
         )
     }

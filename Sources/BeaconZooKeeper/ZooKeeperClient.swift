@@ -104,7 +104,8 @@ public final class ZooKeeperClient: Sendable {
         while true {
             attempts += 1
             let pending = PendingReplies(count: remaining.count)
-            guard self.session.send(remaining.map { requests[$0] }, pending: pending) else {
+            let sending = self.session.send(remaining.map { requests[$0] }, pending: pending)
+            if case .closed = sending {
                 throw ZooKeeperError(
                     .closed,
                     "the client is closed",
@@ -113,14 +114,20 @@ public final class ZooKeeperClient: Sendable {
                     target: self.session.target
                 )
             }
-            let answers =
-                ignoringCancellation
-                ? await pending.wait()
-                : await withTaskCancellationHandler {
+            let answers: [Outcome]
+            if case .sentDisconnected = sending {
+                // Queued until a connection attempt succeeds or fails, which can take a session timeout: bounded by
+                // the deadline.
+                answers = await Self.wait(for: pending, until: deadline, ignoringCancellation: ignoringCancellation)
+            } else if ignoringCancellation {
+                answers = await pending.wait()
+            } else {
+                answers = await withTaskCancellationHandler {
                     await pending.wait()
                 } onCancel: {
                     pending.cancel()
                 }
+            }
             var retry: [Int] = []
             for (answer, index) in zip(answers, remaining) {
                 if answer.code == ReturnCode.cancelled { throw CancellationError() }
@@ -144,6 +151,37 @@ public final class ZooKeeperClient: Sendable {
             }
             delay = min(delay * 2, .milliseconds(500))
             remaining = retry
+        }
+    }
+
+    /// Waits for a batch's answers until a deadline, after which the unanswered requests count as timed out.
+    private static func wait(
+        for pending: PendingReplies,
+        until deadline: ContinuousClock.Instant,
+        ignoringCancellation: Bool
+    ) async -> [Outcome] {
+        await withTaskGroup(of: [Outcome]?.self) { group in
+            group.addTask {
+                ignoringCancellation
+                    ? await pending.wait()
+                    : await withTaskCancellationHandler {
+                        await pending.wait()
+                    } onCancel: {
+                        pending.cancel()
+                    }
+            }
+            group.addTask {
+                // Cancelled (and so returning at once) when the answers come first.
+                if (try? await Task.sleep(until: deadline)) != nil { pending.expire() }
+                return nil
+            }
+            var answers: [Outcome] = []
+            while let result = await group.next() {
+                guard let result else { continue }
+                answers = result
+                group.cancelAll()
+            }
+            return answers
         }
     }
 

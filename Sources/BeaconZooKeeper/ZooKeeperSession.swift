@@ -133,35 +133,45 @@ final class ZooKeeperSession: Sendable {
 
     // MARK: Requests
 
+    /// What ``send(_:pending:)`` did.
+    enum Sending {
+        /// The session is closed: nothing was sent.
+        case closed
+        /// Sent on a connected handle: the answers come within the session timeout.
+        case sentConnected
+        /// Queued (or refused at once) while no server is connected: the answers may take until a connection attempt
+        /// fails.
+        case sentDisconnected
+    }
+
     /// Sends a batch of requests on the current handle; their outcomes arrive in `pending`.
-    ///
-    /// - Returns: `false` once the session is closed (nothing was sent).
-    func send(_ requests: [Request], pending: PendingReplies) -> Bool {
+    func send(_ requests: [Request], pending: PendingReplies) -> Sending {
         self.state.withLock { state in
-            guard !state.closed else { return false }
+            guard !state.closed else { return .closed }
+            let sent: Sending = state.connected ? .sentConnected : .sentDisconnected
             func refuse(_ code: Int32) {
                 for index in requests.indices { pending.complete(index, Outcome(code: code, reply: .done)) }
             }
             if state.authenticationFailed {
                 refuse(ReturnCode.authFailed)
-                return true
+                return sent
             }
             if state.handle == nil { state.handle = self.openHandle() }
             guard let handle = state.handle else {
                 refuse(ReturnCode.connectionLoss)
-                return true
+                return sent
             }
             if !state.authenticated {
                 guard self.addCredentials(to: handle) else {
                     refuse(ReturnCode.connectionLoss)
-                    return true
+                    return sent
                 }
                 state.authenticated = true
             }
             for (index, request) in requests.enumerated() {
                 request.send(on: handle.pointer, pending: pending, index: index)
             }
-            return true
+            return sent
         }
     }
 

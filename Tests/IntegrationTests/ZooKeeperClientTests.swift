@@ -203,7 +203,8 @@ struct ZooKeeperClientTests {
             try await zookeeper.get("/anything")
         } throws: { error in
             let error = error as? ZooKeeperError
-            return error?.code == .unavailable && error?.target == "127.0.0.1:1" && (error?.attempts ?? 0) > 1
+            return error?.code == .unavailable && error?.target == "127.0.0.1:1" && (error?.attempts ?? 0) >= 1
+                && "\(error!)".contains("no server of the ensemble answered in time")
         }
         await zookeeper.close()
     }
