@@ -10,7 +10,7 @@ extension ConsulClient: DiscoverySource {
     /// - Returns: The entry (version = `ModifyIndex`), or `nil` when absent.
     /// - Throws: ``ConsulError``.
     public func get(_ key: String) async throws -> KeyValue? {
-        try await self.read(key).entry
+        try await self.fetch(key).entry
     }
 
     /// Reads one key, with what the answer says about itself (index, known leader, last contact).
@@ -19,14 +19,19 @@ extension ConsulClient: DiscoverySource {
     /// - Returns: The entry, or `nil` when absent, and the answer's ``QueryMeta``.
     /// - Throws: ``ConsulError``.
     public func read(_ key: String) async throws -> (entry: KeyValue?, meta: QueryMeta) {
+        let fetched = try await self.fetch(key)
+        return (fetched.entry, QueryMeta(fetched.response, agent: fetched.agent))
+    }
+
+    /// Reads one key and keeps the answer, whose headers ``get(_:)`` does not need.
+    private func fetch(_ key: String) async throws -> (entry: KeyValue?, response: HTTPResponse, agent: String) {
         let consulKey = try Self.validate(key, operation: "kv get")
         let (response, agent) = try await self.transport.send(
             ConsulRequest(operation: "kv get", subject: key, method: "GET", path: Self.kvPath(consulKey), isRead: true)
         )
-        let meta = QueryMeta(response, agent: agent)
-        if response.status == 404 { return (nil, meta) }
+        if response.status == 404 { return (nil, response, agent) }
         let entries = try Self.entries(response.body, operation: "kv get", subject: key, agent: agent)
-        return (entries.first { $0.key == key || $0.key == Self.beaconKey(consulKey) }, meta)
+        return (entries.first { $0.key == key || $0.key == Self.beaconKey(consulKey) }, response, agent)
     }
 
     /// Reads every key under a prefix (`?recurse`).

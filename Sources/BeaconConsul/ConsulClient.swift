@@ -65,6 +65,26 @@ public final class ConsulClient: Sendable {
     /// The agent requests go to now.
     public var currentAgent: String { self.transport.currentAgent }
 
+    /// The client's I/O thread as a task executor, for code that calls Consul in a tight loop.
+    ///
+    /// Code run with this preference runs on the thread that waits for the client's answers, so an answer resumes it
+    /// at once instead of handing it to another thread (Documentation/Consul.md has the figures):
+    ///
+    /// ```swift
+    /// let endpoints = try await withTaskExecutorPreference(consul.taskExecutor) {
+    ///     var endpoints: [Endpoint] = []
+    ///     for key in keys {
+    ///         if let entry = try await consul.get(key) { endpoints.append(try entry.endpoint()) }
+    ///     }
+    ///     return endpoints
+    /// }
+    /// ```
+    ///
+    /// While such code runs, none of the client's requests progress (blocking queries and check passes included):
+    /// keep it short, and never block in it. After ``close()``, code that prefers this executor runs on the global
+    /// concurrent executor.
+    public var taskExecutor: any TaskExecutor { self.transport.http.taskExecutor }
+
     // MARK: Key mapping
 
     /// Consul's key for a Beacon key: without its leading `/`.
@@ -83,7 +103,9 @@ public final class ConsulClient: Sendable {
         let problem: String? =
             if consulKey.isEmpty {
                 "the key is empty (Consul's keys are the Beacon key without its leading '/')"
-            } else if consulKey.split(separator: "/", omittingEmptySubsequences: false).contains("..") {
+            } else if consulKey.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+                .contains(where: { $0.elementsEqual("..".utf8) })
+            {
                 "a key may not hold a '..' segment"
             } else if consulKey.first == " " || consulKey.last == " " {
                 "a key may not start or end with a space"
