@@ -19,8 +19,10 @@ let endpoint = ProcessInfo.processInfo.environment["BEACON_CONSUL_ENDPOINT"] ?? 
 let key = "/beacon-benchmarks/db/main/endpoint"
 let rounds = 5
 let sequentialRequests = 2_000
-let concurrency = 8
-let requestsPerTask = 250
+// CONSUL_BENCHMARK_CONCURRENCY changes the number of concurrent tasks and C handles; with 1, the C side is libcurl's
+// multi interface alone (one easy handle added and removed for each request).
+let concurrency = max(1, Int(ProcessInfo.processInfo.environment["CONSUL_BENCHMARK_CONCURRENCY"] ?? "") ?? 8)
+let requestsPerTask = 2_000 / concurrency
 
 // CONSUL_BENCHMARK_SIDES runs only some sides and parts, for a profiler: comma-separated, from `c` and `swift`
 // (default both) and `sequential` and `concurrent` (default both); e.g. `swift,sequential`.
@@ -200,8 +202,9 @@ func compare(_ consul: ConsulClient, _ baseline: OpaquePointer, _ baselineMulti:
     _ = try await clientConcurrent(consul, concurrency, 40)
     var cSequential = Side("C `curl_easy_perform` loop, 1 handle (floor)")
     var swiftSequential = Side("`ConsulClient.get`, 1 task")
-    var cConcurrent = Side("C, \(concurrency) easy handles on one multi handle, 1 thread (floor)")
-    var swiftConcurrent = Side("`ConsulClient.get`, \(concurrency) tasks")
+    let plural = concurrency == 1 ? "" : "s"
+    var cConcurrent = Side("C `curl_multi_perform` loop, \(concurrency) easy handle\(plural), 1 thread (floor)")
+    var swiftConcurrent = Side("`ConsulClient.get`, \(concurrency) task\(plural)")
     for _ in 0..<rounds {
         if selected("sequential") {
             if selected("c") { await cSequential.measure { baselineSequential(baseline, sequentialRequests) } }
