@@ -8,6 +8,7 @@ import PackageDescription
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ExpressionBenchmarks
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench CacheBenchmarks
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench EtcdBenchmarks  (needs etcd)
+//   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ConsulBenchmarks  (needs a Consul agent or the fake)
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench PostgresBenchmarks  (needs postgres)
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ZooKeeperBenchmarks  (needs zookeeper)
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ContainerBenchmarks
@@ -25,7 +26,7 @@ let package = Package(
     targets: [
         .target(name: "BenchmarkSupport"),
         .target(
-            // The C floor for etcd requests: libcurl in a plain loop.
+            // The C floor for etcd and Consul requests: libcurl in plain loops.
             name: "CurlBaseline",
             linkerSettings: [.linkedLibrary("curl")]
         ),
@@ -34,6 +35,13 @@ let package = Package(
             dependencies: [
                 "CurlBaseline",
                 .product(name: "BeaconEtcd", package: "swift-beacon"),
+            ]
+        ),
+        .executableTarget(
+            name: "ConsulBenchmarks",
+            dependencies: [
+                "CurlBaseline",
+                .product(name: "BeaconConsul", package: "swift-beacon"),
             ]
         ),
         .target(

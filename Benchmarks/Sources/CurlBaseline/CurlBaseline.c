@@ -25,25 +25,36 @@ static int64_t now_ns(void) {
     return (int64_t)spec.tv_sec * 1000000000 + spec.tv_nsec;
 }
 
+/// The options every handle of the baseline shares.
+static void set_common_options(CURL *handle, const char *url) {
+    curl_easy_setopt(handle, CURLOPT_URL, url);
+    curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(handle, CURLOPT_TCP_NODELAY, 1L);
+}
+
 curl_baseline *curl_baseline_open(const char *url, const char *body) {
     curl_baseline *baseline = calloc(1, sizeof(curl_baseline));
     if (baseline == NULL) return NULL;
     baseline->handle = curl_easy_init();
-    baseline->body = strdup(body);
-    if (baseline->handle == NULL || baseline->body == NULL) {
+    if (baseline->handle == NULL) {
         curl_baseline_close(baseline);
         return NULL;
     }
-    baseline->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    baseline->headers = curl_slist_append(baseline->headers, "Expect:");
     CURL *handle = baseline->handle;
-    curl_easy_setopt(handle, CURLOPT_URL, url);
-    curl_easy_setopt(handle, CURLOPT_HTTPHEADER, baseline->headers);
-    curl_easy_setopt(handle, CURLOPT_POSTFIELDS, baseline->body);
-    curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE, (long)strlen(baseline->body));
-    curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(handle, CURLOPT_TCP_NODELAY, 1L);
+    set_common_options(handle, url);
+    if (body != NULL) {
+        baseline->body = strdup(body);
+        if (baseline->body == NULL) {
+            curl_baseline_close(baseline);
+            return NULL;
+        }
+        baseline->headers = curl_slist_append(NULL, "Content-Type: application/json");
+        baseline->headers = curl_slist_append(baseline->headers, "Expect:");
+        curl_easy_setopt(handle, CURLOPT_HTTPHEADER, baseline->headers);
+        curl_easy_setopt(handle, CURLOPT_POSTFIELDS, baseline->body);
+        curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE, (long)strlen(baseline->body));
+    }
     return baseline;
 }
 
@@ -57,9 +68,106 @@ int curl_baseline_run(curl_baseline *baseline, int iterations, int64_t *latencie
     return 0;
 }
 
+long curl_baseline_status(curl_baseline *baseline) {
+    long status = 0;
+    curl_easy_getinfo(baseline->handle, CURLINFO_RESPONSE_CODE, &status);
+    return status;
+}
+
 void curl_baseline_close(curl_baseline *baseline) {
     if (baseline->handle != NULL) curl_easy_cleanup(baseline->handle);
     curl_slist_free_all(baseline->headers);
     free(baseline->body);
+    free(baseline);
+}
+
+struct curl_baseline_multi {
+    CURLM *multi;
+    int count;
+    CURL **handles;
+    int64_t *starts;
+    int *remaining;
+};
+
+curl_baseline_multi *curl_baseline_multi_open(const char *url, int handles) {
+    curl_baseline_multi *baseline = calloc(1, sizeof(curl_baseline_multi));
+    if (baseline == NULL) return NULL;
+    baseline->multi = curl_multi_init();
+    baseline->handles = calloc((size_t)handles, sizeof(CURL *));
+    baseline->starts = calloc((size_t)handles, sizeof(int64_t));
+    baseline->remaining = calloc((size_t)handles, sizeof(int));
+    if (baseline->multi == NULL || baseline->handles == NULL || baseline->starts == NULL
+        || baseline->remaining == NULL) {
+        curl_baseline_multi_close(baseline);
+        return NULL;
+    }
+    for (int i = 0; i < handles; i++) {
+        CURL *handle = curl_easy_init();
+        if (handle == NULL) {
+            curl_baseline_multi_close(baseline);
+            return NULL;
+        }
+        baseline->handles[i] = handle;
+        baseline->count = i + 1;
+        set_common_options(handle, url);
+        curl_easy_setopt(handle, CURLOPT_PRIVATE, (void *)(intptr_t)i);
+    }
+    return baseline;
+}
+
+int curl_baseline_multi_run(curl_baseline_multi *baseline, int iterations, int64_t *latencies) {
+    CURLM *multi = baseline->multi;
+    int active = 0;
+    int stored = 0;
+    int failure = 0;
+    for (int i = 0; i < baseline->count && iterations > 0; i++) {
+        baseline->remaining[i] = iterations;
+        baseline->starts[i] = now_ns();
+        curl_multi_add_handle(multi, baseline->handles[i]);
+        active++;
+    }
+    while (active > 0) {
+        int running = 0;
+        CURLMcode multiCode = curl_multi_perform(multi, &running);
+        if (multiCode != CURLM_OK) return 1000 + (int)multiCode;
+        int restarted = 0;
+        int queued = 0;
+        CURLMsg *message;
+        while ((message = curl_multi_info_read(multi, &queued)) != NULL) {
+            if (message->msg != CURLMSG_DONE) continue;
+            CURL *handle = message->easy_handle;
+            CURLcode code = message->data.result;
+            void *index = NULL;
+            curl_easy_getinfo(handle, CURLINFO_PRIVATE, &index);
+            int i = (int)(intptr_t)index;
+            latencies[stored++] = now_ns() - baseline->starts[i];
+            curl_multi_remove_handle(multi, handle);
+            long status = 0;
+            curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+            if (code != CURLE_OK && failure == 0) failure = (int)code;
+            if (status != 200 && failure == 0) failure = 10000 + (int)status;
+            if (--baseline->remaining[i] > 0 && failure == 0) {
+                baseline->starts[i] = now_ns();
+                curl_multi_add_handle(multi, handle);
+                restarted = 1;
+            } else {
+                active--;
+            }
+        }
+        // A handle just added starts on the next curl_multi_perform; wait only when none was.
+        if (active > 0 && !restarted) {
+            multiCode = curl_multi_poll(multi, NULL, 0, 1000, NULL);
+            if (multiCode != CURLM_OK) return 1000 + (int)multiCode;
+        }
+    }
+    return failure;
+}
+
+void curl_baseline_multi_close(curl_baseline_multi *baseline) {
+    for (int i = 0; i < baseline->count; i++) curl_easy_cleanup(baseline->handles[i]);
+    if (baseline->multi != NULL) curl_multi_cleanup(baseline->multi);
+    free(baseline->handles);
+    free(baseline->starts);
+    free(baseline->remaining);
     free(baseline);
 }

@@ -1,24 +1,43 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The floor for etcd's JSON gateway: the same range request, done with libcurl in a plain C loop over one
-// kept-alive connection (one easy handle reused), with nothing else around it.
+// The floor for the HTTP clients (etcd's JSON gateway, Consul's HTTP API): the same requests, done with libcurl in
+// plain C loops over kept-alive connections (easy handles reused), with nothing else around them.
 
 #ifndef CURL_BASELINE_H
 #define CURL_BASELINE_H
 
 #include <stdint.h>
 
-/// An easy handle set up to POST one body to one URL, kept between rounds so that its connection stays open.
+/// An easy handle set up to send one request to one URL, kept between rounds so that its connection stays open.
 typedef struct curl_baseline curl_baseline;
 
-/// Creates the handle; `NULL` when libcurl cannot.
-curl_baseline *_Nullable curl_baseline_open(const char *_Nonnull url, const char *_Nonnull body);
+/// Creates the handle: a POST of `body` (as JSON), or a plain GET when `body` is `NULL`. `NULL` when libcurl cannot.
+curl_baseline *_Nullable curl_baseline_open(const char *_Nonnull url, const char *_Nullable body);
 
-/// POSTs the body `iterations` times, storing each request's latency in nanoseconds in `latencies` (which holds
+/// Sends the request `iterations` times, storing each request's latency in nanoseconds in `latencies` (which holds
 /// `iterations` values). Returns 0, or the first failing CURLcode.
 int curl_baseline_run(curl_baseline *_Nonnull baseline, int iterations, int64_t *_Nonnull latencies);
 
+/// The HTTP status of the last response, 0 before the first.
+long curl_baseline_status(curl_baseline *_Nonnull baseline);
+
 /// Frees the handle and closes its connection.
 void curl_baseline_close(curl_baseline *_Nonnull baseline);
+
+/// `handles` easy handles on one multi handle, all driven by the calling thread: each repeats a GET of one URL over
+/// its own kept-alive connection, so that `handles` requests are in flight at once. Kept between rounds.
+typedef struct curl_baseline_multi curl_baseline_multi;
+
+/// Creates the handles; `NULL` when libcurl cannot.
+curl_baseline_multi *_Nullable curl_baseline_multi_open(const char *_Nonnull url, int handles);
+
+/// Has each handle send its GET `iterations` times (a finished request is followed at once by the handle's next),
+/// with `curl_multi_perform` and `curl_multi_poll` in a loop, storing each request's latency in nanoseconds in
+/// `latencies` (which holds `handles * iterations` values). Returns 0, the first failing CURLcode, a failing
+/// CURLMcode plus 1000, or the first HTTP status other than 200 plus 10000.
+int curl_baseline_multi_run(curl_baseline_multi *_Nonnull baseline, int iterations, int64_t *_Nonnull latencies);
+
+/// Frees the handles and closes their connections.
+void curl_baseline_multi_close(curl_baseline_multi *_Nonnull baseline);
 
 #endif

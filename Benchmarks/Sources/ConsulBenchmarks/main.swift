@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import BeaconConsul
+import CurlBaseline
+import Foundation
+
+// Consul KV `get` through ConsulClient (BeaconHTTP: libcurl's multi interface on the client's I/O thread, answers
+// resuming Swift tasks) beside the floor for it: the same GET (`/v1/kv/<key>`) done by libcurl in plain C loops over
+// kept-alive connections, against the same agent, same key, in the same process, in alternating rounds (C, then
+// Swift). Sequential from one task (one `curl_easy_perform` loop), then 8 concurrent tasks on one client (8 easy
+// handles on one multi handle, driven by one C thread). Each side is judged on latency and on the process's CPU time
+// per request: against a slow agent (the fake, in Python), the agent's own time is common to both sides and
+// dominates latency, while the CPU time is the client's own cost.
+// Needs a Consul agent or the fake agent: BEACON_CONSUL_ENDPOINT (scripts/servers start consul;
+// eval "$(scripts/servers env consul)").
+
+let endpoint = ProcessInfo.processInfo.environment["BEACON_CONSUL_ENDPOINT"] ?? "http://127.0.0.1:28500"
+let key = "/beacon-benchmarks/db/main/endpoint"
+let rounds = 5
+let sequentialRequests = 2_000
+// CONSUL_BENCHMARK_CONCURRENCY changes the number of concurrent tasks and C handles; with 1, the C side is libcurl's
+// multi interface alone (one easy handle added and removed for each request).
+let concurrency = max(1, Int(ProcessInfo.processInfo.environment["CONSUL_BENCHMARK_CONCURRENCY"] ?? "") ?? 8)
+let requestsPerTask = 2_000 / concurrency
+
+// CONSUL_BENCHMARK_SIDES runs only some sides and parts, for a profiler: comma-separated, from `c` and `swift`
+// (default both) and `sequential` and `concurrent` (default both); e.g. `swift,sequential`.
+let selection = Set(
+    (ProcessInfo.processInfo.environment["CONSUL_BENCHMARK_SIDES"] ?? "").split(separator: ",").map(String.init)
+)
+
+/// Whether the selection includes a side or part: named, or no name of its group given.
+func selected(_ name: String) -> Bool {
+    let group = ["c", "swift"].contains(name) ? ["c", "swift"] : ["sequential", "concurrent"]
+    return selection.contains(name) || selection.isDisjoint(with: group)
+}
+
+/// The process's CPU time (user + system) so far, in microseconds: all threads, the client's I/O thread included.
+func processCPUMicroseconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+}
+
+func nanoseconds(_ duration: Duration) -> Int64 {
+    duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+}
+
+/// The value at `fraction` of sorted latencies (nanoseconds), in microseconds.
+func percentile(_ sorted: [Int64], _ fraction: Double) -> Double {
+    Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]) / 1_000
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
+}
+
+func format(_ value: Double, _ decimals: Int = 1) -> String {
+    String(format: "%.\(decimals)f", value)
+}
+
+/// One round's figures.
+struct RoundFigures {
+    var p50: Double
+    var p99: Double
+    var rate: Double
+    var cpuPerRequest: Double
+}
+
+/// One side of a comparison: its figures in each round.
+struct Side {
+    let name: String
+    var rounds: [RoundFigures] = []
+
+    init(_ name: String) { self.name = name }
+
+    /// Runs one round (which returns its latencies and its wall-clock time), and records its figures.
+    mutating func measure(_ round: () async throws -> (latencies: [Int64], elapsed: Int64)) async rethrows {
+        let cpu = processCPUMicroseconds()
+        let (latencies, elapsed) = try await round()
+        let cpuSpent = processCPUMicroseconds() - cpu
+        let sorted = latencies.sorted()
+        self.rounds.append(
+            RoundFigures(
+                p50: percentile(sorted, 0.5),
+                p99: percentile(sorted, 0.99),
+                rate: Double(latencies.count) / (Double(elapsed) / 1e9),
+                cpuPerRequest: cpuSpent / Double(latencies.count)
+            )
+        )
+    }
+
+    func median(_ figure: KeyPath<RoundFigures, Double>) -> Double {
+        ConsulBenchmarks.median(self.rounds.map { $0[keyPath: figure] })
+    }
+}
+
+/// Prints each side's medians over the rounds, and the second side's ratios to the first (the C floor), round by
+/// round (each Swift round against the C round run just before it), as their median and their range.
+func report(_ title: String, _ floor: Side, _ subject: Side) {
+    guard !floor.rounds.isEmpty || !subject.rounds.isEmpty else { return }
+    print("\n\(title): medians over \(rounds) alternating rounds")
+    print("| | p50 | p99 | requests/s | CPU per request |")
+    print("| --- | --- | --- | --- | --- |")
+    for side in [floor, subject] where !side.rounds.isEmpty {
+        print(
+            "| \(side.name) | \(format(side.median(\.p50))) µs | \(format(side.median(\.p99))) µs "
+                + "| \(format(side.median(\.rate), 0)) | \(format(side.median(\.cpuPerRequest))) µs |"
+        )
+    }
+    guard !floor.rounds.isEmpty && !subject.rounds.isEmpty else { return }
+    let pairs = Array(zip(floor.rounds, subject.rounds))
+    func ratio(_ values: [Double]) -> String {
+        "\(format(median(values), 2)) (\(format(values.min()!, 2))–\(format(values.max()!, 2)))"
+    }
+    print(
+        "ratio Swift/C, median of the rounds' ratios (range): p50 \(ratio(pairs.map { $1.p50 / $0.p50 })), "
+            + "p99 \(ratio(pairs.map { $1.p99 / $0.p99 })), "
+            + "throughput \(ratio(pairs.map { $0.rate / $1.rate })) (C's requests/s over ours), "
+            + "CPU per request \(ratio(pairs.map { $1.cpuPerRequest / $0.cpuPerRequest }))"
+    )
+}
+
+let consul = try ConsulClient(configuration: .init(agents: [endpoint]))
+try await consul.put(key, "10.0.0.5:5432")
+let url = "\(endpoint)/v1/kv\(key)"
+guard let baseline = curl_baseline_open(url, nil),
+    let baselineMulti = curl_baseline_multi_open(url, Int32(concurrency))
+else {
+    fatalError("the C baseline could not create its libcurl handles")
+}
+
+/// `count` sequential GETs in C, with one easy handle.
+func baselineSequential(_ baseline: OpaquePointer, _ count: Int) -> (latencies: [Int64], elapsed: Int64) {
+    var latencies = [Int64](repeating: 0, count: count)
+    let start = ContinuousClock.now
+    let code = curl_baseline_run(baseline, Int32(count), &latencies)
+    let elapsed = nanoseconds(ContinuousClock.now - start)
+    precondition(code == 0, "the C baseline failed with CURLcode \(code)")
+    let status = curl_baseline_status(baseline)
+    precondition(status == 200, "the C baseline's GET answered HTTP \(status)")
+    return (latencies, elapsed)
+}
+
+/// `handles` GETs in flight at once in C (one multi handle, one thread), each handle making `count` in a row.
+func baselineConcurrent(_ baseline: OpaquePointer, _ handles: Int, _ count: Int) -> (latencies: [Int64], elapsed: Int64)
+{
+    var latencies = [Int64](repeating: 0, count: handles * count)
+    let start = ContinuousClock.now
+    let code = curl_baseline_multi_run(baseline, Int32(count), &latencies)
+    let elapsed = nanoseconds(ContinuousClock.now - start)
+    precondition(code == 0, "the C multi baseline failed with code \(code)")
+    return (latencies, elapsed)
+}
+
+/// `count` sequential `ConsulClient.get` calls from one task, off the main actor as a server's request handlers run
+/// (top-level code is main-actor isolated, and on Linux every resumption onto the main queue would add a thread hop
+/// that no server pays).
+@concurrent
+func clientSequential(_ consul: ConsulClient, _ count: Int) async throws -> (latencies: [Int64], elapsed: Int64) {
+    var latencies: [Int64] = []
+    latencies.reserveCapacity(count)
+    let clock = ContinuousClock()
+    let start = clock.now
+    for _ in 0..<count {
+        let before = clock.now
+        let value = try await consul.get(key)
+        latencies.append(nanoseconds(clock.now - before))
+        precondition(value != nil)
+    }
+    return (latencies, nanoseconds(clock.now - start))
+}
+
+/// `tasks` concurrent tasks, each making `count` sequential `ConsulClient.get` calls.
+@concurrent
+func clientConcurrent(
+    _ consul: ConsulClient,
+    _ tasks: Int,
+    _ count: Int
+) async throws -> (latencies: [Int64], elapsed: Int64) {
+    let start = ContinuousClock.now
+    let latencies = try await withThrowingTaskGroup(of: [Int64].self) { group in
+        for _ in 0..<tasks {
+            group.addTask { try await clientSequential(consul, count).latencies }
+        }
+        var all: [Int64] = []
+        for try await latencies in group { all += latencies }
+        return all
+    }
+    return (latencies, nanoseconds(ContinuousClock.now - start))
+}
+
+@concurrent
+func compare(_ consul: ConsulClient, _ baseline: OpaquePointer, _ baselineMulti: OpaquePointer) async throws -> [Side] {
+    // Warm-up: connections, caches, the pool's threads.
+    _ = baselineSequential(baseline, 300)
+    _ = try await clientSequential(consul, 300)
+    _ = baselineConcurrent(baselineMulti, concurrency, 40)
+    _ = try await clientConcurrent(consul, concurrency, 40)
+    var cSequential = Side("C `curl_easy_perform` loop, 1 handle (floor)")
+    var swiftSequential = Side("`ConsulClient.get`, 1 task")
+    let plural = concurrency == 1 ? "" : "s"
+    var cConcurrent = Side("C `curl_multi_perform` loop, \(concurrency) easy handle\(plural), 1 thread (floor)")
+    var swiftConcurrent = Side("`ConsulClient.get`, \(concurrency) task\(plural)")
+    for _ in 0..<rounds {
+        if selected("sequential") {
+            if selected("c") { await cSequential.measure { baselineSequential(baseline, sequentialRequests) } }
+            if selected("swift") {
+                try await swiftSequential.measure { try await clientSequential(consul, sequentialRequests) }
+            }
+        }
+        if selected("concurrent") {
+            if selected("c") {
+                await cConcurrent.measure { baselineConcurrent(baselineMulti, concurrency, requestsPerTask) }
+            }
+            if selected("swift") {
+                try await swiftConcurrent.measure { try await clientConcurrent(consul, concurrency, requestsPerTask) }
+            }
+        }
+    }
+    return [cSequential, swiftSequential, cConcurrent, swiftConcurrent]
+}
+
+print("Consul agent at \(endpoint), key \(key) (GET \(url))")
+let sides = try await compare(consul, baseline, baselineMulti)
+report("get, sequential (\(sequentialRequests) requests per round)", sides[0], sides[1])
+report(
+    "get, \(concurrency) concurrent (\(concurrency) × \(requestsPerTask) requests per round)",
+    sides[2],
+    sides[3]
+)
+
+curl_baseline_close(baseline)
+curl_baseline_multi_close(baselineMulti)
+try await consul.delete(prefix: "/beacon-benchmarks/")
+consul.close()
