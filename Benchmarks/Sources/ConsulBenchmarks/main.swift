@@ -32,7 +32,7 @@ let selection = Set(
 
 /// Whether the selection includes a side or part: named, or no name of its group given.
 func selected(_ name: String) -> Bool {
-    let group = ["c", "swift"].contains(name) ? ["c", "swift"] : ["sequential", "concurrent"]
+    let group = ["c", "swift", "executor"].contains(name) ? ["c", "swift", "executor"] : ["sequential", "concurrent"]
     return selection.contains(name) || selection.isDisjoint(with: group)
 }
 
@@ -202,6 +202,7 @@ func compare(_ consul: ConsulClient, _ baseline: OpaquePointer, _ baselineMulti:
     _ = try await clientConcurrent(consul, concurrency, 40)
     var cSequential = Side("C `curl_easy_perform` loop, 1 handle (floor)")
     var swiftSequential = Side("`ConsulClient.get`, 1 task")
+    var executorSequential = Side("`ConsulClient.get`, 1 task on `consul.taskExecutor`")
     let plural = concurrency == 1 ? "" : "s"
     var cConcurrent = Side("C `curl_multi_perform` loop, \(concurrency) easy handle\(plural), 1 thread (floor)")
     var swiftConcurrent = Side("`ConsulClient.get`, \(concurrency) task\(plural)")
@@ -210,6 +211,13 @@ func compare(_ consul: ConsulClient, _ baseline: OpaquePointer, _ baselineMulti:
             if selected("c") { await cSequential.measure { baselineSequential(baseline, sequentialRequests) } }
             if selected("swift") {
                 try await swiftSequential.measure { try await clientSequential(consul, sequentialRequests) }
+            }
+            if selected("executor") {
+                try await executorSequential.measure {
+                    try await withTaskExecutorPreference(consul.taskExecutor) {
+                        try await clientSequential(consul, sequentialRequests)
+                    }
+                }
             }
         }
         if selected("concurrent") {
@@ -221,12 +229,13 @@ func compare(_ consul: ConsulClient, _ baseline: OpaquePointer, _ baselineMulti:
             }
         }
     }
-    return [cSequential, swiftSequential, cConcurrent, swiftConcurrent]
+    return [cSequential, swiftSequential, cConcurrent, swiftConcurrent, executorSequential]
 }
 
 print("Consul agent at \(endpoint), key \(key) (GET \(url))")
 let sides = try await compare(consul, baseline, baselineMulti)
 report("get, sequential (\(sequentialRequests) requests per round)", sides[0], sides[1])
+report("get, sequential on the client's executor (\(sequentialRequests) requests per round)", sides[0], sides[4])
 report(
     "get, \(concurrency) concurrent (\(concurrency) × \(requestsPerTask) requests per round)",
     sides[2],
