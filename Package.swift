@@ -198,6 +198,7 @@ let package = Package(
             dependencies: [
                 "Beacon",
                 "BeaconCache",
+                "BeaconConsul",
                 "BeaconContainer",
                 "BeaconEtcd",
                 "BeaconExpression",
@@ -398,6 +399,7 @@ let package = Package(
             dependencies: [
                 "ServiceRunChecks",
                 "Beacon",
+                "BeaconCache",
                 "BeaconMemcached",
                 "BeaconTesting",
                 .product(name: "Logging", package: "swift-log"),

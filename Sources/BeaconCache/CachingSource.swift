@@ -157,3 +157,9 @@ public final class CachingSource<Base: DiscoverySource>: DiscoverySource, Servic
         }
     }
 }
+
+extension CachingSource: WrappingDiscoverySource {
+    /// The wrapped source: a service location (`DiscoveryLocation.service(_:)`) read through the cache is read from it
+    /// as a registry, uncached (keys and prefixes stay cached).
+    package var wrappedSource: any DiscoverySource { self.base }
+}
