@@ -245,6 +245,7 @@ let package = Package(
             name: "BeaconToolSupport",
             dependencies: [
                 "Beacon",
+                "BeaconConsul",
                 "BeaconEtcd",
                 "BeaconZooKeeper",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -283,6 +284,7 @@ let package = Package(
             name: "BeaconDemo",
             dependencies: [
                 "Beacon",
+                "BeaconConsul",
                 "BeaconEtcd",
                 "BeaconZooKeeper",
                 .product(name: "Logging", package: "swift-log"),
@@ -373,6 +375,7 @@ let package = Package(
             // The tools' shared backend flags; no server needed.
             name: "BeaconToolSupportTests",
             dependencies: [
+                "BeaconConsul",
                 "BeaconEtcd",
                 "BeaconToolSupport",
                 "BeaconZooKeeper",
