@@ -3,10 +3,57 @@
 /// A source that reads through another one, such as a cache in front of a client.
 ///
 /// A service location (``DiscoveryLocation/service(_:)``) read on such a source is read from the registry it wraps,
-/// so that a cache in front of a registry still serves services.
+/// through the wrapper's ``snapshot(ofService:reading:)`` and ``watch(service:following:)`` (which a cache uses to
+/// keep the instances as it keeps keys), so that a cache in front of a registry still serves services.
 package protocol WrappingDiscoverySource: DiscoverySource {
     /// The source this one reads through.
     var wrappedSource: any DiscoverySource { get }
+
+    /// Reads the instances of a service through this source.
+    ///
+    /// - Parameters:
+    ///   - service: The service's name.
+    ///   - read: Reads the snapshot from the wrapped source (in the end, from the registry).
+    /// - Returns: The snapshot, as ``DiscoverySource/snapshot(of:)`` gives it.
+    /// - Throws: What `read` throws, unless the wrapper can answer without it.
+    func snapshot(
+        ofService service: String,
+        reading read: @escaping @Sendable () async throws -> DiscoverySnapshot
+    ) async throws -> DiscoverySnapshot
+
+    /// Follows the instances of a service through this source.
+    ///
+    /// - Parameters:
+    ///   - service: The service's name.
+    ///   - watch: The wrapped source's watch of the service.
+    /// - Returns: The watch, as ``DiscoverySource/watch(_:)`` gives it.
+    func watch(service: String, following watch: DiscoveryWatch) -> DiscoveryWatch
+}
+
+extension WrappingDiscoverySource {
+    /// Reads from the wrapped source, unchanged.
+    ///
+    /// - Parameters:
+    ///   - service: The service's name.
+    ///   - read: Reads the snapshot from the wrapped source.
+    /// - Returns: What `read` returns.
+    /// - Throws: What `read` throws.
+    package func snapshot(
+        ofService service: String,
+        reading read: @escaping @Sendable () async throws -> DiscoverySnapshot
+    ) async throws -> DiscoverySnapshot {
+        try await read()
+    }
+
+    /// The wrapped source's watch, unchanged.
+    ///
+    /// - Parameters:
+    ///   - service: The service's name.
+    ///   - watch: The wrapped source's watch.
+    /// - Returns: `watch`.
+    package func watch(service: String, following watch: DiscoveryWatch) -> DiscoveryWatch {
+        watch
+    }
 }
 
 extension DiscoverySource {
@@ -20,7 +67,8 @@ extension DiscoverySource {
     ///   (``list(prefix:)``);
     /// - a service: the instances the source lists as a ``ServiceRegistry`` (``ServiceRegistry/instances(of:)``),
     ///   as entries `/services/<name>/<id>` holding ``ServiceInstance`` JSON, whichever registry answered. A source
-    ///   that reads through another one (a `CachingSource`) asks the registry it wraps.
+    ///   that reads through another one (a `CachingSource`) asks the registry it wraps, through itself (a
+    ///   `CachingSource` caches the instances as it caches a prefix).
     ///
     /// ``DiscoveryLocation/endpoints(in:defaultPort:)`` turns the snapshot into an endpoint list.
     ///
@@ -29,8 +77,16 @@ extension DiscoverySource {
     /// - Throws: ``BeaconError`` with code ``BeaconError/Code/unsupportedLocation`` for a service when the source is not
     ///   a service registry; the source's or registry's error when it cannot answer.
     public func snapshot(of location: DiscoveryLocation) async throws -> DiscoverySnapshot {
-        if let (registry, service) = try self.serviceRegistry(for: location) {
-            return Self.snapshot(of: try await registry.instances(of: service), service: service)
+        if let chain = try self.serviceChain(for: location) {
+            let (registry, service) = (chain.registry, chain.service)
+            var read: @Sendable () async throws -> DiscoverySnapshot = {
+                serviceSnapshot(of: try await registry.instances(of: service), service: service)
+            }
+            for wrapper in chain.wrappers.reversed() {
+                let inner = read
+                read = { try await wrapper.snapshot(ofService: service, reading: inner) }
+            }
+            return try await read()
         }
         if let key = location.key {
             return DiscoverySnapshot(prefix: key, entries: try await self.get(key).map { [$0] } ?? [])
@@ -51,23 +107,28 @@ extension DiscoverySource {
     ///   service registry, its first `next()` throws ``BeaconError`` with code
     ///   ``BeaconError/Code/unsupportedLocation``.
     public func watch(_ location: DiscoveryLocation) -> DiscoveryWatch {
-        let registry: (registry: any ServiceRegistry, service: String)?
+        let found: ServiceChain?
         do {
-            registry = try self.serviceRegistry(for: location)
+            found = try self.serviceChain(for: location)
         } catch {
             return DiscoveryWatch { { throw error } }
         }
-        guard let (registry, service) = registry else {
+        guard let chain = found else {
             return self.watch(prefix: location.watchPrefix)
         }
-        let instances = registry.watchInstances(of: service)
-        return DiscoveryWatch {
+        let service = chain.service
+        let instances = chain.registry.watchInstances(of: service)
+        var watch = DiscoveryWatch {
             var iterator = instances.makeAsyncIterator()
             return {
                 guard let list = try await iterator.next() else { return nil }
-                return Self.snapshot(of: list, service: service)
+                return serviceSnapshot(of: list, service: service)
             }
         }
+        for wrapper in chain.wrappers.reversed() {
+            watch = wrapper.watch(service: service, following: watch)
+        }
+        return watch
     }
 
     /// The registry that serves a service location, and the service's name; `nil` for the other kinds of location.
@@ -79,13 +140,21 @@ extension DiscoverySource {
     package func serviceRegistry(
         for location: DiscoveryLocation
     ) throws(BeaconError) -> (registry: any ServiceRegistry, service: String)? {
+        try self.serviceChain(for: location).map { ($0.registry, $0.service) }
+    }
+
+    /// The registry that serves a service location, the service's name, and the sources read through on the way to
+    /// the registry, outermost first; `nil` for the other kinds of location.
+    private func serviceChain(for location: DiscoveryLocation) throws(BeaconError) -> ServiceChain? {
         guard let service = location.service else { return nil }
         var source: any DiscoverySource = self
+        var wrappers: [any WrappingDiscoverySource] = []
         while true {
             if let registry = source as? any ServiceRegistry {
-                return (registry, service)
+                return ServiceChain(registry: registry, service: service, wrappers: wrappers)
             }
             guard let wrapper = source as? any WrappingDiscoverySource else { break }
+            wrappers.append(wrapper)
             source = wrapper.wrappedSource
         }
         throw BeaconError(
@@ -96,12 +165,20 @@ extension DiscoverySource {
         )
     }
 
-    /// The snapshot of a service location that holds these instances.
-    private static func snapshot(of instances: [ServiceInstance], service: String) -> DiscoverySnapshot {
-        let prefix = ServiceInstance.servicePrefix(service)
-        return DiscoverySnapshot(
-            prefix: prefix,
-            entries: instances.map { KeyValue(key: prefix + $0.id, value: $0.encodedValue()) }
-        )
-    }
+}
+
+/// A service location resolved: its registry, its name, and the wrappers read through, outermost first.
+private struct ServiceChain {
+    var registry: any ServiceRegistry
+    var service: String
+    var wrappers: [any WrappingDiscoverySource]
+}
+
+/// The snapshot of a service location that holds these instances.
+private func serviceSnapshot(of instances: [ServiceInstance], service: String) -> DiscoverySnapshot {
+    let prefix = ServiceInstance.servicePrefix(service)
+    return DiscoverySnapshot(
+        prefix: prefix,
+        entries: instances.map { KeyValue(key: prefix + $0.id, value: $0.encodedValue()) }
+    )
 }
