@@ -198,6 +198,7 @@ let package = Package(
             dependencies: [
                 "Beacon",
                 "BeaconCache",
+                "BeaconConsul",
                 "BeaconContainer",
                 "BeaconEtcd",
                 "BeaconExpression",
@@ -244,6 +245,7 @@ let package = Package(
             name: "BeaconToolSupport",
             dependencies: [
                 "Beacon",
+                "BeaconConsul",
                 "BeaconEtcd",
                 "BeaconZooKeeper",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -282,6 +284,7 @@ let package = Package(
             name: "BeaconDemo",
             dependencies: [
                 "Beacon",
+                "BeaconConsul",
                 "BeaconEtcd",
                 "BeaconZooKeeper",
                 .product(name: "Logging", package: "swift-log"),
@@ -373,6 +376,7 @@ let package = Package(
             name: "BeaconToolSupportTests",
             dependencies: [
                 "Beacon",
+                "BeaconConsul",
                 "BeaconEtcd",
                 "BeaconToolSupport",
                 "BeaconZooKeeper",
@@ -399,6 +403,7 @@ let package = Package(
             dependencies: [
                 "ServiceRunChecks",
                 "Beacon",
+                "BeaconCache",
                 "BeaconMemcached",
                 "BeaconTesting",
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconConsul
 import BeaconEtcd
 import BeaconZooKeeper
 import Foundation
@@ -10,7 +11,8 @@ import Logging
 @main
 struct BeaconDemo {
     static let usage = """
-        Usage: beacon-demo [--file PATH | --etcd URL[,URL...] | --zookeeper HOST:PORT[,HOST:PORT...]] [--watch]
+        Usage: beacon-demo [--file PATH | --etcd URL[,URL...] | --zookeeper HOST:PORT[,HOST:PORT...]
+                            | --consul URL[,URL...]] [--watch]
 
         Prints the database endpoint (/db/main/endpoint) and the memcached servers (/memcached/servers/)
         found through discovery.
@@ -20,9 +22,15 @@ struct BeaconDemo {
           --zookeeper HOST:PORT[,HOST:PORT...][/CHROOT]
                                 read the same keys from ZooKeeper nodes (for example 127.0.0.1:2181),
                                 below CHROOT if given
+          --consul URL[,URL...] read the same keys from Consul's KV store through its agents (for example
+                                http://127.0.0.1:8500); the ACL token, if one is needed, comes from the
+                                BEACON_CONSUL_TOKEN environment variable
           --watch               keep running and print the services again whenever they change
           --help                show this text
         """
+
+    /// The environment variable the Consul ACL token is read from (never from the command line, which `ps` shows).
+    static let consulTokenVariable = "BEACON_CONSUL_TOKEN"
 
     /// The keys the demo reads: the database's key and the memcached servers' prefix.
     static let followed = ["/db/main/endpoint", "/memcached/servers/"]
@@ -32,6 +40,7 @@ struct BeaconDemo {
         var path: String?
         var etcdEndpoints: [String]?
         var zookeeperServers: String?
+        var consulAgents: [String]?
         var watch = false
         while let argument = arguments.popFirst() {
             switch argument {
@@ -44,6 +53,9 @@ struct BeaconDemo {
             case "--zookeeper":
                 guard let value = arguments.popFirst() else { fail("--zookeeper needs one or more host:port") }
                 zookeeperServers = value
+            case "--consul":
+                guard let value = arguments.popFirst() else { fail("--consul needs one or more agent URLs") }
+                consulAgents = value.split(separator: ",").map(String.init)
             case "--watch":
                 watch = true
             case "--help", "-h":
@@ -53,8 +65,10 @@ struct BeaconDemo {
                 fail("unknown argument \(argument)")
             }
         }
-        guard [path != nil, etcdEndpoints != nil, zookeeperServers != nil].filter({ $0 }).count <= 1 else {
-            fail("give only one of --file, --etcd and --zookeeper")
+        guard
+            [path != nil, etcdEndpoints != nil, zookeeperServers != nil, consulAgents != nil].filter({ $0 }).count <= 1
+        else {
+            fail("give only one of --file, --etcd, --zookeeper and --consul")
         }
 
         // Reload problems, endpoint changes and watch restarts are logged to standard error.
@@ -65,6 +79,14 @@ struct BeaconDemo {
                 defer { etcd.close() }
                 emit("Source: etcd at \(etcdEndpoints.joined(separator: ", "))")
                 try await show(etcd, watch: watch)
+            } else if let consulAgents {
+                let token = ProcessInfo.processInfo.environment[consulTokenVariable].flatMap {
+                    $0.isEmpty ? nil : ConsulClient.Token($0)
+                }
+                let consul = try ConsulClient(configuration: .init(agents: consulAgents, token: token), logger: logger)
+                defer { consul.close() }
+                emit("Source: Consul at \(consulAgents.joined(separator: ", "))")
+                try await show(consul, watch: watch)
             } else if let zookeeperServers {
                 let configuration = try ZooKeeperClient.Configuration(connectionString: zookeeperServers)
                 // libzookeeper logs every connection step at info level: only its warnings and errors are shown.

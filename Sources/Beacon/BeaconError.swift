@@ -28,6 +28,7 @@ public struct BeaconError: Error, Sendable, CustomStringConvertible, CustomDebug
             case unavailable
             case registrationFailed
             case unsupportedFormat
+            case unsupportedLocation
         }
 
         private let base: Base
@@ -54,6 +55,9 @@ public struct BeaconError: Error, Sendable, CustomStringConvertible, CustomDebug
         public static let registrationFailed = Code(.registrationFailed)
         /// A file is in a format this build cannot read: YAML when the package's `YAML` trait is disabled.
         public static let unsupportedFormat = Code(.unsupportedFormat)
+        /// A location was given to a source or a consumer that cannot read it: a service
+        /// (``DiscoveryLocation/service(_:)``) on a source that is not a ``ServiceRegistry``.
+        public static let unsupportedLocation = Code(.unsupportedLocation)
 
         /// The code's name, for example `invalidEndpoint`.
         public var description: String { self.base.rawValue }
@@ -70,6 +74,7 @@ public struct BeaconError: Error, Sendable, CustomStringConvertible, CustomDebug
             case .unavailable: "unavailable"
             case .registrationFailed: "registration failed"
             case .unsupportedFormat: "unsupported format of file"
+            case .unsupportedLocation: "unsupported location"
             }
         }
     }

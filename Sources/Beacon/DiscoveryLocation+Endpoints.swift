@@ -9,10 +9,12 @@ extension DiscoveryLocation {
     ///   ``KeyValue/endpoint(defaultPort:)``); the endpoints come in key order.
     /// - A Patroni leader: the leader's endpoint, from its member entry's `conn_url`
     ///   (see ``PatroniCluster/leader(in:)``), or none while the cluster has no leader.
+    /// - A service: the endpoint of each instance, in identifier order; the snapshot holds one ``ServiceInstance`` as
+    ///   JSON per instance, as ``DiscoverySource/snapshot(of:)`` and ``DiscoverySource/watch(_:)`` give it.
     ///
     /// - Parameters:
-    ///   - snapshot: A snapshot of ``watchPrefix`` (from ``DiscoverySource/watch(prefix:)`` or
-    ///     ``DiscoverySource/snapshot(prefix:)``); entries outside the location are ignored.
+    ///   - snapshot: A snapshot of the location (from ``DiscoverySource/watch(_:)`` or
+    ///     ``DiscoverySource/snapshot(of:)``); entries outside the location are ignored.
     ///   - defaultPort: The port for endpoint text without one; when `nil`, a port is required.
     /// - Returns: The endpoints, possibly none.
     /// - Throws: ``BeaconError`` with code ``BeaconError/Code/invalidValue`` naming the key and the offending text.
@@ -35,6 +37,14 @@ extension DiscoveryLocation {
         }
         if let cluster = self.patroni {
             return try cluster.leader(in: snapshot).map { [$0.endpoint] } ?? []
+        }
+        if self.service != nil {
+            let prefix = self.watchPrefix
+            var endpoints: [Endpoint] = []
+            for entry in snapshot where entry.key.hasPrefix(prefix) {
+                endpoints.append(try ServiceInstance(decoding: entry).endpoint)
+            }
+            return endpoints
         }
         return []
     }

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 
-/// Where in a discovery source a consumer finds what it needs: one key, every key under a prefix, or the leader of a
-/// Patroni cluster.
+/// Where in a discovery source a consumer finds what it needs: one key, every key under a prefix, the leader of a
+/// Patroni cluster, or the instances of a service.
 ///
 /// Every consumer takes a location (a dynamic memcached pool its server list, a PostgreSQL connection factory its
-/// parameters), so one configuration value says where to look whatever reads it. ``watchPrefix`` is what to watch to
-/// follow the location; ``key``, ``prefix`` and ``patroni`` tell the kinds apart.
+/// parameters), so one configuration value says where to look whatever reads it. ``key``, ``prefix``, ``patroni`` and
+/// ``service`` tell the kinds apart. ``DiscoverySource/snapshot(of:)`` reads a location and
+/// ``DiscoverySource/watch(_:)`` follows it, on any source; a service is read from the source as a
+/// ``ServiceRegistry``, so it does not depend on where the registry keeps its instances (Consul keeps them in its
+/// catalog, not under a key prefix).
 ///
 /// A struct rather than an enum so that kinds can be added without breaking exhaustive `switch`es: a consumer checks
 /// the accessors it supports and reports the others as unsupported.
@@ -13,6 +16,7 @@
 /// ```swift
 /// let cache: DiscoveryLocation = .prefix("/services/memcached/")
 /// let database: DiscoveryLocation = .patroniLeader(scope: "billing")
+/// let web: DiscoveryLocation = .service("web")
 /// print(database.watchPrefix)  // /service/billing/
 /// ```
 public struct DiscoveryLocation: Hashable, Sendable, CustomStringConvertible {
@@ -20,6 +24,7 @@ public struct DiscoveryLocation: Hashable, Sendable, CustomStringConvertible {
         case key(String)
         case prefix(String)
         case patroni(PatroniCluster)
+        case service(String)
     }
 
     private let base: Base
@@ -55,6 +60,19 @@ public struct DiscoveryLocation: Hashable, Sendable, CustomStringConvertible {
         DiscoveryLocation(.patroni(PatroniCluster(scope: scope, namespace: namespace)))
     }
 
+    /// The registered instances of a service, as a ``ServiceRegistry`` lists them (``ServiceRegistry/instances(of:)``)
+    /// and follows them (``ServiceRegistry/watchInstances(of:)``).
+    ///
+    /// A service names what a consumer needs rather than where a registry keeps it: etcd, ZooKeeper and
+    /// ``StaticSource`` keep instances under `/services/<name>/`, Consul in its catalog, and the same location reads
+    /// both. It can only be read from a source that is also a ``ServiceRegistry`` (or reads through one, as a cache in
+    /// front of it does); other sources refuse it with ``BeaconError/Code/unsupportedLocation``. As an endpoint list,
+    /// it holds each instance's endpoint, in identifier order.
+    ///
+    /// - Parameter name: The service's name, such as `memcached`.
+    /// - Returns: The location.
+    public static func service(_ name: String) -> DiscoveryLocation { DiscoveryLocation(.service(name)) }
+
     /// The key, when this location is one key; `nil` otherwise.
     public var key: String? {
         guard case .key(let key) = self.base else { return nil }
@@ -73,24 +91,38 @@ public struct DiscoveryLocation: Hashable, Sendable, CustomStringConvertible {
         return cluster
     }
 
-    /// What to watch (``DiscoverySource/watch(prefix:)``) to follow this location: the key itself, the prefix, or the
-    /// cluster's `<namespace><scope>/`, which holds both the leader key and the member entries.
+    /// The service's name, when this location is the instances of a service; `nil` otherwise.
+    public var service: String? {
+        guard case .service(let name) = self.base else { return nil }
+        return name
+    }
+
+    /// The prefix of the snapshots of this location: the key itself, the prefix, the cluster's `<namespace><scope>/`
+    /// (which holds both the leader key and the member entries), or for a service `/services/<name>/`
+    /// (``ServiceInstance/servicePrefix(_:prefix:)``).
     ///
-    /// A key's watch may also report keys that merely start with it; consumers read the key itself from each snapshot.
+    /// For a key, a prefix or a Patroni leader it is also what to watch (``DiscoverySource/watch(prefix:)``); a key's
+    /// watch may also report keys that merely start with it, and consumers read the key itself from each snapshot.
+    /// A service is not followed through a prefix: ``DiscoverySource/watch(_:)`` follows it through the registry, and
+    /// its snapshots hold one entry per instance under this prefix, `/services/<name>/<id>` holding the instance as
+    /// ``ServiceInstance`` JSON, whichever registry answered. Only registries that keep their instances in their
+    /// key-value store (etcd, ZooKeeper, ``StaticSource``) also have them under this prefix; Consul does not.
     public var watchPrefix: String {
         switch self.base {
         case .key(let key): key
         case .prefix(let prefix): prefix
         case .patroni(let cluster): cluster.path
+        case .service(let name): ServiceInstance.servicePrefix(name)
         }
     }
 
-    /// `key <key>`, `prefix <prefix>` or `patroni leader <namespace><scope>/`.
+    /// `key <key>`, `prefix <prefix>`, `patroni leader <namespace><scope>/` or `service <name>`.
     public var description: String {
         switch self.base {
         case .key(let key): "key \(key)"
         case .prefix(let prefix): "prefix \(prefix)"
         case .patroni(let cluster): "patroni leader \(cluster.path)"
+        case .service(let name): "service \(name)"
         }
     }
 }

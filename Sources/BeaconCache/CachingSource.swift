@@ -11,6 +11,10 @@ public import ServiceLifecycle
 /// stale-if-error and negative caching as configured. `watch` passes through to the wrapped source and also
 /// stores every snapshot it delivers, so a prefix that is being watched is always fresh without polling.
 ///
+/// In front of a `ServiceRegistry`, the instances of a service (`DiscoveryLocation.service(_:)`, read with
+/// `snapshot(of:)` and followed with `watch(_:)`) are read from the registry and kept in the prefix cache as a prefix
+/// is, with the same TTL, stale-if-error and persistence.
+///
 /// Consumers that find a value to be wrong (a connection to a discovered address is refused) call
 /// ``invalidate(key:)`` or ``invalidate(prefix:)``: the next read goes to the backend instead of waiting for
 /// the TTL to run out.
@@ -156,4 +160,49 @@ public final class CachingSource<Base: DiscoverySource>: DiscoverySource, Servic
             group.addTask { await self.prefixes.run() }
         }
     }
+}
+
+extension CachingSource: WrappingDiscoverySource {
+    /// The wrapped source: a service location (`DiscoveryLocation.service(_:)`) read through the cache is read from it
+    /// as a registry.
+    package var wrappedSource: any DiscoverySource { self.base }
+
+    /// Reads the instances of a service through the prefix cache, under the cache key `service:<name>`: with the
+    /// same TTL, stale-if-error and persistence as a prefix.
+    ///
+    /// - Parameters:
+    ///   - service: The service's name.
+    ///   - read: Reads the snapshot from the registry.
+    /// - Returns: The snapshot.
+    /// - Throws: What `read` throws when nothing young enough can be served stale.
+    package func snapshot(
+        ofService service: String,
+        reading read: @escaping @Sendable () async throws -> DiscoverySnapshot
+    ) async throws -> DiscoverySnapshot {
+        let entries = try await self.prefixes.value(for: Self.cacheKey(service: service)) { _ in
+            try await read().entries
+        }
+        return DiscoverySnapshot(prefix: ServiceInstance.servicePrefix(service), entries: entries ?? [])
+    }
+
+    /// Follows the instances of a service, storing every snapshot in the prefix cache (under `service:<name>`).
+    ///
+    /// - Parameters:
+    ///   - service: The service's name.
+    ///   - watch: The registry's watch of the service.
+    /// - Returns: The watch, with the cache updated as it is iterated.
+    package func watch(service: String, following watch: DiscoveryWatch) -> DiscoveryWatch {
+        DiscoveryWatch { [self] in
+            var iterator = watch.makeAsyncIterator()
+            return {
+                guard let snapshot = try await iterator.next() else { return nil }
+                self.prefixes.insert(snapshot.entries, for: Self.cacheKey(service: service))
+                return snapshot
+            }
+        }
+    }
+
+    /// The prefix cache's key for the instances of a service: `service:<name>`, beside the key prefixes (which start
+    /// with `/`).
+    static func cacheKey(service: String) -> String { "service:" + service }
 }

@@ -8,10 +8,12 @@ import Synchronization
 /// confd, driven by watches: keeps files rendered from discovered keys up to date, checks them, and reloads the
 /// services that read them.
 ///
-/// Each ``TemplateResource`` names the keys its template reads. In ``Configuration/Mode/watch`` mode
-/// every key is followed with `DiscoverySource.watch(prefix:)`; a change renders the resource again after
-/// ``Configuration/debounce``, from the snapshots the watches delivered (no extra read). When discovery cannot be
-/// reached, the destination files keep their last version and the watches are retried with backoff.
+/// Each ``TemplateResource`` names the keys its template reads, and the services whose instances it renders
+/// (``TemplateResource/services``). In ``Configuration/Mode/watch`` mode every key is followed with
+/// `DiscoverySource.watch(prefix:)` and every service with the source's `ServiceRegistry.watchInstances(of:)` (through
+/// `DiscoverySource.watch(_:)`); a change renders the resource again after ``Configuration/debounce``, from the
+/// snapshots the watches delivered (no extra read). When discovery cannot be reached, the destination files keep their
+/// last version and the watches are retried with backoff.
 ///
 /// `Confd` is a swift-service-lifecycle `Service`: run it in a `ServiceGroup`, and graceful shutdown (SIGTERM) ends
 /// ``run()`` between two renders.
@@ -45,11 +47,14 @@ public final class Confd: Service, Sendable {
     ///
     /// - Parameters:
     ///   - resources: The resources, such as ``TemplateResource/loadAll(confdir:)`` returns.
-    ///   - source: Where keys are read and followed.
+    ///   - source: Where keys are read and followed; for resources that name services, a `ServiceRegistry` too (etcd,
+    ///     ZooKeeper, Consul, a `StaticSource`, or a `CachingSource` in front of one).
     ///   - configuration: When and how resources are rendered.
     ///   - logger: Where changes and failures are logged (keys and values are not secrets; commands' output is
     ///     logged on failure).
-    /// - Throws: ``ConfdError`` for the first template that cannot be read or parsed.
+    /// - Throws: ``ConfdError`` for the first template that cannot be read or parsed, or with code
+    ///   ``ConfdError/Code/invalidConfiguration`` naming the resource when it names a service that is not a name
+    ///   (empty, or holding `/`) or a service the source cannot list, not being a service registry.
     public init(
         resources: [TemplateResource],
         source: any DiscoverySource,
@@ -58,6 +63,22 @@ public final class Confd: Service, Sendable {
     ) throws(ConfdError) {
         var processors: [ResourceProcessor] = []
         for resource in resources {
+            for entry in resource.keys where entry.hasPrefix(TemplateResource.servicePrefix) {
+                if let problem = TemplateResource.serviceProblem(entry) {
+                    throw ConfdError(.invalidConfiguration, problem, file: resource.name)
+                }
+            }
+            for service in resource.services {
+                do {
+                    _ = try source.serviceRegistry(for: .service(service))
+                } catch {
+                    throw ConfdError(
+                        .invalidConfiguration,
+                        "the resource reads service:\(service), but \(error.message)",
+                        file: resource.name
+                    )
+                }
+            }
             processors.append(
                 try ResourceProcessor(resource: resource, configuration: configuration.processing, logger: logger)
             )
@@ -71,7 +92,7 @@ public final class Confd: Service, Sendable {
     /// The resources being kept up to date.
     public var resources: [TemplateResource] { self.processors.map(\.resource) }
 
-    /// Reads every resource's keys and processes it once.
+    /// Reads every resource's keys (and the instances of its services) and processes it once.
     ///
     /// - Returns: One result per resource, in order; failures are also logged.
     public func syncAll() async -> [SyncResult] {
@@ -79,11 +100,11 @@ public final class Confd: Service, Sendable {
         for processor in self.processors {
             let result: Result<ResourceProcessor.Outcome, any Error>
             do {
-                var entries: [KeyValue] = []
-                for key in processor.resource.fullKeys(globalPrefix: self.configuration.prefix) {
-                    entries += try await self.source.list(prefix: key)
+                var snapshots: [String: DiscoverySnapshot] = [:]
+                for followed in self.followed(processor.resource) {
+                    snapshots[followed.id] = try await self.source.snapshot(of: followed.location)
                 }
-                result = await self.process(processor, entries: entries)
+                result = await self.process(processor, snapshots: snapshots)
             } catch {
                 self.logger.error(
                     "Cannot read the resource's keys; the destination keeps its last version",
@@ -127,15 +148,15 @@ public final class Confd: Service, Sendable {
 
     // MARK: Watch mode
 
-    /// Follows a resource's keys and renders it after each change, until cancelled.
+    /// Follows a resource's keys and services and renders it after each change, until cancelled.
     private func follow(_ processor: ResourceProcessor) async {
-        let keys = processor.resource.fullKeys(globalPrefix: self.configuration.prefix)
+        let followed = self.followed(processor.resource)
         let snapshots = LatestSnapshots()
         let (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         await withTaskGroup(of: Void.self) { group in
-            for key in Set(keys) {
+            for item in followed {
                 group.addTask {
-                    await self.follow(key, into: snapshots, changed: changed, resource: processor.resource)
+                    await self.follow(item, into: snapshots, changed: changed, resource: processor.resource)
                 }
             }
             group.addTask {
@@ -146,35 +167,36 @@ public final class Confd: Service, Sendable {
                         return
                     }
                     let current = snapshots.all
-                    // Render once every key has been read, never from a partial view.
-                    guard keys.allSatisfy({ current[$0] != nil }) else { continue }
-                    _ = await self.process(processor, entries: keys.flatMap { current[$0]?.entries ?? [] })
+                    // Render once every key and service has been read, never from a partial view.
+                    guard followed.allSatisfy({ current[$0.id] != nil }) else { continue }
+                    _ = await self.process(processor, snapshots: current)
                 }
             }
         }
     }
 
-    /// Follows one key, storing each snapshot and signalling the change; retries with backoff when the watch fails.
+    /// Follows one key or service, storing each snapshot and signalling the change; retries with backoff when the
+    /// watch fails.
     private func follow(
-        _ key: String,
+        _ item: Followed,
         into snapshots: LatestSnapshots,
         changed: AsyncStream<Void>.Continuation,
         resource: TemplateResource
     ) async {
         var failing = false
         await self.source.follow(
-            prefix: key,
+            item.location,
             retryDelay: self.configuration.retryDelay,
             maximumRetryDelay: self.configuration.maximumRetryDelay
         ) { snapshot in
-            snapshots.store(snapshot, for: key)
+            snapshots.store(snapshot, for: item.id)
             changed.yield()
             if failing {
-                self.logger.info("Following the key again", metadata: Self.metadata(resource, key: key))
+                self.logger.info("Following the key again", metadata: Self.metadata(resource, key: item.id))
                 failing = false
             }
         } onFailure: { error, retryIn in
-            var metadata = Self.metadata(resource, key: key, error: error)
+            var metadata = Self.metadata(resource, key: item.id, error: error)
             metadata["beacon.confd.retry_in"] = "\(retryIn)"
             if failing {
                 self.logger.debug("Still cannot follow the key", metadata: metadata)
@@ -185,17 +207,49 @@ public final class Confd: Service, Sendable {
         }
     }
 
+    /// A key or a service a resource reads: `id` is the full key, or `service:<name>`.
+    private struct Followed: Sendable {
+        var id: String
+        var location: DiscoveryLocation
+    }
+
+    /// What a resource reads: each full key as a prefix (read with everything under it), then each service, once each.
+    private func followed(_ resource: TemplateResource) -> [Followed] {
+        var seen: Set<String> = []
+        var followed: [Followed] = []
+        for key in resource.fullKeys(globalPrefix: self.configuration.prefix) where seen.insert(key).inserted {
+            followed.append(Followed(id: key, location: .prefix(key)))
+        }
+        for service in resource.services {
+            let id = TemplateResource.servicePrefix + service
+            if seen.insert(id).inserted { followed.append(Followed(id: id, location: .service(service))) }
+        }
+        return followed
+    }
+
     // MARK: Processing
 
+    /// Renders and writes a resource from the snapshots of what it reads (by ``Followed/id``).
     private func process(
         _ processor: ResourceProcessor,
-        entries: [KeyValue]
+        snapshots: [String: DiscoverySnapshot]
     ) async -> Result<ResourceProcessor.Outcome, any Error> {
-        let data = TemplateData(
-            entries: entries,
-            prefix: processor.resource.effectivePrefix(globalPrefix: self.configuration.prefix)
-        )
         do {
+            var entries: [KeyValue] = []
+            for key in processor.resource.fullKeys(globalPrefix: self.configuration.prefix) {
+                entries += snapshots[key]?.entries ?? []
+            }
+            var instances: [ServiceInstance] = []
+            for service in processor.resource.services {
+                for entry in snapshots[TemplateResource.servicePrefix + service]?.entries ?? [] {
+                    instances.append(try ServiceInstance(decoding: entry))
+                }
+            }
+            let data = TemplateData(
+                entries: entries,
+                prefix: processor.resource.effectivePrefix(globalPrefix: self.configuration.prefix),
+                instances: instances
+            )
             return .success(try await processor.process(data))
         } catch {
             self.logger.error(

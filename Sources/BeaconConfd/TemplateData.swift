@@ -2,11 +2,17 @@
 
 public import Beacon
 
-/// The keys and values a template renders: those read for a resource, relative to its prefix.
+/// The keys and values a template renders: those read for a resource, relative to its prefix, and the instances of
+/// the services it names.
 ///
 /// A resource with `prefix = "/production"` and `keys = ["/nginx"]` reads everything under `/production/nginx`; its
 /// template sees `/production/nginx/upstream/a` as `/nginx/upstream/a`, exactly as a confd template does. See
 /// Documentation/Confd.md for how templates address keys (`{{nginx.upstream.a}}`, `{{#values(nginx.upstream)}}`).
+///
+/// A service the resource names (`keys = ["service:web"]`) is not a key: its instances, as the registry lists them,
+/// are placed at `/services/<service>/<id>`, each holding the instance as `ServiceInstance` JSON, whatever the prefix,
+/// so that `{{#instances(services.web)}}` gives each instance's `id`, `host`, `port`, `address`, `weight` and
+/// `metadata` on every registry (Consul's catalog as much as etcd's `/services/web/` keys).
 public struct TemplateData: Sendable, Equatable {
     /// The keys, sorted, each relative to the prefix and starting with `/`.
     let keys: [String]
@@ -18,12 +24,18 @@ public struct TemplateData: Sendable, Equatable {
     /// - Parameters:
     ///   - entries: The entries read, with full keys; entries outside `prefix` are left out.
     ///   - prefix: The resource's prefix (``TemplateResource/effectivePrefix(globalPrefix:)``), removed from each key.
-    public init(entries: some Sequence<KeyValue>, prefix: String) {
+    ///   - instances: The instances of the services the resource names (``TemplateResource/services``), placed at
+    ///     `/services/<service>/<id>` as `ServiceInstance` JSON; they replace any key read at the same place.
+    public init(entries: some Sequence<KeyValue>, prefix: String, instances: [ServiceInstance] = []) {
         let prefix = KeyPath.join(prefix)
         var values: [String: String] = [:]
         for entry in entries {
             guard let key = KeyPath.relative(entry.key, to: prefix) else { continue }
             values[key] = entry.string
+        }
+        for instance in instances {
+            let key = KeyPath.join(ServiceInstance.servicePrefix(instance.service), instance.id)
+            values[key] = String(decoding: instance.encodedValue(), as: UTF8.self)
         }
         self.init(cleanValues: values)
     }

@@ -8,7 +8,8 @@ extension TemplateResource {
     ///
     /// The file is confd's format, unchanged: a `[template]` table with `src`, `dest` and `keys` (required) and
     /// `prefix`, `owner`, `group` (or confd's numeric `uid` and `gid`), `mode`, `check_cmd` and `reload_cmd`.
-    /// Other keys are ignored, as confd ignores them.
+    /// Other keys are ignored, as confd ignores them. An entry of `keys` written `service:<name>` names a service's
+    /// registered instances rather than a key (see ``services``).
     ///
     /// - Parameters:
     ///   - path: The resource file, such as `/etc/confd/conf.d/nginx.toml`.
@@ -32,17 +33,24 @@ extension TemplateResource {
     ///   - text: The file's text.
     ///   - path: The file's path, for errors and for ``name``.
     ///   - templateDirectory: The directory a relative `src` is read from.
-    /// - Throws: ``ConfdError`` with code ``ConfdError/Code/malformedResource`` naming the file and line.
+    /// - Throws: ``ConfdError`` with code ``ConfdError/Code/malformedResource`` naming the file and line (a
+    ///   `service:` entry of `keys` without a name, or with a `/` in it, included).
     public init(parsing text: String, path: String, templateDirectory: String) throws(ConfdError) {
         let fields = try ResourceFields(text: text, path: path)
         let source = try fields.requiredString("src")
         let uid = try fields.integer("uid")
         let gid = try fields.integer("gid")
+        let keys = try fields.requiredStrings("keys")
+        for entry in keys where entry.hasPrefix(Self.servicePrefix) {
+            if let problem = Self.serviceProblem(entry) {
+                throw ConfdError(.malformedResource, problem, file: path, line: fields.line(of: "keys"))
+            }
+        }
         self.init(
             name: path,
             source: source.hasPrefix("/") ? source : templateDirectory + "/" + source,
             destination: try fields.requiredString("dest"),
-            keys: try fields.requiredStrings("keys"),
+            keys: keys,
             prefix: try fields.string("prefix") ?? "",
             owner: try fields.string("owner") ?? uid.map(String.init),
             group: try fields.string("group") ?? gid.map(String.init),
@@ -50,6 +58,14 @@ extension TemplateResource {
             checkCommand: try fields.string("check_cmd"),
             reloadCommand: try fields.string("reload_cmd")
         )
+    }
+
+    /// What is wrong with a `service:` entry of `keys`, or `nil` when it names a service.
+    static func serviceProblem(_ entry: String) -> String? {
+        let name = entry.dropFirst(Self.servicePrefix.count)
+        guard name.isEmpty || name.contains("/") else { return nil }
+        return "keys entry \"\(entry)\" names no service: write service:<name>, such as service:web, with a name that "
+            + "holds no '/'"
     }
 
     /// Reads every resource file (`*.toml`) in `<confdir>/conf.d`, in file name order; templates are read from
@@ -156,7 +172,7 @@ private struct ResourceFields {
     }
 
     /// The first line that assigns `name` (TOMLKit keeps no positions for values).
-    private func line(of name: String) -> Int? {
+    func line(of name: String) -> Int? {
         for (index, line) in self.text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
             guard trimmed.hasPrefix(name) else { continue }

@@ -14,6 +14,11 @@
 /// check_cmd = "/usr/sbin/nginx -t -c {{.src}}"
 /// reload_cmd = "/usr/sbin/nginx -s reload"
 /// ```
+///
+/// Besides keys, `keys` may name services as `service:<name>` (``services``): the template then receives the
+/// service's registered instances, as the source lists them as a `ServiceRegistry` (Consul's catalog, or the instances
+/// etcd and ZooKeeper keep under `/services/<name>/`), at `/services/<name>/<id>`, whatever the prefix, so that
+/// `{{#instances(services.web)}}` renders them on every registry.
 public struct TemplateResource: Hashable, Sendable, CustomStringConvertible {
     /// The resource file this resource was read from, or a name given in code; used in logs and errors.
     public var name: String
@@ -21,7 +26,8 @@ public struct TemplateResource: Hashable, Sendable, CustomStringConvertible {
     public var source: String
     /// The file the rendered template replaces (`dest`).
     public var destination: String
-    /// The keys the template reads, relative to ``prefix`` (`keys`); each is read with everything under it.
+    /// The keys the template reads, relative to ``prefix`` (`keys`); each is read with everything under it. An entry
+    /// `service:<name>` names a service instead of a key (see ``services``).
     public var keys: [String]
     /// The key prefix prepended to every key, and removed again from the keys the template sees (`prefix`).
     public var prefix: String
@@ -85,13 +91,27 @@ public struct TemplateResource: Hashable, Sendable, CustomStringConvertible {
         KeyPath.join(globalPrefix, self.prefix)
     }
 
-    /// The full keys to read, each with everything under it.
+    /// The full keys to read, each with everything under it; `service:` entries are not keys and are left out.
     ///
     /// - Parameter globalPrefix: The global prefix (empty for none).
     /// - Returns: The keys with both prefixes in front, in the order written.
     public func fullKeys(globalPrefix: String) -> [String] {
         let prefix = self.effectivePrefix(globalPrefix: globalPrefix)
-        return self.keys.map { KeyPath.join(prefix, $0) }
+        return self.keys.filter { !$0.hasPrefix(Self.servicePrefix) }.map { KeyPath.join(prefix, $0) }
+    }
+
+    /// What a `keys` entry starts with to name a service rather than a key: `service:`, as in `service:web`.
+    public static let servicePrefix = "service:"
+
+    /// The services the template reads, from the `keys` entries written `service:<name>`, in the order written.
+    ///
+    /// Each is read from the source as a `ServiceRegistry` (`instances(of:)`, and `watchInstances(of:)` in watch
+    /// mode), on any registry; ``prefix`` and the global prefix do not apply to them. The template sees each instance
+    /// at `/services/<name>/<id>` as `ServiceInstance` JSON (see ``TemplateData``).
+    public var services: [String] {
+        self.keys.compactMap { entry in
+            entry.hasPrefix(Self.servicePrefix) ? String(entry.dropFirst(Self.servicePrefix.count)) : nil
+        }
     }
 
     /// `nginx.toml (nginx.conf.tmpl -> /etc/nginx/nginx.conf)`.

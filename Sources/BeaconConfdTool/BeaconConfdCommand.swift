@@ -8,8 +8,8 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// `beacon-confd`: confd's template resources, rendered with Mustache from etcd or ZooKeeper (or a file, or the
-/// environment), re-rendered when a key changes.
+/// `beacon-confd`: confd's template resources, rendered with Mustache from etcd, ZooKeeper or Consul (or a file, or
+/// the environment), re-rendered when a key or a service's instances change.
 @main
 struct BeaconConfdCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,10 +17,11 @@ struct BeaconConfdCommand: AsyncParsableCommand {
         abstract: "Keeps configuration files rendered from discovered keys, as confd does, driven by watches.",
         discussion: """
             Reads confd's template resources (<confdir>/conf.d/*.toml) unchanged, renders each Mustache template \
-            (<confdir>/templates) from the keys it names, stages the result beside its dest, runs check_cmd on it, \
-            renames it into place and runs reload_cmd. A failed check keeps the old file. With -watch every key is \
-            followed and a change re-renders after -debounce milliseconds; without it, every -interval seconds; \
-            with -onetime, once. SIGTERM or SIGINT stops between two renders. See Documentation/Confd.md.
+            (<confdir>/templates) from the keys it names (and the registered instances of the services it names as \
+            service:<name>), stages the result beside its dest, runs check_cmd on it, renames it into place and \
+            runs reload_cmd. A failed check keeps the old file. With -watch every key and service is followed and a \
+            change re-renders after -debounce milliseconds; without it, every -interval seconds; with -onetime, \
+            once. SIGTERM or SIGINT stops between two renders. See Documentation/Confd.md.
             """
     )
 
@@ -95,7 +96,7 @@ struct BeaconConfdCommand: AsyncParsableCommand {
         }
         if self.onetime {
             // The client runs beside the renders and stops after them, which closes it (a ZooKeeper session ends at
-            // once instead of timing out on the ensemble).
+            // once instead of timing out on the ensemble; a Consul client stops its I/O thread).
             try await withThrowingDiscardingTaskGroup { group in
                 if let service = backend.service {
                     group.addTask { try await service.run() }

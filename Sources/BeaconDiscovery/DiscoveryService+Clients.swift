@@ -12,11 +12,14 @@ extension DiscoveryService {
     /// One pool per location: later calls return the same pool. It is followed by ``run()`` and closed when
     /// ``run()`` ends. Reading it does not mark the service being built for rebuild: the pool follows by itself.
     ///
-    /// - Parameter location: A key holding a comma-separated list, or a prefix with one server per key (endpoint
-    ///   text or `ServiceInstance` JSON); `nil` for ``Configuration/memcached``'s location.
+    /// - Parameter location: A key holding a comma-separated list, a prefix with one server per key (endpoint
+    ///   text or `ServiceInstance` JSON), or a service (`.service("memcached")`, one server per registered instance,
+    ///   read and followed through the source as a `ServiceRegistry`, whichever registry it is); `nil` for
+    ///   ``Configuration/memcached``'s location.
     /// - Returns: The pool, with its first server list in place.
     /// - Throws: `BeaconError` with code `BeaconError.Code.notFound` naming the location when it holds no
-    ///   server, `BeaconError.Code.invalidValue` naming the key and text of a server that does not parse, the
+    ///   server, `BeaconError.Code.invalidValue` naming the key and text of a server that does not parse,
+    ///   `BeaconError.Code.unsupportedLocation` for a service when the source is not a service registry, the
     ///   source's error when nothing can be read, or `BeaconError.Code.unavailable` after ``close()``.
     public func memcached(_ location: DiscoveryLocation? = nil) async throws -> DynamicMemcachedPool {
         let location = location ?? configuration.memcached.location
@@ -34,7 +37,7 @@ extension DiscoveryService {
         }
         if pool.currentPool == nil {
             let servers = try location.endpoints(
-                in: try await cache.snapshot(prefix: location.watchPrefix),
+                in: try await cache.snapshot(of: location),
                 defaultPort: configuration.memcached.defaultPort
             )
             guard !servers.isEmpty else {

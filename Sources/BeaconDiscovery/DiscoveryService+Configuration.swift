@@ -2,6 +2,7 @@
 
 public import Beacon
 public import BeaconCache
+public import BeaconConsul
 public import BeaconEtcd
 public import BeaconMemcached
 public import BeaconPostgres
@@ -28,6 +29,10 @@ extension DiscoveryService {
         /// For `zookeeper://` URLs: digest credentials, the ACL of created nodes, session and request timeouts (the
         /// servers and the chroot come from the URL). Default: no credentials, the client's defaults.
         public var zookeeper: ZooKeeperClient.Configuration
+        /// For `consul://` and `consuls://` URLs: the ACL token, the datacenter, consistency, TLS and timeouts (the
+        /// agents come from the URL; a URL never carries the token). Default: the agent's default token and
+        /// datacenter, the client's defaults.
+        public var consul: ConsulClient.Configuration
 
         /// Creates a configuration with every default.
         public init() {
@@ -38,6 +43,7 @@ extension DiscoveryService {
             self.database = Database()
             self.etcd = EtcdClient.Configuration(endpoints: [])
             self.zookeeper = ZooKeeperClient.Configuration(servers: [])
+            self.consul = ConsulClient.Configuration(agents: [])
         }
     }
 

@@ -12,13 +12,15 @@ import Synchronization
 /// | --- | --- |
 /// | `get(key)`, `get(key, default)` | the value as a string; without a default an absent key is an error naming it |
 /// | `endpoint(key)` | `host:port` |
-/// | `endpoints(keyOrPrefix)` | a list of `host:port` strings |
+/// | `endpoints(location)` | a list of `host:port` strings: a key's list, a prefix's entries, a service's instances |
 /// | `instances(service)` | a list of arrays with `id`, `service`, `host`, `port`, `weight` and `metadata` |
 /// | `getMemcached()`, `getMemcached(location)` | the ``BeaconMemcached/DynamicMemcachedPool`` |
 /// | `getDatabase()`, `getDatabase(location)` | the ``BeaconPostgres/PostgresConnectionPool`` |
 ///
-/// A location is a key (`/a/b`), a prefix (`/a/b/`) or `patroni:<namespace>/<scope>`. As in PHP, too few
-/// arguments raise `ArgumentCountError`, and extra arguments are ignored.
+/// A location is a key (`/a/b`), a prefix (`/a/b/`), `service:<name>` (the registered instances of a service, read
+/// from the source as a service registry: Consul's catalog, or `/services/<name>/` in etcd and ZooKeeper) or
+/// `patroni:<namespace>/<scope>`. As in PHP, too few arguments raise `ArgumentCountError`, and extra arguments are
+/// ignored.
 extension DiscoveryService: ExpressionObject {
     private static let methods: [String: (name: String, required: Int)] = [
         "get": ("get", 1),
@@ -76,14 +78,12 @@ extension DiscoveryService: ExpressionObject {
             }
             return .string(try entry.endpoint().description)
         case "endpoints":
-            let keyOrPrefix = text ?? ""
-            let location = DiscoveryLocation(keyOrPrefix: keyOrPrefix)
-            let snapshot = DiscoverySnapshot(prefix: keyOrPrefix, entries: try known(location))
+            let location = try DiscoveryLocation(endpointsText: text ?? "")
+            let snapshot = DiscoverySnapshot(prefix: location.watchPrefix, entries: try known(location))
             let endpoints = try location.endpoints(in: snapshot, defaultPort: nil)
             return .array(ExpressionArray(list: endpoints.map { .string($0.description) }))
         case "instances":
-            let prefix = ServiceInstance.servicePrefix(text ?? "")
-            let instances = try known(.prefix(prefix)).map { entry throws(BeaconError) in
+            let instances = try known(.service(text ?? "")).map { entry throws(BeaconError) in
                 try ServiceInstance(decoding: entry)
             }
             return .array(ExpressionArray(list: instances.map(Self.expressionValue(of:))))
@@ -105,8 +105,8 @@ extension DiscoveryService: ExpressionObject {
         }
     }
 
-    /// The entries of a key or prefix already read, recorded as read by the current construction; a load request
-    /// when they were never read.
+    /// The entries of a location already read, recorded as read by the current construction; a load request when
+    /// they were never read.
     private func known(_ location: DiscoveryLocation) throws -> [KeyValue] {
         if let entries = followed(location).read() {
             return entries

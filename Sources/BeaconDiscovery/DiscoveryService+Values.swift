@@ -35,38 +35,60 @@ extension DiscoveryService {
     }
 
     /// Reads a list of endpoints: from a key, a comma-separated list; from a prefix (ending in `/`), one endpoint
-    /// per key in key order, each `host:port` text or `ServiceInstance` JSON.
+    /// per key in key order, each `host:port` text or `ServiceInstance` JSON; from `service:<name>`, the endpoint of
+    /// each registered instance of the service, in identifier order, on any registry (see ``endpoints(at:defaultPort:)``).
     ///
     /// Read by an expression of a definition, or in a code factory inside `Resolver.recordingInputs`, the service
     /// being built is rebuilt when the list changes.
     ///
     /// - Parameters:
-    ///   - keyOrPrefix: A key, or a prefix ending in `/`.
+    ///   - location: A key, a prefix ending in `/`, `service:<name>`, or `patroni:<namespace>/<scope>` (the leader).
     ///   - defaultPort: The port of endpoints written without one.
-    /// - Returns: The endpoints; empty when the key is absent or the prefix empty.
+    /// - Returns: The endpoints; empty when the key is absent, the prefix empty or the service has no instance.
     /// - Throws: `BeaconError` with code `BeaconError.Code.invalidValue` naming the key and the text of an
-    ///   entry that is not an endpoint.
-    public func endpoints(_ keyOrPrefix: String, defaultPort: Int? = nil) async throws -> [Endpoint] {
-        let location = DiscoveryLocation(keyOrPrefix: keyOrPrefix)
+    ///   entry that is not an endpoint; `BeaconError.Code.invalidKey` for a `service:` without a valid name;
+    ///   `BeaconError.Code.unsupportedLocation` for a service when the source is not a service registry.
+    public func endpoints(_ location: String, defaultPort: Int? = nil) async throws -> [Endpoint] {
+        try await endpoints(at: try DiscoveryLocation(endpointsText: location), defaultPort: defaultPort)
+    }
+
+    /// Reads a list of endpoints at a location: a key's comma-separated list, one endpoint per key under a prefix,
+    /// the instances of a service, or a Patroni cluster's leader.
+    ///
+    /// A service (`DiscoveryLocation.service(_:)`) is read from the source as a `ServiceRegistry` (its instances are
+    /// in Consul's catalog, or under `/services/<name>/` in etcd and ZooKeeper) and followed with its
+    /// `watchInstances(of:)`. Read by an expression of a definition, or in a code factory inside
+    /// `Resolver.recordingInputs`, the service being built is rebuilt when the list changes.
+    ///
+    /// - Parameters:
+    ///   - location: The location.
+    ///   - defaultPort: The port of endpoints written without one.
+    /// - Returns: The endpoints; empty when the location holds none.
+    /// - Throws: `BeaconError` with code `BeaconError.Code.invalidValue` naming the key and the text of an
+    ///   entry that is not an endpoint, or `BeaconError.Code.unsupportedLocation` for a service when the source is
+    ///   not a service registry.
+    public func endpoints(at location: DiscoveryLocation, defaultPort: Int? = nil) async throws -> [Endpoint] {
         let entries = try await entries(of: location)
         return try location.endpoints(
-            in: DiscoverySnapshot(prefix: keyOrPrefix, entries: entries),
+            in: DiscoverySnapshot(prefix: location.watchPrefix, entries: entries),
             defaultPort: defaultPort
         )
     }
 
-    /// Lists the registered instances of a service (`/services/<service>/<id>` holding `ServiceInstance` JSON,
-    /// as registries write them).
+    /// Lists the registered instances of a service, as the source lists them as a `ServiceRegistry`: Consul's
+    /// passing instances, or the `ServiceInstance` JSON under `/services/<service>/` in etcd, ZooKeeper and a
+    /// `StaticSource`.
     ///
     /// Read by an expression of a definition, or in a code factory inside `Resolver.recordingInputs`, the service
     /// being built is rebuilt when an instance comes or goes.
     ///
     /// - Parameter service: The service's name.
-    /// - Returns: The instances, in key order.
+    /// - Returns: The instances, in identifier order.
     /// - Throws: `BeaconError` with code `BeaconError.Code.invalidValue` naming the key of an entry that is
-    ///   not an instance.
+    ///   not an instance, or `BeaconError.Code.unsupportedLocation` when the source is not a service registry (a
+    ///   file, the environment).
     public func instances(of service: String) async throws -> [ServiceInstance] {
-        try await entries(of: .prefix(ServiceInstance.servicePrefix(service))).map { entry throws(BeaconError) in
+        try await entries(of: .service(service)).map { entry throws(BeaconError) in
             try ServiceInstance(decoding: entry)
         }
     }
@@ -78,15 +100,42 @@ extension DiscoveryLocation {
         self = keyOrPrefix.hasSuffix("/") ? .prefix(keyOrPrefix) : .key(keyOrPrefix)
     }
 
-    /// Reads the location forms that YAML and expressions use: `/a/b` is a key, `/a/b/` a prefix, and
-    /// `patroni:<namespace>/<scope>` (such as `patroni:/service/beacon`) the leader of a Patroni cluster.
+    /// The location of `endpoints(...)`: `service:<name>` and `patroni:<namespace>/<scope>` as in
+    /// ``init(parsing:)``, anything else a key or a prefix (as before, without requiring a leading `/`).
+    init(endpointsText text: String) throws(BeaconError) {
+        if text.hasPrefix(Self.servicePrefix) || text.hasPrefix(Self.patroniPrefix) {
+            try self.init(parsing: text)
+        } else {
+            self.init(keyOrPrefix: text)
+        }
+    }
+
+    private static let servicePrefix = "service:"
+    private static let patroniPrefix = "patroni:"
+
+    /// Reads the location forms that YAML and expressions use: `/a/b` is a key, `/a/b/` a prefix,
+    /// `patroni:<namespace>/<scope>` (such as `patroni:/service/beacon`) the leader of a Patroni cluster, and
+    /// `service:<name>` (such as `service:memcached`) the registered instances of a service, read from the source as a
+    /// service registry.
     ///
     /// - Parameter text: The location's text.
     /// - Throws: `BeaconError` with code `BeaconError.Code.invalidKey` when the text is empty, does not start
-    ///   with `/`, or names no Patroni scope.
+    ///   with `/`, names no Patroni scope, or names a service that is empty or holds `/`.
     public init(parsing text: String) throws(BeaconError) {
-        if text.hasPrefix("patroni:") {
-            var path = String(text.dropFirst("patroni:".count))
+        if text.hasPrefix(Self.servicePrefix) {
+            let name = String(text.dropFirst(Self.servicePrefix.count))
+            guard !name.isEmpty, !name.contains("/") else {
+                throw BeaconError(
+                    .invalidKey,
+                    "a service location is service:<name>, such as service:memcached, with a name that holds no '/'",
+                    text: text
+                )
+            }
+            self = .service(name)
+            return
+        }
+        if text.hasPrefix(Self.patroniPrefix) {
+            var path = String(text.dropFirst(Self.patroniPrefix.count))
             while path.hasSuffix("/") { path.removeLast() }
             guard path.hasPrefix("/"), let slash = path.lastIndex(of: "/"), path.index(after: slash) < path.endIndex
             else {
@@ -104,7 +153,8 @@ extension DiscoveryLocation {
         guard text.hasPrefix("/") else {
             throw BeaconError(
                 .invalidKey,
-                "a location is a key (/a/b), a prefix ending in / (/a/b/) or patroni:<namespace>/<scope>",
+                "a location is a key (/a/b), a prefix ending in / (/a/b/), service:<name> or "
+                    + "patroni:<namespace>/<scope>",
                 text: text
             )
         }

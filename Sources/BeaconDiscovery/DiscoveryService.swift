@@ -43,8 +43,8 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
     /// The cache every read goes through.
     let cache: CachingSource<ErasedSource>
     let logger: Logger
-    /// The client this service created from its URL (etcd or ZooKeeper), which it runs and closes; `nil` for a file
-    /// or a source given in code.
+    /// The client this service created from its URL (etcd, ZooKeeper or Consul), which it runs and closes; `nil` for
+    /// a file or a source given in code.
     private let ownedClient: OwnedClient?
     let state = Mutex(State())
     private let jobs: AsyncStream<Job>
@@ -68,16 +68,18 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
     ///
     /// - Parameters:
     ///   - url: `etcd://host:port[,host:port...]` (`etcds://` for TLS),
-    ///     `zookeeper://host:port[,host:port...][/chroot]` or `file:///path/to/services.yaml` (JSON or YAML, re-read
-    ///     when it changes). Credentials never go in the URL: they come from `configuration` (``Configuration/etcd``,
-    ///     ``Configuration/zookeeper``).
+    ///     `zookeeper://host:port[,host:port...][/chroot]`, `consul://host:port[,host:port...]` (`consuls://` for TLS)
+    ///     or `file:///path/to/services.yaml` (JSON or YAML, re-read when it changes). Credentials never go in the
+    ///     URL: they come from `configuration` (``Configuration/etcd``, ``Configuration/zookeeper``, and
+    ///     ``Configuration/consul`` for Consul's ACL token and datacenter).
     ///   - cacheDirectory: A directory in which the last good values persist across restarts, or `nil` (or empty)
     ///     for none.
     ///   - configuration: Caching, default locations, credentials.
     ///   - logger: Where changes (info), failed watches (info) and reads (debug) are logged. Never a secret.
     /// - Throws: `BeaconError` with code `BeaconError.Code.invalidValue` naming the URL when its scheme is
-    ///   unknown or its endpoints (or chroot) do not parse; the source's error when it cannot be created (a file
-    ///   that cannot be read or parsed, an etcd or ZooKeeper configuration the client refuses).
+    ///   unknown or its endpoints (or chroot) do not parse, or when it carries user information (masked in the
+    ///   error); the source's error when it cannot be created (a file that cannot be read or parsed, an etcd,
+    ///   ZooKeeper or Consul configuration the client refuses).
     public convenience init(
         url: String,
         cacheDirectory: String? = nil,
@@ -141,8 +143,8 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
     // MARK: Lifecycle
 
     /// Follows every key, prefix and pool this service created, until graceful shutdown or cancellation; then
-    /// closes the pools (and the etcd or ZooKeeper client, when the service created it from its URL: the client runs
-    /// beside the watches, and is closed when they stop).
+    /// closes the pools (and the etcd, ZooKeeper or Consul client, when the service created it from its URL: the
+    /// client runs beside the watches, and is closed when they stop).
     ///
     /// Keys and pools created before ``run()`` starts are followed from when it starts. It never returns earlier,
     /// so it can be a service of a `ServiceGroup`. Run it once.
@@ -184,7 +186,8 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
     }
 
     /// Closes what the service owns, now: every pool it created (operations in progress finish, later ones throw
-    /// their module's closed error), the etcd or ZooKeeper client it made from its URL, and ``run()`` if it runs.
+    /// their module's closed error), the etcd, ZooKeeper or Consul client it made from its URL, and ``run()`` if it
+    /// runs.
     /// Later reads of values already followed still answer; new clients throw. Idempotent.
     ///
     /// It suspends only for a ZooKeeper client, whose session it ends before it returns (waiting for the ensemble's
@@ -216,7 +219,8 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
 
     // MARK: Following values
 
-    /// The followed value of a key or prefix, created (and handed to ``run()`` to be watched) on first use.
+    /// The followed value of a location (a key, a prefix or a service), created (and handed to ``run()`` to be
+    /// watched) on first use.
     func followed(_ location: DiscoveryLocation) -> FollowedValue {
         let (value, isNew) = state.withLock { state in
             if let known = state.followed[location] {
@@ -232,28 +236,23 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
         return value
     }
 
-    /// The entries of a key or prefix, read through the cache the first time, and recorded as read by the
-    /// construction running in this task.
+    /// The entries of a location, read through the cache the first time (a service's instances from the registry),
+    /// and recorded as read by the construction running in this task.
     func entries(of location: DiscoveryLocation) async throws -> [KeyValue] {
         let value = followed(location)
         if let known = value.read() {
             return known
         }
-        let read: [KeyValue]
-        if let key = location.key {
-            read = try await cache.get(key).map { [$0] } ?? []
-        } else {
-            read = try await cache.list(prefix: location.watchPrefix)
-        }
+        let read = try await cache.snapshot(of: location).entries
         logger.debug("discovered value read", metadata: ["beacon.discovery.key": "\(location)"])
         return value.storeFirstRead(read)
     }
 
-    /// Watches one key or prefix until cancelled, rebuilding its readers on each change; retries after failures.
+    /// Watches one location until cancelled, rebuilding its readers on each change; retries after failures.
     private func follow(_ value: FollowedValue) async {
         while !Task.isCancelled {
             do {
-                for try await snapshot in cache.watch(prefix: value.location.watchPrefix) {
+                for try await snapshot in cache.watch(value.location) {
                     if value.update(value.entries(in: snapshot)) {
                         logger.info(
                             "discovered value changed; services that read it are rebuilt",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 package import Beacon
+import BeaconConsul
 import BeaconEtcd
 import BeaconZooKeeper
 import Logging
@@ -12,27 +13,33 @@ import Logging
 /// | `etcd://host:port[,host:port...]` | an etcd client over `http://` endpoints |
 /// | `etcds://host:port[,host:port...]` | the same over `https://` |
 /// | `zookeeper://host:port[,host:port...][/chroot]` | a ZooKeeper client of that ensemble, below the chroot if any |
+/// | `consul://host:port[,host:port...]` | a Consul client of those agents, over `http://` |
+/// | `consuls://host:port[,host:port...]` | the same over `https://` |
 /// | `file:///path/services.yaml` | a JSON or YAML file, re-read when it changes |
 ///
-/// Credentials never go in the URL: an etcd user and password, or ZooKeeper digest credentials, come from the
-/// configuration. A URL with user information (`user@host`), a query or a fragment is refused.
+/// Credentials never go in the URL: an etcd user and password, ZooKeeper digest credentials, or a Consul ACL token
+/// (and datacenter) come from the configuration. A URL with user information (`user@host`), a query or a fragment is
+/// refused.
 package enum DiscoveryURL: Equatable, Sendable {
     /// etcd members, as `http://host:port` (or `https://` for `etcds://`).
     case etcd(endpoints: [String])
     /// A ZooKeeper ensemble's servers, as `host:port`, and the path every key is relative to (`nil` for none).
     case zookeeper(servers: [String], chroot: String?)
+    /// Consul agents, as `http://host:port` (or `https://` for `consuls://`).
+    case consul(agents: [String])
     /// A JSON or YAML file, by absolute path.
     case file(path: String)
 
     /// Parses a discovery URL.
     ///
-    /// - Parameter url: The URL, such as `etcd://10.0.0.1:2379,10.0.0.2:2379` or `zookeeper://10.0.0.1:2181/apps`.
-    /// - Throws: `BeaconError` with code `BeaconError.Code.invalidValue` whose `text` is the URL, when its scheme
-    ///   is unknown or what follows the scheme does not parse.
+    /// - Parameter url: The URL, such as `etcd://10.0.0.1:2379,10.0.0.2:2379`, `zookeeper://10.0.0.1:2181/apps` or
+    ///   `consul://127.0.0.1:8500`.
+    /// - Throws: `BeaconError` with code `BeaconError.Code.invalidValue` whose `text` is the URL (user information
+    ///   masked), when its scheme is unknown or what follows the scheme does not parse.
     package init(parsing url: String) throws(BeaconError) {
         let parts = url.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else {
-            throw Self.invalid(url, "a discovery URL starts with etcd://, etcds://, zookeeper:// or file://")
+            throw Self.invalid(url, "a discovery URL starts with \(Self.schemes)")
         }
         let scheme = parts[0].lowercased()
         let rest = parts[1]
@@ -53,11 +60,43 @@ package enum DiscoveryURL: Equatable, Sendable {
                 throw Self.invalid(url, "a file URL names an absolute path: file:///path/to/services.yaml")
             }
             self = .file(path: String(rest))
-        case "consul":
-            throw Self.invalid(url, "this build of Beacon has no consul client yet")
+        case "consul", "consuls":
+            self = try Self.consul(rest, url: url, https: scheme == "consuls")
         default:
-            throw Self.invalid(url, "unknown scheme \"\(scheme)\": use etcd://, etcds://, zookeeper:// or file://")
+            throw Self.invalid(url, "unknown scheme \"\(scheme)\": use \(Self.schemes)")
         }
+    }
+
+    /// The schemes, as error messages list them.
+    private static let schemes = "etcd://, etcds://, zookeeper://, consul://, consuls:// or file://"
+
+    /// Parses what follows `consul://` or `consuls://`: `host:port[,host:port...]`, with no user, path, query or
+    /// fragment (the token and the datacenter come from the configuration).
+    private static func consul(_ rest: Substring, url: String, https: Bool) throws(BeaconError) -> DiscoveryURL {
+        let shape = "a consul URL lists agents as host:port pairs separated by commas"
+        guard !rest.contains("@") else {
+            throw Self.invalid(
+                url,
+                shape + ", with no user or token: the ACL token comes from DiscoveryService.Configuration.consul"
+            )
+        }
+        guard !rest.contains("?"), !rest.contains("#") else {
+            throw Self.invalid(
+                url,
+                shape + ", with no query or fragment: the token and the datacenter come from "
+                    + "DiscoveryService.Configuration.consul"
+            )
+        }
+        let hosts = rest.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSuffix("/") }
+        for host in hosts {
+            guard !host.contains("/"), let colon = host.lastIndex(of: ":"), colon != host.startIndex,
+                let port = Int(host[host.index(after: colon)...]), (1...65_535).contains(port)
+            else {
+                throw Self.invalid(url, shape + ", with no path: \"\(host)\" is not host:port")
+            }
+        }
+        let httpScheme = https ? "https" : "http"
+        return .consul(agents: hosts.map { "\(httpScheme)://\($0)" })
     }
 
     /// Parses what follows `zookeeper://`: `host:port[,host:port...][/chroot]`.
@@ -112,7 +151,8 @@ package enum DiscoveryURL: Equatable, Sendable {
     ///   - configuration: Where the clients' credentials and settings come from (their servers come from the URL).
     ///   - logger: The source's logger.
     /// - Returns: The source, and the client the service must run and close (`nil` for a file).
-    /// - Throws: `BeaconError` naming the URL when it does not parse; the source's error when it cannot be made.
+    /// - Throws: `BeaconError` naming the URL when it does not parse; the source's error when it cannot be made (an
+    ///   `EtcdError`, a `ZooKeeperError` or a `ConsulError` for a configuration the client refuses).
     static func makeSource(
         _ url: String,
         configuration: DiscoveryService.Configuration,
@@ -130,6 +170,11 @@ package enum DiscoveryURL: Equatable, Sendable {
             zookeeper.chroot = chroot
             let client = try ZooKeeperClient(configuration: zookeeper, logger: logger)
             return (client, .zookeeper(client))
+        case .consul(let agents):
+            var consul = configuration.consul
+            consul.agents = agents
+            let client = try ConsulClient(configuration: consul, logger: logger)
+            return (client, .consul(client))
         case .file(let path):
             return (try FileSource(path: path, logger: logger), nil)
         }
@@ -140,12 +185,14 @@ package enum DiscoveryURL: Equatable, Sendable {
 enum OwnedClient: Sendable {
     case etcd(EtcdClient)
     case zookeeper(ZooKeeperClient)
+    case consul(ConsulClient)
 
     /// Runs the client until its task is cancelled (or the client is closed); the client is closed when it returns.
     func run() async {
         switch self {
         case .etcd(let client): await client.run()
         case .zookeeper(let client): await client.run()
+        case .consul(let client): await client.run()
         }
     }
 
@@ -154,6 +201,7 @@ enum OwnedClient: Sendable {
         switch self {
         case .etcd(let client): client.close()
         case .zookeeper(let client): await client.close()
+        case .consul(let client): client.close()
         }
     }
 }

@@ -4,7 +4,7 @@ import Beacon
 
 /// Any discovery source as one concrete type, so that a ``DiscoveryService`` can put the same cache in front of
 /// whichever source its URL names.
-struct ErasedSource: DiscoverySource {
+struct ErasedSource: WrappingDiscoverySource {
     let base: any DiscoverySource
 
     func get(_ key: String) async throws -> KeyValue? {
@@ -18,4 +18,7 @@ struct ErasedSource: DiscoverySource {
     func watch(prefix: String) -> DiscoveryWatch {
         base.watch(prefix: prefix)
     }
+
+    /// The source a service location is read from, as a registry.
+    var wrappedSource: any DiscoverySource { base }
 }

@@ -4,12 +4,13 @@ import Beacon
 import BeaconContainer
 import Synchronization
 
-/// One key or prefix that a construction read through a ``DiscoveryService``: its last known entries, and the
-/// ``ContainerInput`` that rebuilds the services that read it when they change.
+/// One location (a key, a prefix or a service) that a construction read through a ``DiscoveryService``: its last known
+/// entries, and the ``ContainerInput`` that rebuilds the services that read it when they change.
 ///
-/// Each is followed by one watch, shared by every service that read it; keys that nobody read have none.
+/// Each is followed by one watch, shared by every service that read it; keys that nobody read have none. A service's
+/// entries are its instances, one `ServiceInstance` JSON entry each, as `DiscoverySource.snapshot(of:)` gives them.
 final class FollowedValue: Sendable {
-    /// The key or prefix followed.
+    /// The location followed.
     let location: DiscoveryLocation
     let input: ContainerInput
     /// The entries, sorted by key; `nil` until the first read or snapshot.
@@ -20,8 +21,8 @@ final class FollowedValue: Sendable {
         self.input = ContainerInput(location.description)
     }
 
-    /// The entries of a snapshot of the location's ``DiscoveryLocation/watchPrefix`` that belong to it: a watch of
-    /// a key's prefix also sees longer keys that start with it.
+    /// The entries of a snapshot of the location that belong to it: a watch of a key's prefix also sees longer keys
+    /// that start with it.
     func entries(in snapshot: DiscoverySnapshot) -> [KeyValue] {
         if let key = location.key {
             return snapshot[key: key].map { [$0] } ?? []

@@ -13,10 +13,13 @@ import Synchronization
 /// current pool. The new pool is swapped in atomically: operations that already hold a connection of the old pool
 /// finish on it, and the old pool frees its handles when the last of them ends.
 ///
+/// The list is at a key, under a prefix, or the instances of a registered service (`.service("memcached")`), read and
+/// followed through the registry on any registry: etcd, ZooKeeper, Consul or a `StaticSource`.
+///
 /// ```swift
 /// let pool = DynamicMemcachedPool(
-///     source: source,
-///     servers: .prefix("/services/memcached/"),
+///     source: registry,
+///     servers: .service("memcached"),
 ///     configuration: .init(pool: MemcachedPool.Configuration(maxConnections: 16)),
 ///     logger: logger
 /// )
@@ -53,9 +56,13 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
     /// - Parameters:
     ///   - source: Where the server list lives.
     ///   - servers: The key (one comma-separated list) or prefix (one endpoint per key, as endpoint text or
-    ///     `ServiceInstance` JSON; see `DiscoveryLocation.endpoints(in:defaultPort:)`) that holds it. A Patroni
-    ///     leader location names one PostgreSQL server, not a server list: it is not supported, ``run()`` returns at
-    ///     once and every operation throws ``MemcachedError/Code/invalidConfiguration`` saying so.
+    ///     `ServiceInstance` JSON; see `DiscoveryLocation.endpoints(in:defaultPort:)`) that holds it, or a service
+    ///     (`DiscoveryLocation.service(_:)`, one server per registered instance), which `source` must serve as a
+    ///     `ServiceRegistry` (itself, or the registry a `CachingSource` wraps): the pool then follows the registry's
+    ///     `watchInstances(of:)`, whichever registry it is (etcd, ZooKeeper, Consul). A Patroni leader location names
+    ///     one PostgreSQL server, not a server list, and a service on a source that is not a registry cannot be read:
+    ///     neither is supported, ``run()`` waits for the end doing nothing and every operation throws
+    ///     ``MemcachedError/Code/invalidConfiguration`` saying so.
     ///   - configuration: How each pool is built, and how the list is followed.
     ///   - logger: Where server-set changes (info) and read failures (info) are logged.
     public init(
@@ -66,13 +73,18 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
     ) {
         self.source = source
         self.location = servers
-        if servers.key == nil && servers.prefix == nil {
+        if servers.patroni != nil {
             self.unsupported = MemcachedError(
                 .invalidConfiguration,
-                "a memcached server list is read from a key or a prefix; \(servers) names no server list"
+                "a memcached server list is read from a key, a prefix or a service; \(servers) names no server list"
             )
         } else {
-            self.unsupported = nil
+            do {
+                _ = try source.serviceRegistry(for: servers)
+                self.unsupported = nil
+            } catch {
+                self.unsupported = MemcachedError(.invalidConfiguration, "\(error)")
+            }
         }
         self.configuration = configuration
         self.logger = logger
@@ -117,8 +129,9 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
 
     /// Follows the server list until the calling task is cancelled.
     ///
-    /// With a location that cannot hold a server list (a Patroni leader, see the initializer's `servers`), it logs
-    /// why and waits for the end, as a service with nothing to do does.
+    /// With a location that cannot hold a server list (a Patroni leader, or a service on a source that is not a
+    /// registry; see the initializer's `servers`), it logs why and waits for the end, as a service with nothing to do
+    /// does.
     private func follow() async {
         if let unsupported = self.unsupported {
             self.logger.info(
@@ -159,17 +172,13 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
     }
 
     private func followWatch() async throws {
-        for try await snapshot in self.source.watch(prefix: self.location.watchPrefix) {
+        for try await snapshot in self.source.watch(self.location) {
             try await self.accept(try self.servers(in: snapshot))
         }
     }
 
     private func read() async throws -> [Endpoint] {
-        if let key = self.location.key {
-            let entries = try await self.source.get(key).map { [$0] } ?? []
-            return try self.servers(in: DiscoverySnapshot(prefix: key, entries: entries))
-        }
-        return try self.servers(in: try await self.source.snapshot(prefix: self.location.watchPrefix))
+        try self.servers(in: try await self.source.snapshot(of: self.location))
     }
 
     private func servers(in snapshot: DiscoverySnapshot) throws -> [Endpoint] {

@@ -22,6 +22,9 @@ public import Logging
 ///   from Patroni: give them in ``Overrides``. It asks libpq for a primary (`target_session_attrs=primary`, unless
 ///   the overrides say otherwise), so a former leader that came back as a replica is skipped at connect time.
 ///
+/// A service location (`.service(_:)`) names instances, not connection parameters: every read throws
+/// ``PostgresError/Code/invalidParameters`` saying so.
+///
 /// ``run()`` follows the location with a watch: a change (a new leader published) is seen at once, not only after a
 /// failed connect. A ``PostgresConnectionPool`` then drops its idle connections to the former location, and a retry
 /// that is waiting out its backoff starts at once. Run it for as long as the factory is used; without it the factory
@@ -135,7 +138,11 @@ public final class PostgresConnectionFactory: Sendable {
             self.invalidate = { source.invalidate(prefix: cluster.path) }
         } else {
             self.read = {
-                throw PostgresError(.invalidParameters, "connection parameters cannot be read from \(location)")
+                throw PostgresError(
+                    .invalidParameters,
+                    "connection parameters are read from a key, a prefix or a Patroni leader; \(location) names "
+                        + "instances, not connection parameters"
+                )
             }
             self.invalidate = {}
         }

@@ -13,15 +13,17 @@ import UnixSignals
 struct BeaconRegisterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "beacon-register",
-        abstract: "Keeps an instance registered in etcd or ZooKeeper while it is healthy.",
+        abstract: "Keeps an instance registered in etcd, ZooKeeper or Consul while it is healthy.",
         discussion: """
             Checks the instance every -interval seconds (an HTTP GET answering 2xx, or a TCP connect; by default a \
             TCP connect to -address) and, while it passes, keeps either a service instance (-service, -id, -address) \
             or a plain key (-key, -value) registered: in etcd under a lease of -ttl seconds, in ZooKeeper \
-            (-backend zookeeper) as an ephemeral node of a session that times out after -ttl seconds. After \
-            -failures failed checks in a row the registration is withdrawn at once; it comes back when the instance \
-            recovers. SIGTERM or SIGINT withdraws it and exits; if the process is killed, the registration \
-            disappears within -ttl seconds.
+            (-backend zookeeper) as an ephemeral node of a session that times out after -ttl seconds, in Consul \
+            (-backend consul, instances only) as an agent service whose TTL check of -ttl seconds is passed while \
+            the instance is healthy. After -failures failed checks in a row the registration is withdrawn at once; \
+            it comes back when the instance recovers. SIGTERM or SIGINT withdraws it and exits; if the process is \
+            killed, the registration disappears within -ttl seconds (Consul: it stops being listed as passing, and \
+            the agent removes it a minute later).
             """
     )
 
@@ -73,7 +75,8 @@ struct BeaconRegisterCommand: AsyncParsableCommand {
     @Option(
         name: .confd("ttl"),
         help: ArgumentHelp(
-            "Seconds the registration outlives a killed process (etcd: the lease's TTL; zookeeper: the session timeout).",
+            "Seconds the registration outlives a killed process (etcd: the lease's TTL; zookeeper: the session "
+                + "timeout; consul: the TTL check's TTL).",
             valueName: "seconds"
         )
     )
@@ -84,6 +87,13 @@ struct BeaconRegisterCommand: AsyncParsableCommand {
 
     func validate() throws {
         if self.key != nil {
+            guard !self.backend.isConsul else {
+                throw ValidationError(
+                    "-key keeps a plain key alive, and Consul has no such key (its KV entries outlive their writer): "
+                        + "register a service instance instead, with -service, -id and -address, which Consul lists "
+                        + "in its catalog while its TTL check passes"
+                )
+            }
             guard self.service == nil, self.id == nil, self.metadata.isEmpty else {
                 throw ValidationError("give either -key (a plain key) or -service and -id (an instance), not both")
             }

@@ -2,6 +2,7 @@
 
 package import ArgumentParser
 package import Beacon
+package import BeaconConsul
 package import BeaconEtcd
 package import BeaconZooKeeper
 package import Logging
@@ -17,11 +18,12 @@ import Foundation
 /// `beacon-register` and `beacon-confd`.
 ///
 /// Include them in a command with `@OptionGroup var backend: BackendOptions`, then build the client with
-/// ``makeBackend(sessionTimeout:logger:)`` (or ``makeEtcdClient(logger:)``, ``makeZooKeeperClient(sessionTimeout:logger:)``)
-/// and the loggers with ``makeLogger(label:)``. The flags are confd's, with one dash or two: `-backend etcdv3` (or
-/// `zookeeper`), `-node URL` (or `host:port` for ZooKeeper; repeatable), `-username`, `-password` (or the
-/// `BEACON_PASSWORD` environment variable, which `ps` does not show), `-client-cert`, `-client-key`,
-/// `-client-ca-keys` (etcd only), `-log-level`.
+/// ``makeBackend(sessionTimeout:logger:)`` (or ``makeEtcdClient(logger:)``, ``makeZooKeeperClient(sessionTimeout:logger:)``,
+/// ``makeConsulClient(logger:)``) and the loggers with ``makeLogger(label:)``. The flags are confd's, with one dash or
+/// two: `-backend etcdv3` (or `zookeeper`, `consul`), `-node URL` (or `host:port` for ZooKeeper; repeatable),
+/// `-username`, `-password` (or the `BEACON_PASSWORD` environment variable, which `ps` does not show), `-token` (or
+/// `BEACON_CONSUL_TOKEN`) and `-datacenter` (Consul only), `-client-cert`, `-client-key`, `-client-ca-keys` (etcd and
+/// Consul), `-log-level`.
 package struct BackendOptions: ParsableArguments {
     /// The environment variable read for the password when `-password` is not given.
     package static let passwordVariable = "BEACON_PASSWORD"
@@ -32,28 +34,51 @@ package struct BackendOptions: ParsableArguments {
     /// The node used with `-backend zookeeper` when no `-node` is given, as confd does for ZooKeeper.
     package static let defaultZooKeeperNode = "127.0.0.1:2181"
 
-    /// The backend's name: `etcdv3` or `zookeeper`, or `file` and `env`, which can be read but not registered in.
-    /// `consul` is recognized but not in this build yet.
+    /// The node used with `-backend consul` when no `-node` is given: the local agent, as confd does for Consul.
+    package static let defaultConsulNode = "http://127.0.0.1:8500"
+
+    /// The environment variable read for Consul's ACL token when `-token` is not given.
+    package static let tokenVariable = "BEACON_CONSUL_TOKEN"
+
+    /// The backend's name: `etcdv3`, `zookeeper` or `consul`, or `file` and `env`, which can be read but not
+    /// registered in.
     @Option(
         name: .confd("backend"),
         help: ArgumentHelp(
-            "The discovery backend: etcdv3 or zookeeper, or for reading only file (with -file) or env (consul is not "
-                + "in this build yet)."
+            "The discovery backend: etcdv3, zookeeper or consul, or for reading only file (with -file) or env."
         )
     )
     package var backend: String = "etcdv3"
 
-    /// The backend's nodes: etcd members' URLs, or ZooKeeper servers as `host:port`.
+    /// The backend's nodes: etcd members' or Consul agents' URLs, or ZooKeeper servers as `host:port`.
     @Option(
         name: .confd("node"),
         help: ArgumentHelp(
-            "An etcd member's URL, such as http://127.0.0.1:2379, or with -backend zookeeper a server's host:port, such "
-                + "as 127.0.0.1:2181; repeat it for each member of a cluster (default: \(defaultNode), or "
-                + "\(defaultZooKeeperNode) for zookeeper).",
+            "An etcd member's URL, such as http://127.0.0.1:2379, with -backend consul an agent's URL, such as "
+                + "http://127.0.0.1:8500, or with -backend zookeeper a server's host:port, such as 127.0.0.1:2181; "
+                + "repeat it for each member of a cluster (default: \(defaultNode), \(defaultConsulNode) for consul, "
+                + "or \(defaultZooKeeperNode) for zookeeper).",
             valueName: "node"
         )
     )
     package var nodes: [String] = []
+
+    /// Consul's ACL token; `nil` when not given on the command line.
+    @Option(
+        name: .confd("token"),
+        help: ArgumentHelp(
+            "Consul's ACL token. Prefer the \(tokenVariable) environment variable: `ps` shows command lines.",
+            valueName: "token"
+        )
+    )
+    package var token: String?
+
+    /// The Consul datacenter to read and register in; `nil` for the agent's own.
+    @Option(
+        name: .confd("datacenter"),
+        help: ArgumentHelp("The Consul datacenter to query (default: the agent's own).", valueName: "name")
+    )
+    package var datacenter: String?
 
     /// The user to authenticate as: etcd's user, or ZooKeeper's `digest` user.
     @Option(name: .confd("username"), help: "The user to authenticate as (etcd's user, or ZooKeeper's digest user).")
@@ -96,11 +121,15 @@ package struct BackendOptions: ParsableArguments {
     /// Whether `-backend` names ZooKeeper.
     package var isZooKeeper: Bool { self.backend == "zookeeper" }
 
-    /// The label of the backend client's logger: `beacon.zookeeper` or `beacon.etcd` (`beacon.source` for a file or
-    /// the environment).
+    /// Whether `-backend` names Consul.
+    package var isConsul: Bool { self.backend == "consul" }
+
+    /// The label of the backend client's logger: `beacon.zookeeper`, `beacon.consul` or `beacon.etcd`
+    /// (`beacon.source` for a file or the environment).
     package var clientLoggerLabel: String {
         switch self.backend {
         case "zookeeper": "beacon.zookeeper"
+        case "consul": "beacon.consul"
         case "file", "env": "beacon.source"
         default: "beacon.etcd"
         }
@@ -111,12 +140,27 @@ package struct BackendOptions: ParsableArguments {
     /// - Throws: `ValidationError` naming the flag at fault.
     package func validate() throws {
         switch self.backend {
-        case "etcdv3", "etcd", "zookeeper", "file", "env":
+        case "etcdv3", "etcd", "zookeeper", "consul", "file", "env":
             break
-        case "consul":
-            throw ValidationError("-backend consul is not in this build yet: use etcdv3, zookeeper, file or env")
         default:
-            throw ValidationError("-backend \(self.backend) is unknown: use etcdv3, zookeeper, file or env")
+            throw ValidationError("-backend \(self.backend) is unknown: use etcdv3, zookeeper, consul, file or env")
+        }
+        if self.isConsul {
+            guard self.username == nil, self.password == nil else {
+                throw ValidationError(
+                    "-username and -password are not Consul's: it authenticates with an ACL token, given with the "
+                        + "\(Self.tokenVariable) environment variable (or -token)"
+                )
+            }
+            for node in self.nodes where !Self.isHTTPURL(node) {
+                throw ValidationError(
+                    "-node \(Self.masked(node)) is not an agent's URL: Consul agents are written as "
+                        + "http://127.0.0.1:8500 (or https://), with no user (the token comes from "
+                        + "\(Self.tokenVariable) or -token)"
+                )
+            }
+        } else if self.token != nil || self.datacenter != nil {
+            throw ValidationError("-token and -datacenter are for -backend consul")
         }
         if self.isZooKeeper {
             guard self.clientCert == nil, self.clientKey == nil, self.clientCAKeys == nil else {
@@ -222,6 +266,36 @@ package struct BackendOptions: ParsableArguments {
         return configuration
     }
 
+    /// The Consul client's configuration from the flags.
+    ///
+    /// - Parameter environment: Where `BEACON_CONSUL_TOKEN` is read when `-token` is not given.
+    /// - Returns: The configuration: agents (`-node`, by default the local agent), token, datacenter and TLS.
+    package func makeConsulConfiguration(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> ConsulClient.Configuration {
+        let token = self.token ?? environment[Self.tokenVariable]
+        return ConsulClient.Configuration(
+            agents: self.nodes.isEmpty ? [Self.defaultConsulNode] : self.nodes,
+            token: token.flatMap { $0.isEmpty ? nil : ConsulClient.Token($0) },
+            datacenter: self.datacenter,
+            tls: ConsulClient.TLS(
+                caBundlePath: self.clientCAKeys,
+                certificatePath: self.clientCert,
+                privateKeyPath: self.clientKey
+            )
+        )
+    }
+
+    /// A Consul client configured from the flags; run it as a service (it passes its registrations' TTL checks, and
+    /// deregisters them when it stops).
+    ///
+    /// - Parameter logger: Where the client logs.
+    /// - Returns: The client.
+    /// - Throws: `ConsulError` for a node that is not an http(s) URL.
+    package func makeConsulClient(logger: Logger) throws -> ConsulClient {
+        try ConsulClient(configuration: self.makeConsulConfiguration(), logger: logger)
+    }
+
     /// A ZooKeeper client configured from the flags; run it as a service (it re-creates ephemeral nodes after a
     /// session expiry, and deletes them and ends the session when it stops).
     ///
@@ -240,15 +314,15 @@ package struct BackendOptions: ParsableArguments {
     /// The client of the backend chosen with `-backend`, as the protocols every backend shares; run it as a service.
     ///
     /// Cast it (`as? any EphemeralKeyStore`) for what only some backends offer. Both etcd and ZooKeeper clients are
-    /// ephemeral key stores.
+    /// ephemeral key stores; the Consul client is not (Consul's KV entries outlive their writer).
     ///
     /// - Parameters:
     ///   - sessionTimeout: For ZooKeeper, the session timeout, which plays the part of etcd's lease TTL: how long
-    ///     registrations outlive a killed process. `nil` for the client's default. Not used for etcd, whose TTL is
-    ///     given with each registration.
+    ///     registrations outlive a killed process. `nil` for the client's default. Not used for etcd and Consul,
+    ///     whose TTL is given with each registration.
     ///   - logger: Where the client logs.
     /// - Returns: The client.
-    /// - Throws: `ValidationError` for inconsistent flags, a backend not in this build, or one that can only be read;
+    /// - Throws: `ValidationError` for inconsistent flags, an unknown backend, or one that can only be read;
     ///   the backend's error for a node it cannot use.
     package func makeBackend(
         sessionTimeout: Duration? = nil,
@@ -260,13 +334,18 @@ package struct BackendOptions: ParsableArguments {
             return try self.makeEtcdClient(logger: logger)
         case "zookeeper":
             return try self.makeZooKeeperClient(sessionTimeout: sessionTimeout, logger: logger)
+        case "consul":
+            return try self.makeConsulClient(logger: logger)
         default:
-            throw ValidationError("-backend \(self.backend) can be read, not registered in: use etcdv3 or zookeeper")
+            throw ValidationError(
+                "-backend \(self.backend) can be read, not registered in: use etcdv3, zookeeper or consul"
+            )
         }
     }
 
     /// The source to read keys from, for tools that only read (beacon-confd), with the service that must run
-    /// beside it (the etcd or ZooKeeper client), if any.
+    /// beside it (the etcd, ZooKeeper or Consul client), if any. The etcd, ZooKeeper and Consul clients are also
+    /// service registries, whose services a resource can name.
     ///
     /// - Parameters:
     ///   - file: The file of `-backend file` (YAML or JSON, re-read when it changes).
@@ -288,6 +367,9 @@ package struct BackendOptions: ParsableArguments {
         case "zookeeper":
             let client = try self.makeZooKeeperClient(logger: logger)
             return (client, client)
+        case "consul":
+            let client = try self.makeConsulClient(logger: logger)
+            return (client, client)
         default:
             let client = try self.makeEtcdClient(logger: logger)
             return (client, client)
@@ -300,6 +382,14 @@ package struct BackendOptions: ParsableArguments {
             let port = Int(node[node.index(after: colon)...])
         else { return false }
         return (1...65_535).contains(port)
+    }
+
+    /// Whether a Consul node is an `http://` or `https://` URL with a host and no user information.
+    private static func isHTTPURL(_ node: String) -> Bool {
+        guard let scheme = node.firstRange(of: "://") else { return false }
+        let name = node[..<scheme.lowerBound].lowercased()
+        let authority = node[scheme.upperBound...].prefix { $0 != "/" }
+        return (name == "http" || name == "https") && !authority.isEmpty && !authority.contains("@")
     }
 
     /// A node as errors show it: user information (`user:password@`) masked.

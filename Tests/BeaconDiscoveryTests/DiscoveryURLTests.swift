@@ -67,11 +67,63 @@ struct DiscoveryURLTests {
         #expect(etcdUser?.text == "etcd://********@127.0.0.1:2379")
     }
 
-    @Test("unknown and planned schemes are refused by name")
+    @Test("consul:// and consuls:// list agents over http:// and https://")
+    func consul() throws {
+        #expect(try DiscoveryURL(parsing: "consul://127.0.0.1:8500") == .consul(agents: ["http://127.0.0.1:8500"]))
+        #expect(
+            try DiscoveryURL(parsing: "Consul://10.0.0.1:8500,10.0.0.2:8500/")
+                == .consul(agents: ["http://10.0.0.1:8500", "http://10.0.0.2:8500"])
+        )
+        #expect(
+            try DiscoveryURL(parsing: "consuls://consul.internal:8501,[::1]:8501")
+                == .consul(agents: ["https://consul.internal:8501", "https://[::1]:8501"])
+        )
+    }
+
+    @Test("a malformed consul:// URL names what is wrong; user information, a token or a query are refused, masked")
+    func malformedConsul() {
+        for (url, problem) in [
+            ("consul://", "\"\" is not host:port"),
+            ("consul://127.0.0.1", "\"127.0.0.1\" is not host:port"),
+            ("consul://127.0.0.1:8500,", "\"\" is not host:port"),
+            ("consul://127.0.0.1:0", "\"127.0.0.1:0\" is not host:port"),
+            ("consul://127.0.0.1:8500/v1/kv", "with no path"),
+            ("consul://127.0.0.1:8500?dc=dc2", "the token and the datacenter come from"),
+            ("consuls://127.0.0.1:8500#x", "no query or fragment"),
+        ] {
+            let error = #expect(throws: BeaconError.self) { try DiscoveryURL(parsing: url) }
+            #expect(error?.code == .invalidValue)
+            #expect(error?.text == url)
+            #expect(error?.message.contains(problem) == true, "\(url): \(error?.message ?? "")")
+        }
+        let withToken = #expect(throws: BeaconError.self) {
+            try DiscoveryURL(parsing: "consul://anonymous:consul-secret-token@127.0.0.1:8500")
+        }
+        #expect(withToken?.message.contains("the ACL token comes from DiscoveryService.Configuration.consul") == true)
+        #expect(withToken?.text == "consul://********@127.0.0.1:8500")
+        #expect(withToken.map { "\($0)" }?.contains("consul-secret-token") == false)
+    }
+
+    @Test("unknown schemes are refused by name, listing the known ones")
     func schemes() {
-        let consul = #expect(throws: BeaconError.self) { try DiscoveryURL(parsing: "consul://127.0.0.1:8500") }
-        #expect(consul?.message == "this build of Beacon has no consul client yet")
         let unknown = #expect(throws: BeaconError.self) { try DiscoveryURL(parsing: "redis://127.0.0.1:6379") }
-        #expect(unknown?.message.contains("use etcd://, etcds://, zookeeper:// or file://") == true)
+        #expect(
+            unknown?.message.contains("use etcd://, etcds://, zookeeper://, consul://, consuls:// or file://") == true
+        )
+        let bare = #expect(throws: BeaconError.self) { try DiscoveryURL(parsing: "127.0.0.1:8500") }
+        #expect(bare?.message.contains("consul://") == true)
+    }
+
+    @Test("locations in YAML and expressions: keys, prefixes, Patroni leaders and services")
+    func locations() throws {
+        #expect(try DiscoveryLocation(parsing: "service:memcached") == .service("memcached"))
+        #expect(try DiscoveryLocation(parsing: "service:web-v2.eu") == .service("web-v2.eu"))
+        for text in ["service:", "service:a/b"] {
+            let error = #expect(throws: BeaconError.self) { try DiscoveryLocation(parsing: text) }
+            #expect(error?.code == .invalidKey)
+            #expect(error?.message.contains("service:<name>") == true)
+        }
+        let error = #expect(throws: BeaconError.self) { try DiscoveryLocation(parsing: "memcached") }
+        #expect(error?.message.contains("service:<name>") == true)
     }
 }

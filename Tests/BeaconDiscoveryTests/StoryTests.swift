@@ -161,13 +161,14 @@ struct StoryTests {
     func urls() async throws {
         for url in [
             "127.0.0.1:2379", "http://127.0.0.1:2379", "etcd://", "etcd://user@host:1", "file://relative",
-            "zookeeper://", "zookeeper://127.0.0.1", "consul://127.0.0.1:8500",
+            "zookeeper://", "zookeeper://127.0.0.1", "consul://127.0.0.1", "consul://user@127.0.0.1:8500",
         ] {
             let error = #expect(throws: BeaconError.self) { try DiscoveryService(url: url) }
             #expect(error?.text == url.replacingOccurrences(of: "user@", with: "********@"))
         }
         await (try DiscoveryService(url: "etcd://127.0.0.1:1,127.0.0.1:2")).close()
         await (try DiscoveryService(url: "zookeeper://127.0.0.1:1,127.0.0.1:2/apps")).close()
+        await (try DiscoveryService(url: "consul://127.0.0.1:1,127.0.0.1:2")).close()
     }
 
     @Test("locations in YAML and expressions: key, prefix, Patroni leader")

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconCache
 import BeaconMemcached
 import Dispatch
 import Logging
@@ -207,5 +208,75 @@ extension DynamicMemcachedPoolTests {
             while pool.currentPool?.servers.count != 2 { await pool.waitForUpdate(after: pool.updateCount) }
             #expect(pool.currentPool?.servers.map(\.description) == ["10.0.0.1:11211", "10.0.0.2:11311"])
         }
+    }
+}
+
+extension DynamicMemcachedPoolTests {
+    static func memcached(_ id: String, _ host: String, port: Int = 11211) -> ServiceInstance {
+        ServiceInstance(service: "memcached", id: id, endpoint: Endpoint(host: host, port: port))
+    }
+
+    @Test("a service location follows the registry: each registration and withdrawal rebuilds the server list")
+    func followsRegisteredService() async throws {
+        let registry = StaticSource()
+        let first = try await registry.register(Self.memcached("m1", "10.0.0.1"), ttl: .seconds(10))
+        let pool = DynamicMemcachedPool(source: registry, servers: .service("memcached"), logger: Self.logger)
+        try await Self.following(pool) {
+            while pool.generation < 1 { await pool.waitForUpdate(after: pool.updateCount) }
+            #expect(pool.currentPool?.servers.map(\.description) == ["10.0.0.1:11211"])
+
+            let second = try await registry.register(Self.memcached("m2", "10.0.0.2", port: 11212), ttl: .seconds(10))
+            while pool.generation < 2 { await pool.waitForUpdate(after: pool.updateCount) }
+            #expect(pool.currentPool?.servers.map(\.description) == ["10.0.0.1:11211", "10.0.0.2:11212"])
+            #expect(try pool.server(forKey: "k").host.hasPrefix("10.0.0."))
+
+            await first.cancel()
+            while pool.generation < 3 { await pool.waitForUpdate(after: pool.updateCount) }
+            #expect(pool.currentPool?.servers.map(\.description) == ["10.0.0.2:11212"])
+
+            // The last instance leaves: an empty list keeps the current pool, as for a key or a prefix.
+            let seen = pool.updateCount
+            await second.cancel()
+            await Self.waitForUpdates(pool, count: seen + 1)
+            #expect(pool.generation == 3)
+            #expect(pool.currentPool?.servers.map(\.description) == ["10.0.0.2:11212"])
+        }
+    }
+
+    @Test("a service read through a CachingSource is read from the registry it wraps, polled as well as watched")
+    func serviceThroughCache() async throws {
+        let registry = StaticSource()
+        _ = try await registry.register(Self.memcached("m1", "10.0.0.1"), ttl: .seconds(10))
+        let cache = CachingSource(registry)
+        let pool = DynamicMemcachedPool(
+            source: cache,
+            servers: .service("memcached"),
+            configuration: .init(refresh: .poll(every: .milliseconds(5))),
+            logger: Self.logger
+        )
+        try await Self.following(pool) {
+            while pool.generation < 1 { await pool.waitForUpdate(after: pool.updateCount) }
+            #expect(pool.currentPool?.servers.map(\.description) == ["10.0.0.1:11211"])
+            _ = try await registry.register(Self.memcached("m2", "10.0.0.2"), ttl: .seconds(10))
+            while pool.generation < 2 { await pool.waitForUpdate(after: pool.updateCount) }
+            #expect(pool.currentPool?.servers.count == 2)
+        }
+    }
+
+    @Test("a service on a source that is not a registry is refused with a clear error; run() waits for the end")
+    func serviceOnNonRegistryRefused() async throws {
+        let pool = DynamicMemcachedPool(
+            source: EnvironmentSource(environment: [:]),
+            servers: .service("memcached"),
+            logger: Self.logger
+        )
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await pool.run() }
+            try? await Task.sleep(for: .milliseconds(20))
+            group.cancelAll()
+        }
+        let error = #expect(throws: MemcachedError.self) { try pool.server(forKey: "k") }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.message.contains("the source is not a service registry: EnvironmentSource") == true)
     }
 }

@@ -52,4 +52,21 @@ struct MemcachedGuideTests {
         }
         #expect(dynamic.currentPool == nil)
     }
+
+    @Test("Following discovery: a registered service as the server list")
+    func dynamicService() async throws {
+        let registry = StaticSource()
+        let servers = DynamicMemcachedPool(source: registry, servers: .service("memcached"), logger: logger)
+        let registration = try await registry.register(
+            ServiceInstance(service: "memcached", id: "m1", endpoint: Endpoint(host: "10.0.0.1", port: 11211)),
+            ttl: .seconds(10)
+        )
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await servers.run() }
+            await servers.waitForUpdate(after: 0)
+            #expect(servers.currentPool?.servers.map(\.description) == ["10.0.0.1:11211"])
+            group.cancelAll()
+        }
+        await registration.cancel()
+    }
 }

@@ -65,5 +65,15 @@ struct GettingStartedTests {
             #expect(peers.map(\.id) == ["web-1"])
         }
         #expect(try await registry.instances(of: "web").isEmpty)
+
+        _ = try await registry.register(me, ttl: .seconds(10))
+        let web = DiscoveryLocation.service("web")
+        for try await snapshot in registry.watch(web) {
+            let endpoints = try web.endpoints(in: snapshot, defaultPort: nil)
+            #expect(endpoints == [Endpoint(host: "10.0.0.7", port: 8080)])
+            break
+        }
+        let refused = await #expect(throws: BeaconError.self) { try await environment.snapshot(of: web) }
+        #expect(refused?.code == .unsupportedLocation)
     }
 }

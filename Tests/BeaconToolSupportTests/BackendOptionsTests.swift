@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Beacon
+import BeaconConsul
 import BeaconEtcd
 import BeaconToolSupport
 import BeaconZooKeeper
@@ -73,11 +74,15 @@ struct BackendOptionsTests {
         #expect(throws: ValidationError.self) { try missing.makeZooKeeperConfiguration(environment: [:]) }
     }
 
-    @Test("consul is refused as not in this build; unknown backends, levels and misused flags by name")
+    @Test("unknown backends, levels and misused flags are refused by name")
     func refusals() throws {
         for (arguments, message) in [
-            (["-backend", "consul"], "-backend consul is not in this build yet"),
-            (["-backend", "redis"], "-backend redis is unknown: use etcdv3, zookeeper, file or env"),
+            (["-backend", "redis"], "-backend redis is unknown: use etcdv3, zookeeper, consul, file or env"),
+            (["-token", "t"], "-token and -datacenter are for -backend consul"),
+            (["-backend", "zookeeper", "-datacenter", "dc2"], "-token and -datacenter are for -backend consul"),
+            (["-backend", "consul", "-username", "beacon"], "it authenticates with an ACL token"),
+            (["-backend", "consul", "-node", "127.0.0.1:8500"], "-node 127.0.0.1:8500 is not an agent's URL"),
+            (["-backend", "consul", "-node", "ftp://127.0.0.1:8500"], "is not an agent's URL"),
             (["-log-level", "loud"], "-log-level loud is unknown"),
             (["-client-cert", "/c.pem"], "-client-cert and -client-key go together"),
             (["-backend", "zookeeper", "-node", "http://127.0.0.1:2181"], "is not host:port"),
@@ -116,5 +121,61 @@ struct BackendOptionsTests {
         #expect(client.configuration.servers == ["127.0.0.1:1"])
         #expect(client.configuration.sessionTimeout == .seconds(3))
         await client.close()
+    }
+}
+
+extension BackendOptionsTests {
+    @Test("-backend consul: agents' URLs (the local agent by default), the token from -token or BEACON_CONSUL_TOKEN")
+    func consul() throws {
+        let options = try BackendOptions.parse([
+            "-backend", "consul", "-node", "http://10.0.0.1:8500", "--node", "https://10.0.0.2:8501",
+            "-datacenter", "dc2", "-client-ca-keys", "/etc/consul-ca.pem",
+        ])
+        #expect(options.isConsul)
+        #expect(options.clientLoggerLabel == "beacon.consul")
+        let configuration = options.makeConsulConfiguration(environment: ["BEACON_CONSUL_TOKEN": "from-env"])
+        #expect(configuration.agents == ["http://10.0.0.1:8500", "https://10.0.0.2:8501"])
+        #expect(configuration.token?.secret == "from-env")
+        #expect(configuration.datacenter == "dc2")
+        #expect(configuration.tls.caBundlePath == "/etc/consul-ca.pem")
+        // The token's description masks it.
+        #expect("\(configuration.token!)" == "********")
+
+        let explicit = try BackendOptions.parse(["-backend", "consul", "-token", "given"])
+        #expect(
+            explicit.makeConsulConfiguration(environment: ["BEACON_CONSUL_TOKEN": "from-env"]).token?.secret == "given"
+        )
+        let defaults = try BackendOptions.parse(["-backend", "consul"]).makeConsulConfiguration(environment: [:])
+        #expect(defaults.agents == ["http://127.0.0.1:8500"])
+        #expect(defaults.token == nil && defaults.datacenter == nil)
+        let empty = try BackendOptions.parse(["-backend", "consul"])
+        #expect(empty.makeConsulConfiguration(environment: ["BEACON_CONSUL_TOKEN": ""]).token == nil)
+    }
+
+    @Test("a Consul node with user information is refused without showing it")
+    func maskedConsulNode() throws {
+        #expect {
+            _ = try BackendOptions.parse([
+                "-backend", "consul", "-node", "http://anonymous:consul-secret@127.0.0.1:8500",
+            ])
+        } throws: { error in
+            let message = BackendOptions.message(for: error)
+            return message.contains("-node http://********@127.0.0.1:8500 is not an agent's URL")
+                && !message.contains("consul-secret")
+        }
+    }
+
+    @Test("consul can be registered in and read: the client is a registry, made from the flags")
+    func consulBackend() throws {
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let backend = try BackendOptions.parse(["-backend", "consul", "-node", "http://127.0.0.1:1"])
+            .makeBackend(logger: logger)
+        let client = try #require(backend as? ConsulClient)
+        #expect(client.configuration.agents == ["http://127.0.0.1:1"])
+        client.close()
+        let (source, service) = try BackendOptions.parse(["-backend", "consul", "-node", "http://127.0.0.1:1"])
+            .makeSource(file: nil, logger: logger)
+        #expect(source is ConsulClient && service is ConsulClient)
+        (source as? ConsulClient)?.close()
     }
 }

@@ -48,14 +48,20 @@ struct BeaconRegisterToolTests {
         #expect(!output.contains(password))
     }
 
-    @Test("a backend that is not in this build is refused with a clear message")
+    @Test("an unknown backend, and one that can only be read, are refused with a clear message")
     func unsupportedBackend() async throws {
-        let run = try await ToolProcess.run(
+        let unknown = try await ToolProcess.run(
             "beacon-register",
-            ["-backend", "consul", "-key", "/test/apache-8001", "-value", "127.0.0.1:8001"]
+            ["-backend", "eureka", "-key", "/test/apache-8001", "-value", "127.0.0.1:8001"]
         )
-        #expect(run.status != 0)
-        #expect(run.error.contains("-backend consul is not in this build yet"))
+        #expect(unknown.status != 0)
+        #expect(unknown.error.contains("-backend eureka is unknown: use etcdv3, zookeeper, consul, file or env"))
+        let readOnly = try await ToolProcess.run(
+            "beacon-register",
+            ["-backend", "env", "-key", "/test/apache-8001", "-value", "127.0.0.1:8001"]
+        )
+        #expect(readOnly.status != 0)
+        #expect(readOnly.error.contains("-backend env can be read, not registered in: use etcdv3, zookeeper or consul"))
     }
 
     @Test("-backend zookeeper keeps a plain key as an ephemeral node while the server answers, deletes it on SIGTERM")

@@ -24,8 +24,8 @@ final class ToolProcess: Sendable {
     /// - Parameters:
     ///   - tool: The product's name, such as `beacon-confd`.
     ///   - arguments: Its arguments.
-    ///   - environment: Variables added to the test's own environment (from which `BEACON_PASSWORD` is removed, so
-    ///     that only a test that means to give a password does).
+    ///   - environment: Variables added to the test's own environment (from which `BEACON_PASSWORD` and
+    ///     `BEACON_CONSUL_TOKEN` are removed, so that only a test that means to give a secret does).
     /// - Throws: ``ToolMissing`` when the product is not built, or the spawn's failure.
     init(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         let path = Self.productsDirectory + "/" + tool
@@ -43,6 +43,7 @@ final class ToolProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 2, self.errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         var variables = ProcessInfo.processInfo.environment
         variables["BEACON_PASSWORD"] = nil
+        variables["BEACON_CONSUL_TOKEN"] = nil
         for (name, value) in environment { variables[name] = value }
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
