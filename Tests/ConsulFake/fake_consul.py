@@ -573,6 +573,7 @@ class Consul:
         self.extinction_index = 0  # index at which the last instance of some service went away
         self.catalog_index = 0  # index of the last catalog write
         self.generation = 0  # advanced by /index/backwards: blocked queries return at once
+        self.blocked = 0  # queries waiting in block() now, for the tests (GET /state)
         self.throttle = 0
         self.agents = []
         self.dirty = False
@@ -982,6 +983,7 @@ class Consul:
             "acl": self.acl_enabled,
             "legacy_agent_errors": self.legacy_agent_errors,
             "throttle": self.throttle,
+            "blocked_queries": self.blocked,
             "kv": {k: dict(e, Value=encode_value(e["Value"])) for k, e in sorted(self.kv.items())},
             "agents": [{
                 "address": a.address, "node": a.node, "running": a.running,
@@ -1253,17 +1255,21 @@ class API:
             timeout += random.random() * timeout / JITTER_FRACTION
             deadline = time.monotonic() + timeout
             generation = consul.generation
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return index, result
-                consul.lock.wait(min(remaining, 0.25))
-                if not agent.running or client_gone(req.connection):
-                    raise Abort()
-                index, result = query()
-                index = max(index, 1)
-                if index > options.min_index or consul.generation != generation:
-                    return index, result
+            consul.blocked += 1
+            try:
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return index, result
+                    consul.lock.wait(min(remaining, 0.25))
+                    if not agent.running or client_gone(req.connection):
+                        raise Abort()
+                    index, result = query()
+                    index = max(index, 1)
+                    if index > options.min_index or consul.generation != generation:
+                        return index, result
+            finally:
+                consul.blocked -= 1
 
     @staticmethod
     def set_meta(response, index, consistency=None):

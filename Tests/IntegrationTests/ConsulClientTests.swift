@@ -28,6 +28,18 @@ struct ConsulClientTests {
         )
     }
 
+    /// Waits until a query is blocked in a fake agent (its `GET /state` counts them).
+    static func waitUntilBlocked(control variable: String) async throws {
+        let http = HTTPClient()
+        defer { http.close() }
+        let url = try TestServers.value(variable) + "/state"
+        while true {
+            let state = try WireJSON.parse(try await http.execute(HTTPRequest(url: url)).body)
+            if let blocked = state["blocked_queries"], try blocked.int("blocked_queries") > 0 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Sends a request to a fake agent's control port.
     static func control(_ path: String, at variable: String = "BEACON_CONSUL_CONTROL") async throws {
         let http = HTTPClient()
@@ -150,15 +162,16 @@ struct ConsulClientTests {
                 }
                 return values
             }
-            // Let the watch read the prefix and block beyond its index; then the index goes far back (as after a
-            // snapshot restore) and the key changes. Without the reset, the watch would wait beyond an index the agent
-            // reaches only much later, for the whole 30 s wait.
-            try await Task.sleep(for: .milliseconds(500))
+            // Once the watch has read the prefix and blocks beyond its index, the index goes far back (as after a
+            // snapshot restore) and the key changes: the blocked query returns with the lower index, and the watch
+            // must read again from there. Had it kept waiting beyond its old index, which the agent reaches only
+            // much later, it would see the change only when its 30 s wait ends.
+            try await Self.waitUntilBlocked(control: "BEACON_CONSUL_ACL_CONTROL")
             try await Self.control("/index/backwards?by=100000", at: "BEACON_CONSUL_ACL_CONTROL")
             try await consul.put("\(prefix)a", "2")
             let started = ContinuousClock.now
             let values = try await group.next() ?? []
-            #expect(started.duration(to: .now) < .seconds(20))
+            #expect(started.duration(to: .now) < .seconds(25), "seen only when the 30 s wait ended")
             return values
         }
         #expect(values == ["2"])

@@ -43,7 +43,7 @@ struct ConsulConsumerTests {
         defer { consul.close() }
         let service = Self.uniqueService("memcached")
         func instance(_ index: Int) -> ServiceInstance {
-            ServiceInstance(service: service, id: "m\(index)", endpoint: endpoints[index])
+            ServiceInstance(service: service, id: "\(service)-m\(index)", endpoint: endpoints[index])
         }
         // Nothing under a KV prefix: the instances are only in the catalog.
         #expect(try await consul.list(prefix: ServiceInstance.servicePrefix(service)).isEmpty)
@@ -167,7 +167,11 @@ struct ConsulConsumerTests {
         let container = try builder.build()
         try await Self.registering(registrar) {
             _ = try await registrar.register(
-                ServiceInstance(service: service, id: "w1", endpoint: Endpoint(host: "10.0.1.1", port: 8080)),
+                ServiceInstance(
+                    service: service,
+                    id: "\(service)-w1",
+                    endpoint: Endpoint(host: "10.0.1.1", port: 8080)
+                ),
                 ttl: .seconds(10)
             )
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -175,12 +179,16 @@ struct ConsulConsumerTests {
                 defer { group.cancelAll() }
                 let discovery = try await container.get("discovery", as: DiscoveryService.self)
                 #expect(try await discovery.endpoint(prefix + "db/main/endpoint").port == 5432)
-                #expect(try await discovery.instances(of: service).map(\.id) == ["w1"])
+                #expect(try await discovery.instances(of: service).map(\.id) == ["\(service)-w1"])
                 #expect(try await container.get("upstream", as: String.self) == "10.0.1.1:8080")
 
                 // Another instance registers: the service that read the list is rebuilt with it.
                 _ = try await registrar.register(
-                    ServiceInstance(service: service, id: "w2", endpoint: Endpoint(host: "10.0.1.2", port: 8080)),
+                    ServiceInstance(
+                        service: service,
+                        id: "\(service)-w2",
+                        endpoint: Endpoint(host: "10.0.1.2", port: 8080)
+                    ),
                     ttl: .seconds(10)
                 )
                 #expect(
@@ -208,7 +216,7 @@ struct ConsulConsumerTests {
         )
         try await Self.registering(registrar) {
             _ = try await registrar.register(
-                ServiceInstance(service: service, id: "a", endpoint: endpoints[0]),
+                ServiceInstance(service: service, id: "\(service)-a", endpoint: endpoints[0]),
                 ttl: .seconds(10)
             )
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -222,7 +230,7 @@ struct ConsulConsumerTests {
                 _ = try await pool.delete(key)
 
                 _ = try await registrar.register(
-                    ServiceInstance(service: service, id: "b", endpoint: endpoints[1]),
+                    ServiceInstance(service: service, id: "\(service)-b", endpoint: endpoints[1]),
                     ttl: .seconds(10)
                 )
                 #expect(try await eventually { pool.currentPool?.servers == Array(endpoints[0...1]) })
@@ -266,7 +274,7 @@ struct ConsulConsumerTests {
             let first = try await registrar.register(
                 ServiceInstance(
                     service: service,
-                    id: "w1",
+                    id: "\(service)-w1",
                     endpoint: Endpoint(host: "10.0.1.1", port: 8080),
                     metadata: ["zone": "eu-1"]
                 ),
@@ -275,11 +283,11 @@ struct ConsulConsumerTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await confd.run() }
                 defer { group.cancelAll() }
-                #expect(try await eventually { rendered() == "# shop\nserver 10.0.1.1:8080; # w1 eu-1\n" })
+                #expect(try await eventually { rendered() == "# shop\nserver 10.0.1.1:8080; # \(service)-w1 eu-1\n" })
                 _ = try await registrar.register(
                     ServiceInstance(
                         service: service,
-                        id: "w2",
+                        id: "\(service)-w2",
                         endpoint: Endpoint(host: "10.0.1.2", port: 8080),
                         metadata: ["zone": "eu-2"]
                     ),
@@ -287,11 +295,12 @@ struct ConsulConsumerTests {
                 )
                 #expect(
                     try await eventually {
-                        rendered() == "# shop\nserver 10.0.1.1:8080; # w1 eu-1\nserver 10.0.1.2:8080; # w2 eu-2\n"
+                        rendered()
+                            == "# shop\nserver 10.0.1.1:8080; # \(service)-w1 eu-1\nserver 10.0.1.2:8080; # \(service)-w2 eu-2\n"
                     }
                 )
                 await first.cancel()
-                #expect(try await eventually { rendered() == "# shop\nserver 10.0.1.2:8080; # w2 eu-2\n" })
+                #expect(try await eventually { rendered() == "# shop\nserver 10.0.1.2:8080; # \(service)-w2 eu-2\n" })
             }
         }
         try await consul.delete(prefix: prefix)

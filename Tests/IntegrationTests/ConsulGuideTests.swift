@@ -44,7 +44,14 @@ struct ConsulGuideTests {
 
     @Test("registration: register, cancel, and run() in a service group")
     func registration() async throws {
-        let consul = try ConsulClient(configuration: .init(agents: [try TestServers.value("BEACON_CONSUL_ENDPOINT")]))
+        // On the agent with ACLs: the example's id "web-1" is used by no other test there (an agent keys its services
+        // by id alone).
+        let consul = try ConsulClient(
+            configuration: .init(
+                agents: [try TestServers.value("BEACON_CONSUL_ACL_ENDPOINT")],
+                token: .init(try TestServers.value("BEACON_CONSUL_ACL_TOKEN"))
+            )
+        )
         let service = "guide-web-\(UUID().uuidString.prefix(8))"
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await consul.run() }

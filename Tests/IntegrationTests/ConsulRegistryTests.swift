@@ -53,11 +53,12 @@ struct ConsulRegistryTests {
             group.addTask { await consul.run() }
             var watch = consul.watchInstances(of: service).makeAsyncIterator()
             #expect(try await watch.next() == [])
-            let registration = try await consul.register(instance, ttl: .seconds(2))
+            let registration = try await consul.register(instance, ttl: .seconds(4))
             #expect(try await consul.instances(of: service) == [instance])
             #expect(try await watch.next() == [instance])
-            // Alive across several TTLs: run() passes the check every third of it.
-            try await Task.sleep(for: .seconds(5))
+            // Alive across two TTLs and more: run() passes the check every third of it (a TTL long enough for a
+            // loaded machine and a fake agent in Python to answer each pass in time).
+            try await Task.sleep(for: .seconds(9))
             #expect(try await consul.instances(of: service) == [instance])
             await registration.cancel()
             #expect(try await consul.instances(of: service).isEmpty)

@@ -87,7 +87,7 @@ struct ConsulToolTests {
             _ = try await registrar.register(
                 ServiceInstance(
                     service: service,
-                    id: "web-1",
+                    id: "\(service)-1",
                     endpoint: Endpoint(host: "10.0.1.1", port: 8080),
                     metadata: ["zone": "eu-1"]
                 ),
@@ -106,7 +106,7 @@ struct ConsulToolTests {
                         server 127.0.0.1:8002;
                     }
                     upstream web {
-                        server 10.0.1.1:8080; # web-1 in eu-1
+                        server 10.0.1.1:8080; # \(service)-1 in eu-1
                     }
 
                     """
@@ -146,13 +146,13 @@ struct ConsulToolTests {
             _ = try await registrar.register(
                 ServiceInstance(
                     service: service,
-                    id: "web-1",
+                    id: "\(service)-1",
                     endpoint: Endpoint(host: "10.0.1.1", port: 8080),
                     metadata: ["zone": "eu-1"]
                 ),
                 ttl: .seconds(10)
             )
-            #expect(try await eventually { rendered().contains("server 10.0.1.1:8080; # web-1 in eu-1") })
+            #expect(try await eventually { rendered().contains("server 10.0.1.1:8080; # \(service)-1 in eu-1") })
             tool.signal(SIGTERM)
             #expect(await tool.waitForExit() == 0)
             #expect(tool.errorOutput.contains("Destination updated"))
