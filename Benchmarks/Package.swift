@@ -40,6 +40,7 @@ let package = Package(
         .executableTarget(
             name: "ConsulBenchmarks",
             dependencies: [
+                "BenchmarkSupport",
                 "CurlBaseline",
                 .product(name: "BeaconConsul", package: "swift-beacon"),
             ]
@@ -52,6 +53,7 @@ let package = Package(
         .executableTarget(
             name: "ZooKeeperBenchmarks",
             dependencies: [
+                "BenchmarkSupport",
                 "ZooKeeperBaseline",
                 .product(name: "BeaconZooKeeper", package: "swift-beacon"),
             ]

@@ -2,6 +2,7 @@
 
 import Beacon
 import BeaconConsul
+import BenchmarkSupport
 import CurlBaseline
 import Foundation
 
@@ -34,94 +35,6 @@ let selection = Set(
 func selected(_ name: String) -> Bool {
     let group = ["c", "swift", "executor"].contains(name) ? ["c", "swift", "executor"] : ["sequential", "concurrent"]
     return selection.contains(name) || selection.isDisjoint(with: group)
-}
-
-/// The process's CPU time (user + system) so far, in microseconds: all threads, the client's I/O thread included.
-func processCPUMicroseconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6
-        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
-}
-
-func nanoseconds(_ duration: Duration) -> Int64 {
-    duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-}
-
-/// The value at `fraction` of sorted latencies (nanoseconds), in microseconds.
-func percentile(_ sorted: [Int64], _ fraction: Double) -> Double {
-    Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]) / 1_000
-}
-
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
-}
-
-func format(_ value: Double, _ decimals: Int = 1) -> String {
-    String(format: "%.\(decimals)f", value)
-}
-
-/// One round's figures.
-struct RoundFigures {
-    var p50: Double
-    var p99: Double
-    var rate: Double
-    var cpuPerRequest: Double
-}
-
-/// One side of a comparison: its figures in each round.
-struct Side {
-    let name: String
-    var rounds: [RoundFigures] = []
-
-    init(_ name: String) { self.name = name }
-
-    /// Runs one round (which returns its latencies and its wall-clock time), and records its figures.
-    mutating func measure(_ round: () async throws -> (latencies: [Int64], elapsed: Int64)) async rethrows {
-        let cpu = processCPUMicroseconds()
-        let (latencies, elapsed) = try await round()
-        let cpuSpent = processCPUMicroseconds() - cpu
-        let sorted = latencies.sorted()
-        self.rounds.append(
-            RoundFigures(
-                p50: percentile(sorted, 0.5),
-                p99: percentile(sorted, 0.99),
-                rate: Double(latencies.count) / (Double(elapsed) / 1e9),
-                cpuPerRequest: cpuSpent / Double(latencies.count)
-            )
-        )
-    }
-
-    func median(_ figure: KeyPath<RoundFigures, Double>) -> Double {
-        ConsulBenchmarks.median(self.rounds.map { $0[keyPath: figure] })
-    }
-}
-
-/// Prints each side's medians over the rounds, and the second side's ratios to the first (the C floor), round by
-/// round (each Swift round against the C round run just before it), as their median and their range.
-func report(_ title: String, _ floor: Side, _ subject: Side) {
-    guard !floor.rounds.isEmpty || !subject.rounds.isEmpty else { return }
-    print("\n\(title): medians over \(rounds) alternating rounds")
-    print("| | p50 | p99 | requests/s | CPU per request |")
-    print("| --- | --- | --- | --- | --- |")
-    for side in [floor, subject] where !side.rounds.isEmpty {
-        print(
-            "| \(side.name) | \(format(side.median(\.p50))) µs | \(format(side.median(\.p99))) µs "
-                + "| \(format(side.median(\.rate), 0)) | \(format(side.median(\.cpuPerRequest))) µs |"
-        )
-    }
-    guard !floor.rounds.isEmpty && !subject.rounds.isEmpty else { return }
-    let pairs = Array(zip(floor.rounds, subject.rounds))
-    func ratio(_ values: [Double]) -> String {
-        "\(format(median(values), 2)) (\(format(values.min()!, 2))–\(format(values.max()!, 2)))"
-    }
-    print(
-        "ratio Swift/C, median of the rounds' ratios (range): p50 \(ratio(pairs.map { $1.p50 / $0.p50 })), "
-            + "p99 \(ratio(pairs.map { $1.p99 / $0.p99 })), "
-            + "throughput \(ratio(pairs.map { $0.rate / $1.rate })) (C's requests/s over ours), "
-            + "CPU per request \(ratio(pairs.map { $1.cpuPerRequest / $0.cpuPerRequest }))"
-    )
 }
 
 let consul = try ConsulClient(configuration: .init(agents: [endpoint]))

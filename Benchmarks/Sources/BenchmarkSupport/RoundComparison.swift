@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Foundation
+
+// A comparison in alternating rounds, C floor then Swift, of two sides that each time a number of requests: their
+// latency percentiles, throughput and the process's CPU time per request, and the ratios round by round.
+
+/// The process's CPU time (user + system) so far, in microseconds: all threads, those of the libraries included.
+public func processCPUMicroseconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+}
+
+/// A duration in whole nanoseconds.
+public func nanoseconds(_ duration: Duration) -> Int64 {
+    duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+}
+
+/// The value at `fraction` of sorted latencies (nanoseconds), in microseconds.
+public func percentile(_ sorted: [Int64], _ fraction: Double) -> Double {
+    Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]) / 1_000
+}
+
+/// The median of some values; `nan` for none.
+public func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
+}
+
+/// A value with a fixed number of decimals.
+public func format(_ value: Double, _ decimals: Int = 1) -> String {
+    String(format: "%.\(decimals)f", value)
+}
+
+/// One round's figures.
+public struct RoundFigures: Sendable {
+    public var p50: Double
+    public var p99: Double
+    public var rate: Double
+    public var cpuPerRequest: Double
+}
+
+/// One side of a comparison: its figures in each round, and all its latencies.
+public struct Side: Sendable {
+    public let name: String
+    public var rounds: [RoundFigures] = []
+    public var latencies: [Int64] = []
+
+    public init(_ name: String) { self.name = name }
+
+    /// Runs one round (which returns its latencies and its wall-clock time, in nanoseconds), and records its figures.
+    public mutating func measure(_ round: () async throws -> (latencies: [Int64], elapsed: Int64)) async rethrows {
+        let cpu = processCPUMicroseconds()
+        let (latencies, elapsed) = try await round()
+        let cpuSpent = processCPUMicroseconds() - cpu
+        let sorted = latencies.sorted()
+        self.rounds.append(
+            RoundFigures(
+                p50: percentile(sorted, 0.5),
+                p99: percentile(sorted, 0.99),
+                rate: Double(latencies.count) / (Double(elapsed) / 1e9),
+                cpuPerRequest: cpuSpent / Double(latencies.count)
+            )
+        )
+        self.latencies += latencies
+    }
+
+    /// The median of one figure over the rounds.
+    public func median(_ figure: KeyPath<RoundFigures, Double>) -> Double {
+        BenchmarkSupport.median(self.rounds.map { $0[keyPath: figure] })
+    }
+}
+
+/// Prints each side's medians over the rounds, and the second side's ratios to the first (the C floor), round by
+/// round (each Swift round against the C round run just before it), as their median and their range.
+///
+/// - Parameters:
+///   - title: What is compared.
+///   - floor: The C side.
+///   - subject: The Swift side.
+///   - unit: What one measurement is, for the column titles (`request`, `change`).
+public func report(_ title: String, _ floor: Side, _ subject: Side, unit: String = "request") {
+    guard !floor.rounds.isEmpty || !subject.rounds.isEmpty else { return }
+    print("\n\(title): medians over \(max(floor.rounds.count, subject.rounds.count)) alternating rounds")
+    print("| | p50 | p99 | \(unit)s/s | CPU per \(unit) |")
+    print("| --- | --- | --- | --- | --- |")
+    for side in [floor, subject] where !side.rounds.isEmpty {
+        print(
+            "| \(side.name) | \(format(side.median(\.p50))) µs | \(format(side.median(\.p99))) µs "
+                + "| \(format(side.median(\.rate), 0)) | \(format(side.median(\.cpuPerRequest))) µs |"
+        )
+    }
+    guard !floor.rounds.isEmpty && !subject.rounds.isEmpty else { return }
+    let pairs = Array(zip(floor.rounds, subject.rounds))
+    func ratio(_ values: [Double]) -> String {
+        "\(format(median(values), 2)) (\(format(values.min()!, 2))–\(format(values.max()!, 2)))"
+    }
+    print(
+        "ratio Swift/C, median of the rounds' ratios (range): p50 \(ratio(pairs.map { $1.p50 / $0.p50 })), "
+            + "p99 \(ratio(pairs.map { $1.p99 / $0.p99 })), "
+            + "throughput \(ratio(pairs.map { $0.rate / $1.rate })) (C's \(unit)s/s over ours), "
+            + "CPU per \(unit) \(ratio(pairs.map { $1.cpuPerRequest / $0.cpuPerRequest }))"
+    )
+}
