@@ -6,6 +6,8 @@ import Foundation
 // latency percentiles, throughput and the process's CPU time per request, and the ratios round by round.
 
 /// The process's CPU time (user + system) so far, in microseconds: all threads, those of the libraries included.
+///
+/// - Returns: The CPU time.
 public func processCPUMicroseconds() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -14,43 +16,72 @@ public func processCPUMicroseconds() -> Double {
 }
 
 /// A duration in whole nanoseconds.
+///
+/// - Parameter duration: The duration.
+/// - Returns: Its nanoseconds.
 public func nanoseconds(_ duration: Duration) -> Int64 {
     duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
 }
 
 /// The value at `fraction` of sorted latencies (nanoseconds), in microseconds.
+///
+/// - Parameters:
+///   - sorted: Latencies in nanoseconds, sorted.
+///   - fraction: The percentile as a fraction, such as 0.99.
+/// - Returns: The latency there, in microseconds.
 public func percentile(_ sorted: [Int64], _ fraction: Double) -> Double {
     Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]) / 1_000
 }
 
 /// The median of some values; `nan` for none.
+///
+/// - Parameter values: The values.
+/// - Returns: Their median.
 public func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
 }
 
 /// A value with a fixed number of decimals.
+///
+/// - Parameters:
+///   - value: The value.
+///   - decimals: How many decimals.
+/// - Returns: The text.
 public func format(_ value: Double, _ decimals: Int = 1) -> String {
     String(format: "%.\(decimals)f", value)
 }
 
 /// One round's figures.
 public struct RoundFigures: Sendable {
+    /// The median latency, in microseconds.
     public var p50: Double
+    /// The 99th percentile of the latencies, in microseconds.
     public var p99: Double
+    /// Requests per second.
     public var rate: Double
+    /// The process's CPU time per request, in microseconds.
     public var cpuPerRequest: Double
 }
 
 /// One side of a comparison: its figures in each round, and all its latencies.
 public struct Side: Sendable {
+    /// What the side runs, as the report names it.
     public let name: String
+    /// The figures of each round, in order.
     public var rounds: [RoundFigures] = []
+    /// Every latency of every round, in nanoseconds.
     public var latencies: [Int64] = []
 
+    /// Creates a side with no round yet.
+    ///
+    /// - Parameter name: What the side runs.
     public init(_ name: String) { self.name = name }
 
     /// Runs one round (which returns its latencies and its wall-clock time, in nanoseconds), and records its figures.
+    ///
+    /// - Parameter round: The round's work.
+    /// - Throws: What `round` throws.
     public mutating func measure(_ round: () async throws -> (latencies: [Int64], elapsed: Int64)) async rethrows {
         let cpu = processCPUMicroseconds()
         let (latencies, elapsed) = try await round()
@@ -68,6 +99,9 @@ public struct Side: Sendable {
     }
 
     /// The median of one figure over the rounds.
+    ///
+    /// - Parameter figure: Which figure.
+    /// - Returns: Its median.
     public func median(_ figure: KeyPath<RoundFigures, Double>) -> Double {
         BenchmarkSupport.median(self.rounds.map { $0[keyPath: figure] })
     }
