@@ -4,6 +4,7 @@ public import Beacon
 public import BeaconCache
 public import CoreMetrics
 public import Logging
+import Synchronization
 
 /// Makes PostgreSQL connections to wherever discovery says the database is, and finds it again when it moves.
 ///
@@ -58,6 +59,9 @@ public final class PostgresConnectionFactory: Sendable {
     private let changes = ChangeSignal()
     /// Moves each time ``run()`` has compared a snapshot of the location (for tests: the watch is following).
     let followed = ChangeSignal()
+    /// What the location said when the parameters were last read to connect (see ``fingerprint(of:location:)``), so
+    /// that ``run()`` can tell whether its first snapshot already differs from what connections were made with.
+    private let lastRead: LastRead
 
     /// Creates a factory that waits between attempts on the continuous clock.
     ///
@@ -112,19 +116,26 @@ public final class PostgresConnectionFactory: Sendable {
         self.retryPolicy = retryPolicy
         self.logger = logger
         self.metrics = PostgresMetrics(factory: metricsFactory)
+        let lastRead = LastRead()
+        self.lastRead = lastRead
         if let key = location.key {
             self.read = {
                 guard let entry = try await source.get(key) else {
                     throw PostgresError(.invalidParameters, "the key is absent", key: key)
                 }
+                lastRead.record(
+                    Self.fingerprint(of: DiscoverySnapshot(prefix: key, entries: [entry]), location: location)
+                )
                 return overrides.applied(to: try PostgresParameters(parsing: entry))
             }
             self.invalidate = { source.invalidate(key: key) }
         } else if let prefix = location.prefix {
             self.read = {
-                overrides.applied(
-                    to: try PostgresParameters(entries: try await source.list(prefix: prefix), prefix: prefix)
+                let entries = try await source.list(prefix: prefix)
+                lastRead.record(
+                    Self.fingerprint(of: DiscoverySnapshot(prefix: prefix, entries: entries), location: location)
                 )
+                return overrides.applied(to: try PostgresParameters(entries: entries, prefix: prefix))
             }
             self.invalidate = { source.invalidate(prefix: prefix) }
         } else if let cluster = location.patroni {
@@ -133,6 +144,7 @@ public final class PostgresConnectionFactory: Sendable {
                     prefix: cluster.path,
                     entries: try await source.list(prefix: cluster.path)
                 )
+                lastRead.record(Self.fingerprint(of: snapshot, location: location))
                 return try Self.leaderParameters(in: snapshot, of: cluster, overrides: overrides)
             }
             self.invalidate = { source.invalidate(prefix: cluster.path) }
@@ -328,13 +340,16 @@ public final class PostgresConnectionFactory: Sendable {
     /// The caller owns this loop: run it in a task group or a service group next to the work that uses the factory,
     /// and cancel it to stop. It starts no task of its own. When the source's watch fails, the failure is logged (info)
     /// and the watch is started again after a second.
+    ///
+    /// The first snapshot counts as a change too when it differs from what the factory last read to connect (the
+    /// location changed between a first connection and the start of the watch).
     public func run() async {
         var last: [KeyValue]?
         while !Task.isCancelled {
             do {
                 for try await snapshot in self.watch() {
-                    let current = self.fingerprint(of: snapshot)
-                    if let seen = last, seen != current {
+                    let current = Self.fingerprint(of: snapshot, location: self.location)
+                    if let seen = last ?? self.lastRead.value, seen != current {
                         self.invalidate()
                         self.changes.signal()
                         self.logger.info(
@@ -360,15 +375,15 @@ public final class PostgresConnectionFactory: Sendable {
         }
     }
 
-    /// What the location says in a snapshot, without versions: equal fingerprints mean nothing changed for a client.
-    private func fingerprint(of snapshot: DiscoverySnapshot) -> [KeyValue] {
-        if let key = self.location.key {
+    /// What a location says in a snapshot, without versions: equal fingerprints mean nothing changed for a client.
+    private static func fingerprint(of snapshot: DiscoverySnapshot, location: DiscoveryLocation) -> [KeyValue] {
+        if let key = location.key {
             return snapshot[key: key].map { [KeyValue(key: key, value: $0.value)] } ?? []
         }
-        if let prefix = self.location.prefix {
+        if let prefix = location.prefix {
             return snapshot.filter { $0.key.hasPrefix(prefix) }.map { KeyValue(key: $0.key, value: $0.value) }
         }
-        if let cluster = self.location.patroni {
+        if let cluster = location.patroni {
             // Only the leader and where it listens matter, not the members' refreshed positions.
             let leader = try? cluster.leader(in: snapshot)
             let text = leader.map { "\($0.name) \($0.endpoint) \($0.database ?? "")" } ?? ""
@@ -410,5 +425,18 @@ public final class PostgresConnectionFactory: Sendable {
         )
         parameters = overrides.applied(to: parameters)
         return parameters
+    }
+}
+
+/// The fingerprint of what the location said when a factory last read its parameters to connect.
+private final class LastRead: Sendable {
+    private let fingerprint = Mutex<[KeyValue]?>(nil)
+
+    /// The fingerprint of the last read; `nil` before the first.
+    var value: [KeyValue]? { self.fingerprint.withLock { $0 } }
+
+    /// Records the fingerprint of a read.
+    func record(_ value: [KeyValue]) {
+        self.fingerprint.withLock { $0 = value }
     }
 }

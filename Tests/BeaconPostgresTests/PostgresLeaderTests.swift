@@ -144,4 +144,38 @@ struct PostgresLeaderTests {
             #expect(factory.generation == 1)
         }
     }
+
+    @Test("a location that changed between a read and the start of run() counts as changed at the first snapshot")
+    func changeBeforeTheWatch() async throws {
+        let discovery = StaticSource(["/db/main": "postgresql://10.0.0.1:5432/app"])
+        let factory = PostgresConnectionFactory(
+            source: CachingSource(discovery, configuration: .init(ttl: .seconds(600))),
+            location: .key("/db/main"),
+            logger: self.logger
+        )
+        #expect(try await factory.currentParameters().endpoints.first?.host == "10.0.0.1")
+        // The key changes before run() watches it: connections made from the first read are stale.
+        discovery.set("/db/main", to: "postgresql://10.0.0.2:5432/app")
+        await withTaskGroup { group in
+            group.addTask { await factory.run() }
+            defer { group.cancelAll() }
+            await factory.followed.wait(after: 0)
+            #expect(factory.generation == 1)
+        }
+        #expect(try await factory.currentParameters().endpoints.first?.host == "10.0.0.2")
+
+        // Unchanged between the read and the watch: no change.
+        let steady = PostgresConnectionFactory(
+            source: CachingSource(discovery, configuration: .init(ttl: .seconds(600))),
+            location: .key("/db/main"),
+            logger: self.logger
+        )
+        _ = try await steady.currentParameters()
+        await withTaskGroup { group in
+            group.addTask { await steady.run() }
+            defer { group.cancelAll() }
+            await steady.followed.wait(after: 0)
+            #expect(steady.generation == 0)
+        }
+    }
 }
