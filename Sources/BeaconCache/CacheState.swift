@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
+
 /// One cached value and its deadlines, all in nanoseconds of the cache's time source.
 ///
 /// `@usableFromInline` (like the other pieces the hit path touches) so that a hit is specialized for the
@@ -63,10 +65,10 @@ struct CacheState<Key: Hashable & Sendable, Value: Sendable> {
 
     init(configuration: TTLCacheConfiguration) {
         self.configuration = configuration
-        self.ttl = configuration.ttl.nanoseconds
-        self.maxStale = configuration.maxStale.nanoseconds
-        self.staleRetryInterval = configuration.staleRetryInterval.nanoseconds
-        self.negativeTTL = configuration.negativeTTL?.nanoseconds
+        self.ttl = configuration.ttl.saturatedNanoseconds
+        self.maxStale = configuration.maxStale.saturatedNanoseconds
+        self.staleRetryInterval = configuration.staleRetryInterval.saturatedNanoseconds
+        self.negativeTTL = configuration.negativeTTL?.saturatedNanoseconds
         self.tracksUse = configuration.maxEntries != nil
     }
 

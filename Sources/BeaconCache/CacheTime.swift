@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -45,7 +47,7 @@ struct ClockTime<C: Clock>: CacheTimeSource where C.Duration == Duration {
     }
 
     func now() -> Int64 {
-        self.origin.duration(to: self.clock.now).nanoseconds
+        self.origin.duration(to: self.clock.now).saturatedNanoseconds
     }
 }
 
@@ -55,17 +57,5 @@ enum WallClock {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
-    }
-}
-
-extension Duration {
-    /// The duration in whole nanoseconds, saturating at the bounds of `Int64`.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = self.components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        let (total, overflow2) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
-        if overflow2 { return seconds < 0 ? .min : .max }
-        return total
     }
 }

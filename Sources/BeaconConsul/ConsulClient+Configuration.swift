@@ -101,8 +101,7 @@ extension ConsulClient {
 extension Duration {
     /// The duration as Go writes it for Consul: whole seconds (`90s`), or milliseconds when shorter than a second.
     var goDuration: String {
-        let (seconds, attoseconds) = self.components
-        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        let milliseconds = self.wholeMilliseconds
         if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
         return "\(milliseconds)ms"
     }

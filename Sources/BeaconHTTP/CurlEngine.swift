@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
 import CBeaconCurl
 import Glibc
 import Logging
@@ -476,8 +477,7 @@ final class CurlEngine: @unchecked Sendable {
     /// One debug line per transfer: method, redacted URL, status or error, duration. Never headers or body.
     private func log(_ transfer: CurlTransfer, error: (any Error)?) {
         guard self.logsTransfers else { return }
-        let elapsed = (MonotonicInstant.now - transfer.startedAt).components
-        let milliseconds = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
+        let milliseconds = (MonotonicInstant.now - transfer.startedAt).wholeMilliseconds
         var metadata: Logger.Metadata = [
             LogKey.method: "\(transfer.request.method)",
             LogKey.url: "\(transfer.target.redacted)",

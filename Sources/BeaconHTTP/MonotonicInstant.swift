@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
 import Glibc
 
 /// A moment on the system's monotonic clock, in nanoseconds: the engine's deadlines and timestamps.
@@ -46,16 +47,6 @@ struct MonotonicInstant: Comparable, Sendable {
     func adding(milliseconds: Int) -> MonotonicInstant {
         let (product, overflow) = Int64(milliseconds).multipliedReportingOverflow(by: 1_000_000)
         return MonotonicInstant(nanoseconds: self.nanoseconds.addingSaturated(overflow ? .max : product))
-    }
-}
-
-extension Duration {
-    /// The duration in whole nanoseconds, clamped to the range of `Int64`.
-    var saturatedNanoseconds: Int64 {
-        let (seconds, attoseconds) = self.components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return product.addingSaturated(attoseconds / 1_000_000_000)
     }
 }
 

@@ -145,10 +145,8 @@ enum MemcachedHandleFactory {
 
 /// A duration in whole milliseconds, at least 1 for a positive duration.
 func milliseconds(_ duration: Duration) -> UInt64 {
-    let (seconds, attoseconds) = duration.components
-    guard seconds >= 0, duration > .zero else { return 0 }
-    let value = UInt64(seconds) * 1000 + UInt64(attoseconds / 1_000_000_000_000_000)
-    return max(1, value)
+    guard duration > .zero else { return 0 }
+    return max(1, UInt64(duration.wholeMilliseconds))
 }
 
 /// A duration in whole microseconds, at least 1 for a positive duration.

@@ -228,7 +228,7 @@ public final class PostgresConnectionFactory: Sendable {
                     logger: self.logger,
                     locationGeneration: generation
                 )
-                self.metrics.connectDuration.recordNanoseconds(Self.nanoseconds(start.duration(to: clock.now)))
+                self.metrics.connectDuration.recordNanoseconds(start.duration(to: clock.now).saturatedNanoseconds)
                 self.metrics.connected.increment()
                 if number > 1 {
                     self.logger.info(
@@ -320,11 +320,6 @@ public final class PostgresConnectionFactory: Sendable {
                 LogKeys.error: "\(error)",
             ]
         )
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 
     // MARK: Following the location

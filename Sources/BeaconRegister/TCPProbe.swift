@@ -145,10 +145,7 @@ private final class TCPProbeJob: Sendable {
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero else { return .timedOut }
             let slice = min(remaining, .milliseconds(50))
-            let milliseconds = max(
-                1,
-                Int32(slice.components.seconds * 1000 + slice.components.attoseconds / 1_000_000_000_000_000)
-            )
+            let milliseconds = max(1, Int32(slice.wholeMilliseconds))
             var pollEntry = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
             let ready = poll(&pollEntry, 1, milliseconds)
             if ready < 0 {

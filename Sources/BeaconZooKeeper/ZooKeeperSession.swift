@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
 import CBeaconZooKeeper
 import CoreMetrics
 import Foundation
@@ -10,8 +11,10 @@ import Synchronization
 ///
 /// `@unchecked Sendable`: libzookeeper_mt allows every call on a handle from any thread, concurrently, except
 /// `zookeeper_close`, after which nothing may use the handle. ``ZooKeeperSession`` takes a handle out of its state
-/// under its lock before it closes it, and issues every other call while holding that lock, so no call can start
-/// on a handle that is being closed.
+/// under its lock before it closes it, on a thread of its own, and makes every other call either while holding that
+/// lock (requests, credentials, the session id) or from a callback on the handle's own completion thread (the
+/// session event's `zoo_get_current_server` and `zoo_client_id`), which `zookeeper_close` joins before it frees the
+/// handle. So no call can run on a handle that is being freed.
 struct ZooKeeperHandle: @unchecked Sendable {
     let pointer: OpaquePointer
 }
@@ -101,7 +104,7 @@ final class ZooKeeperSession: Sendable {
 
     /// Opens a handle; called with the lock held.
     private func openHandle() -> ZooKeeperHandle? {
-        let timeout = Int32(clamping: self.configuration.sessionTimeout.milliseconds)
+        let timeout = Int32(clamping: self.configuration.sessionTimeout.wholeMilliseconds)
         let context = UnsafeMutableRawPointer(bitPattern: self.tag)
         guard
             let pointer = zookeeper_init2(
@@ -375,13 +378,5 @@ private enum Sessions {
         let tag = UInt(bitPattern: context)
         guard let session = Sessions.table.withLock({ $0.sessions[tag] }) else { return }
         session.handle(state: state, of: handle)
-    }
-}
-
-extension Duration {
-    /// The duration in whole milliseconds (rounded down).
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = self.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }
