@@ -66,11 +66,7 @@ extension ConsulClient: DiscoverySource {
             query: [("recurse", nil)],
             isRead: true
         )
-        if let index, let wait {
-            request.query += [("index", String(index)), ("wait", wait.goDuration)]
-            // The agent answers after `wait`, plus up to 1/16 of it as jitter: allow that and a margin.
-            request.timeout = wait + wait / 16 + self.configuration.requestTimeout
-        }
+        if let index, let wait { request.block(beyond: index, for: wait, margin: self.configuration.requestTimeout) }
         let (response, agent) = try await self.transport.send(request)
         let meta = QueryMeta(response, agent: agent)
         if response.status == 404 { return ([], meta) }

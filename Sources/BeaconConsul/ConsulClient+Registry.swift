@@ -41,10 +41,7 @@ extension ConsulClient: ServiceRegistry {
             query: [("passing", nil)],
             isRead: true
         )
-        if let index, let wait {
-            request.query += [("index", String(index)), ("wait", wait.goDuration)]
-            request.timeout = wait + wait / 16 + self.configuration.requestTimeout
-        }
+        if let index, let wait { request.block(beyond: index, for: wait, margin: self.configuration.requestTimeout) }
         let (response, agent) = try await self.transport.send(request)
         let meta = QueryMeta(response, agent: agent)
         do {

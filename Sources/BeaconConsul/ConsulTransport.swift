@@ -52,6 +52,17 @@ struct ConsulRequest: Sendable {
     var agent: String?
 }
 
+extension ConsulRequest {
+    /// Makes the request a blocking query: it waits beyond `index` for at most `wait`.
+    ///
+    /// The agent answers after `wait`, plus up to 1/16 of it as jitter, so the request's timeout allows that and a
+    /// margin.
+    mutating func block(beyond index: UInt64, for wait: Duration, margin: Duration) {
+        self.query += [("index", String(index)), ("wait", wait.goDuration)]
+        self.timeout = wait + wait / 16 + margin
+    }
+}
+
 /// Sends Consul requests: one agent at a time, moving to the next on connection failures, with the ACL token in the
 /// `X-Consul-Token` header, the datacenter and the consistency mode as query parameters.
 final class ConsulTransport: Sendable {
