@@ -353,6 +353,7 @@ let package = Package(
             // The ZooKeeper client's prefixes, log lines and configuration; no server needed.
             name: "BeaconZooKeeperTests",
             dependencies: [
+                "Beacon",
                 "BeaconZooKeeper",
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -4,25 +4,7 @@ public import Beacon
 
 extension EtcdClient {
     /// A user name and password for etcd's authentication. The password never appears in descriptions.
-    public struct Credentials: Sendable, CustomStringConvertible {
-        /// The etcd user.
-        public var username: String
-        /// The user's password.
-        public var password: String
-
-        /// Creates credentials.
-        ///
-        /// - Parameters:
-        ///   - username: The etcd user.
-        ///   - password: The user's password.
-        public init(username: String, password: String) {
-            self.username = username
-            self.password = password
-        }
-
-        /// The user name with the password masked.
-        public var description: String { "\(self.username):********" }
-    }
+    public typealias Credentials = UserCredentials
 
     /// TLS settings, passed through to libcurl; they apply to `https://` endpoints.
     public typealias TLS = ClientTLS

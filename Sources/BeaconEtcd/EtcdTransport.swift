@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
 import BeaconHTTP
 import Logging
 import Synchronization

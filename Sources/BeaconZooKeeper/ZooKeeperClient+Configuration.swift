@@ -4,25 +4,7 @@ public import Beacon
 
 extension ZooKeeperClient {
     /// A user name and password for ZooKeeper's `digest` authentication. The password never appears in descriptions.
-    public struct DigestCredentials: Sendable, CustomStringConvertible {
-        /// The digest user.
-        public var username: String
-        /// The user's password.
-        public var password: String
-
-        /// Creates credentials.
-        ///
-        /// - Parameters:
-        ///   - username: The digest user.
-        ///   - password: The user's password.
-        public init(username: String, password: String) {
-            self.username = username
-            self.password = password
-        }
-
-        /// The user name with the password masked.
-        public var description: String { "\(self.username):********" }
-    }
+    public typealias DigestCredentials = UserCredentials
 
     /// How a ``ZooKeeperClient`` reaches ZooKeeper.
     public struct Configuration: Sendable {
