@@ -138,3 +138,55 @@ public func report(_ title: String, _ floor: Side, _ subject: Side, unit: String
             + "CPU per \(unit) \(ratio(pairs.map { $1.cpuPerRequest / $0.cpuPerRequest }))"
     )
 }
+
+/// Times `count` calls awaited one after the other by one task, off the main actor as a server's request handlers run
+/// (top-level code is main-actor isolated, and on Linux every resumption onto the main queue would add a thread hop
+/// that no server pays).
+///
+/// - Parameters:
+///   - count: How many calls.
+///   - call: One call (a client's `get`, say).
+/// - Returns: Each call's latency and the whole run's wall-clock time, in nanoseconds.
+/// - Throws: What `call` throws.
+@concurrent
+public func timeSequentialCalls(
+    _ count: Int,
+    _ call: @Sendable () async throws -> Void
+) async throws -> (latencies: [Int64], elapsed: Int64) {
+    var latencies: [Int64] = []
+    latencies.reserveCapacity(count)
+    let clock = ContinuousClock()
+    let start = clock.now
+    for _ in 0..<count {
+        let before = clock.now
+        try await call()
+        latencies.append(nanoseconds(clock.now - before))
+    }
+    return (latencies, nanoseconds(clock.now - start))
+}
+
+/// Times `tasks` concurrent tasks, each making `count` calls one after the other.
+///
+/// - Parameters:
+///   - tasks: How many tasks.
+///   - count: How many calls each task makes.
+///   - call: One call.
+/// - Returns: Every call's latency and the whole run's wall-clock time, in nanoseconds.
+/// - Throws: What `call` throws.
+@concurrent
+public func timeConcurrentCalls(
+    tasks: Int,
+    count: Int,
+    _ call: @escaping @Sendable () async throws -> Void
+) async throws -> (latencies: [Int64], elapsed: Int64) {
+    let start = ContinuousClock.now
+    let latencies = try await withThrowingTaskGroup(of: [Int64].self) { group in
+        for _ in 0..<tasks {
+            group.addTask { try await timeSequentialCalls(count, call).latencies }
+        }
+        var all: [Int64] = []
+        for try await latencies in group { all += latencies }
+        return all
+    }
+    return (latencies, nanoseconds(ContinuousClock.now - start))
+}

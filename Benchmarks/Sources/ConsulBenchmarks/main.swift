@@ -69,41 +69,24 @@ func baselineConcurrent(_ baseline: OpaquePointer, _ handles: Int, _ count: Int)
     return (latencies, elapsed)
 }
 
-/// `count` sequential `ConsulClient.get` calls from one task, off the main actor as a server's request handlers run
-/// (top-level code is main-actor isolated, and on Linux every resumption onto the main queue would add a thread hop
-/// that no server pays).
-@concurrent
+/// `count` sequential `ConsulClient.get` calls from one task.
 func clientSequential(_ consul: ConsulClient, _ count: Int) async throws -> (latencies: [Int64], elapsed: Int64) {
-    var latencies: [Int64] = []
-    latencies.reserveCapacity(count)
-    let clock = ContinuousClock()
-    let start = clock.now
-    for _ in 0..<count {
-        let before = clock.now
+    try await timeSequentialCalls(count) {
         let value = try await consul.get(key)
-        latencies.append(nanoseconds(clock.now - before))
         precondition(value != nil)
     }
-    return (latencies, nanoseconds(clock.now - start))
 }
 
 /// `tasks` concurrent tasks, each making `count` sequential `ConsulClient.get` calls.
-@concurrent
 func clientConcurrent(
     _ consul: ConsulClient,
     _ tasks: Int,
     _ count: Int
 ) async throws -> (latencies: [Int64], elapsed: Int64) {
-    let start = ContinuousClock.now
-    let latencies = try await withThrowingTaskGroup(of: [Int64].self) { group in
-        for _ in 0..<tasks {
-            group.addTask { try await clientSequential(consul, count).latencies }
-        }
-        var all: [Int64] = []
-        for try await latencies in group { all += latencies }
-        return all
+    try await timeConcurrentCalls(tasks: tasks, count: count) {
+        let value = try await consul.get(key)
+        precondition(value != nil)
     }
-    return (latencies, nanoseconds(ContinuousClock.now - start))
 }
 
 @concurrent

@@ -67,41 +67,24 @@ func baselineThreads(_ baseline: OpaquePointer, _ threads: Int, _ count: Int) ->
     return (latencies, elapsed)
 }
 
-/// `count` sequential `ZooKeeperClient.get` calls from one task, off the main actor as a server's request handlers
-/// run (top-level code is main-actor isolated, and on Linux every resumption onto the main queue would add a thread
-/// hop that no server pays).
-@concurrent
+/// `count` sequential `ZooKeeperClient.get` calls from one task.
 func clientSequential(_ client: ZooKeeperClient, _ count: Int) async throws -> (latencies: [Int64], elapsed: Int64) {
-    var latencies: [Int64] = []
-    latencies.reserveCapacity(count)
-    let clock = ContinuousClock()
-    let start = clock.now
-    for _ in 0..<count {
-        let before = clock.now
+    try await timeSequentialCalls(count) {
         let value = try await client.get(key)
-        latencies.append(nanoseconds(clock.now - before))
         precondition(value != nil)
     }
-    return (latencies, nanoseconds(clock.now - start))
 }
 
 /// `tasks` concurrent tasks, each making `count` sequential `ZooKeeperClient.get` calls.
-@concurrent
 func clientConcurrent(
     _ client: ZooKeeperClient,
     _ tasks: Int,
     _ count: Int
 ) async throws -> (latencies: [Int64], elapsed: Int64) {
-    let start = ContinuousClock.now
-    let latencies = try await withThrowingTaskGroup(of: [Int64].self) { group in
-        for _ in 0..<tasks {
-            group.addTask { try await clientSequential(client, count).latencies }
-        }
-        var all: [Int64] = []
-        for try await latencies in group { all += latencies }
-        return all
+    try await timeConcurrentCalls(tasks: tasks, count: count) {
+        let value = try await client.get(key)
+        precondition(value != nil)
     }
-    return (latencies, nanoseconds(ContinuousClock.now - start))
 }
 
 @concurrent
