@@ -3,6 +3,11 @@
 
 import PackageDescription
 
+// `scripts/sanitize thread` builds with BEACON_SANITIZE=thread: the package's locks then tell ThreadSanitizer
+// when they are taken and released (see Sources/BeaconLocks/Lock.swift). Every other build leaves them alone.
+let threadSanitizerSettings: [SwiftSetting] =
+    Context.environment["BEACON_SANITIZE"] == "thread" ? [.define("BEACON_THREAD_SANITIZER")] : []
+
 let package = Package(
     name: "swift-beacon",
     products: [
@@ -43,18 +48,32 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
+        // MARK: Support (package-internal)
+
+        .target(
+            // The lock every module uses: `Mutex`, visible to ThreadSanitizer when BEACON_SANITIZE=thread.
+            name: "BeaconLocks",
+            dependencies: ["CBeaconSupport"],
+            swiftSettings: threadSanitizerSettings
+        ),
+        .target(
+            // C that Swift cannot write: ThreadSanitizer's lock annotations and the machine stack's address.
+            name: "CBeaconSupport"
+        ),
+
         // MARK: Core
 
         .target(
             name: "Beacon",
             dependencies: [
+                "BeaconLocks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams", condition: .when(traits: ["YAML"])),
             ]
         ),
         .target(
             name: "BeaconTesting",
-            dependencies: ["Beacon"]
+            dependencies: ["BeaconLocks", "Beacon"]
         ),
 
         // MARK: Cache
@@ -62,6 +81,7 @@ let package = Package(
         .target(
             name: "BeaconCache",
             dependencies: [
+                "BeaconLocks",
                 "Beacon",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -74,6 +94,7 @@ let package = Package(
         .target(
             name: "BeaconConfiguration",
             dependencies: [
+                "BeaconLocks",
                 "Beacon",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -88,6 +109,7 @@ let package = Package(
             // clients and BeaconRegister's HTTP checks.
             name: "BeaconHTTP",
             dependencies: [
+                "BeaconLocks",
                 "Beacon",
                 "CBeaconCurl",
                 .product(name: "Logging", package: "swift-log"),
@@ -96,6 +118,7 @@ let package = Package(
         .target(
             name: "BeaconEtcd",
             dependencies: [
+                "BeaconLocks",
                 "Beacon",
                 "BeaconHTTP",
                 .product(name: "Logging", package: "swift-log"),
@@ -106,6 +129,7 @@ let package = Package(
         .target(
             name: "BeaconConsul",
             dependencies: [
+                "BeaconLocks",
                 "Beacon",
                 "BeaconHTTP",
                 .product(name: "Logging", package: "swift-log"),
@@ -115,6 +139,7 @@ let package = Package(
         .target(
             name: "BeaconZooKeeper",
             dependencies: [
+                "BeaconLocks",
                 "Beacon",
                 "CBeaconZooKeeper",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -128,6 +153,7 @@ let package = Package(
         .target(
             name: "BeaconRegister",
             dependencies: [
+                "BeaconLocks",
                 "Beacon",
                 "BeaconHTTP",
                 .product(name: "Logging", package: "swift-log"),
@@ -140,6 +166,7 @@ let package = Package(
         .target(
             name: "BeaconPostgres",
             dependencies: [
+                "BeaconLocks",
                 "Beacon",
                 "BeaconCache",
                 "CBeaconLibPQ",
@@ -151,6 +178,7 @@ let package = Package(
         .target(
             name: "BeaconMemcached",
             dependencies: [
+                "BeaconLocks",
                 "Beacon",
                 "BeaconCache",
                 "CBeaconMemcached",
@@ -163,7 +191,7 @@ let package = Package(
 
         .target(
             name: "BeaconExpression",
-            dependencies: ["CBeaconPCRE2"]
+            dependencies: ["BeaconLocks", "CBeaconPCRE2", "CBeaconSupport"]
         ),
 
         // MARK: Container (general: knows expressions, not discovery)
@@ -171,6 +199,7 @@ let package = Package(
         .target(
             name: "BeaconContainer",
             dependencies: [
+                "BeaconLocks",
                 "BeaconExpression",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -183,6 +212,7 @@ let package = Package(
         .target(
             name: "BeaconConfd",
             dependencies: [
+                "BeaconLocks",
                 "Beacon",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -196,6 +226,7 @@ let package = Package(
         .target(
             name: "BeaconDiscovery",
             dependencies: [
+                "BeaconLocks",
                 "Beacon",
                 "BeaconCache",
                 "BeaconConsul",
@@ -299,6 +330,7 @@ let package = Package(
         .testTarget(
             name: "BeaconTests",
             dependencies: [
+                "BeaconLocks",
                 "Beacon",
                 "BeaconTesting",
                 .product(name: "InMemoryLogging", package: "swift-log"),
@@ -308,6 +340,7 @@ let package = Package(
         .testTarget(
             name: "BeaconCacheTests",
             dependencies: [
+                "BeaconLocks",
                 "ServiceRunChecks",
                 "Beacon",
                 "BeaconCache",
@@ -322,6 +355,7 @@ let package = Package(
         .testTarget(
             name: "BeaconConfigurationTests",
             dependencies: [
+                "BeaconLocks",
                 "ServiceRunChecks",
                 "Beacon",
                 "BeaconConfiguration",
@@ -343,6 +377,7 @@ let package = Package(
             // The Consul client's key mapping, wire format and blocking-query rules; no agent needed.
             name: "BeaconConsulTests",
             dependencies: [
+                "BeaconLocks",
                 "Beacon",
                 "BeaconConsul",
                 "BeaconHTTP",
@@ -361,6 +396,7 @@ let package = Package(
         .testTarget(
             name: "BeaconRegisterTests",
             dependencies: [
+                "BeaconLocks",
                 "LoopbackServer",
                 "ServiceRunChecks",
                 "Beacon",
@@ -402,6 +438,7 @@ let package = Package(
         .testTarget(
             name: "BeaconMemcachedTests",
             dependencies: [
+                "BeaconLocks",
                 "ServiceRunChecks",
                 "Beacon",
                 "BeaconCache",
@@ -416,6 +453,7 @@ let package = Package(
         .target(
             // A tiny HTTP server and a refusing port on loopback, for the health checks' tests.
             name: "LoopbackServer",
+            dependencies: ["BeaconLocks"],
             path: "Tests/LoopbackServer"
         ),
         .target(
@@ -430,12 +468,13 @@ let package = Package(
         .target(
             // The Symfony conformance corpus's JSON reader and fixtures, shared by the expression and container tests.
             name: "ExpressionCorpusSupport",
-            dependencies: ["BeaconExpression"],
+            dependencies: ["BeaconLocks", "BeaconExpression"],
             path: "Tests/ExpressionCorpusSupport"
         ),
         .testTarget(
             name: "BeaconContainerTests",
             dependencies: [
+                "BeaconLocks",
                 "Beacon",
                 "BeaconContainer",
                 "BeaconExpression",
@@ -451,6 +490,7 @@ let package = Package(
         .testTarget(
             name: "BeaconDiscoveryTests",
             dependencies: [
+                "BeaconLocks",
                 "Beacon",
                 "BeaconContainer",
                 "BeaconDiscovery",
@@ -467,6 +507,7 @@ let package = Package(
         .testTarget(
             name: "BeaconConfdTests",
             dependencies: [
+                "BeaconLocks",
                 "ServiceRunChecks",
                 "Beacon",
                 "BeaconConfd",
@@ -478,12 +519,13 @@ let package = Package(
         ),
         .testTarget(
             name: "BeaconExpressionTests",
-            dependencies: ["BeaconExpression", "ExpressionCorpusSupport"],
+            dependencies: ["BeaconLocks", "BeaconExpression", "ExpressionCorpusSupport"],
             resources: [.copy("Resources/corpus.json")]
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
+                "BeaconLocks",
                 "LoopbackServer",
                 "ServiceRunChecks",
                 "Beacon",

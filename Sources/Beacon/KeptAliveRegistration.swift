@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import Synchronization
+import BeaconLocks
 
 /// A registration that a registry keeps alive in its swift-service-lifecycle `run()` (an etcd lease, a Consul TTL
 /// check): the keep-alive runs as a child task of `run()` until it is stopped, and the registration is withdrawn once,
@@ -47,7 +47,7 @@ package final class KeepAliveState: Sendable {
         var withdrawal = Withdrawal.none
     }
 
-    fileprivate let state = Mutex(State())
+    fileprivate let state = Lock(State())
 
     package init() {}
 }
@@ -185,7 +185,7 @@ package final class KeepAliveLifecycle: Sendable {
         var live: [ObjectIdentifier: any KeptAliveRegistration] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
     /// The registrations for `run()` to keep alive, in the order they were made.
     package let registrations: AsyncStream<ObjectIdentifier>
     private let continuation: AsyncStream<ObjectIdentifier>.Continuation

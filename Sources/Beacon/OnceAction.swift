@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import Synchronization
+import BeaconLocks
 
 /// An asynchronous action that runs at most once, however many tasks ask for it: the `cancel()` of the handles that
 /// registries and key stores return (``ServiceRegistration``, ``EphemeralKey``).
 package final class OnceAction: Sendable {
-    private let action: Mutex<(@Sendable () async -> Void)?>
+    private let action: Lock<(@Sendable () async -> Void)?>
 
     /// Creates the action, not yet run.
     package init(_ action: @escaping @Sendable () async -> Void) {
-        self.action = Mutex(action)
+        self.action = Lock(action)
     }
 
     /// `true` once ``run()`` has been called.

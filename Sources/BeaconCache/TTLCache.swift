@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+public import BeaconLocks
 public import CoreMetrics
 public import Logging
 public import ServiceLifecycle
@@ -30,7 +31,7 @@ public import Synchronization
 /// ```
 ///
 /// The cache is `Sendable`: a pure value-type core (every decision takes the time as an argument) inside a
-/// `Mutex`. Loads run outside the lock, in the calling task; nothing is started in the background except by
+/// `Lock`. Loads run outside the lock, in the calling task; nothing is started in the background except by
 /// ``run()``.
 public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable, Service {
     /// A reload requested by refresh-ahead.
@@ -51,12 +52,12 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     public let name: String
     /// The configuration the cache was created with (fractions clamped into range).
     public let configuration: TTLCacheConfiguration
-    @usableFromInline let shell: Mutex<Shell>
+    @usableFromInline let shell: Lock<Shell>
     @usableFromInline let time: any CacheTimeSource
     private let logger: Logger
     @usableFromInline let metrics: CacheMetrics
     private let persistence: CachePersistence<Key, Value>?
-    private let persistenceLock = Mutex(())
+    private let persistenceLock = Lock(())
 
     /// Creates a cache that reads time from a clock of your choice (tests pass a manual clock).
     ///
@@ -126,7 +127,7 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         self.logger = logger
         self.metrics = CacheMetrics(name: name, factory: metricsFactory)
         self.persistence = persistence
-        self.shell = Mutex(Shell(core: CacheState(configuration: self.configuration)))
+        self.shell = Lock(Shell(core: CacheState(configuration: self.configuration)))
         if persistence != nil { self.restorePersistedEntries() }
     }
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 public import Beacon
+import BeaconLocks
 public import Logging
 public import ServiceLifecycle
-import Synchronization
 
 /// confd, driven by watches: keeps files rendered from discovered keys up to date, checks them, and reloads the
 /// services that read them.
@@ -277,7 +277,7 @@ public final class Confd: Service, Sendable {
 
 /// The last snapshot each watch of a resource delivered.
 private final class LatestSnapshots: Sendable {
-    private let snapshots = Mutex<[String: DiscoverySnapshot]>([:])
+    private let snapshots = Lock<[String: DiscoverySnapshot]>([:])
 
     var all: [String: DiscoverySnapshot] { self.snapshots.withLock { $0 } }
 

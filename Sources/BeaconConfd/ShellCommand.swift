@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
 import Foundation
-import Synchronization
 
 /// A resource's `check_cmd` or `reload_cmd`, run by `/bin/sh -c` as confd runs it.
 struct ShellCommand: Sendable {
@@ -87,7 +87,7 @@ private final class ProcessExit: Sendable {
         var waiter: CheckedContinuation<(Int32, Process.TerminationReason), Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     func finish(_ status: Int32, _ reason: Process.TerminationReason) {
         let waiter = self.state.withLock { state in

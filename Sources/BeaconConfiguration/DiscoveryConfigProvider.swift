@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 
 public import Beacon
+import BeaconLocks
 public import Configuration
 public import Logging
 public import ServiceLifecycle
-import Synchronization
 
 /// A swift-configuration provider that reads its values from a discovery source (etcd, Consul, ZooKeeper, or an
 /// in-process source), under a prefix, and follows their changes.
@@ -76,7 +76,7 @@ public final class DiscoveryConfigProvider: ConfigProvider, Service, Sendable {
     public let providerName: String
     private let mapping: KeyMapping
     private let logger: Logger
-    private let state: Mutex<State>
+    private let state: Lock<State>
 
     /// Creates a provider over a discovery source; it serves nothing until ``run()`` or ``load()`` brings the first
     /// snapshot.
@@ -96,7 +96,7 @@ public final class DiscoveryConfigProvider: ConfigProvider, Service, Sendable {
         self.configuration = configuration
         self.providerName = providerName
         self.mapping = mapping
-        self.state = Mutex(State(tree: ConfigTree(providerName: providerName, mapping: mapping, source: nil)))
+        self.state = Lock(State(tree: ConfigTree(providerName: providerName, mapping: mapping, source: nil)))
         var logger = logger
         logger[metadataKey: LogKey.provider] = "\(providerName)"
         self.logger = logger

@@ -2,8 +2,8 @@
 
 public import Beacon
 import BeaconHTTP
+import BeaconLocks
 import Logging
-import Synchronization
 
 extension ConsulClient: ServiceRegistry {
     /// Lists the instances of a service whose checks all pass (`/v1/health/service/<name>?passing`).
@@ -140,7 +140,7 @@ final class ServiceKeeper: KeptAliveRegistration {
     private let instance: ServiceInstance
     private let ttl: Duration
     /// The agent that holds the registration.
-    private let agent = Mutex<String?>(nil)
+    private let agent = Lock<String?>(nil)
 
     init(client: ConsulClient, instance: ServiceInstance, ttl: Duration) {
         self.client = client

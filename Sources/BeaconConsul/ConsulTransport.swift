@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import BeaconHTTP
+import BeaconLocks
 import Logging
-import Synchronization
 
 /// What a blocking-capable read says about itself, from Consul's response headers.
 public struct QueryMeta: Hashable, Sendable {
@@ -70,7 +70,7 @@ final class ConsulTransport: Sendable {
     let agents: [String]
     private let configuration: ConsulClient.Configuration
     private let logger: Logger
-    private let current = Mutex(0)
+    private let current = Lock(0)
 
     init(configuration: ConsulClient.Configuration, logger: Logger) throws(ConsulError) {
         guard !configuration.agents.isEmpty else {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 public import BeaconExpression
+import BeaconLocks
 import Logging
 import Synchronization
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
 import Synchronization
 
 /// A value from outside the container that services can be built from, such as a key read from discovery.
@@ -32,7 +33,7 @@ public final class ContainerInput: Sendable, CustomStringConvertible {
         let slot: Int
     }
 
-    private let readers = Mutex<[Reader]>([])
+    private let readers = Lock<[Reader]>([])
 
     /// What the input is, for logs: a key or a prefix, for example.
     public let name: String

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
 import ServiceLifecycle
-import Synchronization
 
 /// What happens to built instances after they are built: the ones that are `Service`s are run by
 /// ``Container/run()``, and the ones replaced by a rebuild are closed once nobody uses them (see
@@ -39,7 +39,7 @@ final class InstanceLifetimes: Sendable {
         var running: [ObjectIdentifier: OneShotEvent] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
     let events: AsyncStream<Event>
     private let continuation: AsyncStream<Event>.Continuation
     let gracePeriod: Duration
@@ -167,7 +167,7 @@ final class OneShotEvent: Sendable {
         var nextWaiter = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     /// Fires the event: every waiter returns, and later waits return at once.
     func fire() {
@@ -215,7 +215,7 @@ enum LifetimeTraits {
         var isClosable: Bool
     }
 
-    private static let known = Mutex<[ObjectIdentifier: Traits]>([:])
+    private static let known = Lock<[ObjectIdentifier: Traits]>([:])
 
     static func of(_ value: any Sendable) -> Traits {
         let type = ObjectIdentifier(Swift.type(of: value))

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 public import BeaconExpression
-import Synchronization
+import BeaconLocks
 
 /// A built service, boxed so a typed `get` can take it out without a dynamic cast.
 @usableFromInline
@@ -161,7 +161,7 @@ final class AnyBox: ServiceBox {
 
 /// A service's expression form, computed by dynamic casts on first use and kept: the boxes' shared memo.
 final class ConvertedExpressionValue: Sendable {
-    private let converted = Mutex<ExpressionValue?>(nil)
+    private let converted = Lock<ExpressionValue?>(nil)
 
     /// The kept value, or the one `convert` makes (and that is kept) on the first call.
     func value(_ convert: () -> ExpressionValue) -> ExpressionValue {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
 public import Synchronization
 
 /// The run-time state of one service: idle, being built (with the callers waiting for it), or built.
@@ -38,7 +39,7 @@ final class Slot: Sendable {
         var retired: AnyObject?
     }
 
-    let state = Mutex(State())
+    let state = Lock(State())
     /// The type of the service when it was registered with a typed closure: a typed `get` of that type can take
     /// the box without a cast.
     @usableFromInline let typeID: ObjectIdentifier?

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 public import Beacon
+import BeaconLocks
 public import BeaconMemcached
 public import BeaconPostgres
 import ServiceLifecycle

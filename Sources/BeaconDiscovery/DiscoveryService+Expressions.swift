@@ -3,6 +3,7 @@
 import Beacon
 import BeaconContainer
 public import BeaconExpression
+import BeaconLocks
 import BeaconMemcached
 import Synchronization
 

@@ -3,11 +3,11 @@
 public import Beacon
 import BeaconCache
 public import BeaconContainer
+import BeaconLocks
 import BeaconMemcached
 import BeaconPostgres
 public import Logging
 public import ServiceLifecycle
-import Synchronization
 
 /// The discovery service of a container: where services defined in YAML or code read discovered values and
 /// get clients that follow their backends.
@@ -46,7 +46,7 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
     /// The client this service created from its URL (etcd, ZooKeeper or Consul), which it runs and closes; `nil` for
     /// a file or a source given in code.
     private let ownedClient: OwnedClient?
-    let state = Mutex(State())
+    let state = Lock(State())
     private let jobs: AsyncStream<Job>
     private let jobQueue: AsyncStream<Job>.Continuation
 

@@ -2,7 +2,7 @@
 
 import Beacon
 import BeaconContainer
-import Synchronization
+import BeaconLocks
 
 /// One location (a key, a prefix or a service) that a construction read through a ``DiscoveryService``: its last known
 /// entries, and the ``ContainerInput`` that rebuilds the services that read it when they change.
@@ -14,7 +14,7 @@ final class FollowedValue: Sendable {
     let location: DiscoveryLocation
     let input: ContainerInput
     /// The entries, sorted by key; `nil` until the first read or snapshot.
-    private let entries = Mutex<[KeyValue]?>(nil)
+    private let entries = Lock<[KeyValue]?>(nil)
 
     init(_ location: DiscoveryLocation) {
         self.location = location

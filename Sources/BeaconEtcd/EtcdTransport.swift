@@ -2,8 +2,8 @@
 
 import Beacon
 import BeaconHTTP
+import BeaconLocks
 import Logging
-import Synchronization
 
 /// Sends etcd gateway requests: JSON in and out, moving to the next endpoint on connection failures, and
 /// authenticating (and re-authenticating once when a token is rejected) when credentials are configured.
@@ -18,7 +18,7 @@ final class EtcdTransport: Sendable {
     private let credentials: EtcdClient.Credentials?
     private let requestTimeout: Duration
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     init(configuration: EtcdClient.Configuration, logger: Logger) throws(EtcdError) {
         guard !configuration.endpoints.isEmpty else {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconLocks
 import Logging
-import Synchronization
 
 extension EtcdClient {
     /// Writes a key attached to a new lease of `ttl` and hands the lease to ``run()`` to keep alive: the machinery
@@ -57,13 +57,13 @@ final class LeaseKeeper: KeptAliveRegistration {
     private let client: EtcdClient
     private let key: String
     private let value: [UInt8]
-    private let current: Mutex<EtcdLease>
+    private let current: Lock<EtcdLease>
 
     init(client: EtcdClient, key: String, value: [UInt8], lease: EtcdLease) {
         self.client = client
         self.key = key
         self.value = value
-        self.current = Mutex(lease)
+        self.current = Lock(lease)
     }
 
     /// The lease the key is attached to now.

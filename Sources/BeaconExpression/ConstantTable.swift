@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import Synchronization
+import BeaconLocks
 
 /// The constants the built-in `constant()` function reads.
 final class ConstantTable: Sendable {
-    private let values: Mutex<[String: ExpressionValue]>
+    private let values: Lock<[String: ExpressionValue]>
 
     /// Starts with the PHP constants expressions commonly use.
     init() {
-        values = Mutex([
+        values = Lock([
             "PHP_INT_MAX": .int(Int.max),
             "PHP_INT_MIN": .int(Int.min),
             "PHP_INT_SIZE": .int(8),

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import Synchronization
+import BeaconLocks
 
 /// Symfony's ExpressionLanguage: parses, checks, compiles and evaluates expressions with PHP semantics.
 ///
@@ -31,7 +31,7 @@ public final class ExpressionLanguage: Sendable {
     /// The most parsed expressions the cache keeps; it is emptied when full.
     public static let cacheCapacity = 4096
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
     private let constants: ConstantTable
 
     /// Creates a language with the built-in `constant()` function.

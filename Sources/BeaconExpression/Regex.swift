@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
 import CBeaconPCRE2
-import Synchronization
 
 /// A compiled PCRE2 pattern with the match limits PHP uses.
 ///
@@ -55,7 +55,7 @@ enum PHPRegex {
     }
 
     /// Compiled patterns by source text, as PHP's per-process regex cache (bounded).
-    private static let cache = Mutex<[[UInt8]: Compiled]>([:])
+    private static let cache = Lock<[[UInt8]: Compiled]>([:])
     private static let cacheLimit = 4096
 
     /// Compiles a pattern such as `/^a/i`, using the cache.

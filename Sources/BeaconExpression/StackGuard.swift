@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import CBeaconSupport
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -42,10 +44,11 @@ struct StackGuard {
     }()
     #endif
 
-    @inline(never)
+    /// The address of the current frame on the machine stack. Not the address of a Swift local: under
+    /// AddressSanitizer a local whose address is taken lives on a fake stack on the heap, where the bounds of the
+    /// thread's stack say nothing.
     private static func currentAddress() -> UInt {
-        var marker: UInt8 = 0
-        return withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
+        UInt(cbeacon_stack_address())
     }
 
     /// The lowest address and the size of the current thread's stack, when the platform tells.

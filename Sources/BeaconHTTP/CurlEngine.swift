@@ -9,7 +9,7 @@ import Synchronization
 /// The state of a client's transfers: the multi handle's transfers, those waiting for a connection slot, the
 /// sockets libcurl waits on and its timer.
 ///
-/// `@unchecked Sendable` is safe because ``CurlLoop`` keeps the engine in a `Mutex` and reaches it only through
+/// `@unchecked Sendable` is safe because ``CurlLoop`` keeps the engine in a `Lock` and reaches it only through
 /// `withLock`, so every method runs with that lock held, on the I/O thread or on the thread of a task that submits,
 /// cancels or resumes a transfer; the engine never escapes the lock (libcurl's callbacks, which find it through a
 /// context pointer, run inside those methods: socket, timer, header and body callbacks all happen within

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
 import CBeaconCurl
 import Glibc
 import Logging
@@ -7,7 +8,7 @@ import Synchronization
 
 /// A client's transfers and the I/O thread that waits for them.
 ///
-/// Every use of the multi handle happens inside the ``CurlEngine``'s `Mutex`, on whichever thread holds it. A task
+/// Every use of the multi handle happens inside the ``CurlEngine``'s `Lock`, on whichever thread holds it. A task
 /// that submits a request takes that lock if it is free and lets libcurl send the request at once, on its own
 /// thread, without blocking (libcurl is driven through `curl_multi_socket_action`, which never waits). If the lock
 /// is busy, the task never waits for it: it leaves the request in the inbox and wakes the I/O thread. The waiting
@@ -20,7 +21,7 @@ import Synchronization
 /// The loop is also a task executor (`CurlLoop+TaskExecutor.swift`): tasks that prefer it run on the I/O thread
 /// between turns.
 ///
-/// `@unchecked Sendable` is safe because the mutable state lives behind the three `Mutex`es (the engine, the
+/// `@unchecked Sendable` is safe because the mutable state lives behind the three `Lock`s (the engine, the
 /// inbox, the job queue) and one atomic (the I/O thread's identity); the file descriptors are immutable after
 /// `init` and closed in `deinit`, when no thread holds the loop any more (writing to the eventfd, the only use
 /// outside a lock, is then impossible: a task that prefers the loop as its executor holds it too).
@@ -55,11 +56,11 @@ final class CurlLoop: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private let epoll: Int32
     private let wakeUp: Int32
-    private let engine: Mutex<CurlEngine>
-    private let inbox = Mutex(Inbox())
+    private let engine: Lock<CurlEngine>
+    private let inbox = Lock(Inbox())
 
     /// Jobs of tasks that prefer this loop as their executor (see `CurlLoop+TaskExecutor.swift`).
-    let jobs = Mutex(JobQueue())
+    let jobs = Lock(JobQueue())
 
     /// The I/O thread's `pthread_self()`, set when ``run()`` starts (0 before).
     let loopThread = Atomic<UInt>(0)
@@ -83,7 +84,7 @@ final class CurlLoop: @unchecked Sendable {
         self.multi = multi
         self.epoll = epoll
         self.wakeUp = wakeUp
-        self.engine = Mutex(CurlEngine(multi: multi, epoll: epoll, configuration: configuration, logger: logger))
+        self.engine = Lock(CurlEngine(multi: multi, epoll: epoll, configuration: configuration, logger: logger))
     }
 
     deinit {

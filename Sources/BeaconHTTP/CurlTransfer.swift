@@ -9,7 +9,7 @@ import Synchronization
 /// only with the loop's engine lock held (by the I/O thread or by a task driving libcurl): the submitting task
 /// creates the transfer and hands it over inside that lock, and no code outside it reads those properties. The
 /// properties that other threads use are immutable (`request`, `target`, `stream`) or synchronized themselves
-/// (`cancelRequested` is atomic, ``StreamBuffer`` holds a `Mutex`).
+/// (`cancelRequested` is atomic, ``StreamBuffer`` holds a `Lock`).
 final class CurlTransfer: @unchecked Sendable {
     /// Whom to tell about the outcome.
     enum Completion {

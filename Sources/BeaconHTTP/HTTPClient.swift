@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
 package import Logging
 import Synchronization
 
@@ -27,13 +28,13 @@ package final class HTTPClient: Sendable {
 
     /// Parsed request URLs, by URL: a client sends most requests to a few URLs, and looking one up costs less than
     /// splitting it again.
-    private let targets = Mutex<[String: RequestTarget]>([:])
+    private let targets = Lock<[String: RequestTarget]>([:])
 
     /// The most URLs kept in ``targets``; past that the cache starts over.
     private static let targetCacheLimit = 256
 
     /// The I/O thread, until ``close()`` joins it.
-    private let thread: Mutex<pthread_t?>
+    private let thread: Lock<pthread_t?>
 
     /// Creates a client and starts its I/O thread.
     ///
@@ -56,7 +57,7 @@ package final class HTTPClient: Sendable {
             Unmanaged.passRetained(loop).toOpaque()
         )
         precondition(result == 0, "pthread_create failed with error \(result)")
-        self.thread = Mutex(thread)
+        self.thread = Lock(thread)
     }
 
     /// Creates a client that does not log.

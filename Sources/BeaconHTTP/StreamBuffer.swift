@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import Synchronization
+import BeaconLocks
 
 /// The bounded hand-off of a stream's body from the I/O thread (producer) to one consuming task.
 ///
@@ -37,7 +37,7 @@ final class StreamBuffer: Sendable {
     /// The most bytes kept for the consumer before the transfer pauses.
     let limit: Int
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     /// Creates an empty buffer.
     ///

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 public import Beacon
+import BeaconLocks
 public import Logging
 public import ServiceLifecycle
-import Synchronization
 
 /// A memcached pool that follows a server list in a discovery source and rebuilds itself when the list changes.
 ///
@@ -37,7 +37,7 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
         var running = false
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
     /// Signalled by ``close()``, which ends ``run()``.
     private let closing = ChangeSignal()
     /// Counts server-list reads (``updateCount``) and wakes ``waitForUpdate(after:)``.

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 public import Beacon
+import BeaconLocks
 import CBeaconMemcached
 public import Logging
-import Synchronization
 
 /// A thread-safe pool of memcached connections over a fixed server list.
 ///
@@ -32,9 +32,9 @@ public final class MemcachedPool: MemcachedClient {
         var released = false
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
     /// The handle `server(forKey:)` asks; it never connects. `nil` once released.
-    private let router: Mutex<CHandle?>
+    private let router: Lock<CHandle?>
     private let handles: CPool
     private let serverList: MemcachedServerList
     private let workers: MemcachedWorkers
@@ -72,7 +72,7 @@ public final class MemcachedPool: MemcachedClient {
         }
         self.servers = servers
         self.configuration = configuration
-        self.router = Mutex(CHandle(pointer: router))
+        self.router = Lock(CHandle(pointer: router))
         self.handles = CPool(pool: pool)
         self.serverList = MemcachedServerList(servers)
         self.workers = MemcachedWorkers(count: configuration.maxConnections)
@@ -249,7 +249,7 @@ public final class MemcachedPool: MemcachedClient {
 
 /// A libmemcached handle owned by a ``MemcachedPool``.
 ///
-/// `@unchecked Sendable` is safe because the only instance lives inside the pool's `router` `Mutex`: every use of
+/// `@unchecked Sendable` is safe because the only instance lives inside the pool's `router` `Lock`: every use of
 /// the pointer, and its release, happens with that lock held, so one thread at a time uses the handle.
 struct CHandle: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<memcached_st>
@@ -259,7 +259,7 @@ struct CHandle: @unchecked Sendable {
 ///
 /// `@unchecked Sendable` is safe because `memcached_pool_fetch` and `memcached_pool_release` lock the C pool's own
 /// mutex, and a fetched handle is used only by the thread that fetched it until it releases it. The pool is
-/// destroyed once, after the lease count (in the `MemcachedPool`'s `Mutex`) shows no operation is using it.
+/// destroyed once, after the lease count (in the `MemcachedPool`'s `Lock`) shows no operation is using it.
 struct CPool: @unchecked Sendable {
     let pool: OpaquePointer
 }

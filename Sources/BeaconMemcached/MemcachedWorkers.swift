@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
 import Dispatch
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +25,7 @@ final class MemcachedWorkers: Sendable {
         var closed = false
     }
 
-    private let queue = Mutex(Queue())
+    private let queue = Lock(Queue())
     private let available = DispatchSemaphore(value: 0)
     private let count: Int
 

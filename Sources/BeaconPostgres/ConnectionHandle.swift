@@ -7,8 +7,8 @@ import CBeaconLibPQ
 /// before the connection exists).
 ///
 /// `@unchecked Sendable` is safe because a handle is only ever used by one task at a time: the connect routine owns
-/// it until it hands it to a new ``PostgresConnection``, which keeps it in a `Mutex` and lends it to one operation
-/// at a time (its `busy` flag), and `PQfinish` is called once, by whoever takes it out of the `Mutex` (the pointer is
+/// it until it hands it to a new ``PostgresConnection``, which keeps it in a `Lock` and lends it to one operation
+/// at a time (its `busy` flag), and `PQfinish` is called once, by whoever takes it out of the `Lock` (the pointer is
 /// set to `nil` in the same critical section). libpq allows a `PGconn` to move between threads as long as two threads
 /// never use it at once (`PQisthreadsafe() == 1`).
 struct ConnectionHandle: @unchecked Sendable {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconLocks
 import CBeaconLibPQ
 import Synchronization
 

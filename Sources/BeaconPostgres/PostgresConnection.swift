@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 public import Beacon
+import BeaconLocks
 import CBeaconLibPQ
 import Logging
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -48,7 +48,7 @@ public final class PostgresConnection: Sendable {
     /// The parameters the connection was made with (their description masks the password).
     public let parameters: PostgresParameters
     let logger: Logger
-    let state: Mutex<State>
+    let state: Lock<State>
     /// The factory's location generation the parameters were read at: a pool discards the connection once the
     /// location has changed since (a new Patroni leader, a new value).
     let locationGeneration: UInt64
@@ -63,7 +63,7 @@ public final class PostgresConnection: Sendable {
         self.endpoint = endpoint
         self.parameters = parameters
         self.logger = logger
-        self.state = Mutex(State(handle: handle))
+        self.state = Lock(State(handle: handle))
         self.locationGeneration = locationGeneration
     }
 

@@ -2,9 +2,9 @@
 
 public import Beacon
 public import BeaconCache
+import BeaconLocks
 public import CoreMetrics
 public import Logging
-import Synchronization
 
 /// Makes PostgreSQL connections to wherever discovery says the database is, and finds it again when it moves.
 ///
@@ -425,7 +425,7 @@ public final class PostgresConnectionFactory: Sendable {
 
 /// The fingerprint of what the location said when a factory last read its parameters to connect.
 private final class LastRead: Sendable {
-    private let fingerprint = Mutex<[KeyValue]?>(nil)
+    private let fingerprint = Lock<[KeyValue]?>(nil)
 
     /// The fingerprint of the last read; `nil` before the first.
     var value: [KeyValue]? { self.fingerprint.withLock { $0 } }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconLocks
 import CoreMetrics
 public import Logging
 public import ServiceLifecycle
@@ -35,7 +36,7 @@ public final class PostgresConnectionPool: Sendable, Service {
     /// The pool's limits.
     public let configuration: Configuration
     private let logger: Logger
-    private let state: Mutex<PoolState>
+    private let state: Lock<PoolState>
     /// Whether ``run()`` was called.
     private let running = Atomic<Bool>(false)
     /// Signalled by ``close()``, which ends ``run()``.
@@ -55,7 +56,7 @@ public final class PostgresConnectionPool: Sendable, Service {
         self.factory = factory
         self.configuration = configuration
         self.logger = logger
-        self.state = Mutex(PoolState(maxConnections: configuration.maxConnections))
+        self.state = Lock(PoolState(maxConnections: configuration.maxConnections))
     }
 
     deinit {

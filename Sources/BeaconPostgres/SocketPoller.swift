@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import Synchronization
+import BeaconLocks
 
 #if canImport(Glibc)
 import Glibc
@@ -55,7 +55,7 @@ final class SocketPoller: Sendable {
     /// The process-wide poller, whose thread starts on first use.
     static let shared = SocketPoller()
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
     /// The read end of the wake-up pipe, watched by the thread.
     private let wakeDescriptor: Int32
     /// The write end of the wake-up pipe: one byte wakes the thread.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import Synchronization
+import BeaconLocks
 
 extension RegistrationWatchdog {
     /// The states of a watchdog as they change, from ``RegistrationWatchdog/stateUpdates()``.
@@ -53,7 +53,7 @@ final class StateBroadcast: Sendable {
         var nextID = 0
     }
 
-    private let storage = Mutex(Storage())
+    private let storage = Lock(Storage())
 
     /// The current state.
     var state: RegistrationWatchdog.State { self.storage.withLock { $0.state } }

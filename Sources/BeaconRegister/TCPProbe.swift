@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconLocks
 import Synchronization
 
 #if canImport(Glibc)
@@ -53,7 +54,7 @@ private final class TCPProbeJob: Sendable {
     /// Set when the waiting task is cancelled; the thread looks at it between short polls.
     let cancelled = Atomic<Bool>(false)
     /// The waiting task, resumed once by the thread (or by ``start(_:)`` when no thread could be started).
-    private let continuation = Mutex<CheckedContinuation<Void, any Error>?>(nil)
+    private let continuation = Lock<CheckedContinuation<Void, any Error>?>(nil)
 
     init(host: String, port: Int, timeout: Duration) {
         self.host = host

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 public import Beacon
-import Synchronization
+import BeaconLocks
 
 /// A discovery source that wraps another and fails on demand, counting the calls it receives.
 ///
@@ -52,7 +52,7 @@ public final class FaultInjectingSource<Base: DiscoverySource>: DiscoverySource 
 
     /// The wrapped source, which answers calls that are not failed.
     public let base: Base
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     /// Wraps a source.
     ///

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconLocks
 import Logging
-import Synchronization
 
 /// An ephemeral node the client keeps: a registration or an ephemeral key.
 ///
@@ -19,7 +19,7 @@ final class EphemeralNode: KeptAliveRegistration {
     let isSequential: Bool
     /// What the node is, for logs: `registration of web/a at 10.0.0.1:80` or `ephemeral key /test/a`.
     let label: String
-    private let current = Mutex<(path: String, generation: Int)?>(nil)
+    private let current = Lock<(path: String, generation: Int)?>(nil)
 
     init(client: ZooKeeperClient, path: String, data: [UInt8], isSequential: Bool, label: String) {
         self.client = client

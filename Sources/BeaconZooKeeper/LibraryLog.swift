@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
 import CBeaconZooKeeper
 import Logging
-import Synchronization
 
 /// Sends libzookeeper's own log (stderr by default) to swift-log.
 ///
@@ -18,7 +18,7 @@ enum LibraryLog {
         var secrets: [String]
     }
 
-    private static let sinks = Mutex<[Sink]>([])
+    private static let sinks = Lock<[Sink]>([])
 
     /// Adds a client's logger.
     static func add(tag: UInt, logger: Logger, secrets: [String]) {

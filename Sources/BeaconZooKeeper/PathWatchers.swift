@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
 import CBeaconZooKeeper
-import Synchronization
 
 /// What a one-shot ZooKeeper watch reported for a path, or that the session was replaced.
 enum WatchSignal: Sendable {
@@ -28,7 +28,7 @@ enum PathWatchers {
         var subscribers: [UInt: WatchSignals] = [:]
     }
 
-    private static let table = Mutex(Table())
+    private static let table = Lock(Table())
 
     /// Registers a subscriber; its tag is the context of the watches it arms.
     static func add(_ signals: WatchSignals) -> UInt {
@@ -79,7 +79,7 @@ final class WatchSignals: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     /// Adds a signal and wakes the waiting task.
     func post(_ signal: WatchSignal) {

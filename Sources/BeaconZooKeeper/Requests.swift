@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
 import CBeaconZooKeeper
-import Synchronization
 
 /// One asynchronous libzookeeper request, as the client issues it.
 enum Request: Sendable {
@@ -61,10 +61,10 @@ final class PendingReplies: Sendable {
         var unanswered = Outcome.cancelled
     }
 
-    private let state: Mutex<State>
+    private let state: Lock<State>
 
     init(count: Int) {
-        self.state = Mutex(State(outcomes: Array(repeating: nil, count: count), remaining: count))
+        self.state = Lock(State(outcomes: Array(repeating: nil, count: count), remaining: count))
     }
 
     /// Records one request's outcome; the last one resumes the waiting task.

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconLocks
 import CBeaconZooKeeper
 import CoreMetrics
 import Foundation
 import Logging
-import Synchronization
 
 /// A libzookeeper handle (`zhandle_t *`), to hand to the thread that closes it.
 ///
@@ -47,7 +47,7 @@ final class ZooKeeperSession: Sendable {
 
     let configuration: ZooKeeperClient.Configuration
     let logger: Logger
-    private let state: Mutex<State>
+    private let state: Lock<State>
     /// This session's tag: the context of its handles' global watcher.
     private let tag: UInt
     private let expirationCounter: Counter
@@ -56,7 +56,7 @@ final class ZooKeeperSession: Sendable {
         try configuration.validate()
         self.configuration = configuration
         self.logger = logger
-        self.state = Mutex(State())
+        self.state = Lock(State())
         self.expirationCounter = Counter(label: "beacon_zookeeper_session_expirations_total")
         self.tag = Sessions.reserveTag()
         Sessions.register(self, tag: self.tag)
@@ -355,7 +355,7 @@ private enum Sessions {
         var sessions: [UInt: ZooKeeperSession] = [:]
     }
 
-    private static let table = Mutex(Table())
+    private static let table = Lock(Table())
 
     static func reserveTag() -> UInt {
         self.table.withLock { table in

@@ -2,14 +2,14 @@
 
 import Beacon
 import BeaconCache
+import BeaconLocks
 import BeaconTesting
-import Synchronization
 import Testing
 
 /// A registry (over a `StaticSource`) whose instance lists fail on demand, and count.
 final class FlakyRegistry: DiscoverySource, ServiceRegistry {
     let base = StaticSource()
-    private let state = Mutex((failing: false, reads: 0))
+    private let state = Lock((failing: false, reads: 0))
 
     var reads: Int { self.state.withLock { $0.reads } }
 

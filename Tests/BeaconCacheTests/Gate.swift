@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import Synchronization
+import BeaconLocks
 
 /// A one-shot latch: `wait()` suspends until `open()`; a load blocked on it keeps its flight in progress.
 final class Gate: Sendable {
-    private let state = Mutex<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let state = Lock<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -29,7 +29,7 @@ final class Gate: Sendable {
 extension Gate {
     /// A boolean shared between tasks.
     final class Flag: Sendable {
-        private let state = Mutex(false)
+        private let state = Lock(false)
         var value: Bool { self.state.withLock { $0 } }
         func set(_ value: Bool) { self.state.withLock { $0 = value } }
     }
@@ -37,7 +37,7 @@ extension Gate {
 
 /// Counts calls from many tasks.
 final class Counter: Sendable {
-    private let value = Mutex(0)
+    private let value = Lock(0)
 
     @discardableResult
     func increment() -> Int {

@@ -2,10 +2,10 @@
 
 import Beacon
 import BeaconConfd
+import BeaconLocks
 import BeaconTesting
 import Logging
 import ServiceRunChecks
-import Synchronization
 import Testing
 
 @Suite("Keeping resources up to date")
@@ -136,8 +136,8 @@ struct ConfdServiceTests {
 /// A source whose watches fail until ``heal()``, as a backend that cannot be reached.
 final class UnwatchableSource: DiscoverySource {
     private let base: StaticSource
-    private let healed = Mutex(false)
-    private let failures = Mutex(0)
+    private let healed = Lock(false)
+    private let failures = Lock(0)
 
     init(_ base: StaticSource) {
         self.base = base

@@ -2,13 +2,13 @@
 
 import Beacon
 import BeaconConfiguration
+import BeaconLocks
 import BeaconTesting
 import Configuration
 import ConfigurationTesting
 import InMemoryLogging
 import Logging
 import ServiceRunChecks
-import Synchronization
 import Testing
 
 /// The bytes swift-configuration's compatibility test expects (`magic`, `magic2`).
@@ -55,7 +55,7 @@ private func whileRunning(
 
 /// Values a watch received, in order.
 private final class Received<Value: Sendable>: Sendable {
-    private let values = Mutex<[Value]>([])
+    private let values = Lock<[Value]>([])
     var all: [Value] { self.values.withLock { $0 } }
     func append(_ value: Value) { self.values.withLock { $0.append(value) } }
 }
@@ -394,11 +394,11 @@ struct DiscoveryConfigProviderTests {
 /// A source whose first watches throw before they deliver anything.
 private final class FailingWatchSource: DiscoverySource {
     let base: StaticSource
-    private let state: Mutex<(failuresLeft: Int, watches: Int)>
+    private let state: Lock<(failuresLeft: Int, watches: Int)>
 
     init(_ base: StaticSource, failures: Int) {
         self.base = base
-        self.state = Mutex((failures, 0))
+        self.state = Lock((failures, 0))
     }
 
     var watches: Int { self.state.withLock { $0.watches } }

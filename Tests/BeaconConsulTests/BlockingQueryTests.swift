@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
 import Logging
-import Synchronization
 import Testing
 
 @testable import BeaconConsul
@@ -11,10 +11,10 @@ import Testing
 struct BlockingQueryTests {
     /// Answers with a script of (value, index) pairs, recording the index each request sent.
     final class Script: Sendable {
-        private let state: Mutex<(answers: [(String, UInt64)], sent: [UInt64?])>
+        private let state: Lock<(answers: [(String, UInt64)], sent: [UInt64?])>
 
         init(_ answers: [(String, UInt64)]) {
-            self.state = Mutex((answers, []))
+            self.state = Lock((answers, []))
         }
 
         var sent: [UInt64?] { self.state.withLock { $0.sent } }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import BeaconExpression
+import BeaconLocks
 import Synchronization
 import Testing
 
@@ -44,7 +45,7 @@ struct FastPathTests {
     @Test("a service built through an expression from a refreshable one is not published, and is rebuilt")
     func expressionDependency() async throws {
         var builder = ContainerBuilder()
-        let servers = Mutex("a")
+        let servers = Lock("a")
         builder.register("config", as: Config.self, scope: .refreshable) { _ in
             Config(servers: servers.withLock { $0 })
         }
@@ -61,7 +62,7 @@ struct FastPathTests {
     @Test("invalidating a refreshable service rebuilds its typed dependents, read under their lock")
     func invalidateThenGet() async throws {
         var builder = ContainerBuilder()
-        let servers = Mutex("a")
+        let servers = Lock("a")
         let config = builder.register("config", as: Config.self, scope: .refreshable) { _ in
             Config(servers: servers.withLock { $0 })
         }
@@ -87,8 +88,8 @@ struct FastPathTests {
     @Test("a published service reached by an invalidation later is unpublished, rebuilt, and not published again")
     func lateDependency() async throws {
         var builder = ContainerBuilder()
-        let servers = Mutex("a")
-        let kept = Mutex<Resolver?>(nil)
+        let servers = Lock("a")
+        let kept = Lock<Resolver?>(nil)
         let config = builder.register("config", as: Config.self, scope: .refreshable) { _ in
             Config(servers: servers.withLock { $0 })
         }

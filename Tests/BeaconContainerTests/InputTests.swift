@@ -2,17 +2,17 @@
 
 import BeaconContainer
 import BeaconExpression
-import Synchronization
+import BeaconLocks
 import Testing
 
 /// An outside value that services read through a ``ContainerInput``, as the discovery integration serves keys.
 final class OutsideValue: Sendable {
     let input: ContainerInput
-    private let current: Mutex<String>
+    private let current: Lock<String>
 
     init(_ name: String, _ value: String) {
         self.input = ContainerInput(name)
-        self.current = Mutex(value)
+        self.current = Lock(value)
     }
 
     func read() -> String {
@@ -30,7 +30,7 @@ final class OutsideValue: Sendable {
 final class LoadingObject: ExpressionObject {
     let className = "Loading"
     let loads = Counter()
-    private let loaded = Mutex<String?>(nil)
+    private let loaded = Lock<String?>(nil)
     let value: String
 
     init(_ value: String) {

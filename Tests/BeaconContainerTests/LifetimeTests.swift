@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import BeaconContainer
+import BeaconLocks
 import ServiceLifecycle
 import ServiceLifecycleTestKit
-import Synchronization
 import Testing
 
 /// A pool-like service that records when it is closed and whether it was in use then.
 final class ClosablePool: ClosableService, Sendable {
     let generation: Int
-    private let state = Mutex((closes: 0, usersAtClose: -1))
-    let users = Mutex(0)
+    private let state = Lock((closes: 0, usersAtClose: -1))
+    let users = Lock(0)
     let closedSignal = Gate()
 
     init(generation: Int) {

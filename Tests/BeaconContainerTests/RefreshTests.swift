@@ -2,7 +2,7 @@
 
 import BeaconContainer
 import BeaconExpression
-import Synchronization
+import BeaconLocks
 import Testing
 
 @Suite("Refresh")
@@ -141,10 +141,10 @@ struct RefreshTests {
 
 /// A value the tests change between builds.
 final class SharedServers: Sendable {
-    private let current: Mutex<String>
+    private let current: Lock<String>
 
     init(_ value: String) {
-        current = Mutex(value)
+        current = Lock(value)
     }
 
     var value: String { current.withLock { $0 } }

@@ -2,11 +2,11 @@
 
 import BeaconContainer
 import BeaconExpression
-import Synchronization
+import BeaconLocks
 
 /// Counts things across tasks.
 final class Counter: Sendable {
-    private let count = Mutex(0)
+    private let count = Lock(0)
 
     @discardableResult
     func increment() -> Int {
@@ -28,7 +28,7 @@ final class Gate: Sendable {
         var arrivalWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -4,9 +4,9 @@ import Beacon
 import BeaconContainer
 import BeaconDiscovery
 import BeaconExpression
+import BeaconLocks
 import BeaconMemcached
 import BeaconTesting
-import Synchronization
 
 /// The story's session handler: it holds the memcached client it was given.
 final class MemcachedSessionHandler: Sendable {
@@ -28,7 +28,7 @@ final class DatabaseEndpoint: Sendable {
 
 /// Counts things across tasks.
 final class Counter: Sendable {
-    private let count = Mutex(0)
+    private let count = Lock(0)
 
     @discardableResult
     func increment() -> Int {

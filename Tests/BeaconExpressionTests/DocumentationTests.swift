@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import BeaconExpression
-import Synchronization
+import BeaconLocks
 import Testing
 
 /// Every example of Documentation/Expressions.md, checked.
@@ -168,7 +168,7 @@ struct DocumentationTests {
         #expect(nesting.code == .nestingTooDeep)
 
         let parsed = try language.parse("user['nickname'] ~ '!'", names: ["user"])
-        let diagnostics = Mutex<[String]>([])
+        let diagnostics = Lock<[String]>([])
         let value = try parsed.evaluate(values: ["user": ["name": "Ann"]]) { diagnostic in
             diagnostics.withLock { $0.append(diagnostic.description) }
         }

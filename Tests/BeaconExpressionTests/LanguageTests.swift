@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import BeaconExpression
-import Synchronization
+import BeaconLocks
 import Testing
 
 /// The `ExpressionLanguage` API: functions, constants, the parse cache, diagnostics and sharing.
@@ -76,7 +76,7 @@ struct LanguageTests {
     @Test("a missing variable reads as null with a warning")
     func missingVariable() throws {
         let parsed = try ExpressionLanguage().parse("a ~ \"!\"", names: ["a"])
-        let messages = Mutex<[String]>([])
+        let messages = Lock<[String]>([])
         let value = try parsed.evaluate(values: [:]) { diagnostic in messages.withLock { $0.append(diagnostic.message) }
         }
         #expect(value == "!")

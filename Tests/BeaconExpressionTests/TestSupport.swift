@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import BeaconExpression
+import BeaconLocks
 import ExpressionCorpusSupport
 import Foundation
-import Synchronization
 import Testing
 
 /// The corpus fixtures and variable pool, shared by the focused tests.
@@ -35,7 +35,7 @@ enum TestWorld {
 
     /// Evaluates and collects diagnostics.
     static func evaluateCollecting(_ expression: String) throws -> (ExpressionValue, [ExpressionDiagnostic]) {
-        let collected = Mutex<[ExpressionDiagnostic]>([])
+        let collected = Lock<[ExpressionDiagnostic]>([])
         world.counter.reset()
         let value = try world.language.evaluate(expression, values: values) { diagnostic in
             collected.withLock { $0.append(diagnostic) }

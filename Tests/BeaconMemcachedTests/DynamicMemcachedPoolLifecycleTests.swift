@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconLocks
 import BeaconMemcached
 import Logging
 import ServiceRunChecks
-import Synchronization
 import Testing
 
 /// `DynamicMemcachedPool.run()` as a service: it follows its source until graceful shutdown, cancellation or
@@ -16,7 +16,7 @@ struct DynamicMemcachedPoolLifecycleTests {
 
     /// The pool in use while `run()` ran.
     final class Followed: Sendable {
-        let pool = Mutex<MemcachedPool?>(nil)
+        let pool = Lock<MemcachedPool?>(nil)
     }
 
     @Test(

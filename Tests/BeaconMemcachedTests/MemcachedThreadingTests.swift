@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconLocks
 import BeaconMemcached
 import Foundation
 import Logging
-import Synchronization
 import Testing
 
 /// Threads and timeouts, against a "server" that accepts connections and never answers: a listening socket
@@ -41,7 +41,7 @@ struct MemcachedThreadingTests {
 
     /// The order in which things happened.
     final class Events: Sendable {
-        private let list = Mutex<[String]>([])
+        private let list = Lock<[String]>([])
         func append(_ event: String) { self.list.withLock { $0.append(event) } }
         var all: [String] { self.list.withLock { $0 } }
     }

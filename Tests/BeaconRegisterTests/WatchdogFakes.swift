@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconLocks
 import BeaconRegister
 import BeaconTesting
-import Synchronization
 
 /// A check whose every answer the test gives, one call at a time.
 ///
@@ -20,7 +20,7 @@ final class ScriptedCheck: Sendable {
         var calls = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     /// The check to give the watchdog.
     var healthCheck: HealthCheck {
@@ -92,7 +92,7 @@ final class FakeRegistry: ServiceRegistry, EphemeralKeyStore {
         var attempts = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     /// Everything registered and withdrawn, in order.
     var events: [RegistryEvent] { self.state.withLock { $0.events } }

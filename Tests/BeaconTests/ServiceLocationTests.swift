@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconLocks
 import BeaconTesting
-import Synchronization
 import Testing
 
 /// A registry that keeps its instances out of its key-value store, as Consul keeps them in its catalog: reading
 /// `/services/<name>/` from it finds nothing, so only a consumer that asks it as a registry finds the instances.
 final class CatalogRegistry: DiscoverySource, ServiceRegistry {
-    private let catalog = Mutex<[String: [ServiceInstance]]>([:])
+    private let catalog = Lock<[String: [ServiceInstance]]>([:])
     private let changes = ChangeSignal()
 
     func get(_ key: String) async throws -> KeyValue? { nil }

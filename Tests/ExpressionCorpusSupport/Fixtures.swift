@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 package import BeaconExpression
-import Synchronization
+import BeaconLocks
 
 /// An error a fixture throws, standing for a PHP exception of the given class.
 package struct FixtureError: Error, Equatable {
@@ -209,7 +209,7 @@ package final class CounterFixture: ExpressionObject {
     package init() {}
 
     package let className = "Counter"
-    private let count = Mutex(0)
+    private let count = Lock(0)
 
     package func reset() {
         count.withLock { $0 = 0 }

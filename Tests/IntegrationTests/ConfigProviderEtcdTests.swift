@@ -3,16 +3,16 @@
 import Beacon
 import BeaconConfiguration
 import BeaconEtcd
+import BeaconLocks
 import BeaconTesting
 import Configuration
 import InMemoryLogging
 import Logging
-import Synchronization
 import Testing
 
 /// The last value a watch received.
 private final class Latest<Value: Sendable>: Sendable {
-    private let value = Mutex<Value?>(nil)
+    private let value = Lock<Value?>(nil)
     var current: Value? { self.value.withLock { $0 } }
     func set(_ value: Value) { self.value.withLock { $0 = value } }
 }

@@ -2,17 +2,17 @@
 
 import BeaconConfiguration
 import BeaconEtcd
+import BeaconLocks
 import BeaconTesting
 import Configuration
 import Logging
 import ServiceLifecycle
-import Synchronization
 import Testing
 import UnixSignals
 
 /// What the guide's watch prints, collected.
 private final class Collected: Sendable {
-    private let storage = Mutex<[Int]>([])
+    private let storage = Lock<[Int]>([])
     var values: [Int] { self.storage.withLock { $0 } }
     func append(_ value: Int) { self.storage.withLock { $0.append(value) } }
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconLocks
 import Foundation
 import ServiceRunChecks
-import Synchronization
 import Testing
 
 @testable import BeaconEtcd
@@ -146,7 +146,7 @@ struct EtcdLifecycleTests {
 
 /// Lease IDs collected by a test.
 final class LeaseIDs: Sendable {
-    private let state = Mutex<Set<Int64>>([])
+    private let state = Lock<Set<Int64>>([])
 
     func add(_ id: Int64) { self.state.withLock { _ = $0.insert(id) } }
 

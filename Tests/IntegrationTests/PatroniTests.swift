@@ -3,6 +3,7 @@
 import Beacon
 import BeaconCache
 import BeaconEtcd
+import BeaconLocks
 import BeaconPostgres
 import BeaconZooKeeper
 import Foundation
@@ -151,10 +152,10 @@ struct WriteRecord: Sendable {
 
 /// What the writers, the leader watch and the test share.
 final class StreamState: Sendable {
-    let records = Mutex<[WriteRecord]>([])
+    let records = Lock<[WriteRecord]>([])
     let stop = Atomic<Bool>(false)
     /// The new leader's name and when its key was seen.
-    let changed = Mutex<(String, ContinuousClock.Instant)?>(nil)
+    let changed = Lock<(String, ContinuousClock.Instant)?>(nil)
 
     func count(_ predicate: (WriteRecord) -> Bool) -> Int { self.records.withLock { $0.filter(predicate).count } }
     var change: (String, ContinuousClock.Instant)? { self.changed.withLock { $0 } }

@@ -2,6 +2,7 @@
 
 import Beacon
 import BeaconCache
+import BeaconLocks
 import BeaconPostgres
 import InMemoryLogging
 import Logging
@@ -56,12 +57,12 @@ enum PostgresServers {
 /// two reads of the same call).
 final class HookedSource: DiscoverySource {
     let base: StaticSource
-    private let hook: Mutex<(@Sendable (Int) -> Void)?>
+    private let hook: Lock<(@Sendable (Int) -> Void)?>
     private let gets = Atomic<Int>(0)
 
     init(_ base: StaticSource, hook: (@Sendable (Int) -> Void)? = nil) {
         self.base = base
-        self.hook = Mutex(hook)
+        self.hook = Lock(hook)
     }
 
     func get(_ key: String) async throws -> KeyValue? {

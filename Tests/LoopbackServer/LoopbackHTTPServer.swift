@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
 import Synchronization
 
 #if canImport(Glibc)
@@ -22,7 +23,7 @@ public final class LoopbackHTTPServer: Sendable {
     private let status: Atomic<Int>
     private let answered = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
-    private let thread: Mutex<pthread_t?>
+    private let thread: Lock<pthread_t?>
 
     /// Starts a server that answers `status`.
     ///
@@ -33,7 +34,7 @@ public final class LoopbackHTTPServer: Sendable {
         self.descriptor = descriptor
         self.port = port
         self.status = Atomic(status)
-        self.thread = Mutex(nil)
+        self.thread = Lock(nil)
         var thread = pthread_t()
         let context = Unmanaged.passRetained(self)
         let result = pthread_create(

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
 public import Logging
-import Synchronization
 
 /// A discovery source backed by a JSON or YAML file of nested keys, re-read when it changes.
 ///
@@ -93,7 +93,7 @@ public final class FileSource: DiscoverySource, Sendable {
     /// The configuration the source was created with.
     public let configuration: Configuration
     private let logger: Logger
-    private let state: Mutex<State>
+    private let state: Lock<State>
     private let changes = ChangeSignal()
 
     /// Reads a file and creates a source over it.
@@ -116,7 +116,7 @@ public final class FileSource: DiscoverySource, Sendable {
         let values = try Self.parse(bytes, path: path, format: configuration.format)
         var entries: [String: KeyValue] = [:]
         for (key, value) in values { entries[key] = KeyValue(key: key, string: value, version: 1) }
-        self.state = Mutex(State(lastBytes: bytes, entries: entries, generation: 1, lastError: nil))
+        self.state = Lock(State(lastBytes: bytes, entries: entries, generation: 1, lastError: nil))
     }
 
     /// The error of the last reload, or `nil` when the file's current content is what is being served.

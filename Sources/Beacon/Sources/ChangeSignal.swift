@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import Synchronization
+import BeaconLocks
 
 /// A generation counter that tasks can wait on: the in-process sources bump it on every change, and
 /// their watches wait for it to move. Shared with the other modules of the package (a dynamic memcached pool
@@ -12,7 +12,7 @@ package final class ChangeSignal: Sendable {
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     /// Creates a signal at generation 0.
     package init() {}

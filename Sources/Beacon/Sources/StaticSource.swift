@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import Synchronization
+import BeaconLocks
 
 /// A mutable, in-memory discovery source and service registry.
 ///
@@ -22,7 +22,7 @@ public final class StaticSource: DiscoverySource, ServiceRegistry, Sendable {
         var revision: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
     private let changes = ChangeSignal()
 
     /// Creates a source holding the given text values.

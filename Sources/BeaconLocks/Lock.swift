@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import Synchronization
+
+#if BEACON_THREAD_SANITIZER
+package import CBeaconSupport
+#endif
+
+/// A lock that protects a value: the standard library's `Mutex`, made visible to ThreadSanitizer.
+///
+/// `Mutex` on Linux waits on a futex that ThreadSanitizer cannot see, so under `-sanitize=thread` every value it
+/// protects looks unsynchronized and the sanitizer reports races that cannot happen. In a build with the
+/// `BEACON_THREAD_SANITIZER` condition (set by `Package.swift` when `BEACON_SANITIZE=thread`, as
+/// `scripts/sanitize thread` does), each critical section tells the sanitizer that it acquires and releases the
+/// lock, with the address of the protected value as the lock's identity; real races on the value outside the
+/// lock are still reported. Every other build is `Mutex` and nothing more: the methods are inlined into the caller.
+///
+/// Every lock of the package is a `Lock`, so that a ThreadSanitizer report always means something.
+@usableFromInline
+package struct Lock<Value: ~Copyable>: ~Copyable {
+    @usableFromInline
+    let mutex: Mutex<Value>
+
+    /// Creates a lock protecting `initialValue`.
+    ///
+    /// - Parameter initialValue: The value the lock protects.
+    @inlinable @usableFromInline
+    package init(_ initialValue: consuming sending Value) {
+        self.mutex = Mutex(initialValue)
+    }
+
+    /// Runs `body` with exclusive access to the value, waiting for the lock if another thread holds it.
+    ///
+    /// - Parameter body: What to do with the value while the lock is held; it must not take the same lock again.
+    /// - Returns: What `body` returned.
+    /// - Throws: What `body` threw (the lock is released first).
+    @inlinable @usableFromInline
+    package borrowing func withLock<Result: ~Copyable, E: Error>(
+        _ body: (inout sending Value) throws(E) -> sending Result
+    ) throws(E) -> sending Result {
+        #if BEACON_THREAD_SANITIZER
+        try self.mutex.withLock { value throws(E) -> sending Result in
+            let identity = withUnsafeMutablePointer(to: &value) { UnsafeMutableRawPointer($0) }
+            cbeacon_tsan_acquire(identity)
+            defer { cbeacon_tsan_release(identity) }
+            return try body(&value)
+        }
+        #else
+        try self.mutex.withLock(body)
+        #endif
+    }
+
+    /// Runs `body` with exclusive access to the value if no other thread holds the lock; never waits.
+    ///
+    /// - Parameter body: What to do with the value while the lock is held; it must not take the same lock again.
+    /// - Returns: What `body` returned, or `nil` when the lock was busy and `body` did not run.
+    /// - Throws: What `body` threw (the lock is released first).
+    @inlinable @usableFromInline
+    package borrowing func withLockIfAvailable<Result: ~Copyable, E: Error>(
+        _ body: (inout sending Value) throws(E) -> sending Result
+    ) throws(E) -> sending Result? {
+        #if BEACON_THREAD_SANITIZER
+        try self.mutex.withLockIfAvailable { value throws(E) -> sending Result in
+            let identity = withUnsafeMutablePointer(to: &value) { UnsafeMutableRawPointer($0) }
+            cbeacon_tsan_acquire(identity)
+            defer { cbeacon_tsan_release(identity) }
+            return try body(&value)
+        }
+        #else
+        try self.mutex.withLockIfAvailable(body)
+        #endif
+    }
+}
+
+extension Lock: Sendable where Value: ~Copyable {}
