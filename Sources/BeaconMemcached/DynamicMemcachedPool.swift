@@ -307,8 +307,12 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
     ///
     /// - Parameter key: The key, without the key prefix.
     /// - Returns: The server.
-    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/closed`` before the first list.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` for a key PHP refuses (empty, or
+    ///   more than 250 bytes), whether or not there are servers yet; with code ``MemcachedError/Code/closed`` before
+    ///   the first list.
     public func server(forKey key: String) throws(MemcachedError) -> Endpoint {
+        let acceptable = MemcachedConnection.withBytes(key) { MemcachedKeyRules.placement.accepts($0) }
+        guard acceptable else { throw MemcachedKeyRules.placement.error(for: key) }
         if let unsupported = self.unsupported { throw unsupported }
         guard let pool = self.currentPool else {
             throw MemcachedError(.closed, "no memcached servers known yet for \(self.location)")

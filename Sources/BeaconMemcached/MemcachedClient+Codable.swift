@@ -13,8 +13,9 @@ extension MemcachedClient {
     ///   - key: The key, without the key prefix.
     ///   - type: The type to decode.
     /// - Returns: The decoded value, or `nil` when the key is absent.
-    /// - Throws: ``MemcachedError`` naming the key's server, or with code ``MemcachedError/Code/encoding`` when
-    ///   the stored bytes are not JSON for `type`.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), naming the key's server when the operation fails, or with code
+    ///   ``MemcachedError/Code/encoding`` when the stored bytes are not JSON for `type`.
     public func get<Value: Decodable>(_ key: String, as type: Value.Type) async throws -> Value? {
         guard let bytes = try await self.get(key) else { return nil }
         do {
@@ -31,8 +32,9 @@ extension MemcachedClient {
     ///   - value: The value to encode.
     ///   - expiration: How long the value lives; `.zero` for as long as the server keeps it.
     ///   - flags: 32 bits stored with the value.
-    /// - Throws: ``MemcachedError`` naming the key's server, or with code ``MemcachedError/Code/encoding`` when
-    ///   the value cannot be encoded.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), naming the key's server when the operation fails, or with code
+    ///   ``MemcachedError/Code/encoding`` when the value cannot be encoded.
     public func set<Value: Encodable>(
         _ key: String,
         encoding value: Value,

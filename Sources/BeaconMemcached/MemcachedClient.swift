@@ -37,10 +37,14 @@ public protocol MemcachedClient: Sendable {
     ///
     /// It is computed from the ring as built, without I/O, so a server marked dead is still named.
     ///
+    /// It refuses what `getServerByKey` refuses: an empty key, or one of more than 250 bytes (the key prefix is not
+    /// counted: PHP does not hash it either). It places a key with spaces or control bytes, as PHP does, though the
+    /// ASCII protocol's operations refuse such a key.
+    ///
     /// - Parameter key: The key, without the key prefix.
     /// - Returns: The server, with the weight it was given.
-    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/closed`` when there is no pool (closed, or a
-    ///   dynamic pool without servers yet).
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` for a key PHP refuses, or with code
+    ///   ``MemcachedError/Code/closed`` when there is no pool (closed, or a dynamic pool without servers yet).
     func server(forKey key: String) throws(MemcachedError) -> Endpoint
 }
 
@@ -49,7 +53,8 @@ extension MemcachedClient {
     ///
     /// - Parameter key: The key, without the key prefix.
     /// - Returns: The value's bytes, or `nil` when the key is absent.
-    /// - Throws: ``MemcachedError`` naming the key's server.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the operation fails.
     public func get(_ key: String) async throws -> [UInt8]? {
         try await self.withConnection { connection in try connection.get(key) }
     }
@@ -58,7 +63,8 @@ extension MemcachedClient {
     ///
     /// - Parameter key: The key, without the key prefix.
     /// - Returns: The item, or `nil` when the key is absent.
-    /// - Throws: ``MemcachedError`` naming the key's server.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the operation fails.
     public func getItem(_ key: String) async throws -> MemcachedItem? {
         try await self.withConnection { connection in try connection.getItem(key) }
     }
@@ -68,7 +74,8 @@ extension MemcachedClient {
     /// - Parameter keys: The keys, without the key prefix; a key may be repeated.
     /// - Returns: The items found, by request position; see ``MemcachedItems`` (its
     ///   ``MemcachedItems/dictionary`` has PHP's shape).
-    /// - Throws: ``MemcachedError`` for an invalid key or when no server answered.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` for the first key memcached refuses,
+    ///   naming its position (no key is requested then), or when the request failed on every server.
     public func getMulti(_ keys: [String]) async throws -> MemcachedItems {
         try await self.withConnection { connection in try connection.getMulti(keys) }
     }
@@ -80,7 +87,8 @@ extension MemcachedClient {
     ///   - value: The bytes to store.
     ///   - expiration: How long the value lives; `.zero` for as long as the server keeps it.
     ///   - flags: 32 bits stored with the value.
-    /// - Throws: ``MemcachedError`` naming the key's server.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the operation fails.
     public func set(
         _ key: String,
         value: [UInt8],
@@ -100,7 +108,8 @@ extension MemcachedClient {
     ///   - expiration: How long the value lives.
     ///   - flags: 32 bits stored with the value.
     /// - Returns: `true` when stored, `false` when the key existed.
-    /// - Throws: ``MemcachedError`` naming the key's server.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the operation fails.
     public func add(
         _ key: String,
         value: [UInt8],
@@ -120,7 +129,8 @@ extension MemcachedClient {
     ///   - expiration: How long the value lives.
     ///   - flags: 32 bits stored with the value.
     /// - Returns: `true` when stored, `false` when the key was absent.
-    /// - Throws: ``MemcachedError`` naming the key's server.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the operation fails.
     public func replace(
         _ key: String,
         value: [UInt8],
@@ -141,7 +151,8 @@ extension MemcachedClient {
     ///   - expiration: How long the value lives.
     ///   - flags: 32 bits stored with the value.
     /// - Returns: `true` when stored, `false` on a conflict.
-    /// - Throws: ``MemcachedError`` naming the key's server.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the operation fails.
     public func compareAndSwap(
         _ key: String,
         value: [UInt8],
@@ -158,7 +169,8 @@ extension MemcachedClient {
     ///
     /// - Parameter key: The key, without the key prefix.
     /// - Returns: `true` when the key existed.
-    /// - Throws: ``MemcachedError`` naming the key's server.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the operation fails.
     @discardableResult
     public func delete(_ key: String) async throws -> Bool {
         try await self.withConnection { connection in try connection.delete(key) }
@@ -170,7 +182,8 @@ extension MemcachedClient {
     ///   - key: The key, without the key prefix.
     ///   - expiration: The new lifetime.
     /// - Returns: `true` when the key existed.
-    /// - Throws: ``MemcachedError`` naming the key's server.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the operation fails.
     @discardableResult
     public func touch(_ key: String, expiration: Duration) async throws -> Bool {
         try await self.withConnection { connection in
@@ -184,7 +197,8 @@ extension MemcachedClient {
     ///   - key: The key, without the key prefix.
     ///   - delta: How much to add.
     /// - Returns: The new value, or `nil` when the key is absent.
-    /// - Throws: ``MemcachedError`` naming the key's server.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the operation fails.
     @discardableResult
     public func increment(_ key: String, by delta: UInt32 = 1) async throws -> UInt64? {
         try await self.withConnection { connection in try connection.increment(key, by: delta) }
@@ -196,7 +210,8 @@ extension MemcachedClient {
     ///   - key: The key, without the key prefix.
     ///   - delta: How much to subtract.
     /// - Returns: The new value, or `nil` when the key is absent.
-    /// - Throws: ``MemcachedError`` naming the key's server.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the operation fails.
     @discardableResult
     public func decrement(_ key: String, by delta: UInt32 = 1) async throws -> UInt64? {
         try await self.withConnection { connection in try connection.decrement(key, by: delta) }

@@ -15,7 +15,8 @@ extension MemcachedConnection {
     ///
     /// - Parameter key: The key, without the pool's key prefix.
     /// - Returns: The value's bytes, or `nil` when the key is absent.
-    /// - Throws: ``MemcachedError`` naming the key's server when the server fails or cannot be reached.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the server fails or cannot be reached.
     public func get(_ key: String) throws(MemcachedError) -> [UInt8]? {
         try self.withKey(key) { (pointer, length) throws(MemcachedError) -> [UInt8]? in
             var valueLength = 0
@@ -33,7 +34,8 @@ extension MemcachedConnection {
     ///
     /// - Parameter key: The key, without the pool's key prefix.
     /// - Returns: The item, or `nil` when the key is absent.
-    /// - Throws: ``MemcachedError`` naming the key's server when the server fails or cannot be reached.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the server fails or cannot be reached.
     public func getItem(_ key: String) throws(MemcachedError) -> MemcachedItem? {
         try self.getMulti([key]).item(at: 0)
     }
@@ -48,7 +50,8 @@ extension MemcachedConnection {
     ///
     /// - Parameter keys: The keys, without the pool's key prefix; a key may be repeated.
     /// - Returns: The items found, by request position.
-    /// - Throws: ``MemcachedError`` for an invalid key, or when the request failed on every server.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` for the first key memcached refuses,
+    ///   naming its position (no key is requested then), or when the request failed on every server.
     public func getMulti(_ keys: [String]) throws(MemcachedError) -> MemcachedItems {
         if keys.isEmpty { return MemcachedItems() }
         var batch = try self.request(keys)
@@ -65,7 +68,8 @@ extension MemcachedConnection {
     ///   - keys: The keys, without the pool's key prefix.
     ///   - body: Called once per key found, in the order the servers answer, with the key's UTF-8 bytes (without
     ///     the prefix) and the value; neither may be used after `body` returns.
-    /// - Throws: ``MemcachedError`` for an invalid key, or when the request failed on every server.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` for the first key memcached refuses,
+    ///   naming its position (no key is requested then), or when the request failed on every server.
     @inline(__always)
     public func getMulti(
         _ keys: [String],
@@ -78,7 +82,7 @@ extension MemcachedConnection {
 
     /// Checks and lays out the keys, and sends the request for all of them.
     private func request(_ keys: [String]) throws(MemcachedError) -> MemcachedKeyBatch {
-        let batch = try MemcachedKeyBatch(keys, checksKeys: self.checksKeys)
+        let batch = try MemcachedKeyBatch(keys, rules: self.keyRules)
         let rc = batch.request(self.handle)
         guard memcached_success(rc) || rc == MEMCACHED_SOME_ERRORS else {
             throw self.failure(rc, key: keys.count == 1 ? keys[0] : nil, operation: "getMulti")

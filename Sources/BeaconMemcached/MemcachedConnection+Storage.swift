@@ -10,7 +10,8 @@ extension MemcachedConnection {
     ///   - value: The bytes to store.
     ///   - expiration: How long the value lives; `.zero` (the default) for as long as the server keeps it.
     ///   - flags: 32 bits stored with the value and returned by ``getItem(_:)``.
-    /// - Throws: ``MemcachedError`` naming the key's server when the server refuses or cannot be reached.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the server refuses or cannot be reached.
     public func set(
         _ key: String,
         value: some Collection<UInt8>,
@@ -31,7 +32,8 @@ extension MemcachedConnection {
     ///   - expiration: How long the value lives; `.zero` for as long as the server keeps it.
     ///   - flags: 32 bits stored with the value.
     /// - Returns: `true` when stored, `false` when the key already existed.
-    /// - Throws: ``MemcachedError`` naming the key's server when the server fails or cannot be reached.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the server fails or cannot be reached.
     public func add(
         _ key: String,
         value: some Collection<UInt8>,
@@ -54,7 +56,8 @@ extension MemcachedConnection {
     ///   - expiration: How long the value lives; `.zero` for as long as the server keeps it.
     ///   - flags: 32 bits stored with the value.
     /// - Returns: `true` when stored, `false` when the key was absent.
-    /// - Throws: ``MemcachedError`` naming the key's server when the server fails or cannot be reached.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the server fails or cannot be reached.
     public func replace(
         _ key: String,
         value: some Collection<UInt8>,
@@ -78,7 +81,8 @@ extension MemcachedConnection {
     ///   - expiration: How long the value lives; `.zero` for as long as the server keeps it.
     ///   - flags: 32 bits stored with the value.
     /// - Returns: `true` when stored; `false` on a conflict (the key was written or deleted since it was read).
-    /// - Throws: ``MemcachedError`` naming the key's server when the server fails or cannot be reached.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the server fails or cannot be reached.
     public func compareAndSwap(
         _ key: String,
         value: some Collection<UInt8>,
@@ -98,7 +102,8 @@ extension MemcachedConnection {
     ///
     /// - Parameter key: The key, without the pool's key prefix.
     /// - Returns: `true` when the key existed.
-    /// - Throws: ``MemcachedError`` naming the key's server when the server fails or cannot be reached.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the server fails or cannot be reached.
     @discardableResult
     public func delete(_ key: String) throws(MemcachedError) -> Bool {
         let rc = try self.withKey(key) { key, length in memcached_delete(self.handle, key, length, 0) }
@@ -113,7 +118,8 @@ extension MemcachedConnection {
     ///   - key: The key, without the pool's key prefix.
     ///   - expiration: The new lifetime; `.zero` for as long as the server keeps it.
     /// - Returns: `true` when the key existed.
-    /// - Throws: ``MemcachedError`` naming the key's server when the server fails or cannot be reached.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the server fails or cannot be reached.
     @discardableResult
     public func touch(_ key: String, expiration: Duration) throws(MemcachedError) -> Bool {
         let rc = try self.withKey(key) { key, length in
@@ -130,7 +136,8 @@ extension MemcachedConnection {
     ///   - key: The key, without the pool's key prefix.
     ///   - delta: How much to add.
     /// - Returns: The new value, or `nil` when the key is absent (it is not created).
-    /// - Throws: ``MemcachedError`` naming the key's server when the value is not a number or the server fails.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the value is not a number or the server fails.
     @discardableResult
     public func increment(_ key: String, by delta: UInt32 = 1) throws(MemcachedError) -> UInt64? {
         var value: UInt64 = 0
@@ -146,7 +153,8 @@ extension MemcachedConnection {
     ///   - key: The key, without the pool's key prefix.
     ///   - delta: How much to subtract.
     /// - Returns: The new value, or `nil` when the key is absent.
-    /// - Throws: ``MemcachedError`` naming the key's server when the value is not a number or the server fails.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
+    ///   is then not sent), or naming the key's server when the value is not a number or the server fails.
     @discardableResult
     public func decrement(_ key: String, by delta: UInt32 = 1) throws(MemcachedError) -> UInt64? {
         var value: UInt64 = 0

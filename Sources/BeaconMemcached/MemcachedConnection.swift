@@ -16,6 +16,8 @@ import Darwin
 /// You get one from ``MemcachedClient/withBlockingConnection(_:)`` or ``MemcachedClient/withConnection(_:)``. It
 /// is yours alone until the closure returns, and it **must not** be stored or used after that: the pool hands the
 /// same handle to the next caller. Every method blocks the calling thread for at most the pool's configured timeouts.
+/// Every keyed method checks its keys first, and sends nothing for a key memcached would refuse: it throws
+/// ``MemcachedError`` with code ``MemcachedError/Code/invalidKey``.
 ///
 /// ```swift
 /// let value = try pool.withBlockingConnection { connection in
@@ -25,12 +27,12 @@ import Darwin
 public struct MemcachedConnection {
     let handle: UnsafeMutablePointer<memcached_st>
     let servers: MemcachedServerList
-    let checksKeys: Bool
+    let keyRules: MemcachedKeyRules
 
-    init(handle: UnsafeMutablePointer<memcached_st>, servers: MemcachedServerList, checksKeys: Bool) {
+    init(handle: UnsafeMutablePointer<memcached_st>, servers: MemcachedServerList, keyRules: MemcachedKeyRules) {
         self.handle = handle
         self.servers = servers
-        self.checksKeys = checksKeys
+        self.keyRules = keyRules
     }
 
     /// The server a key is stored on, as PHP's `Memcached::getServerByKey` picks it.
@@ -38,15 +40,24 @@ public struct MemcachedConnection {
     /// With ``MemcachedPool/Configuration/removeFailedServers``, a key whose server this connection found dead maps to
     /// another server until the dead one is retried.
     ///
+    /// A key PHP refuses (empty, or more than 250 bytes) is stored on no server: for such a key this method, which
+    /// cannot throw, names the first server of the list. ``MemcachedClient/server(forKey:)`` throws
+    /// ``MemcachedError/Code/invalidKey`` for it instead.
+    ///
     /// - Parameter key: The key, without the pool's key prefix.
     /// - Returns: The server, with the weight it was given.
     public func server(forKey key: String) -> Endpoint {
-        Self.withBytes(key) { bytes in self.servers.server(forKey: bytes, handle: self.handle) }
+        Self.withBytes(key) { bytes in
+            guard case .success(let server) = self.servers.server(forKey: bytes, handle: self.handle) else {
+                return self.servers.servers[0]
+            }
+            return server
+        }
     }
 
     // MARK: Keys and errors
 
-    /// Runs `body` with the key's UTF-8 bytes, checked for what the protocol cannot carry.
+    /// Runs `body` with the key's UTF-8 bytes, checked against the pool's ``MemcachedKeyRules``.
     @inline(__always)
     func withKey<T>(
         _ key: String,
@@ -76,38 +87,8 @@ public struct MemcachedConnection {
         key: String,
         _ body: (UnsafePointer<CChar>, Int) throws(MemcachedError) -> T
     ) throws(MemcachedError) -> T {
-        try self.check(bytes, key: key)
+        guard self.keyRules.accepts(bytes) else { throw self.keyRules.error(for: key) }
         return try body(UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), bytes.count)
-    }
-
-    /// Checks a key: not empty, at most 250 bytes, and in the ASCII protocol no spaces or control characters.
-    func check(_ bytes: UnsafeBufferPointer<UInt8>, key: String) throws(MemcachedError) {
-        if !Self.isValid(bytes, checksKeys: self.checksKeys) {
-            throw Self.invalidKey(key)
-        }
-    }
-
-    /// Whether a key's bytes can be sent: see ``check(_:key:)``. Branch-free over the bytes, so that it
-    /// vectorizes.
-    @inline(__always)
-    static func isValid(_ bytes: UnsafeBufferPointer<UInt8>, checksKeys: Bool) -> Bool {
-        if bytes.isEmpty || bytes.count > 250 { return false }
-        guard checksKeys else { return true }
-        var invalid: UInt8 = 0
-        for byte in bytes { invalid |= (byte <= 0x20 ? 1 : 0) | (byte == 0x7F ? 1 : 0) }
-        return invalid == 0
-    }
-
-    /// The error for a key ``isValid(_:checksKeys:)`` refuses, saying why.
-    static func invalidKey(_ key: String) -> MemcachedError {
-        let count = key.utf8.count
-        if count == 0 { return MemcachedError(.invalidKey, "the key is empty", key: key) }
-        if count > 250 { return MemcachedError(.invalidKey, "the key is longer than 250 bytes", key: key) }
-        return MemcachedError(
-            .invalidKey,
-            "the ASCII protocol cannot carry spaces or control characters in keys",
-            key: key
-        )
     }
 
     /// Runs `body` with the key's UTF-8 bytes. Always inlined: called out of line, each key is retained and

@@ -36,7 +36,13 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible, CustomDe
 
         /// The pool's configuration or server list cannot be used (no servers, a prefix that is too long, ...).
         public static let invalidConfiguration = Code(.invalidConfiguration)
-        /// A key is empty, too long, or (in the ASCII protocol) contains spaces or control characters.
+        /// memcached refuses the key, which was not sent: it is empty, it has more than 250 bytes with the
+        /// ``MemcachedPool/Configuration/keyPrefix`` (memcached's limit), or, in the ASCII protocol, it contains a
+        /// space or a control byte (0x00 to 0x20, 0x7F). The message says which: the length, or the byte refused
+        /// and its position.
+        ///
+        /// ``MemcachedClient/server(forKey:)`` refuses what PHP's `Memcached::getServerByKey` refuses: an empty key
+        /// or one of more than 250 bytes, the prefix not counted.
         public static let invalidKey = Code(.invalidKey)
         /// The server could not be reached, or it is marked dead after too many failures.
         public static let unavailable = Code(.unavailable)
@@ -112,6 +118,8 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible, CustomDe
     }
 
     /// One line: the code, the server, the key, the message and libmemcached's return code.
+    ///
+    /// A key longer than 64 characters is shown by its first 64, followed by `…` and its length in bytes.
     public var description: String {
         var result = self.code.description
         if let endpoint = self.endpoint { result += " at \(endpoint.hostAndPort)" }
@@ -129,9 +137,19 @@ public struct MemcachedError: Error, Sendable, CustomStringConvertible, CustomDe
         "MemcachedError(code: \(self.code), \(self.description), thrownAt: \(self.thrownAt))"
     }
 
+    /// The longest key ``description`` shows in full, in characters (Unicode scalars).
+    static let shownKeyLength = 64
+
+    /// A key in quotes, with quotes, backslashes and control characters escaped, cut after
+    /// ``shownKeyLength`` characters.
     static func quoted(_ text: String) -> String {
         var result = "\""
+        var shown = 0
         for scalar in text.unicodeScalars {
+            if shown == Self.shownKeyLength {
+                return result + "…\" (\(text.utf8.count) bytes)"
+            }
+            shown += 1
             if scalar == "\"" || scalar == "\\" {
                 result += "\\"
                 result.unicodeScalars.append(scalar)

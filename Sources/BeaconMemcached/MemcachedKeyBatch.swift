@@ -35,8 +35,11 @@ struct MemcachedKeyBatch {
     private var table: [Int32] = []
     private let seed = Self.processSeed
 
-    /// Lays out and checks `keys`; `checksKeys` refuses spaces and control characters, as the ASCII protocol must.
-    init(_ keys: [String], checksKeys: Bool) throws(MemcachedError) {
+    /// Lays out and checks `keys`.
+    ///
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` for the first key `rules` refuse,
+    ///   naming its position: no key is requested then.
+    init(_ keys: [String], rules: MemcachedKeyRules) throws(MemcachedError) {
         var total = 0
         for key in keys { total += key.utf8.count }
         var offsets: [Int] = []
@@ -50,7 +53,7 @@ struct MemcachedKeyBatch {
             var offset = 0
             for (position, key) in keys.enumerated() {
                 let length = MemcachedConnection.withBytes(key) { key8 -> Int in
-                    guard key8.count <= total - offset, MemcachedConnection.isValid(key8, checksKeys: checksKeys) else {
+                    guard key8.count <= total - offset, rules.accepts(key8) else {
                         return -1
                     }
                     let start = UnsafeMutableRawPointer(buffer.baseAddress! + offset)
@@ -67,7 +70,7 @@ struct MemcachedKeyBatch {
             }
             initialized = offset
         }
-        if let invalid { throw MemcachedConnection.invalidKey(keys[invalid]) }
+        if let invalid { throw rules.error(for: keys[invalid], position: invalid, of: keys.count) }
         self.offsets = offsets
         self.lengths = lengths
     }

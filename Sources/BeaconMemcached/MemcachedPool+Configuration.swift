@@ -28,7 +28,8 @@ extension MemcachedPool {
         public var sendTimeout: Duration?
         /// The socket receive timeout (`SO_RCVTIMEO`), or `nil` for the system's. Default: `nil`.
         public var receiveTimeout: Duration?
-        /// Speaks memcached's binary protocol instead of the ASCII one. Default: `false`.
+        /// Speaks memcached's binary protocol instead of the ASCII one, which lets keys contain spaces and control
+        /// bytes (see ``MemcachedError/Code/invalidKey``). Default: `false`.
         public var binaryProtocol: Bool
         /// Sets `TCP_NODELAY` on the connections. Default: `true`.
         public var tcpNoDelay: Bool
@@ -41,7 +42,8 @@ extension MemcachedPool {
         /// operations on its keys fail fast with ``MemcachedError/Code/unavailable`` while the others are unaffected.
         public var removeFailedServers: Bool
         /// A prefix put in front of every key on the wire (PHP's `OPT_PREFIX_KEY`), at most 127 bytes. It does not
-        /// change which server a key maps to. Default: `nil`.
+        /// change which server a key maps to. It counts in the 250 bytes memcached takes in a key: with a prefix of
+        /// `n` bytes, keys have at most `250 - n` (see ``MemcachedError/Code/invalidKey``). Default: `nil`.
         public var keyPrefix: String?
         /// The most connections (libmemcached handles) per pool; also the number of threads that run the async API.
         /// Default: 4.

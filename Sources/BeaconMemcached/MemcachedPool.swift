@@ -37,6 +37,8 @@ public final class MemcachedPool: MemcachedClient {
     private let router: Lock<CHandle?>
     private let handles: CPool
     private let serverList: MemcachedServerList
+    /// The keys the connections send; see ``MemcachedError/Code/invalidKey``.
+    private let keyRules: MemcachedKeyRules
     private let workers: MemcachedWorkers
     private let logger: Logger
     private let acquireTimeout: Duration
@@ -75,6 +77,10 @@ public final class MemcachedPool: MemcachedClient {
         self.router = Lock(CHandle(pointer: router))
         self.handles = CPool(pool: pool)
         self.serverList = MemcachedServerList(servers)
+        self.keyRules = MemcachedKeyRules(
+            binaryProtocol: configuration.binaryProtocol,
+            keyPrefix: configuration.keyPrefix
+        )
         self.workers = MemcachedWorkers(count: configuration.maxConnections)
         self.logger = logger
         self.acquireTimeout = configuration.acquireTimeout
@@ -150,24 +156,36 @@ public final class MemcachedPool: MemcachedClient {
     ///
     /// - Parameter key: The key, without the key prefix.
     /// - Returns: The server, with the weight it was given.
-    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/closed`` when the pool is released.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` for a key PHP refuses (empty, or
+    ///   more than 250 bytes), or ``MemcachedError/Code/closed`` when the pool is released.
     public func server(forKey key: String) throws(MemcachedError) -> Endpoint {
-        try MemcachedConnection.withBytes(key) { bytes in self.route(bytes) }.get()
+        try MemcachedConnection.withBytes(key) { bytes -> Result<Endpoint, MemcachedError> in
+            guard MemcachedKeyRules.placement.accepts(bytes) else {
+                return .failure(MemcachedKeyRules.placement.error(for: key))
+            }
+            return self.route(bytes)
+        }.get()
     }
 
     /// The server a key given as raw bytes (not necessarily UTF-8) is stored on; see ``server(forKey:)``.
     ///
     /// - Parameter key: The key's bytes, without the key prefix.
     /// - Returns: The server, with the weight it was given.
-    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/closed`` when the pool is released.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` for a key PHP refuses (empty, or
+    ///   more than 250 bytes), or ``MemcachedError/Code/closed`` when the pool is released.
     public func server(forKeyBytes key: [UInt8]) throws(MemcachedError) -> Endpoint {
-        try key.withUnsafeBufferPointer { bytes in self.route(bytes) }.get()
+        try key.withUnsafeBufferPointer { bytes -> Result<Endpoint, MemcachedError> in
+            guard MemcachedKeyRules.placement.accepts(bytes) else {
+                return .failure(MemcachedKeyRules.placement.error(forBytes: key))
+            }
+            return self.route(bytes)
+        }.get()
     }
 
     private func route(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<Endpoint, MemcachedError> {
         self.router.withLock { router in
             guard let router else { return .failure(MemcachedError(.closed, "the pool is closed")) }
-            return .success(self.serverList.server(forKey: bytes, handle: router.pointer))
+            return self.serverList.server(forKey: bytes, handle: router.pointer)
         }
     }
 
@@ -212,7 +230,7 @@ public final class MemcachedPool: MemcachedClient {
             MemcachedConnection(
                 handle: handle,
                 servers: self.serverList,
-                checksKeys: !self.configuration.binaryProtocol
+                keyRules: self.keyRules
             )
         )
     }

@@ -24,17 +24,32 @@ struct MemcachedServerList: Sendable {
     }
 
     /// The server libmemcached picks for a key on this handle (`memcached_server_by_key`, as PHP's
-    /// `getServerByKey`). The handle must be used by the calling thread alone.
-    func server(forKey key: UnsafeBufferPointer<UInt8>, handle: UnsafeMutablePointer<memcached_st>) -> Endpoint {
+    /// `getServerByKey`), or libmemcached's error when it picks none (it refuses an empty key and one of more than
+    /// 250 bytes). The handle must be used by the calling thread alone.
+    func server(
+        forKey key: UnsafeBufferPointer<UInt8>,
+        handle: UnsafeMutablePointer<memcached_st>
+    ) -> Result<Endpoint, MemcachedError> {
         var rc = MEMCACHED_SUCCESS
         let instance = key.withMemoryRebound(to: CChar.self) { key in
             memcached_server_by_key(handle, key.baseAddress, key.count, &rc)
         }
-        guard let instance, let name = memcached_server_name(instance) else { return self.servers[0] }
+        guard let instance, let name = memcached_server_name(instance) else {
+            if memcached_success(rc) { rc = MEMCACHED_FAILURE }
+            return .failure(
+                MemcachedError(
+                    rc == MEMCACHED_BAD_KEY_PROVIDED ? .invalidKey : .failed,
+                    "libmemcached names no server for the key",
+                    key: String(decoding: key, as: UTF8.self),
+                    returnCode: Int(rc.rawValue),
+                    returnCodeName: String(cString: memcached_strerror(handle, rc))
+                )
+            )
+        }
         let found = HostPort(host: String(cString: name), port: Int(memcached_server_port(instance)))
         guard let position = self.positions[found] else {
-            return Endpoint(host: found.host, port: found.port)
+            return .success(Endpoint(host: found.host, port: found.port))
         }
-        return self.servers[position]
+        return .success(self.servers[position])
     }
 }

@@ -19,7 +19,7 @@ struct MemcachedItemsTests {
     /// The result of requesting `keys` when the servers return `answers`, in that order.
     func items(_ keys: [String], _ answers: [Answer]) throws -> MemcachedItems {
         if keys.isEmpty { return MemcachedItems() }
-        var batch = try MemcachedKeyBatch(keys, checksKeys: true)
+        var batch = try MemcachedKeyBatch(keys, rules: .ascii)
         var items = MemcachedItems(requestedKeys: keys)
         for answer in answers {
             Array(answer.key.utf8).withUnsafeBytes { key in

@@ -14,7 +14,7 @@ struct MemcachedKeyBatchTests {
     @Test("Keys answered server by server, each server in request order, map back to their positions")
     func serverOrder() throws {
         let keys = (0..<100).map { "beacon:key:\($0)" }
-        var batch = try MemcachedKeyBatch(keys, checksKeys: true)
+        var batch = try MemcachedKeyBatch(keys, rules: .ascii)
         #expect(batch.count == 100)
         // Three servers, the third holding few keys (long gaps between them), read one after the other.
         let order =
@@ -29,7 +29,7 @@ struct MemcachedKeyBatchTests {
     @Test("Keys in any order map back to their positions, through the table once the scan misses")
     func anyOrder() throws {
         let keys = (0..<300).map { "k\($0 * 7919 % 1000)" } + ["a", "bb", "ccc", String(repeating: "x", count: 250)]
-        var batch = try MemcachedKeyBatch(keys, checksKeys: true)
+        var batch = try MemcachedKeyBatch(keys, rules: .ascii)
         var generator = SplitMix(seed: 42)
         for expected in keys.indices.shuffled(using: &generator) {
             #expect(self.position(&batch, keys[expected]) == expected)
@@ -39,7 +39,7 @@ struct MemcachedKeyBatchTests {
     @Test("A key that was not requested, or differs in one byte or in length, has no position")
     func unknownKeys() throws {
         let keys = ["user:1:profile", "user:2:profile", "short", "exactly8"]
-        var batch = try MemcachedKeyBatch(keys, checksKeys: true)
+        var batch = try MemcachedKeyBatch(keys, rules: .ascii)
         for key in ["user:3:profile", "user:1:profilE", "user:1:profile:", "shor", "shorT", "exactly9", "", "x"] {
             #expect(self.position(&batch, key) == nil)
         }
@@ -55,35 +55,39 @@ struct MemcachedKeyBatchTests {
     @Test("A repeated key maps to one of its positions")
     func repeatedKeys() throws {
         let keys = ["a", "b", "a", "c", "a"]
-        var batch = try MemcachedKeyBatch(keys, checksKeys: true)
+        var batch = try MemcachedKeyBatch(keys, rules: .ascii)
         let found = try #require(self.position(&batch, "a"))
         #expect(keys[found] == "a")
         #expect(self.position(&batch, "c") == 3)
     }
 
-    @Test("Invalid keys are refused with the reason, as single-key operations refuse them")
+    @Test("The first key refused fails the whole batch, naming its position and the reason")
     func invalidKeys() {
-        let cases: [(String, Bool, String)] = [
-            ("", true, "the key is empty"),
-            (String(repeating: "k", count: 251), false, "the key is longer than 250 bytes"),
-            ("with space", true, "the ASCII protocol cannot carry spaces or control characters in keys"),
-            ("tab\tkey", true, "the ASCII protocol cannot carry spaces or control characters in keys"),
-            ("del\u{7F}", true, "the ASCII protocol cannot carry spaces or control characters in keys"),
+        let cases: [(String, MemcachedKeyRules, String)] = [
+            ("", .ascii, "the key is empty; memcached keys have 1 to 250 bytes"),
+            (String(repeating: "k", count: 251), .binary, "the key has 251 bytes; memcached keys have at most 250"),
+            ("with space", .ascii, "byte 4 (counted from 0) of the key is 0x20, a space; " + Self.asciiRule),
+            ("tab\tkey", .ascii, "byte 3 (counted from 0) of the key is 0x09, a control byte; " + Self.asciiRule),
+            ("del\u{7F}", .ascii, "byte 3 (counted from 0) of the key is 0x7F, a control byte; " + Self.asciiRule),
         ]
-        for (key, checksKeys, message) in cases {
+        for (key, rules, reason) in cases {
             #expect {
-                _ = try MemcachedKeyBatch(["fine", key], checksKeys: checksKeys)
+                _ = try MemcachedKeyBatch(["fine", key, "also fine", "bad too"], rules: rules)
             } throws: { error in
                 guard let error = error as? MemcachedError else { return false }
-                return error.code == .invalidKey && error.message == message && error.key == key
+                return error.code == .invalidKey && error.key == key
+                    && error.message == "key 1 (counted from 0) of the 4 requested: " + reason
             }
         }
         // The binary protocol carries spaces; UTF-8 is fine in both.
-        #expect(throws: Never.self) { try MemcachedKeyBatch(["with space", "clé"], checksKeys: false) }
+        #expect(throws: Never.self) { try MemcachedKeyBatch(["with space", "clé"], rules: .binary) }
         #expect(throws: Never.self) {
-            try MemcachedKeyBatch(["clé", String(repeating: "k", count: 250)], checksKeys: true)
+            try MemcachedKeyBatch(["clé", String(repeating: "k", count: 250)], rules: .ascii)
         }
     }
+
+    private static let asciiRule =
+        "the ASCII protocol cannot carry spaces or control bytes in keys (the binary protocol can)"
 
     @Test("Byte comparison and hashing agree for every length around the word size")
     func equalAndHash() {
