@@ -3,7 +3,7 @@
 public import Synchronization
 
 #if BEACON_THREAD_SANITIZER
-package import CBeaconSupport
+public import CBeaconSupport
 #endif
 
 /// A lock that protects a value: the standard library's `Mutex`, made visible to ThreadSanitizer.

@@ -40,19 +40,17 @@ public struct MemcachedConnection {
     /// With ``MemcachedPool/Configuration/removeFailedServers``, a key whose server this connection found dead maps to
     /// another server until the dead one is retried.
     ///
-    /// A key PHP refuses (empty, or more than 250 bytes) is stored on no server: for such a key this method, which
-    /// cannot throw, names the first server of the list. ``MemcachedClient/server(forKey:)`` throws
-    /// ``MemcachedError/Code/invalidKey`` for it instead.
-    ///
     /// - Parameter key: The key, without the pool's key prefix.
     /// - Returns: The server, with the weight it was given.
-    public func server(forKey key: String) -> Endpoint {
-        Self.withBytes(key) { bytes in
-            guard case .success(let server) = self.servers.server(forKey: bytes, handle: self.handle) else {
-                return self.servers.servers[0]
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` for a key PHP refuses (empty, or
+    ///   more than 250 bytes), as ``MemcachedClient/server(forKey:)`` does.
+    public func server(forKey key: String) throws(MemcachedError) -> Endpoint {
+        try Self.withBytes(key) { bytes -> Result<Endpoint, MemcachedError> in
+            guard MemcachedKeyRules.placement.accepts(bytes) else {
+                return .failure(MemcachedKeyRules.placement.error(for: key))
             }
-            return server
-        }
+            return self.servers.server(forKey: bytes, handle: self.handle)
+        }.get()
     }
 
     // MARK: Keys and errors
@@ -103,7 +101,7 @@ public struct MemcachedConnection {
     func failure(_ rc: memcached_return_t, key: String?, operation: String) -> MemcachedError {
         let name = String(cString: memcached_strerror(self.handle, rc))
         let detail = memcached_last_error_message(self.handle).map { String(cString: $0) }
-        let server = key.map { self.server(forKey: $0) }
+        let server = key.flatMap { try? self.server(forKey: $0) }
         let code: MemcachedError.Code
         switch rc {
         case MEMCACHED_TIMEOUT:

@@ -84,7 +84,7 @@ struct DynamicMemcachedPoolTests {
             async let operation = pool.withConnection { connection in
                 startedContinuation.yield()
                 release.wait()
-                return connection.server(forKey: "some-key")
+                return try connection.server(forKey: "some-key")
             }
             for await _ in started { break }
 

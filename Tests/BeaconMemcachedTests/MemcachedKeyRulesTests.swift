@@ -152,16 +152,18 @@ struct MemcachedKeyRulesTests {
         #expect(try pool.server(forKey: String(repeating: "k", count: 250)).host == "10.0.0.1")
     }
 
-    @Test("a connection's server(forKey:), which cannot throw, names the first server for a key PHP refuses")
+    @Test("a connection's server(forKey:) refuses what the pool's refuses and places the rest alike")
     func connectionPlacement() throws {
         let servers = try Endpoint.list(parsing: "10.0.0.1:11211,10.0.0.2:11211,10.0.0.3:11211")
         let pool = try MemcachedPool(servers: servers, logger: Self.logger)
         defer { pool.close() }
         try pool.withBlockingConnection { connection throws in
-            #expect(connection.server(forKey: "") == servers[0])
-            #expect(connection.server(forKey: String(repeating: "k", count: 251)) == servers[0])
+            for refused in ["", String(repeating: "k", count: 251)] {
+                let error = #expect(throws: MemcachedError.self) { try connection.server(forKey: refused) }
+                #expect(error?.code == .invalidKey)
+            }
             for key in (0..<50).map({ "user:\($0)" }) {
-                #expect(connection.server(forKey: key) == (try pool.server(forKey: key)))
+                #expect(try connection.server(forKey: key) == pool.server(forKey: key))
             }
         }
     }
