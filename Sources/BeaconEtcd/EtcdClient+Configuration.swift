@@ -26,6 +26,15 @@ extension EtcdClient {
         /// every 10 minutes by default, so keep this above that, or lower the server's interval). Default:
         /// 11 minutes.
         public var watchIdleTimeout: Duration
+        /// How long a watch stream may stay silent before the client checks that its member still answers
+        /// (`GET /health`, within ``watchCheckTimeout``); `nil` turns the check off. A frozen or partitioned
+        /// member keeps the stream's TCP connection open (its kernel still answers keep-alives) but sends nothing,
+        /// so without the check the watch would wait for ``watchIdleTimeout``. When the member does not answer, or
+        /// answers that it is unhealthy (no leader), the watch moves to the next endpoint and resumes after the
+        /// last revision it applied. Costs one small request per silent interval per watch. Default: 2 seconds.
+        public var watchCheckInterval: Duration?
+        /// How long the check of ``watchCheckInterval`` waits for the member's answer. Default: 1 second.
+        public var watchCheckTimeout: Duration
         /// The first delay before re-establishing a broken watch; doubled on each failure up to 5 seconds.
         /// Default: 100 milliseconds.
         public var watchRetryDelay: Duration
@@ -44,6 +53,8 @@ extension EtcdClient {
             self.connectTimeout = .seconds(2)
             self.requestTimeout = .seconds(10)
             self.watchIdleTimeout = .seconds(660)
+            self.watchCheckInterval = .seconds(2)
+            self.watchCheckTimeout = .seconds(1)
             self.watchRetryDelay = .milliseconds(100)
             self.servicePrefix = "/services"
         }

@@ -39,13 +39,18 @@ final class EtcdWatchFollower {
     private var revision: Int64
     private var needsListing: Bool
     private var stream: HTTPResponseStream.AsyncIterator?
+    /// The open stream itself, which the liveness check aborts (the iterator is only the consumer's side).
+    private var openedStream: HTTPResponseStream?
     private var streamEndpoint: String?
     private var buffer: [UInt8] = []
     private var lastEmitted: DiscoverySnapshot?
     private var retryDelay: Duration
+    /// The health check of the stream's member, unless turned off.
+    private let check: EtcdMemberCheck?
 
     init(client: EtcdClient, prefix: String, startRevision: Int64?) {
         self.client = client
+        self.check = EtcdMemberCheck(client: client)
         self.prefix = prefix
         self.revision = (startRevision ?? 1) - 1
         self.needsListing = startRevision == nil
@@ -112,13 +117,21 @@ final class EtcdWatchFollower {
                 progress_notify: true
             )
         )
-        let (stream, endpoint) = try await self.client.transport.openStream(
-            "watch",
-            path: "/v3/watch",
-            body: request.json,
-            idleTimeout: self.client.configuration.watchIdleTimeout
-        )
+        let open = {
+            @Sendable [transport = self.client.transport, idleTimeout = self.client.configuration.watchIdleTimeout] in
+            try await transport.openStream("watch", path: "/v3/watch", body: request.json, idleTimeout: idleTimeout)
+        }
+        // A member that accepts the connection but never answers would hold the opening for ever: check it too.
+        let candidate = self.client.transport.currentEndpoint
+        self.streamEndpoint = candidate
+        let (stream, endpoint): (HTTPResponseStream, String)
+        if let check = self.check {
+            (stream, endpoint) = try await check.run(against: candidate, open)
+        } else {
+            (stream, endpoint) = try await open()
+        }
         self.stream = stream.makeAsyncIterator()
+        self.openedStream = stream
         self.streamEndpoint = endpoint
         self.buffer.removeAll(keepingCapacity: true)
         self.client.logger.debug(
@@ -130,10 +143,12 @@ final class EtcdWatchFollower {
         )
     }
 
-    /// Ends the current stream; the next call reconnects, to the next endpoint if this one failed.
+    /// Ends the current stream (or the attempt to open one); the next call reconnects, to the next endpoint if this
+    /// one failed.
     private func dropStream(reason: String) {
-        guard self.stream != nil else { return }
+        guard self.stream != nil || self.streamEndpoint != nil else { return }
         self.stream = nil
+        self.openedStream = nil
         if let endpoint = self.streamEndpoint {
             self.client.transport.moveOn(from: endpoint)
             self.client.logger.info(
@@ -158,7 +173,7 @@ final class EtcdWatchFollower {
                 return line
             }
             guard var stream = self.stream else { return nil }
-            let chunk = try await stream.next()
+            let chunk = try await self.nextChunk(&stream)
             self.stream = stream
             guard let chunk else {
                 defer { self.buffer.removeAll() }
@@ -166,6 +181,14 @@ final class EtcdWatchFollower {
             }
             self.buffer += chunk
         }
+    }
+
+    /// The stream's next chunk, read while the member's health is checked (see ``EtcdMemberCheck``).
+    private func nextChunk(_ stream: inout HTTPResponseStream.AsyncIterator) async throws -> [UInt8]? {
+        guard let check = self.check, let opened = self.openedStream, let endpoint = self.streamEndpoint else {
+            return try await stream.next()
+        }
+        return try await check.next(&stream, of: opened, from: endpoint)
     }
 
     /// Applies one message; returns a snapshot when it changed what the watch emits.

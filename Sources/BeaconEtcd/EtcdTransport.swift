@@ -105,6 +105,26 @@ final class EtcdTransport: Sendable {
         return (opened.value, opened.endpoint)
     }
 
+    /// Whether a member answers `GET /health` within `timeout` and says it is healthy (it has a leader and can
+    /// serve reads): the check a silent watch makes (``EtcdClient/Configuration/watchCheckInterval``).
+    ///
+    /// - Parameters:
+    ///   - endpoint: The member's client URL.
+    ///   - timeout: How long to wait for the answer.
+    /// - Returns: `false` when the member did not answer in time, could not be reached, or is unhealthy.
+    /// - Throws: `CancellationError` when the calling task is cancelled.
+    func isHealthy(_ endpoint: String, within timeout: Duration) async throws -> Bool {
+        do {
+            let response = try await self.http.execute(HTTPRequest(url: endpoint + "/health", timeout: timeout))
+            guard response.status == 200, let document = try? WireJSON.parse(response.body) else { return false }
+            return (try? document.string("health")) == "true"
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            return false
+        }
+    }
+
     /// Moves to the next endpoint after `failed` (unless another task already moved on).
     func moveOn(from failed: String) {
         self.state.withLock { state in

@@ -47,6 +47,15 @@ package struct HTTPResponseStream: AsyncSequence, Sendable {
         self.headerBlock.value(named: name)
     }
 
+    /// Ends the stream from outside its iterating task, for example when a check finds the server no longer
+    /// answers: the iterator's waiting (or next) `next()` gets the bytes already received, then throws `error`;
+    /// the transfer is aborted.
+    ///
+    /// - Parameter error: What `next()` throws.
+    package func abort(_ error: HTTPError) {
+        self.handle.abort(error)
+    }
+
     /// Returns the iterator over the body's chunks.
     ///
     /// - Returns: The iterator.
@@ -125,6 +134,14 @@ final class StreamHandle: Sendable {
         } onCancel: {
             self.cancel()
         }
+    }
+
+    /// Ends the stream with `error` for the consumer and aborts the transfer.
+    ///
+    /// - Parameter error: What the consumer's `next()` throws once the bytes already received are read.
+    func abort(_ error: HTTPError) {
+        self.buffer.finish(error)
+        self.loop.cancel(self.transfer)
     }
 
     /// Ends the stream for the consumer and aborts the transfer.
