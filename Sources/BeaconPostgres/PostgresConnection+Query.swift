@@ -6,11 +6,12 @@ import CBeaconLibPQ
 import Synchronization
 
 extension PostgresConnection {
-    /// Runs one SQL statement with parameters and returns its rows.
+    /// Runs one SQL statement with parameters and returns its rows, waiting at most the connection's
+    /// ``queryTimeouts`` limit (30 seconds by default).
     ///
     /// The statement is sent with `PQsendQueryParams`: parameters travel as separate values (`$1`, `$2`, ...), never
     /// inside the SQL text. Results arrive in text form and are read with ``PostgresRow/decode(_:column:)-(_,Int)``.
-    /// `COPY` is not supported.
+    /// `COPY` is not supported. What happens when the limit passes is told at ``query(_:_:timeout:)``.
     ///
     /// - Parameters:
     ///   - sql: One SQL statement, with `$n` placeholders.
@@ -18,14 +19,44 @@ extension PostgresConnection {
     /// - Returns: The rows (empty for statements that return none), with the command tag and affected row count.
     /// - Throws: ``PostgresError``: ``PostgresError/Code/queryFailed`` with the server's SQLSTATE, message, detail
     ///   and hint when the server rejects the statement (the connection stays usable);
+    ///   ``PostgresError/Code/queryTimedOut`` when no result came within the limit (the connection is closed);
     ///   ``PostgresError/Code/connectionClosed`` when the connection is closed or breaks (with
     ///   ``PostgresError/statementNotSent`` set when it was found closed before the statement was handed over);
     ///   ``PostgresError/Code/connectionBusy`` when another query is running. `CancellationError` when the task is
     ///   cancelled: the query's outcome is then unknown, so the connection is closed.
     public func query(_ sql: String, _ parameters: [PostgresValue] = []) async throws -> PostgresRows {
+        try await self.query(sql, parameters, timeout: self.queryTimeouts.timeout)
+    }
+
+    /// Runs one SQL statement with parameters and returns its rows, waiting at most `timeout` for the server.
+    ///
+    /// The wait happens on the poll thread, never on the cooperative pool. When the deadline passes, the connection
+    /// sends libpq's cancel request (from a short-lived thread of its own, as libpq's `PQcancel` blocks) and waits up
+    /// to ``QueryTimeouts/cancelGracePeriod`` for the server to end the query, which it does with SQLSTATE `57014`
+    /// (`query_canceled`). Whether it answers or not (a frozen server does not), the query throws
+    /// ``PostgresError/Code/queryTimedOut`` and the connection is closed: a pool replaces it with a new one.
+    ///
+    /// ```swift
+    /// let report = try await connection.query("SELECT * FROM monthly_totals($1)", [month], timeout: .seconds(300))
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - sql: One SQL statement, with `$n` placeholders.
+    ///   - parameters: The placeholders' values, in order.
+    ///   - timeout: How long to wait for the result, or `nil` to wait without limit (this call only).
+    /// - Returns: The rows (empty for statements that return none), with the command tag and affected row count.
+    /// - Throws: ``PostgresError``: ``PostgresError/Code/queryTimedOut`` when no result came within `timeout`, with the
+    ///   endpoint, the time waited and ``PostgresError/cancelAnswered``; the statement may or may not have run. Else as
+    ///   ``query(_:_:)``; `CancellationError` when the task is cancelled (the connection is closed).
+    public func query(
+        _ sql: String,
+        _ parameters: [PostgresValue] = [],
+        timeout: Duration?
+    ) async throws -> PostgresRows {
         let handle = try self.beginOperation()
+        let grace = self.queryTimeouts.cancelGracePeriod
         do {
-            let rows = try await self.run(handle, sql, parameters)
+            let rows = try await self.run(handle, sql, parameters, timeout: timeout, grace: grace)
             self.endOperation(broken: !handle.isOK)
             return rows
         } catch let error as PostgresError {
@@ -44,10 +75,27 @@ extension PostgresConnection {
         }
     }
 
+    /// Runs the statement until its deadline; past it, cancels it and throws ``PostgresError/Code/queryTimedOut``.
     private func run(
         _ handle: ConnectionHandle,
         _ sql: String,
-        _ parameters: [PostgresValue]
+        _ parameters: [PostgresValue],
+        timeout: Duration?,
+        grace: Duration
+    ) async throws -> PostgresRows {
+        let deadline = timeout.map { ContinuousClock.now.advanced(by: $0) }
+        do {
+            return try await self.run(handle, sql, parameters, until: deadline)
+        } catch is QueryDeadlinePassed {
+            throw try await self.cancelLateQuery(handle, waited: timeout ?? .zero, grace: grace)
+        }
+    }
+
+    private func run(
+        _ handle: ConnectionHandle,
+        _ sql: String,
+        _ parameters: [PostgresValue],
+        until deadline: ContinuousClock.Instant?
     ) async throws
         -> PostgresRows
     {
@@ -70,14 +118,14 @@ extension PostgresConnection {
             let flushed = PQflush(handle.raw)
             if flushed == 0 { break }
             if flushed < 0 { throw self.connectionError(handle) }
-            let ready = try await self.waitForSocket(handle, [.read, .write])
+            let ready = try await self.waitForSocket(handle, [.read, .write], until: deadline)
             if ready.contains(.read) && PQconsumeInput(handle.raw) == 0 { throw self.connectionError(handle) }
         }
         var rows: PostgresRows?
         var failure: PostgresError?
         while true {
             while PQisBusy(handle.raw) != 0 {
-                _ = try await self.waitForSocket(handle, .read)
+                _ = try await self.waitForSocket(handle, .read, until: deadline)
                 if PQconsumeInput(handle.raw) == 0 { throw self.connectionError(handle) }
             }
             guard let result = PQgetResult(handle.raw) else { break }

@@ -17,7 +17,8 @@ import Darwin
 ///
 /// Create one with ``connect(to:logger:)`` (or through a ``PostgresConnectionFactory`` or
 /// ``PostgresConnectionPool``), run queries with ``query(_:_:)``, and ``close()`` it when done; `deinit` closes it
-/// too, as a safety net.
+/// too, as a safety net. A query waits for the server at most ``queryTimeouts``' limit (30 seconds by default), then
+/// sends a cancel request and closes the connection.
 ///
 /// Every libpq call is non-blocking; waiting for the socket happens on one dedicated poll thread, which resumes the
 /// waiting task, so no call ever blocks the cooperative thread pool. A connection runs one query at a time: a
@@ -41,6 +42,8 @@ public final class PostgresConnection: Sendable {
         var waitID: UInt64?
         /// How many statements were handed to the server (`PQsendQueryParams` succeeded) on this connection.
         var statementsSent: UInt64 = 0
+        /// The limits ``query(_:_:)`` applies.
+        var queryTimeouts = QueryTimeouts()
     }
 
     /// The server this connection is connected to (one of the parameters' endpoints).
@@ -141,8 +144,15 @@ public final class PostgresConnection: Sendable {
         }
     }
 
-    /// Waits on the poll thread until the socket is ready, unless ``close()`` was called.
-    func waitForSocket(_ handle: ConnectionHandle, _ events: SocketPoller.Events) async throws -> SocketPoller.Events {
+    /// Waits on the poll thread until the socket is ready, unless ``close()`` was called or the deadline passes.
+    ///
+    /// - Throws: ``QueryDeadlinePassed`` when the deadline passes first; ``SocketPoller/Interrupted`` after
+    ///   ``close()``; `CancellationError` when the task is cancelled.
+    func waitForSocket(
+        _ handle: ConnectionHandle,
+        _ events: SocketPoller.Events,
+        until deadline: ContinuousClock.Instant? = nil
+    ) async throws -> SocketPoller.Events {
         let poller = SocketPoller.shared
         let id = poller.makeID()
         let closing = self.state.withLock { state in
@@ -159,9 +169,9 @@ public final class PostgresConnection: Sendable {
             self.state.withLock { $0.waitID = nil }
             poller.forget(id)
         }
-        switch try await poller.wait(id: id, socket: socket, for: events, until: nil) {
+        switch try await poller.wait(id: id, socket: socket, for: events, until: deadline) {
         case .ready(let ready): return ready
-        case .timedOut: return []
+        case .timedOut: throw QueryDeadlinePassed()
         }
     }
 

@@ -69,7 +69,9 @@ public final class PostgresConnectionPool: Sendable, Service {
     /// Lends a connection to a closure, waiting for one if all ``Configuration/maxConnections`` are in use.
     ///
     /// The closure **must not** keep the connection: it goes back to the pool when the closure returns. A connection
-    /// that broke during the closure, or was left inside a transaction, is closed instead of being reused.
+    /// that broke during the closure, or was left inside a transaction, is closed instead of being reused. Its queries
+    /// wait at most ``Configuration/queryTimeout``; one that times out closes its connection (see
+    /// ``PostgresConnection/query(_:_:timeout:)``), and the next request gets a new one.
     ///
     /// The closure is called again, on another connection, only when it failed because its connection was found
     /// broken before any of its statements was handed to the server (``PostgresError/statementNotSent``: the server
@@ -196,6 +198,7 @@ public final class PostgresConnectionPool: Sendable, Service {
                     lease = .create
                     continue
                 }
+                connection.queryTimeouts = self.configuration.queryTimeouts
                 if await self.validate(connection, idleSince: since) { return connection }
                 self.factory.metrics.discarded.increment()
                 self.logger.debug(
@@ -206,7 +209,9 @@ public final class PostgresConnectionPool: Sendable, Service {
                 lease = .create
             case .create:
                 do {
-                    return try await self.factory.makeConnection()
+                    let connection = try await self.factory.makeConnection()
+                    connection.queryTimeouts = self.configuration.queryTimeouts
+                    return connection
                 } catch {
                     self.release(nil)
                     throw error

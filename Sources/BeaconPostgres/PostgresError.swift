@@ -32,6 +32,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
             case allAttemptsFailed
             case poolClosed
             case noLeader
+            case queryTimedOut
         }
 
         private let base: Base
@@ -62,6 +63,10 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         public static let poolClosed = Code(.poolClosed)
         /// Discovery names no leader for a Patroni cluster (a failover is in progress); retried like a failed connect.
         public static let noLeader = Code(.noLeader)
+        /// A query had no result within its timeout (``PostgresConnection/QueryTimeouts``): a cancel request was sent
+        /// (``PostgresError/cancelAnswered`` says whether the server answered it) and the connection was closed. The
+        /// statement may or may not have run.
+        public static let queryTimedOut = Code(.queryTimedOut)
 
         /// The code's name, for example `connectionFailed`.
         public var description: String { self.base.rawValue }
@@ -80,6 +85,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
             case .allAttemptsFailed: "all connection attempts failed"
             case .poolClosed: "pool closed"
             case .noLeader: "no leader"
+            case .queryTimedOut: "query timed out"
             }
         }
     }
@@ -110,6 +116,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     /// Whether the failure happened before the statement was handed to the server (the connection was already gone),
     /// so the server cannot have run it; ``PostgresConnectionPool/withConnection(_:)`` retries such failures.
     public internal(set) var statementNotSent = false
+    /// For ``Code/queryTimedOut``: whether the server ended the query within the grace period after the cancel
+    /// request (`false` when it did not answer, or when no cancel request could be sent); `nil` for other codes.
+    public internal(set) var cancelAnswered: Bool?
 
     /// Creates an error.
     ///
@@ -175,7 +184,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
 
     /// Whether the connection an operation ran on can no longer be used.
     var breaksConnection: Bool {
-        self.code == .connectionClosed || self.code == .connectionFailed
+        self.code == .connectionClosed || self.code == .connectionFailed || self.code == .queryTimedOut
             || self.sqlState.map { $0.class == "08" || $0 == .adminShutdown || $0 == .crashShutdown } ?? false
     }
 }

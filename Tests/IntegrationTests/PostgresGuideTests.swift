@@ -46,4 +46,39 @@ struct PostgresGuideTests {
         #expect(missing == nil)
         #expect(try rows[0].decode([UInt8].self, column: 4) == [0xDE, 0xAD])
     }
+
+    @Test("query deadlines: the pool example")
+    func queryDeadlineExample() async throws {
+        let logger = PostgresServers.quietLogger
+        let source = CachingSource(StaticSource(["/db/main": try PostgresServers.value(cluster: "B")]))
+        let factory = PostgresConnectionFactory(source: source, location: .key("/db/main"), logger: logger)
+        let pool = PostgresConnectionPool(
+            factory: factory,
+            configuration: .init(queryTimeout: .seconds(5), cancelGracePeriod: .seconds(1)),
+            logger: logger
+        )
+        defer { pool.close() }
+        var caught: PostgresError?
+        do {
+            _ = try await pool.withConnection { connection in
+                try await connection.query("SELECT pg_sleep(30)")
+            }
+        } catch let error as PostgresError where error.code == .queryTimedOut {
+            caught = error
+        }
+        let endpoint = try PostgresServers.endpoint(cluster: "B")
+        #expect(
+            caught.map(String.init(describing:))
+                == "query timed out on \(endpoint): no result within 5.0 seconds; the server ended the query after the "
+                + "cancel request, and the connection was closed (SQLSTATE 57014)"
+        )
+        #expect(caught?.cancelAnswered == true)
+        let count = try await pool.withConnection { connection in
+            try await connection.query("SELECT count(*) FROM pg_class", timeout: .seconds(300))[0].decode(
+                Int.self,
+                column: 0
+            )
+        }
+        #expect(count > 0)
+    }
 }

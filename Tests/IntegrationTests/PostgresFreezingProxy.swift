@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import BeaconLocks
+import LoopbackServer
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A TCP proxy on a loopback port to a PostgreSQL server, which can freeze as a server stopped with `SIGSTOP` does.
+///
+/// One thread of its own accepts connections, opens one to the server for each and copies bytes both ways. While
+/// frozen (``freeze()``) it accepts nothing and copies nothing, and every connection stays open: the kernel still
+/// completes new handshakes into the listen backlog, as it does for a stopped server, so a query and libpq's cancel
+/// request (sent to the same host and port) both go unanswered. ``thaw()`` resumes. ``stop()`` ends the thread
+/// within 50 milliseconds and closes every socket, which resets the connections still waiting in the backlog.
+/// The thread keeps the proxy alive until then: always call ``stop()``.
+final class PostgresFreezingProxy: Sendable {
+    /// The port the proxy listens on, on 127.0.0.1.
+    let port: Int
+    /// Where the proxy listens.
+    var endpoint: Endpoint { Endpoint(host: "127.0.0.1", port: self.port) }
+
+    private let target: Endpoint
+    private let listener: Int32
+    private let frozen = Atomic<Bool>(false)
+    private let stopping = Atomic<Bool>(false)
+    private let accepted = Atomic<Int>(0)
+    private let thread: Lock<pthread_t?>
+
+    /// Starts a proxy to a server given by a numeric IPv4 address.
+    ///
+    /// - Parameter target: The server.
+    /// - Throws: ``LoopbackSocketFailure`` when the socket cannot be set up, ``ProxyThreadFailure`` when the thread
+    ///   cannot be started.
+    init(to target: Endpoint) throws {
+        let (descriptor, port) = try LoopbackSocket.make(listening: true)
+        self.listener = descriptor
+        self.port = port
+        self.target = target
+        self.thread = Lock(nil)
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self)
+        let result = pthread_create(
+            &thread,
+            nil,
+            { context in
+                Unmanaged<PostgresFreezingProxy>.fromOpaque(context!).takeRetainedValue().serve()
+                return nil
+            },
+            context.toOpaque()
+        )
+        guard result == 0 else {
+            context.release()
+            close(descriptor)
+            throw ProxyThreadFailure(result: result)
+        }
+        self.thread.withLock { $0 = thread }
+    }
+
+    /// How many connections the proxy accepted so far.
+    var acceptedCount: Int { self.accepted.load(ordering: .relaxed) }
+
+    /// Stops accepting and copying; every connection stays open.
+    func freeze() {
+        self.frozen.store(true, ordering: .relaxed)
+    }
+
+    /// Accepts and copies again.
+    func thaw() {
+        self.frozen.store(false, ordering: .relaxed)
+    }
+
+    /// Stops the thread and closes every socket. Calling it again does nothing.
+    func stop() {
+        self.stopping.store(true, ordering: .relaxed)
+        let thread = self.thread.withLock { thread in
+            defer { thread = nil }
+            return thread
+        }
+        if let thread {
+            pthread_join(thread, nil)
+        }
+    }
+
+    private func serve() {
+        var pairs: [(Int32, Int32)] = []
+        defer {
+            for (client, server) in pairs {
+                close(client)
+                close(server)
+            }
+            close(self.listener)
+        }
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while !self.stopping.load(ordering: .relaxed) {
+            if self.frozen.load(ordering: .relaxed) {
+                usleep(20_000)
+                continue
+            }
+            var entries = [pollfd(fd: self.listener, events: Int16(POLLIN), revents: 0)]
+            for (client, server) in pairs {
+                entries.append(pollfd(fd: client, events: Int16(POLLIN), revents: 0))
+                entries.append(pollfd(fd: server, events: Int16(POLLIN), revents: 0))
+            }
+            guard poll(&entries, nfds_t(entries.count), 50) > 0, !self.frozen.load(ordering: .relaxed) else { continue }
+            var broken: Set<Int> = []
+            for (index, (client, server)) in pairs.enumerated() {
+                for (from, to, entry) in [
+                    (client, server, entries[1 + 2 * index]), (server, client, entries[2 + 2 * index]),
+                ]
+                where entry.revents != 0 && !broken.contains(index) {
+                    let count = read(from, &buffer, buffer.count)
+                    if count <= 0 || !Self.writeAll(to, buffer, count) { broken.insert(index) }
+                }
+            }
+            for index in broken.sorted(by: >) {
+                close(pairs[index].0)
+                close(pairs[index].1)
+                pairs.remove(at: index)
+            }
+            if entries[0].revents != 0 {
+                let client = accept(self.listener, nil, nil)
+                guard client >= 0 else { continue }
+                self.accepted.add(1, ordering: .relaxed)
+                if let server = self.connectToTarget() {
+                    pairs.append((client, server))
+                } else {
+                    close(client)
+                }
+            }
+        }
+    }
+
+    private func connectToTarget() -> Int32? {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { return nil }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr(self.target.host)
+        address.sin_port = UInt16(self.target.port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            return nil
+        }
+        return descriptor
+    }
+
+    private static func writeAll(_ descriptor: Int32, _ buffer: [UInt8], _ count: Int) -> Bool {
+        var written = 0
+        while written < count {
+            let result = buffer.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, count - written) }
+            if result <= 0 { return false }
+            written += result
+        }
+        return true
+    }
+}
+
+/// The proxy's thread could not be started.
+struct ProxyThreadFailure: Error {
+    /// What `pthread_create` returned.
+    var result: Int32
+}
