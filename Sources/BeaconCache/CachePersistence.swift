@@ -9,12 +9,19 @@ import Foundation
 /// Where a ``TTLCache`` keeps its last good values on disk, so that a restarted process whose discovery
 /// backend is down can start from them.
 ///
-/// The cache writes one file, `<directory>/<name>.beacon-cache.json`, after every load that changed its
-/// contents and after invalidations: atomically (a temporary file in the same directory, `fsync`, `rename`),
-/// readable and writable by the owner only (mode 0600; the directory is created with mode 0700), with a
-/// format name and version. Restored values count as already expired: they are served only as stale values
-/// when a load fails, within ``TTLCacheConfiguration/maxStale`` of when they were loaded. A corrupt, truncated
-/// or foreign file is ignored with a logged warning.
+/// Persistence is off unless a cache is given one. The cache then writes one file,
+/// `<directory>/<name>.beacon-cache.json`, holding every value it has (negative entries excepted). Changes
+/// (loads that stored a value, inserts, invalidations) are coalesced: the file is written at most once per
+/// ``TTLCacheConfiguration/persistenceInterval``, on a
+/// thread of the cache's own, never on the thread that changed the cache; ``TTLCache/flush()`` writes at once
+/// and waits, and ``TTLCache/run()`` flushes when it ends. Each write is atomic (a temporary file in the same
+/// directory, `fsync`, `rename`), readable and writable by the owner only (mode 0600; the directory is created
+/// with mode 0700), with a format name and version. A failed write is logged once per episode and tried again
+/// with the next change.
+///
+/// Restored values count as already expired: they are served only as stale values when a load fails, within
+/// ``TTLCacheConfiguration/maxStale`` of when they were loaded. A corrupt, truncated or foreign file is ignored
+/// with a logged warning.
 ///
 /// Discovered values can be sensitive (a database URI with a password): keep the directory private to the
 /// service's user.

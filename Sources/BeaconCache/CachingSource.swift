@@ -42,7 +42,8 @@ public final class CachingSource<Base: DiscoverySource>: DiscoverySource, Servic
     ///   - configuration: The caches' configuration.
     ///   - logger: Where failure episodes are logged.
     ///   - metricsFactory: The factory for the caches' counters; `nil` uses the global metrics system.
-    ///   - persistenceDirectory: A directory in which to keep the last good values, or `nil` for none.
+    ///   - persistenceDirectory: A directory in which to keep the last good values (files `<name>.keys` and
+    ///     `<name>.prefixes`, see ``CachePersistence``), or `nil` (the default) for none.
     public convenience init(
         _ base: Base,
         name: String = "discovery",
@@ -152,8 +153,15 @@ public final class CachingSource<Base: DiscoverySource>: DiscoverySource, Servic
         self.prefixes.invalidate { $0.hasPrefix(prefix) || prefix.hasPrefix($0) }
     }
 
-    /// Runs both caches' refresh-ahead work until graceful shutdown or until the calling task is cancelled (see
-    /// ``TTLCache/run()``).
+    /// Waits until every change made to both caches so far is written to their persistence files (see
+    /// ``TTLCache/flush()``); returns at once without persistence.
+    public func flush() async {
+        await self.keys.flush()
+        await self.prefixes.flush()
+    }
+
+    /// Runs both caches' refresh-ahead work until graceful shutdown or until the calling task is cancelled, then
+    /// writes what their persistence has not written yet (see ``TTLCache/run()``).
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.keys.run() }

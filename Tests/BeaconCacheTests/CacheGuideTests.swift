@@ -62,6 +62,8 @@ struct CacheGuideTests {
         let backend = StaticSource(["/db/main/endpoint": "10.0.0.5:5432"])
         let source = CachingSource(backend, persistenceDirectory: directory)
         _ = try await source.get("/db/main/endpoint")
+        await source.flush()  // or let run() end: it writes what is pending
         #expect(FileManager.default.fileExists(atPath: "\(directory)/discovery.keys.beacon-cache.json"))
     }
+
 }
