@@ -22,7 +22,8 @@ extension TTLCache {
 
     /// Writes the persistence file; runs on the writer thread.
     ///
-    /// The entries are collected under the cache's lock; encoding and the file write run outside it.
+    /// The entries are collected under the cache's lock; the exclusion predicate, encoding and the file write run
+    /// outside it.
     private func writePersistenceFile() throws {
         guard let persistence else { return }
         let now = self.time.now()
@@ -32,11 +33,15 @@ extension TTLCache {
                 entry.value.map { PersistedEntry(key: key, value: $0, loadedAt: wallNow - (now - entry.loadedAt)) }
             }
         }
-        let bytes = try persistence.encode(entries, persistence.name)
+        let kept = entries.filter { !persistence.isExcluded($0.key, $0.value) }
+        let bytes = try persistence.encode(kept, persistence.name)
         try PersistenceFile.store(bytes, at: persistence.path, directory: persistence.directory)
     }
 
     /// Restores the entries of the persistence file (called by `init`).
+    ///
+    /// Excluded entries (written before they were excluded) are not restored, and the file is then written again
+    /// without them.
     func restorePersistedEntries() {
         guard let persistence else { return }
         let bytes: [UInt8]
@@ -67,7 +72,7 @@ extension TTLCache {
             )
             return
         }
-        let restored = file.entries
+        let restored = file.entries.filter { !persistence.isExcluded($0.key, $0.value) }
         let now = self.time.now()
         let wallNow = WallClock.nanosecondsSinceEpoch()
         self.shell.withLock { shell in
@@ -80,5 +85,14 @@ extension TTLCache {
             "Restored persisted cache entries",
             metadata: ["beacon.file": "\(persistence.path)", "beacon.count": "\(restored.count)"]
         )
+        if restored.count < file.entries.count {
+            self.logger.info(
+                "Removing excluded entries from the persisted cache file",
+                metadata: [
+                    "beacon.file": "\(persistence.path)", "beacon.count": "\(file.entries.count - restored.count)",
+                ]
+            )
+            self.persistenceChanged()
+        }
     }
 }
