@@ -42,14 +42,21 @@ public final class CachingSource<Base: DiscoverySource>: DiscoverySource, Servic
     ///   - configuration: The caches' configuration.
     ///   - logger: Where failure episodes are logged.
     ///   - metricsFactory: The factory for the caches' counters; `nil` uses the global metrics system.
-    ///   - persistenceDirectory: A directory in which to keep the last good values, or `nil` for none.
+    ///   - persistenceDirectory: A directory in which to keep the last good values (files `<name>.keys` and
+    ///     `<name>.prefixes`, see ``CachePersistence``), or `nil` (the default) for none.
+    ///   - excludedFromPersistence: Key prefixes whose values are never written to disk, such as
+    ///     `["/db/main/password", "/secrets/"]` (a whole key excludes just that key). A cached key that starts with
+    ///     one is not persisted, nor is a cached list (a prefix, or the instances of a service) that holds such a
+    ///     key or lies under such a prefix: the whole list is left out, so that a restart never serves a list with
+    ///     entries missing. Default: nothing is excluded.
     public convenience init(
         _ base: Base,
         name: String = "discovery",
         configuration: TTLCacheConfiguration = TTLCacheConfiguration(),
         logger: Logger = Logger(label: "beacon.cache", factory: { _ in SwiftLogNoOpLogHandler() }),
         metricsFactory: (any MetricsFactory)? = nil,
-        persistenceDirectory: String? = nil
+        persistenceDirectory: String? = nil,
+        excludedFromPersistence: [String] = []
     ) {
         self.init(
             base: base,
@@ -58,14 +65,22 @@ public final class CachingSource<Base: DiscoverySource>: DiscoverySource, Servic
                 configuration: configuration,
                 logger: logger,
                 metricsFactory: metricsFactory,
-                persistence: persistenceDirectory.map { CachePersistence(directory: $0, name: "\(name).keys") }
+                persistence: persistenceDirectory.map { directory in
+                    CachePersistence(directory: directory, name: "\(name).keys") { key, _ in
+                        Self.isExcluded(key: key, by: excludedFromPersistence)
+                    }
+                }
             ),
             prefixes: TTLCache(
                 name: "\(name).prefixes",
                 configuration: configuration,
                 logger: logger,
                 metricsFactory: metricsFactory,
-                persistence: persistenceDirectory.map { CachePersistence(directory: $0, name: "\(name).prefixes") }
+                persistence: persistenceDirectory.map { directory in
+                    CachePersistence(directory: directory, name: "\(name).prefixes") { prefix, entries in
+                        Self.isExcluded(list: prefix, entries: entries, by: excludedFromPersistence)
+                    }
+                }
             )
         )
     }
@@ -152,8 +167,15 @@ public final class CachingSource<Base: DiscoverySource>: DiscoverySource, Servic
         self.prefixes.invalidate { $0.hasPrefix(prefix) || prefix.hasPrefix($0) }
     }
 
-    /// Runs both caches' refresh-ahead work until graceful shutdown or until the calling task is cancelled (see
-    /// ``TTLCache/run()``).
+    /// Waits until every change made to both caches so far is written to their persistence files (see
+    /// ``TTLCache/flush()``); returns at once without persistence.
+    public func flush() async {
+        await self.keys.flush()
+        await self.prefixes.flush()
+    }
+
+    /// Runs both caches' refresh-ahead work until graceful shutdown or until the calling task is cancelled, then
+    /// writes what their persistence has not written yet (see ``TTLCache/run()``).
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.keys.run() }

@@ -25,6 +25,12 @@ public struct TTLCacheConfiguration: Sendable {
     public var negativeTTL: Duration?
     /// The most entries kept; past it the least recently used entry is evicted. `nil` (the default) is unbounded.
     public var maxEntries: Int?
+    /// With persistence (``CachePersistence``), the shortest time between two writes of the file: changes within it
+    /// are coalesced into one write at its end, done on the cache's writer thread. A change after a quiet period is
+    /// written at once. Longer means fewer writes and more changes lost if the process dies without a graceful
+    /// shutdown; ``TTLCache/flush()`` writes at once whatever the interval. `.zero` writes as soon as the previous
+    /// write is done. Has no effect without persistence. Default: 1 second.
+    public var persistenceInterval: Duration
 
     /// Creates a configuration; every parameter has the default documented on its property.
     ///
@@ -36,6 +42,7 @@ public struct TTLCacheConfiguration: Sendable {
     ///   - staleRetryInterval: How long a stale value is served before the source is tried again.
     ///   - negativeTTL: How long absence is remembered.
     ///   - maxEntries: The most entries kept.
+    ///   - persistenceInterval: The shortest time between two writes of the persistence file.
     public init(
         ttl: Duration = .seconds(5),
         jitter: Double = 0.1,
@@ -43,7 +50,8 @@ public struct TTLCacheConfiguration: Sendable {
         maxStale: Duration = .seconds(300),
         staleRetryInterval: Duration = .seconds(1),
         negativeTTL: Duration? = .seconds(1),
-        maxEntries: Int? = nil
+        maxEntries: Int? = nil,
+        persistenceInterval: Duration = .seconds(1)
     ) {
         self.ttl = ttl
         self.jitter = jitter
@@ -52,12 +60,17 @@ public struct TTLCacheConfiguration: Sendable {
         self.staleRetryInterval = staleRetryInterval
         self.negativeTTL = negativeTTL
         self.maxEntries = maxEntries
+        self.persistenceInterval = persistenceInterval
     }
 
     /// Checks the values and clamps fractions into range.
     func validated() -> TTLCacheConfiguration {
         precondition(self.ttl > .zero, "TTLCacheConfiguration.ttl must be positive")
         precondition(self.maxEntries.map { $0 > 0 } ?? true, "TTLCacheConfiguration.maxEntries must be positive")
+        precondition(
+            self.persistenceInterval >= .zero,
+            "TTLCacheConfiguration.persistenceInterval must not be negative"
+        )
         var result = self
         result.jitter = min(max(self.jitter, 0), 1)
         result.refreshAhead = self.refreshAhead.map { min(max($0, 0), 1) }

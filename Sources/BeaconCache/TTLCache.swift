@@ -32,7 +32,8 @@ public import Synchronization
 ///
 /// The cache is `Sendable`: a pure value-type core (every decision takes the time as an argument) inside a
 /// `Lock`. Loads run outside the lock, in the calling task; nothing is started in the background except by
-/// ``run()``.
+/// ``run()``, and, with persistence, a writer thread that lives while changes wait to be written (see
+/// ``CachePersistence``).
 public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable, Service {
     /// A reload requested by refresh-ahead.
     @usableFromInline
@@ -54,10 +55,11 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     public let configuration: TTLCacheConfiguration
     @usableFromInline let shell: Lock<Shell>
     @usableFromInline let time: any CacheTimeSource
-    private let logger: Logger
+    let logger: Logger
     @usableFromInline let metrics: CacheMetrics
-    private let persistence: CachePersistence<Key, Value>?
-    private let persistenceLock = Lock(())
+    let persistence: CachePersistence<Key, Value>?
+    /// Writes the persistence file off the caller's thread; `nil` without persistence.
+    let writer: PersistenceWriter?
 
     /// Creates a cache that reads time from a clock of your choice (tests pass a manual clock).
     ///
@@ -127,6 +129,19 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         self.logger = logger
         self.metrics = CacheMetrics(name: name, factory: metricsFactory)
         self.persistence = persistence
+        self.writer = persistence.map { persistence in
+            PersistenceWriter(
+                path: persistence.path,
+                interval: configuration.persistenceInterval,
+                logger: logger,
+                writes: CacheMetrics.counter("beacon.cache.persistence_writes", name: name, factory: metricsFactory),
+                failures: CacheMetrics.counter(
+                    "beacon.cache.persistence_failures",
+                    name: name,
+                    factory: metricsFactory
+                )
+            )
+        }
         self.shell = Lock(Shell(core: CacheState(configuration: self.configuration)))
         if persistence != nil { self.restorePersistedEntries() }
     }
@@ -236,7 +251,7 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         let now = self.time.now()
         let jitter = Double.random(in: 0..<1)
         self.shell.withLock { $0.core.insert(key, value: value, now: now, jitter: jitter) }
-        self.persist()
+        self.persistenceChanged()
     }
 
     /// Forgets a key, including the value it would serve stale; the next read loads it.
@@ -247,7 +262,7 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     /// - Parameter key: The key.
     public func invalidate(_ key: Key) {
         let removed = self.shell.withLock { $0.core.invalidate(key) }
-        if removed { self.persist() }
+        if removed { self.persistenceChanged() }
     }
 
     /// Forgets every key that matches a predicate.
@@ -262,7 +277,7 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         let removed = self.shell.withLock { shell in
             keys.reduce(0) { count, key in shell.core.invalidate(key) ? count + 1 : count }
         }
-        if removed > 0 { self.persist() }
+        if removed > 0 { self.persistenceChanged() }
         return removed
     }
 
@@ -273,13 +288,16 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     // MARK: Refresh-ahead
 
-    /// Performs refresh-ahead reloads until graceful shutdown or until the calling task is cancelled.
+    /// Performs refresh-ahead reloads until graceful shutdown or until the calling task is cancelled, then writes
+    /// what persistence has not written yet.
     ///
     /// Run it in the application's `ServiceGroup` (or a task group) for as long as the cache is used. Without it
     /// ``TTLCacheConfiguration/refreshAhead`` has no effect and entries are reloaded when they expire. It waits for
     /// refresh requests even when refresh-ahead is off, so it returns only on graceful shutdown or cancellation;
-    /// reloads in progress are then cancelled. The cache stays usable afterwards (reads load on expiry again). Only
-    /// one `run()` may be active at a time: a second concurrent call is a programming error and stops the process.
+    /// reloads in progress are then cancelled and, with persistence, pending changes are written before it returns
+    /// (as ``flush()`` does, even though its task is cancelled). The cache stays usable afterwards (reads load on
+    /// expiry again, changes are persisted as before). Only one `run()` may be active at a time: a second
+    /// concurrent call is a programming error and stops the process.
     public func run() async {
         let (stream, continuation) = AsyncStream.makeStream(of: RefreshRequest.self, bufferingPolicy: .unbounded)
         self.shell.withLock { shell in
@@ -301,6 +319,7 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
                 }
             }
         }
+        await self.writer?.flush(cancellable: false)
     }
 
     @usableFromInline
@@ -392,78 +411,10 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         } else if completion.recovered {
             self.logger.info("Reload succeeded again", metadata: ["beacon.cache.key": "\(key)"])
         }
-        if completion.stored { self.persist() }
+        if completion.stored { self.persistenceChanged() }
 
         if cancelled, case .failure(let error) = result { return .failure(error) }
         if case .retry = completion.outcome, case .failure(let error) = result { return .failure(error) }
         return completion.outcome
-    }
-
-    // MARK: Persistence
-
-    private func persist() {
-        guard let persistence else { return }
-        self.persistenceLock.withLock { _ in
-            let now = self.time.now()
-            let wallNow = WallClock.nanosecondsSinceEpoch()
-            let entries = self.shell.withLock { shell in
-                shell.core.entries.compactMap { key, entry in
-                    entry.value.map { PersistedEntry(key: key, value: $0, loadedAt: wallNow - (now - entry.loadedAt)) }
-                }
-            }
-            do {
-                let bytes = try persistence.encode(entries, persistence.name)
-                try PersistenceFile.store(bytes, at: persistence.path, directory: persistence.directory)
-            } catch {
-                self.logger.warning(
-                    "Cache could not be persisted",
-                    metadata: ["beacon.file": "\(persistence.path)", "beacon.error": "\(error)"]
-                )
-            }
-        }
-    }
-
-    private func restorePersistedEntries() {
-        guard let persistence else { return }
-        let bytes: [UInt8]
-        do {
-            bytes = try FileReading.contents(of: persistence.path)
-        } catch {
-            self.logger.debug("No persisted cache entries", metadata: ["beacon.file": "\(persistence.path)"])
-            return
-        }
-        let file: PersistedFile<Key, Value>
-        do {
-            file = try persistence.decode(bytes)
-        } catch {
-            self.logger.warning(
-                "Ignoring a persisted cache file that cannot be decoded",
-                metadata: ["beacon.file": "\(persistence.path)", "beacon.error": "\(error)"]
-            )
-            return
-        }
-        guard file.format == PersistedFile<Key, Value>.formatName, file.version == 1, file.name == persistence.name
-        else {
-            self.logger.warning(
-                "Ignoring a persisted cache file of another format, version or cache",
-                metadata: [
-                    "beacon.file": "\(persistence.path)", "beacon.format": "\(file.format)",
-                    "beacon.version": "\(file.version)",
-                ]
-            )
-            return
-        }
-        let now = self.time.now()
-        let wallNow = WallClock.nanosecondsSinceEpoch()
-        self.shell.withLock { shell in
-            for entry in file.entries {
-                let age = max(0, wallNow - entry.loadedAt)
-                shell.core.restore(entry.key, value: entry.value, loadedAt: now - age)
-            }
-        }
-        self.logger.debug(
-            "Restored persisted cache entries",
-            metadata: ["beacon.file": "\(persistence.path)", "beacon.count": "\(file.entries.count)"]
-        )
     }
 }

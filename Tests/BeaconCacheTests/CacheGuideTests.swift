@@ -60,8 +60,30 @@ struct CacheGuideTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("beacon-guide-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let backend = StaticSource(["/db/main/endpoint": "10.0.0.5:5432"])
-        let source = CachingSource(backend, persistenceDirectory: directory)
+        let source = CachingSource(
+            backend,
+            persistenceDirectory: directory,
+            excludedFromPersistence: ["/db/main/password", "/secrets/"]
+        )
         _ = try await source.get("/db/main/endpoint")
+        await source.flush()  // or let run() end: it writes what is pending
         #expect(FileManager.default.fileExists(atPath: "\(directory)/discovery.keys.beacon-cache.json"))
+    }
+
+    @Test("keeping secrets off disk with a predicate")
+    func persistencePredicate() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("beacon-guide-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let persistence = CachePersistence<String, String>(directory: directory, name: "settings") { key, value in
+            key.hasSuffix("/password") || value.hasPrefix("postgres://")
+        }
+        let cache = TTLCache(name: "settings", persistence: persistence)
+        cache.insert("postgres://app:hunter2@10.0.0.5/app", for: "/db/main/uri")
+        cache.insert("hunter2", for: "/db/main/password")
+        cache.insert("10.0.0.5:5432", for: "/db/main/endpoint")
+        await cache.flush()
+        let text = try String(contentsOfFile: "\(directory)/settings.beacon-cache.json", encoding: .utf8)
+        #expect(!text.contains("hunter2"))
+        #expect(text.contains("10.0.0.5:5432"))
     }
 }

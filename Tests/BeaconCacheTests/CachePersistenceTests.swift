@@ -42,6 +42,7 @@ struct CachePersistenceTests {
             _ = try await cache.value(for: "/db/replica/endpoint") { _ in "10.0.0.6:5432" }
             _ = try await cache.value(for: "/absent") { _ in nil }
             _ = try await cache.value(for: "/db/other/endpoint") { _ in "10.0.0.7:5432" }
+            await cache.flush()
         }
         let restarted = Self.makeCache(directory)
         let lookup = try await restarted.lookup(for: "/db/main/endpoint", load: Self.failingLoad)
@@ -59,6 +60,7 @@ struct CachePersistenceTests {
         let directory = Directory()
         let cache = Self.makeCache(directory)
         _ = try await cache.value(for: "k") { _ in "v" }
+        await cache.flush()
         let path = "\(directory.path)/discovery.beacon-cache.json"
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
@@ -81,7 +83,9 @@ struct CachePersistenceTests {
         do {
             let cache = Self.makeCache(directory)
             _ = try await cache.value(for: "wrong") { _ in "10.0.0.5:5432" }
+            await cache.flush()
             cache.invalidate("wrong")
+            await cache.flush()
         }
         let restarted = Self.makeCache(directory)
         await #expect(throws: LoadFailure.self) { try await restarted.value(for: "wrong", load: Self.failingLoad) }

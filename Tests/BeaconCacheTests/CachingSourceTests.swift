@@ -106,6 +106,7 @@ struct CachingSourceTests {
             let source = CachingSource(backend, persistenceDirectory: directory)
             _ = try await source.get("/db/main/endpoint")
             _ = try await source.list(prefix: "/db/")
+            await source.flush()
         }
         backend.failAll()
         let restarted = CachingSource(backend, persistenceDirectory: directory)
