@@ -14,6 +14,10 @@ extension DiscoveryService {
         /// The cache in front of the source: TTL, stale-if-error and so on. Default: `TTLCacheConfiguration`'s
         /// defaults.
         public var cache: TTLCacheConfiguration
+        /// Key prefixes whose values never reach the cache directory, such as the key of discovered database
+        /// parameters that carry a password: they are cached in memory only, and a cached prefix listing that holds
+        /// one is not persisted at all. Only used with a cache directory. Default: none.
+        public var excludedFromPersistence: [String]
         /// How long to wait before following a key or prefix again after its watch failed. Default: 1 second.
         public var watchRetryDelay: Duration
         /// The class name expressions see in error messages. Default: `DiscoveryService`.
@@ -37,6 +41,7 @@ extension DiscoveryService {
         /// Creates a configuration with every default.
         public init() {
             self.cache = TTLCacheConfiguration()
+            self.excludedFromPersistence = []
             self.watchRetryDelay = .seconds(1)
             self.className = "DiscoveryService"
             self.memcached = Memcached()

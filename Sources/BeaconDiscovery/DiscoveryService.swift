@@ -135,7 +135,8 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
             ErasedSource(base: source),
             configuration: configuration.cache,
             logger: logger,
-            persistenceDirectory: directory
+            persistenceDirectory: directory,
+            excludedFromPersistence: configuration.excludedFromPersistence
         )
         (self.jobs, self.jobQueue) = AsyncStream.makeStream(of: Job.self)
     }
@@ -190,9 +191,10 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
     /// runs.
     /// Later reads of values already followed still answer; new clients throw. Idempotent.
     ///
-    /// It suspends only for a ZooKeeper client, whose session it ends before it returns (waiting for the ensemble's
-    /// answer on a thread of its own, at most a few seconds when no server answers); with any other source it
-    /// returns at once. ``run()`` calls it when it ends; call it yourself for a service that never ran.
+    /// It suspends for a ZooKeeper client, whose session it ends before it returns (waiting for the ensemble's
+    /// answer on a thread of its own, at most a few seconds when no server answers), and, with a cache directory,
+    /// until the values not yet written there are (on the cache's own writer thread). ``run()`` calls it when it
+    /// ends; call it yourself for a service that never ran.
     public func close() async {
         let (memcached, databases) = state.withLock { state in
             state.isClosed = true
@@ -210,6 +212,7 @@ public final class DiscoveryService: Service, ClosableService, Sendable {
         }
         jobQueue.finish()
         await ownedClient?.close()
+        await cache.flush()
     }
 
     /// Hands long-running work to ``run()``.

@@ -120,3 +120,31 @@ struct DiscoveryServiceLocationTests {
         await discovery.close()
     }
 }
+
+/// What a `DiscoveryService` with a cache directory writes there, as Documentation/Cache.md shows it.
+@Suite("DiscoveryService: persistence", .timeLimit(.minutes(1)))
+struct DiscoveryServicePersistenceTests {
+    @Test("excludedFromPersistence keeps discovered database parameters and their password off disk")
+    func excludedKeys() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("beacon-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = StaticSource([
+            "/db/main/parameters": #"{"host":"10.0.0.5","password":"planted-Secret-4f2a"}"#,
+            "/db/main/endpoint": "10.0.0.5:5432",
+        ])
+        var configuration = DiscoveryService.Configuration()
+        configuration.excludedFromPersistence = ["/db/main/parameters"]
+        let discovery = DiscoveryService(source: source, cacheDirectory: directory.path, configuration: configuration)
+        #expect(try await discovery.get("/db/main/parameters")?.contains("planted-Secret-4f2a") == true)
+        #expect(try await discovery.get("/db/main/endpoint") == "10.0.0.5:5432")
+        await discovery.close()
+
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(!files.isEmpty)
+        var written = Data()
+        for file in files { written += try Data(contentsOf: directory.appendingPathComponent(file)) }
+        #expect(String(decoding: written, as: UTF8.self).contains("10.0.0.5:5432"))
+        #expect(!String(decoding: written, as: UTF8.self).contains("planted-Secret-4f2a"))
+    }
+}
