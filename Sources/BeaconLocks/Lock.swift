@@ -12,8 +12,8 @@ public import CBeaconSupport
 /// protects looks unsynchronized and the sanitizer reports races that cannot happen. In a build with the
 /// `BEACON_THREAD_SANITIZER` condition (set by `Package.swift` when `BEACON_SANITIZE=thread`, as
 /// `scripts/sanitize thread` does), each critical section tells the sanitizer that it acquires and releases the
-/// lock, with the address of the protected value as the lock's identity; real races on the value outside the
-/// lock are still reported. Every other build is `Mutex` and nothing more: the methods are inlined into the caller.
+/// lock (identified by a byte allocated for it); real races on the value outside the lock are still reported. Every
+/// other build is `Mutex` and nothing more: the methods are inlined into the caller.
 ///
 /// Every lock of the package is a `Lock`, so that a ThreadSanitizer report always means something.
 @usableFromInline
@@ -21,6 +21,26 @@ package struct Lock<Value: ~Copyable>: ~Copyable {
     @usableFromInline
     let mutex: Mutex<Value>
 
+    #if BEACON_THREAD_SANITIZER
+    /// The lock's identity for ThreadSanitizer: a byte of its own, so that naming the lock touches nothing the lock
+    /// protects (taking the address of the value before acquiring would itself look like a race). Kept as an
+    /// address, never read or written through, so that the lock stays `Sendable` without exception.
+    @usableFromInline
+    let identity: UInt
+
+    /// Creates a lock protecting `initialValue`.
+    ///
+    /// - Parameter initialValue: The value the lock protects.
+    @inlinable @usableFromInline
+    package init(_ initialValue: consuming sending Value) {
+        self.mutex = Mutex(initialValue)
+        self.identity = UInt(bitPattern: UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1))
+    }
+
+    deinit {
+        UnsafeMutableRawPointer(bitPattern: self.identity)?.deallocate()
+    }
+    #else
     /// Creates a lock protecting `initialValue`.
     ///
     /// - Parameter initialValue: The value the lock protects.
@@ -28,6 +48,7 @@ package struct Lock<Value: ~Copyable>: ~Copyable {
     package init(_ initialValue: consuming sending Value) {
         self.mutex = Mutex(initialValue)
     }
+    #endif
 
     /// Runs `body` with exclusive access to the value, waiting for the lock if another thread holds it.
     ///
@@ -39,8 +60,8 @@ package struct Lock<Value: ~Copyable>: ~Copyable {
         _ body: (inout sending Value) throws(E) -> sending Result
     ) throws(E) -> sending Result {
         #if BEACON_THREAD_SANITIZER
-        try self.mutex.withLock { value throws(E) -> sending Result in
-            let identity = withUnsafeMutablePointer(to: &value) { UnsafeMutableRawPointer($0) }
+        let identity = UnsafeMutableRawPointer(bitPattern: self.identity)
+        return try self.mutex.withLock { value throws(E) -> sending Result in
             cbeacon_tsan_acquire(identity)
             defer { cbeacon_tsan_release(identity) }
             return try body(&value)
@@ -60,8 +81,8 @@ package struct Lock<Value: ~Copyable>: ~Copyable {
         _ body: (inout sending Value) throws(E) -> sending Result
     ) throws(E) -> sending Result? {
         #if BEACON_THREAD_SANITIZER
-        try self.mutex.withLockIfAvailable { value throws(E) -> sending Result in
-            let identity = withUnsafeMutablePointer(to: &value) { UnsafeMutableRawPointer($0) }
+        let identity = UnsafeMutableRawPointer(bitPattern: self.identity)
+        return try self.mutex.withLockIfAvailable { value throws(E) -> sending Result in
             cbeacon_tsan_acquire(identity)
             defer { cbeacon_tsan_release(identity) }
             return try body(&value)

@@ -23,7 +23,7 @@ struct EtcdLifecycleTests {
     /// Waits until `condition` holds, polling; fails the test when it still does not hold after `timeout`, a bound
     /// generous enough that only a real failure reaches it.
     static func wait(
-        timeout: Duration = .seconds(30),
+        timeout: Duration = TestServers.scaled(.seconds(30)),
         sourceLocation: SourceLocation = #_sourceLocation,
         until condition: () async throws -> Bool
     ) async throws {
@@ -49,7 +49,7 @@ struct EtcdLifecycleTests {
         let key = instance.key()
         let leases = LeaseIDs()
         try await ServiceRunChecks.expectRunsUntil(stop, etcd) {
-            _ = try await etcd.register(instance, ttl: .seconds(5))
+            _ = try await etcd.register(instance, ttl: TestServers.scaled(.seconds(5)))
             #expect(try await etcd.instances(of: instance.service) == [instance])
             leases.add(try #require(try await observer.leaseID(ofKey: key)))
         }

@@ -79,11 +79,12 @@ struct EtcdWatchTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await etcd.run() }
             defer { group.cancelAll() }
-            let registration = try await etcd.register(instance, ttl: .seconds(3))
+            let ttl = TestServers.scaled(.seconds(3))
+            let registration = try await etcd.register(instance, ttl: ttl)
             #expect(try await observer.instances(of: service) == [instance])
             // Renewals keep it alive past the TTL (or register it again, had the machine stalled past it).
             let start = ContinuousClock.now
-            try await EtcdLifecycleTests.wait { ContinuousClock.now - start > .seconds(4) }
+            try await EtcdLifecycleTests.wait { ContinuousClock.now - start > ttl + .seconds(1) }
             try await EtcdLifecycleTests.wait { try await observer.instances(of: service) == [instance] }
             await registration.cancel()
             #expect(try await observer.instances(of: service).isEmpty)
@@ -94,7 +95,7 @@ struct EtcdWatchTests {
         let other = try EtcdClientTests.client()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await other.run() }
-            _ = try await other.register(instance, ttl: .seconds(3))
+            _ = try await other.register(instance, ttl: TestServers.scaled(.seconds(3)))
             #expect(try await observer.instances(of: service).count == 1)
             other.close()
         }
@@ -110,7 +111,7 @@ struct EtcdWatchTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await etcd.run() }
             defer { group.cancelAll() }
-            let registration = try await etcd.register(instance, ttl: .seconds(3))
+            let registration = try await etcd.register(instance, ttl: TestServers.scaled(.seconds(3)))
             // Revoke the key's lease behind the registration's back, as if it had expired during a stall.
             let leaseID = try #require(try await etcd.leaseID(ofKey: instance.key()))
             try await etcd.revoke(EtcdLease(id: leaseID, ttl: .seconds(3)))

@@ -12,13 +12,14 @@ import Synchronization
 enum PostgresServers {
     /// A discovery value (JSON) for the `beacon` database on one cluster, as role `beacon`.
     static func value(cluster: String, password: String? = nil, database: String? = nil) throws -> String {
+        let connectTimeout = Int((5 * TestServers.timeScale).rounded(.up))
         let host = try TestServers.value("BEACON_POSTGRES_\(cluster)_HOST")
         let port = try TestServers.value("BEACON_POSTGRES_\(cluster)_PORT")
         let user = try TestServers.value("BEACON_POSTGRES_APP_USER")
         let secret = try password ?? TestServers.value("BEACON_POSTGRES_APP_PASSWORD")
         let name = try database ?? TestServers.value("BEACON_POSTGRES_DATABASE")
         return #"{"host": "\#(host)", "port": \#(port), "database": "\#(name)", "user": "\#(user)", "#
-            + #""password": "\#(secret)", "connect_timeout": 5, "application_name": "beacon-tests"}"#
+            + #""password": "\#(secret)", "connect_timeout": \#(connectTimeout), "application_name": "beacon-tests"}"#
     }
 
     /// The endpoint of a cluster.

@@ -14,6 +14,16 @@ enum TestServers {
     /// Whether integration tests should run.
     static let available = environment["BEACON_REQUIRE_SERVERS"] == "1" || environment["BEACON_SERVERS"] == "1"
 
+    /// How much longer than written the timing-sensitive tests let things take: `BEACON_TEST_TIME_SCALE` (1 when unset),
+    /// which `scripts/sanitize` sets to 4, since sanitized code runs several times slower. Lease TTLs, session
+    /// timeouts and connect timeouts that a stalled process could outlive are multiplied by it.
+    static let timeScale: Double = max(1, Double(environment["BEACON_TEST_TIME_SCALE"] ?? "") ?? 1)
+
+    /// A duration stretched by ``timeScale``.
+    static func scaled(_ duration: Duration) -> Duration {
+        duration * timeScale
+    }
+
     /// The value of a variable that `scripts/servers env` exports.
     static func value(_ name: String) throws -> String {
         guard let value = environment[name], !value.isEmpty else {
