@@ -102,6 +102,9 @@ private struct ResourceFields {
     init(text: String, path: String) throws(ConfdError) {
         self.text = text
         self.path = path
+        if let line = TOMLHeaderCheck.badHeaderLine(in: text) {
+            throw ConfdError(.malformedResource, "a table header's name must start with a key", file: path, line: line)
+        }
         let document: TOMLTable
         do {
             document = try TOMLTable(string: text)

@@ -73,6 +73,45 @@ struct ResourceFilesTests {
         #expect(error?.description.hasPrefix("malformed resource: conf.d/nginx.toml:") == true)
     }
 
+    @Test(
+        "A table header whose name cannot start a key is an error, not an abort of the TOML parser",
+        arguments: ["[\n", "[template]\nsrc = \"a\"\n[[\n", "[=]\n", "[[[a]]]\n", "[ .a]\n"]
+    )
+    func badTableHeader(text: String) {
+        let error = #expect(throws: ConfdError.self) {
+            try TemplateResource(parsing: text, path: "conf.d/nginx.toml", templateDirectory: "t")
+        }
+        #expect(error?.code == .malformedResource)
+        #expect(error?.line == text.split(separator: "\n").count)
+    }
+
+    @Test("A line starting with [ inside an array value, a string or a comment is not a table header")
+    func bracketsInsideValues() throws {
+        let resource = try TemplateResource(
+            parsing: """
+                x = [
+                  [
+                    1
+                  ],
+                  [ "a", "]" ],
+                ]
+                y = { a = [
+                [2] ] }
+                z = \"""
+                [
+                \"""
+                # [
+                [template]
+                src = "a"
+                dest = "b"
+                keys = ["/k"]
+                """,
+            path: "conf.d/nginx.toml",
+            templateDirectory: "t"
+        )
+        #expect(resource.keys == ["/k"])
+    }
+
     @Test("A field of the wrong type or a missing one: the error names the field and its line")
     func wrongFields() {
         let wrongType = #expect(throws: ConfdError.self) {
