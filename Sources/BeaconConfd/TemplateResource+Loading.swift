@@ -102,8 +102,8 @@ private struct ResourceFields {
     init(text: String, path: String) throws(ConfdError) {
         self.text = text
         self.path = path
-        if let line = TOMLHeaderCheck.badHeaderLine(in: text) {
-            throw ConfdError(.malformedResource, "a table header's name must start with a key", file: path, line: line)
+        if let problem = TOMLPreflight.problem(in: text) {
+            throw ConfdError(.malformedResource, problem.message, file: path, line: problem.line)
         }
         let document: TOMLTable
         do {

@@ -74,8 +74,11 @@ struct ResourceFilesTests {
     }
 
     @Test(
-        "A table header whose name cannot start a key is an error, not an abort of the TOML parser",
-        arguments: ["[\n", "[template]\nsrc = \"a\"\n[[\n", "[=]\n", "[[[a]]]\n", "[ .a]\n"]
+        "TOML that aborts toml++ 3.4.0 (a header name that cannot start a key, a bare T) is an error",
+        arguments: [
+            "[\n", "[template]\nsrc = \"a\"\n[[\n", "[=]\n", "[[[a]]]\n", "[ .a]\n", "x = 1979-05-27T!7:32:00Z\n",
+            "[template]\nx = [1, 1979-05-27t]\n",
+        ]
     )
     func badTableHeader(text: String) {
         let error = #expect(throws: ConfdError.self) {
@@ -85,7 +88,7 @@ struct ResourceFilesTests {
         #expect(error?.line == text.split(separator: "\n").count)
     }
 
-    @Test("A line starting with [ inside an array value, a string or a comment is not a table header")
+    @Test("Brackets inside values, strings and comments, and keys spelled like dates, parse as before")
     func bracketsInsideValues() throws {
         let resource = try TemplateResource(
             parsing: """
@@ -101,6 +104,8 @@ struct ResourceFilesTests {
                 [
                 \"""
                 # [
+                2019-01-01t = 1979-05-27T07:32:00Z
+                [2019-01-02t]
                 [template]
                 src = "a"
                 dest = "b"
