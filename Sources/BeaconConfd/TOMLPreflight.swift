@@ -3,12 +3,13 @@
 /// Finds the malformed TOML that would abort the TOML parser instead of being reported.
 ///
 /// toml++ 3.4.0, inside TOMLKit 0.6.0, checks some of its parsing functions' preconditions with assertions, which
-/// abort the process on malformed input that reaches them instead of reporting an error. Two are known, each found
-/// by fuzzing:
+/// abort the process on malformed input that reaches them instead of reporting an error. Three are known, each
+/// found by fuzzing:
 ///
 /// - a table header whose name starts with a character that cannot start a key (`[` and a line break, `[=`,
 ///   `[[[`), fixed upstream in marzer/tomlplusplus#301;
-/// - a date-time whose `T` is not followed by a digit (`1979-05-27T!7:32:00Z`).
+/// - a date-time whose `T` is not followed by a digit (`1979-05-27T!7:32:00Z`);
+/// - a `}` where an array expects a value (`[}]`, `[1, }`).
 ///
 /// This scan finds them first, so that the resource file is reported as malformed. It follows strings, comments
 /// and multi-line array and inline-table values, so a line that starts with `[` inside a value is not taken for a
@@ -23,7 +24,8 @@ enum TOMLPreflight {
         var line = 1
         var index = 0
         var atLineStart = true
-        var depth = 0
+        var containers: [UInt8] = []
+        var expectingArrayValue = false
         var inHeader = false
         func byte(_ offset: Int) -> UInt8? { index + offset < bytes.count ? bytes[index + offset] : nil }
         func skipString(_ quote: UInt8, multiLine: Bool, escapes: Bool) {
@@ -58,9 +60,10 @@ enum TOMLPreflight {
                 while let next = byte(0), next != UInt8(ascii: "\n") { index += 1 }
             case UInt8(ascii: "\""), UInt8(ascii: "'"):
                 atLineStart = false
+                expectingArrayValue = false
                 let multiLine = byte(1) == current && byte(2) == current
                 skipString(current, multiLine: multiLine, escapes: current == UInt8(ascii: "\""))
-            case UInt8(ascii: "[") where atLineStart && depth == 0:
+            case UInt8(ascii: "[") where atLineStart && containers.isEmpty:
                 atLineStart = false
                 inHeader = true
                 index += byte(1) == UInt8(ascii: "[") ? 2 : 1
@@ -70,16 +73,26 @@ enum TOMLPreflight {
                 }
             case UInt8(ascii: "["), UInt8(ascii: "{"):
                 atLineStart = false
-                depth += 1
+                containers.append(current)
+                expectingArrayValue = current == UInt8(ascii: "[")
                 index += 1
             case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                if current == UInt8(ascii: "}") && expectingArrayValue {
+                    return (line, "an array's value is missing before }")
+                }
                 atLineStart = false
-                depth = max(0, depth - 1)
+                expectingArrayValue = false
+                _ = containers.popLast()
+                index += 1
+            case UInt8(ascii: ","):
+                atLineStart = false
+                expectingArrayValue = containers.last == UInt8(ascii: "[")
                 index += 1
             case let first where Self.isWordByte(first):
                 // A bare word: a key, a number, a date. A date-time's `T` is checked in values only: a word in a
                 // header or followed by `=` is a key, which may be spelled like a date-time.
                 atLineStart = false
+                expectingArrayValue = false
                 let start = index
                 while let next = byte(0), Self.isWordByte(next) { index += 1 }
                 var after = index
@@ -95,6 +108,7 @@ enum TOMLPreflight {
                 }
             default:
                 atLineStart = false
+                expectingArrayValue = false
                 index += 1
             }
         }

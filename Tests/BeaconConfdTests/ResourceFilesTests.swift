@@ -74,13 +74,14 @@ struct ResourceFilesTests {
     }
 
     @Test(
-        "TOML that aborts toml++ 3.4.0 (a header name that cannot start a key, a bare T) is an error",
+        "TOML that aborts toml++ 3.4.0 (bad header names, a bare T, a missing array value) is an error",
         arguments: [
             "[\n", "[template]\nsrc = \"a\"\n[[\n", "[=]\n", "[[[a]]]\n", "[ .a]\n", "x = 1979-05-27T!7:32:00Z\n",
             "[template]\nx = [1, 1979-05-27t]\n",
+            "x = [}]\n", "[template]\nkeys = [\n  \"/a\",\n}\"\n",
         ]
     )
-    func badTableHeader(text: String) {
+    func tomlThatAbortsTheParser(text: String) {
         let error = #expect(throws: ConfdError.self) {
             try TemplateResource(parsing: text, path: "conf.d/nginx.toml", templateDirectory: "t")
         }
@@ -99,7 +100,7 @@ struct ResourceFilesTests {
                   [ "a", "]" ],
                 ]
                 y = { a = [
-                [2] ] }
+                [2], { b = [] } ] }
                 z = \"""
                 [
                 \"""
