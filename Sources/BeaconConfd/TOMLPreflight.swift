@@ -3,12 +3,13 @@
 /// Finds the malformed TOML that would abort the TOML parser instead of being reported.
 ///
 /// toml++ 3.4.0, inside TOMLKit 0.6.0, checks some of its parsing functions' preconditions with assertions, which
-/// abort the process on malformed input that reaches them instead of reporting an error. Three are known, each
+/// abort the process on malformed input that reaches them instead of reporting an error. Four are known, each
 /// found by fuzzing:
 ///
 /// - a table header whose name starts with a character that cannot start a key (`[` and a line break, `[=`,
 ///   `[[[`), fixed upstream in marzer/tomlplusplus#301;
 /// - a date-time whose `T` is not followed by a digit (`1979-05-27T!7:32:00Z`);
+/// - a date, a space and a one-digit hour (`1979-05-27 0`);
 /// - a `}` where an array expects a value (`[}]`, `[1, }`).
 ///
 /// This scan finds them first, so that the resource file is reported as malformed. It follows strings, comments
@@ -105,6 +106,12 @@ enum TOMLPreflight {
                     !(start + 11 < bytes.count && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[start + 11]))
                 {
                     return (line, "a date-time's T must be followed by a time")
+                }
+                if !isKey, index == start + 10, Self.isDate(bytes, at: start), byte(0) == UInt8(ascii: " "),
+                    let hour = byte(1), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(hour),
+                    !(byte(2).map { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } ?? false)
+                {
+                    return (line, "a time after a date must start with a two-digit hour")
                 }
             default:
                 atLineStart = false

@@ -74,11 +74,11 @@ struct ResourceFilesTests {
     }
 
     @Test(
-        "TOML that aborts toml++ 3.4.0 (bad header names, a bare T, a missing array value) is an error",
+        "TOML that aborts toml++ 3.4.0 (bad header names, bad date-times, a missing array value) is an error",
         arguments: [
             "[\n", "[template]\nsrc = \"a\"\n[[\n", "[=]\n", "[[[a]]]\n", "[ .a]\n", "x = 1979-05-27T!7:32:00Z\n",
             "[template]\nx = [1, 1979-05-27t]\n",
-            "x = [}]\n", "[template]\nkeys = [\n  \"/a\",\n}\"\n",
+            "x = 1979-05-27 0\n", "x = [1979-05-27 0]\n", "x = [}]\n", "[template]\nkeys = [\n  \"/a\",\n}\"\n",
         ]
     )
     func tomlThatAbortsTheParser(text: String) {
@@ -106,6 +106,7 @@ struct ResourceFilesTests {
                 \"""
                 # [
                 2019-01-01t = 1979-05-27T07:32:00Z
+                w = [1979-05-27 07:32:00, 1979-05-27, 07:32:00]
                 [2019-01-02t]
                 [template]
                 src = "a"
