@@ -28,6 +28,8 @@ enum TOMLPreflight {
         var containers: [UInt8] = []
         var expectingArrayValue = false
         var inHeader = false
+        // Whether a bare word here is a key (before `=` on a line, or in an inline table), not a value.
+        var expectingKey = true
         func byte(_ offset: Int) -> UInt8? { index + offset < bytes.count ? bytes[index + offset] : nil }
         func skipString(_ quote: UInt8, multiLine: Bool, escapes: Bool) {
             index += multiLine ? 3 : 1
@@ -54,6 +56,7 @@ enum TOMLPreflight {
                 line += 1
                 atLineStart = true
                 inHeader = false
+                if containers.isEmpty { expectingKey = true }
                 index += 1
             case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
                 index += 1
@@ -75,6 +78,7 @@ enum TOMLPreflight {
             case UInt8(ascii: "["), UInt8(ascii: "{"):
                 atLineStart = false
                 containers.append(current)
+                expectingKey = current == UInt8(ascii: "{")
                 expectingArrayValue = current == UInt8(ascii: "[")
                 index += 1
             case UInt8(ascii: "]"), UInt8(ascii: "}"):
@@ -88,19 +92,21 @@ enum TOMLPreflight {
             case UInt8(ascii: ","):
                 atLineStart = false
                 expectingArrayValue = containers.last == UInt8(ascii: "[")
+                expectingKey = containers.last == UInt8(ascii: "{")
+                index += 1
+            case UInt8(ascii: "="):
+                atLineStart = false
+                expectingArrayValue = false
+                expectingKey = false
                 index += 1
             case let first where Self.isWordByte(first):
-                // A bare word: a key, a number, a date. A date-time's `T` is checked in values only: a word in a
-                // header or followed by `=` is a key, which may be spelled like a date-time.
+                // A bare word: a key, a number, a date. Date-times are checked in values only: a key may be
+                // spelled like one.
                 atLineStart = false
                 expectingArrayValue = false
                 let start = index
                 while let next = byte(0), Self.isWordByte(next) { index += 1 }
-                var after = index
-                while after < bytes.count && (bytes[after] == UInt8(ascii: " ") || bytes[after] == UInt8(ascii: "\t")) {
-                    after += 1
-                }
-                let isKey = inHeader || (after < bytes.count && bytes[after] == UInt8(ascii: "="))
+                let isKey = inHeader || expectingKey
                 if !isKey, Self.isDate(bytes, at: start), start + 10 < bytes.count,
                     bytes[start + 10] | 0x20 == UInt8(ascii: "t"),
                     !(start + 11 < bytes.count && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[start + 11]))

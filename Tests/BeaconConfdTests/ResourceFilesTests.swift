@@ -78,7 +78,8 @@ struct ResourceFilesTests {
         arguments: [
             "[\n", "[template]\nsrc = \"a\"\n[[\n", "[=]\n", "[[[a]]]\n", "[ .a]\n", "x = 1979-05-27T!7:32:00Z\n",
             "[template]\nx = [1, 1979-05-27t]\n",
-            "x = 1979-05-27 0\n", "x = [1979-05-27 0]\n", "x = [}]\n", "[template]\nkeys = [\n  \"/a\",\n}\"\n",
+            "x = 1979-05-27Tx = 1\n", "x = 1979-05-27 0\n", "x = [1979-05-27 0]\n", "x = [}]\n",
+            "[template]\nkeys = [\n  \"/a\",\n}\"\n",
         ]
     )
     func tomlThatAbortsTheParser(text: String) {
@@ -107,6 +108,7 @@ struct ResourceFilesTests {
                 # [
                 2019-01-01t = 1979-05-27T07:32:00Z
                 w = [1979-05-27 07:32:00, 1979-05-27, 07:32:00]
+                v = { 2019-01-01t = 1, "k" = [2019-01-01t07:00:00] }
                 [2019-01-02t]
                 [template]
                 src = "a"
