@@ -3,8 +3,18 @@
 
 import PackageDescription
 
-// A libFuzzer target for BeaconExpression's parser, in its own package so the main build never sees the
-// sanitizer flags. Build and run it with scripts/fuzz-expression.
+// One libFuzzer target per parser that reads outside input, in a package of its own so the main build never
+// sees the sanitizer flags. scripts/fuzz builds them all (release, `-sanitize=fuzzer,address`) and runs one;
+// Documentation/Fuzzing.md lists what each target feeds.
+//
+// Many entry points are `internal` or `package` (etcd's wire types, Consul's response decoding, the container's
+// parameter table), which another package cannot see. scripts/fuzz therefore builds with
+// `-Xswiftc -enable-testing`, and the targets that need them use `@testable import`: the fuzzers call the very
+// functions the library calls, and no module widens its access for the sake of fuzzing. (Debug builds enable
+// testing by default; a release build without the flag fails on those imports.)
+//
+// BeaconHTTP (the `WireJSON` reader) is package-internal and no product of swift-beacon: the etcd and Consul
+// fuzzers import it as a module built for BeaconEtcd and BeaconConsul, which SwiftPM allows.
 let package = Package(
     name: "swift-beacon-fuzzing",
     dependencies: [
@@ -12,10 +22,59 @@ let package = Package(
     ],
     targets: [
         .target(name: "CFuzzerDriver"),
+        .target(name: "FuzzSupport"),
+        .executableTarget(
+            name: "EndpointFuzzer",
+            dependencies: ["CFuzzerDriver", "FuzzSupport", .product(name: "Beacon", package: "swift-beacon")]
+        ),
+        .executableTarget(
+            name: "JSONFileFuzzer",
+            dependencies: ["CFuzzerDriver", "FuzzSupport", .product(name: "Beacon", package: "swift-beacon")]
+        ),
+        .executableTarget(
+            name: "YAMLFileFuzzer",
+            dependencies: ["CFuzzerDriver", "FuzzSupport", .product(name: "Beacon", package: "swift-beacon")]
+        ),
+        .executableTarget(
+            name: "ContainerYAMLFuzzer",
+            dependencies: [
+                "CFuzzerDriver",
+                "FuzzSupport",
+                .product(name: "BeaconContainer", package: "swift-beacon"),
+                .product(name: "BeaconExpression", package: "swift-beacon"),
+            ]
+        ),
+        .executableTarget(
+            name: "EtcdWireFuzzer",
+            dependencies: ["CFuzzerDriver", "FuzzSupport", .product(name: "BeaconEtcd", package: "swift-beacon")]
+        ),
+        .executableTarget(
+            name: "PostgresParametersFuzzer",
+            dependencies: [
+                "CFuzzerDriver",
+                "FuzzSupport",
+                .product(name: "Beacon", package: "swift-beacon"),
+                .product(name: "BeaconPostgres", package: "swift-beacon"),
+            ]
+        ),
+        .executableTarget(
+            name: "ConsulResponseFuzzer",
+            dependencies: [
+                "CFuzzerDriver",
+                "FuzzSupport",
+                .product(name: "Beacon", package: "swift-beacon"),
+                .product(name: "BeaconConsul", package: "swift-beacon"),
+            ]
+        ),
+        .executableTarget(
+            name: "ConfdResourceFuzzer",
+            dependencies: ["CFuzzerDriver", "FuzzSupport", .product(name: "BeaconConfd", package: "swift-beacon")]
+        ),
         .executableTarget(
             name: "ExpressionFuzzer",
             dependencies: [
                 "CFuzzerDriver",
+                "FuzzSupport",
                 .product(name: "BeaconExpression", package: "swift-beacon"),
             ]
         ),

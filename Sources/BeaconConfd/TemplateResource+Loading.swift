@@ -102,6 +102,9 @@ private struct ResourceFields {
     init(text: String, path: String) throws(ConfdError) {
         self.text = text
         self.path = path
+        if let problem = TOMLPreflight.problem(in: text) {
+            throw ConfdError(.malformedResource, problem.message, file: path, line: problem.line)
+        }
         let document: TOMLTable
         do {
             document = try TOMLTable(string: text)

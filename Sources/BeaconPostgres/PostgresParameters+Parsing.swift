@@ -110,10 +110,12 @@ struct ParameterFields {
             }
             self.sslMode = mode
         case "connect_timeout":
-            guard let seconds = Double(value), seconds > 0, seconds.isFinite else {
+            guard let seconds = Double(value), seconds > 0, seconds.isFinite,
+                let milliseconds = Int64(exactly: (seconds * 1000).rounded())
+            else {
                 throw self.error("connect_timeout \"\(value)\" is not a positive number of seconds")
             }
-            self.connectTimeout = .milliseconds(Int64((seconds * 1000).rounded()))
+            self.connectTimeout = .milliseconds(milliseconds)
         case "application_name": self.applicationName = value
         case "target_session_attrs":
             guard let attributes = PostgresParameters.TargetSessionAttributes(value) else {
@@ -174,7 +176,7 @@ struct ParameterFields {
             case ("hosts", _): throw self.error("field \"hosts\" must be an array of strings")
             case (_, .strings): throw self.error("field \"\(name)\" must not be an array")
             case ("port", .number(let number)), ("connect_timeout", .number(let number)):
-                try self.set(name, number.rounded() == number ? String(Int(number)) : String(number))
+                try self.set(name, Int(exactly: number).map { String($0) } ?? String(number))
             case (_, .number):
                 guard ParameterFields.names.contains(name) || name == "dbname" else {
                     throw self.error("unknown field \"\(name)\"")

@@ -73,6 +73,54 @@ struct ResourceFilesTests {
         #expect(error?.description.hasPrefix("malformed resource: conf.d/nginx.toml:") == true)
     }
 
+    @Test(
+        "TOML that aborts toml++ 3.4.0 (bad header names, bad date-times, a missing array value) is an error",
+        arguments: [
+            "[\n", "[template]\nsrc = \"a\"\n[[\n", "[=]\n", "[[[a]]]\n", "[ .a]\n", "x = 1979-05-27T!7:32:00Z\n",
+            "[template]\nx = [1, 1979-05-27t]\n",
+            "x = 1979-05-27Tx = 1\n", "x = 1979-05-27 0\n", "x = [1979-05-27 0]\n", "x = [}]\n",
+            "[template]\nkeys = [\n  \"/a\",\n}\"\n",
+        ]
+    )
+    func tomlThatAbortsTheParser(text: String) {
+        let error = #expect(throws: ConfdError.self) {
+            try TemplateResource(parsing: text, path: "conf.d/nginx.toml", templateDirectory: "t")
+        }
+        #expect(error?.code == .malformedResource)
+        #expect(error?.line == text.split(separator: "\n").count)
+    }
+
+    @Test("Brackets inside values, strings and comments, and keys spelled like dates, parse as before")
+    func bracketsInsideValues() throws {
+        let resource = try TemplateResource(
+            parsing: """
+                x = [
+                  [
+                    1
+                  ],
+                  [ "a", "]" ],
+                ]
+                y = { a = [
+                [2], { b = [] } ] }
+                z = \"""
+                [
+                \"""
+                # [
+                2019-01-01t = 1979-05-27T07:32:00Z
+                w = [1979-05-27 07:32:00, 1979-05-27, 07:32:00]
+                v = { 2019-01-01t = 1, "k" = [2019-01-01t07:00:00] }
+                [2019-01-02t]
+                [template]
+                src = "a"
+                dest = "b"
+                keys = ["/k"]
+                """,
+            path: "conf.d/nginx.toml",
+            templateDirectory: "t"
+        )
+        #expect(resource.keys == ["/k"])
+    }
+
     @Test("A field of the wrong type or a missing one: the error names the field and its line")
     func wrongFields() {
         let wrongType = #expect(throws: ConfdError.self) {

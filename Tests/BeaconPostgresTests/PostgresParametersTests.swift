@@ -104,6 +104,23 @@ struct PostgresParametersTests {
         #expect(!text.contains("hunter22"), "\(text)")
     }
 
+    @Test(
+        "a port or connect_timeout too large for an integer is an error, not a trap",
+        arguments: [
+            (#"{"host": "10.0.0.5", "port": 1e300}"#, "port \"1e+300\""),
+            (#"{"host": "10.0.0.5", "connect_timeout": 1e300}"#, "connect_timeout \"1e+300\""),
+            (#"{"host": "10.0.0.5", "connect_timeout": "1e16"}"#, "connect_timeout \"1e16\""),
+            ("postgresql://10.0.0.5/app?connect_timeout=1e16", "connect_timeout \"1e16\""),
+        ]
+    )
+    func tooLarge(value: String, expected: String) throws {
+        let error = #expect(throws: PostgresError.self) {
+            try PostgresParameters(parsing: KeyValue(key: "/db/main", string: value))
+        }
+        #expect(error?.code == .invalidParameters)
+        #expect(error.map { String(describing: $0) }?.contains(expected) == true, "\(String(describing: error))")
+    }
+
     @Test("the description and the mirror mask the password")
     func masking() throws {
         let parameters = try PostgresParameters(

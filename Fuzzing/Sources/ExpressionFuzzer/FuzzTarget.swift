@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import BeaconExpression
+import FuzzSupport
 
 /// An object for fuzzed expressions to reach: properties, case-insensitive methods and `[]`.
 final class FuzzObject: ExpressionObject {
@@ -43,7 +44,7 @@ enum Fuzz {
 /// One fuzz input: parse the bytes, and evaluate what parses. Anything but a value or a thrown
 /// `ExpressionError` (a crash, a trap, a sanitizer report) is a finding.
 func fuzzExpression(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    let bytes = FuzzInput.bytes(data, size)
     do {
         let parsed = try Fuzz.language.parse(bytes: bytes, names: Fuzz.names, useCache: false)
         _ = try? parsed.evaluate(values: Fuzz.values)
