@@ -8,7 +8,7 @@
 ///
 /// ```swift
 /// do {
-///     _ = try TemplateResource(contentsOf: "/etc/confd/conf.d/nginx.toml", confdir: "/etc/confd")
+///     _ = try TemplateResource(contentsOf: "/etc/confd/conf.d/nginx.toml", templateDirectory: "/etc/confd/templates")
 /// } catch let error as ConfdError where error.code == .malformedResource {
 ///     print(error)  // malformed resource: /etc/confd/conf.d/nginx.toml:3:7: expected …
 /// }
