@@ -39,6 +39,12 @@ struct Scenario: Sendable {
             servers: ["memcached"],
             limit: .seconds(60)
         ) { try await MemcachedScenario.run() },
+        Scenario(
+            name: "postgres-frozen-mid-query",
+            summary: "PostgreSQL is frozen during SELECT pg_sleep(5) under a pool with a 2 s query timeout",
+            servers: ["postgres-a"],
+            limit: .seconds(60)
+        ) { try await PostgresScenario.run() },
     ]
 
     /// Runs the scenario within its time limit; a scenario that throws or overruns gives a row with its goal missed.
