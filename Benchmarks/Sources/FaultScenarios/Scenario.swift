@@ -45,6 +45,18 @@ struct Scenario: Sendable {
             servers: ["postgres-a"],
             limit: .seconds(60)
         ) { try await PostgresScenario.run() },
+        Scenario(
+            name: "zookeeper-session-expiry",
+            summary: "a ZooKeeper client with a registration and a watch is cut off until its session expires",
+            servers: ["zookeeper"],
+            limit: .seconds(90)
+        ) { try await ZooKeeperScenario.run() },
+        Scenario(
+            name: "consul-agent-restart",
+            summary: "the fake Consul agent restarts under a KV watch and a TTL registration",
+            servers: ["consul-faults"],
+            limit: .seconds(60)
+        ) { try await ConsulScenario.run() },
     ]
 
     /// Runs the scenario within its time limit; a scenario that throws or overruns gives a row with its goal missed.
