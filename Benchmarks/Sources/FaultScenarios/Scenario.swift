@@ -57,6 +57,12 @@ struct Scenario: Sendable {
             servers: ["consul-faults"],
             limit: .seconds(60)
         ) { try await ConsulScenario.run() },
+        Scenario(
+            name: "discovery-down-at-start",
+            summary: "an app starts while etcd is unreachable, from the values its cache persisted in an earlier run",
+            servers: ["etcd-cluster"],
+            limit: .seconds(60)
+        ) { try await StartOfflineScenario.run() },
     ]
 
     /// Runs the scenario within its time limit; a scenario that throws or overruns gives a row with its goal missed.
