@@ -19,6 +19,7 @@ enum EtcdOutageScenario {
         var failed = 0
         var stale = 0
         var slowest = Duration.zero
+        var slowestAt: ContinuousClock.Instant?
         var lastFresh: (value: String, at: ContinuousClock.Instant)?
         var firstError: String?
     }
@@ -63,7 +64,10 @@ enum EtcdOutageScenario {
                 let latency = start.duration(to: .now)
                 reads.withLock { reads in
                     reads.attempted += 1
-                    reads.slowest = max(reads.slowest, latency)
+                    if latency > reads.slowest {
+                        reads.slowest = latency
+                        reads.slowestAt = start
+                    }
                     switch result {
                     case .success(let lookup) where lookup.freshness.isStale:
                         reads.stale += 1
@@ -104,7 +108,11 @@ enum EtcdOutageScenario {
                 "fresh read \(back.duration(to: freshAt).seconds), watch \(back.duration(to: watched).seconds) after"
             )
         }
-        row.notes.append("\(final.stale) stale reads served, slowest read \(final.slowest.milliseconds)")
+        let slowestAt = final.slowestAt.map { down.duration(to: $0).seconds } ?? "-"
+        row.notes.append(
+            "\(final.stale) stale reads served, slowest read \(final.slowest.milliseconds) (started \(slowestAt) after "
+                + "the stop)"
+        )
         let store = try await admin.list(prefix: prefix)
         _ = try await eventually(within: .seconds(10)) { recorder.lost(comparedWith: store) == 0 }
         row.lost = recorder.lost(comparedWith: store)
