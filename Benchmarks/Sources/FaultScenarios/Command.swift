@@ -35,13 +35,36 @@ enum Command {
         }
     }
 
-    private static func runBlocking(_ arguments: [String]) throws {
+    /// Runs `arguments` as ``run(_:)`` does and returns what it printed on standard output.
+    static func output(_ arguments: [String]) async throws -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("faults-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread.detachNewThread {
+                do {
+                    try self.runBlocking(arguments, standardOutput: file)
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+        return try String(contentsOfFile: file, encoding: .utf8)
+    }
+
+    private static func runBlocking(_ arguments: [String], standardOutput: String? = nil) throws {
         let argv = arguments.map { strdup($0) } + [nil]
         defer {
             for pointer in argv { free(pointer) }
         }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let standardOutput {
+            posix_spawn_file_actions_addopen(&actions, 1, standardOutput, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        }
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, arguments[0], nil, nil, argv, environ)
+        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
         guard spawned == 0 else { throw Failure(arguments: arguments, status: spawned) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
