@@ -85,7 +85,7 @@ enum EtcdMemberScenario {
         row.require(arrival != nil, "the watch never had every change")
         // The watch cannot show a change before the cluster has accepted it: with the leader cut off, etcd answers the
         // puts it had forwarded there only after its own request timeout (5 s plus two election timeouts).
-        let lag = arrival.map { putsDone.duration(to: $0) }
+        let lag = arrival.map { max(.zero, putsDone.duration(to: $0)) }
         if let lag { row.notes.append("the watch had the last change \(lag.seconds) after its put returned") }
         row.require(
             row.recovery.map { $0 <= .seconds(5) } ?? false || lag.map { $0 <= .seconds(1) } ?? false,
