@@ -112,6 +112,19 @@ let package = Package(
                 .product(name: "BeaconExpression", package: "swift-beacon"),
             ]
         ),
+        .executableTarget(
+            // Fault scenarios against private servers: scripts/faults builds and runs it in a network namespace.
+            name: "FaultScenarios",
+            dependencies: [
+                .product(name: "Beacon", package: "swift-beacon"),
+                .product(name: "BeaconCache", package: "swift-beacon"),
+                .product(name: "BeaconConsul", package: "swift-beacon"),
+                .product(name: "BeaconEtcd", package: "swift-beacon"),
+                .product(name: "BeaconMemcached", package: "swift-beacon"),
+                .product(name: "BeaconPostgres", package: "swift-beacon"),
+                .product(name: "BeaconZooKeeper", package: "swift-beacon"),
+            ]
+        ),
         .target(
             // The floor for memcached operations: libmemcached called directly in plain C loops.
             name: "MemcachedBaseline",
