@@ -64,7 +64,7 @@ final class PersistenceWriter: Sendable {
         let started = DetachedThread.start { self.work(write) }
         if !started {
             let finished = self.schedule.withLock { $0.threadFailedToStart() }
-            self.report(finished, error: DetachedThread.StartFailure())
+            self.report(finished, error: ThreadStartFailure())
         }
     }
 
@@ -142,4 +142,9 @@ final class PersistenceWriter: Sendable {
         }
         for waiter in finished.waiters { waiter.resume() }
     }
+}
+
+/// No thread could be started to write the persistence file (`pthread_create` failed).
+private struct ThreadStartFailure: Error, CustomStringConvertible {
+    var description: String { "no thread could be started to write the file" }
 }

@@ -5,14 +5,6 @@ import BeaconLocks
 import CBeaconLibPQ
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Sends libpq's cancel request for a connection's running query from a short-lived thread of its own.
 ///
 /// libpq 15, the version Beacon builds against on Debian 12, has only the blocking `PQcancel`: it opens a new
@@ -63,25 +55,8 @@ enum CancelRequest {
             return false
         }
         let job = Job(cancel: cancel, endpoint: endpoint, id: id, logger: logger)
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        defer { pthread_attr_destroy(&attributes) }
-        pthread_attr_setstacksize(&attributes, Self.stackSize)
-        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(job)
-        let result = pthread_create(
-            &thread,
-            &attributes,
-            { context in
-                Unmanaged<Job>.fromOpaque(context!).takeRetainedValue().run()
-                return nil
-            },
-            context.toOpaque()
-        )
-        guard result == 0 else {
-            context.release()
-            PQfreeCancel(cancel)
+        guard DetachedThread.start(stackSize: Self.stackSize, { job.run() }) else {
+            // The job was released without running, and freed the cancel object with it.
             Self.finished(endpoint, id)
             return false
         }
@@ -104,7 +79,7 @@ enum CancelRequest {
     }
 
     /// One request: the libpq cancel object and what the thread reports with. Not `Sendable`: it is created by the
-    /// caller and handed to the new thread through `pthread_create`, which alone uses it from then on.
+    /// caller and handed over to the new thread, which alone uses it from then on.
     private final class Job {
         let cancel: OpaquePointer
         let endpoint: Endpoint
@@ -118,11 +93,14 @@ enum CancelRequest {
             self.logger = logger
         }
 
-        /// The thread's body: send the request, free the cancel object, log a failure.
+        deinit {
+            PQfreeCancel(self.cancel)
+        }
+
+        /// The thread's body: send the request, log a failure. (The cancel object is freed with the job.)
         func run() {
             var buffer = [CChar](repeating: 0, count: 256)
             let sent = PQcancel(self.cancel, &buffer, Int32(buffer.count))
-            PQfreeCancel(self.cancel)
             CancelRequest.finished(self.endpoint, self.id)
             if sent == 0 {
                 let message = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
