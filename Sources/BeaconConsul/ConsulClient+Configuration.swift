@@ -3,8 +3,9 @@
 public import Beacon
 
 extension ConsulClient {
-    /// An ACL token, sent in the `X-Consul-Token` header. Its text never appears in descriptions, errors or logs.
-    public struct Token: Sendable, CustomStringConvertible {
+    /// An ACL token, sent in the `X-Consul-Token` header. Its text never appears in descriptions, reflections
+    /// (`dump`, `Mirror`), errors or logs.
+    public struct Token: Sendable, CustomStringConvertible, CustomReflectable {
         /// The token's secret.
         public var secret: String
 
@@ -17,6 +18,11 @@ extension ConsulClient {
 
         /// `********`.
         public var description: String { "********" }
+
+        /// A mirror that shows the secret as `********`.
+        public var customMirror: Mirror {
+            Mirror(self, children: ["secret": "********"], displayStyle: .struct)
+        }
     }
 
     /// Which servers may answer a read, as Consul's consistency modes say.
