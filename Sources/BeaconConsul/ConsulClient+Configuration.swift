@@ -46,8 +46,9 @@ extension ConsulClient {
 
     /// How a ``ConsulClient`` reaches Consul.
     public struct Configuration: Sendable {
-        /// The HTTP addresses of Consul agents, such as `http://127.0.0.1:8500` (the local agent first). Requests go to
-        /// one at a time and move to the next on a connection failure; registrations follow to the new agent.
+        /// The HTTP addresses of Consul agents, such as `http://127.0.0.1:8500` (the local agent first), with no user
+        /// information, query or fragment (the token goes in ``token``). Requests go to one at a time and move to the
+        /// next on a connection failure; registrations follow to the new agent.
         public var agents: [String]
         /// The ACL token; `nil` uses the agent's default token.
         public var token: Token?
