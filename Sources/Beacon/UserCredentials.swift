@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
 /// A user name and password with which a client authenticates to its servers (etcd's authentication, ZooKeeper's
-/// `digest` scheme). The password never appears in descriptions.
-public struct UserCredentials: Sendable, CustomStringConvertible {
+/// `digest` scheme). The password never appears in descriptions or reflections (`dump`, `Mirror`).
+public struct UserCredentials: Sendable, CustomStringConvertible, CustomReflectable {
     /// The user.
     public var username: String
     /// The user's password.
@@ -20,4 +20,9 @@ public struct UserCredentials: Sendable, CustomStringConvertible {
 
     /// The user name with the password masked.
     public var description: String { "\(self.username):********" }
+
+    /// A mirror that shows the password as `********`.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["username": self.username, "password": "********"], displayStyle: .struct)
+    }
 }

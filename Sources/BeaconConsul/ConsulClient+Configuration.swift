@@ -3,8 +3,9 @@
 public import Beacon
 
 extension ConsulClient {
-    /// An ACL token, sent in the `X-Consul-Token` header. Its text never appears in descriptions, errors or logs.
-    public struct Token: Sendable, CustomStringConvertible {
+    /// An ACL token, sent in the `X-Consul-Token` header. Its text never appears in descriptions, reflections
+    /// (`dump`, `Mirror`), errors or logs.
+    public struct Token: Sendable, CustomStringConvertible, CustomReflectable {
         /// The token's secret.
         public var secret: String
 
@@ -17,6 +18,11 @@ extension ConsulClient {
 
         /// `********`.
         public var description: String { "********" }
+
+        /// A mirror that shows the secret as `********`.
+        public var customMirror: Mirror {
+            Mirror(self, children: ["secret": "********"], displayStyle: .struct)
+        }
     }
 
     /// Which servers may answer a read, as Consul's consistency modes say.
@@ -40,8 +46,9 @@ extension ConsulClient {
 
     /// How a ``ConsulClient`` reaches Consul.
     public struct Configuration: Sendable {
-        /// The HTTP addresses of Consul agents, such as `http://127.0.0.1:8500` (the local agent first). Requests go to
-        /// one at a time and move to the next on a connection failure; registrations follow to the new agent.
+        /// The HTTP addresses of Consul agents, such as `http://127.0.0.1:8500` (the local agent first), with no user
+        /// information, query or fragment (the token goes in ``token``). Requests go to one at a time and move to the
+        /// next on a connection failure; registrations follow to the new agent.
         public var agents: [String]
         /// The ACL token; `nil` uses the agent's default token.
         public var token: Token?

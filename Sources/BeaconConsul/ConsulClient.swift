@@ -41,7 +41,8 @@ public final class ConsulClient: Sendable {
     ///   - configuration: Agents, token, datacenter, consistency, TLS and timeouts.
     ///   - logger: Where agent changes, re-registrations and watch restarts are logged (debug and info).
     /// - Throws: ``ConsulError`` with code ``ConsulError/Code/invalidConfiguration`` when no agent is given or an
-    ///   agent is not an `http://` or `https://` URL.
+    ///   agent is not an `http://` or `https://` URL, or has user information, a query or a fragment (shown masked in
+    ///   the error).
     public init(
         configuration: Configuration,
         logger: Logger = Logger(label: "beacon.consul", factory: { _ in SwiftLogNoOpLogHandler() })

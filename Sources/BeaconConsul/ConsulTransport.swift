@@ -81,7 +81,8 @@ final class ConsulTransport: Sendable {
             guard let url = ServerURL.normalized(agent) else {
                 throw ConsulError(
                     .invalidConfiguration,
-                    "agent \"\(agent)\" is not an http:// or https:// URL",
+                    "agent \"\(ServerURL.redacted(agent))\" is not an http:// or https:// URL with a host and no "
+                        + "user, query or fragment (the ACL token goes in the configuration's token)",
                     operation: "configure"
                 )
             }

@@ -128,20 +128,28 @@ package enum DiscoveryURL: Equatable, Sendable {
         return .zookeeper(servers: hosts.map(String.init), chroot: chroot)
     }
 
-    /// The error for a URL that does not parse; its text is the URL with any user information masked.
+    /// The error for a URL that does not parse; its text is the URL with any user information, query or fragment
+    /// masked.
     private static func invalid(_ url: String, _ message: String) -> BeaconError {
         BeaconError(.invalidValue, message, text: Self.masked(url))
     }
 
-    /// The URL with what stands before an `@` in its authority (a user, a password) replaced by `********`.
+    /// The URL with what stands before an `@` in its authority (a user, a password) and what follows a `?` or a `#`
+    /// (a query or a fragment, which may hold a token) replaced by `********`.
     ///
     /// - Parameter url: A URL as given.
     /// - Returns: The URL, safe to show.
     private static func masked(_ url: String) -> String {
-        guard let separator = url.firstRange(of: "://") else { return url }
+        var url = Substring(url)
+        var tail = ""
+        if let end = url.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+            tail = String(url[end]) + "********"
+            url = url[..<end]
+        }
+        guard let separator = url.firstRange(of: "://") else { return String(url) + tail }
         let authority = url[separator.upperBound...].prefix { $0 != "/" }
-        guard let at = authority.lastIndex(of: "@") else { return url }
-        return String(url[..<separator.upperBound]) + "********" + String(url[at...])
+        guard let at = authority.lastIndex(of: "@") else { return String(url) + tail }
+        return String(url[..<separator.upperBound]) + "********" + String(url[at...]) + tail
     }
 
     /// Makes the source a discovery URL names.

@@ -11,8 +11,9 @@ extension EtcdClient {
 
     /// How an ``EtcdClient`` reaches etcd.
     public struct Configuration: Sendable {
-        /// The client URLs of the cluster's members, such as `http://10.0.0.1:2379`. Requests go to one at a
-        /// time and move to the next on a connection failure.
+        /// The client URLs of the cluster's members, such as `http://10.0.0.1:2379`, with no user information,
+        /// query or fragment (the user and password go in ``credentials``). Requests go to one at a time and move to
+        /// the next on a connection failure.
         public var endpoints: [String]
         /// The user and password, when etcd has authentication enabled; `nil` by default.
         public var credentials: Credentials?

@@ -42,7 +42,8 @@ public final class EtcdClient: DiscoverySource, ServiceRegistry, Sendable {
     ///   - configuration: Endpoints, credentials, TLS and timeouts.
     ///   - logger: Where endpoint changes, re-authentication and watch restarts are logged (debug and info).
     /// - Throws: ``EtcdError`` with code ``EtcdError/Code/invalidConfiguration`` when no endpoint is given or
-    ///   an endpoint is not an `http://` or `https://` URL.
+    ///   an endpoint is not an `http://` or `https://` URL, or has user information, a query or a fragment (shown
+    ///   masked in the error).
     public init(
         configuration: Configuration,
         logger: Logger = Logger(label: "beacon.etcd", factory: { _ in SwiftLogNoOpLogHandler() })

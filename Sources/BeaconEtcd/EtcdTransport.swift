@@ -29,7 +29,8 @@ final class EtcdTransport: Sendable {
             guard let url = ServerURL.normalized(endpoint) else {
                 throw EtcdError(
                     .invalidConfiguration,
-                    "endpoint \"\(endpoint)\" is not an http:// or https:// URL",
+                    "endpoint \"\(ServerURL.redacted(endpoint))\" is not an http:// or https:// URL with a host and "
+                        + "no user, query or fragment (the user and password go in the configuration's credentials)",
                     operation: "configure"
                 )
             }

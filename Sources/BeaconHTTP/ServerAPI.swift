@@ -23,14 +23,31 @@ extension HTTPClient.Configuration {
 
 /// The base URLs of a server's HTTP API, as a configuration gives them.
 package enum ServerURL {
-    /// The URL without blanks and trailing slashes, when it is an `http://` or `https://` URL with a host.
+    /// The URL without blanks and trailing slashes, when it is an `http://` or `https://` URL with a host and no user
+    /// information, query or fragment (credentials and tokens come from the configuration, never from the URL, which
+    /// errors and logs show).
     ///
     /// - Parameter text: The configured address, such as `http://10.0.0.1:2379/`.
-    /// - Returns: The normalized URL (`http://10.0.0.1:2379`), or `nil` when it is not an HTTP URL.
+    /// - Returns: The normalized URL (`http://10.0.0.1:2379`), or `nil` when it is not such a URL.
     package static func normalized(_ text: String) -> String? {
         var url = text.filter { !$0.isWhitespace }
         while url.hasSuffix("/") { url.removeLast() }
-        guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > "https://".count else { return nil }
+        guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > "https://".count,
+            !url.contains("@"), !url.contains("?"), !url.contains("#")
+        else { return nil }
         return url
+    }
+
+    /// A configured address as an error may show it: user information masked, query and fragment left out.
+    ///
+    /// - Parameter text: The configured address, such as `http://user:secret@10.0.0.1:2379/?token=x`.
+    /// - Returns: The address without its secrets, such as `http://********@10.0.0.1:2379/`.
+    package static func redacted(_ text: String) -> String {
+        var url = Substring(text)
+        if let end = url.firstIndex(where: { $0 == "?" || $0 == "#" }) { url = url[..<end] }
+        let authorityStart = url.firstRange(of: "://")?.upperBound ?? url.startIndex
+        let authorityEnd = url[authorityStart...].firstIndex(of: "/") ?? url.endIndex
+        guard let at = url[authorityStart..<authorityEnd].lastIndex(of: "@") else { return String(url) }
+        return String(url[..<authorityStart]) + "********" + String(url[at...])
     }
 }

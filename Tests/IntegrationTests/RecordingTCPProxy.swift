@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import BeaconLocks
+import LoopbackServer
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A TCP proxy on a loopback port that keeps every byte its clients sent, so that a test can read what a client put
+/// on the wire (such as the token in an etcd request's `Authorization` header).
+///
+/// One thread of its own accepts connections, opens one to the server for each and copies bytes both ways. ``stop()``
+/// ends the thread within 50 milliseconds and closes every socket. The thread keeps the proxy alive until then: always
+/// call ``stop()``.
+final class RecordingTCPProxy: Sendable {
+    /// The port the proxy listens on, on 127.0.0.1.
+    let port: Int
+
+    private let target: Endpoint
+    private let listener: Int32
+    private let stopping = Atomic<Bool>(false)
+    private let sent = Lock<[UInt8]>([])
+    private let thread: Lock<pthread_t?>
+
+    /// Starts a proxy to a server given by a numeric IPv4 address.
+    ///
+    /// - Parameter target: The server.
+    /// - Throws: ``LoopbackSocketFailure`` when the socket cannot be set up, ``ProxyThreadFailure`` when the thread
+    ///   cannot be started.
+    init(to target: Endpoint) throws {
+        let (descriptor, port) = try LoopbackSocket.make(listening: true)
+        self.listener = descriptor
+        self.port = port
+        self.target = target
+        self.thread = Lock(nil)
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self)
+        let result = pthread_create(
+            &thread,
+            nil,
+            { context in
+                Unmanaged<RecordingTCPProxy>.fromOpaque(context!).takeRetainedValue().serve()
+                return nil
+            },
+            context.toOpaque()
+        )
+        guard result == 0 else {
+            context.release()
+            close(descriptor)
+            throw ProxyThreadFailure(result: result)
+        }
+        self.thread.withLock { $0 = thread }
+    }
+
+    /// Everything the clients sent so far, decoded as UTF-8.
+    var clientBytes: String { String(decoding: self.sent.withLock { $0 }, as: UTF8.self) }
+
+    /// The values of the header `name` in the requests the clients sent so far.
+    func headerValues(_ name: String) -> [String] {
+        let prefix = name.lowercased() + ":"
+        return self.clientBytes.split(separator: "\r\n").compactMap { line in
+            guard line.lowercased().hasPrefix(prefix) else { return nil }
+            return String(line.dropFirst(prefix.count).drop { $0 == " " })
+        }
+    }
+
+    /// Stops the thread and closes every socket. Calling it again does nothing.
+    func stop() {
+        self.stopping.store(true, ordering: .relaxed)
+        let thread = self.thread.withLock { thread in
+            defer { thread = nil }
+            return thread
+        }
+        if let thread {
+            pthread_join(thread, nil)
+        }
+    }
+
+    private func serve() {
+        var pairs: [(client: Int32, server: Int32)] = []
+        defer {
+            for (client, server) in pairs {
+                close(client)
+                close(server)
+            }
+            close(self.listener)
+        }
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while !self.stopping.load(ordering: .relaxed) {
+            var entries = [pollfd(fd: self.listener, events: Int16(POLLIN), revents: 0)]
+            for (client, server) in pairs {
+                entries.append(pollfd(fd: client, events: Int16(POLLIN), revents: 0))
+                entries.append(pollfd(fd: server, events: Int16(POLLIN), revents: 0))
+            }
+            guard poll(&entries, nfds_t(entries.count), 50) > 0 else { continue }
+            var broken: Set<Int> = []
+            for (index, (client, server)) in pairs.enumerated() {
+                for (from, to, entry) in [
+                    (client, server, entries[1 + 2 * index]), (server, client, entries[2 + 2 * index]),
+                ]
+                where entry.revents != 0 && !broken.contains(index) {
+                    let count = read(from, &buffer, buffer.count)
+                    if count > 0 && from == client {
+                        self.sent.withLock { $0.append(contentsOf: buffer[..<count]) }
+                    }
+                    if count <= 0 || !Self.writeAll(to, buffer, count) { broken.insert(index) }
+                }
+            }
+            for index in broken.sorted(by: >) {
+                close(pairs[index].client)
+                close(pairs[index].server)
+                pairs.remove(at: index)
+            }
+            if entries[0].revents != 0 {
+                let client = accept(self.listener, nil, nil)
+                guard client >= 0 else { continue }
+                if let server = self.connectToTarget() {
+                    pairs.append((client, server))
+                } else {
+                    close(client)
+                }
+            }
+        }
+    }
+
+    private func connectToTarget() -> Int32? {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { return nil }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr(self.target.host)
+        address.sin_port = UInt16(self.target.port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            return nil
+        }
+        return descriptor
+    }
+
+    private static func writeAll(_ descriptor: Int32, _ buffer: [UInt8], _ count: Int) -> Bool {
+        var written = 0
+        while written < count {
+            let result = buffer.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, count - written) }
+            if result <= 0 { return false }
+            written += result
+        }
+        return true
+    }
+}
