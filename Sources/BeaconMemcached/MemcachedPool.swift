@@ -56,7 +56,8 @@ public final class MemcachedPool: MemcachedClient {
     ///     for ties on the ketama ring). Weights default to 1.
     ///   - configuration: The distribution, timeouts, failure handling and key prefix. Default: PHP's `Memcached`
     ///     with consistent hashing.
-    ///   - logger: Where the pool logs (debug level). Default: a logger that discards everything.
+    ///   - logger: Where the pool logs: debug level, and a warning when a server is skipped after timeouts (info
+    ///     when it answers again). Default: a logger that discards everything.
     /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidConfiguration`` for an empty list, a
     ///   weight or port out of range, a prefix that is too long, or an option libmemcached rejects.
     public init(
