@@ -18,16 +18,31 @@ extension MemcachedConnection {
     /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` when memcached refuses the key (it
     ///   is then not sent), or naming the key's server when the server fails or cannot be reached.
     public func get(_ key: String) throws(MemcachedError) -> [UInt8]? {
-        try self.withKey(key) { (pointer, length) throws(MemcachedError) -> [UInt8]? in
-            var valueLength = 0
-            var flags: UInt32 = 0
+        var valueLength = 0
+        var flags: UInt32 = 0
+        var value: UnsafeMutablePointer<CChar>?
+        let rc = try self.perform(key) { pointer, length, group in
             var rc = MEMCACHED_SUCCESS
-            let value = memcached_get(self.handle, pointer, length, &valueLength, &flags, &rc)
-            defer { free(value) }
-            if rc == MEMCACHED_NOTFOUND { return nil }
-            guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "get") }
-            return copyBytes(UnsafeRawBufferPointer(start: value, count: valueLength))
+            if let group {
+                value = memcached_get_by_key(
+                    self.handle,
+                    group.baseAddress,
+                    group.count,
+                    pointer,
+                    length,
+                    &valueLength,
+                    &flags,
+                    &rc
+                )
+            } else {
+                value = memcached_get(self.handle, pointer, length, &valueLength, &flags, &rc)
+            }
+            return rc
         }
+        defer { free(value) }
+        if rc == MEMCACHED_NOTFOUND { return nil }
+        guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "get") }
+        return copyBytes(UnsafeRawBufferPointer(start: value, count: valueLength))
     }
 
     /// Reads a value with its flags and compare-and-swap token.
@@ -84,6 +99,9 @@ extension MemcachedConnection {
     private func request(_ keys: [String]) throws(MemcachedError) -> MemcachedKeyBatch {
         let batch = try MemcachedKeyBatch(keys, rules: self.keyRules)
         let rc = batch.request(self.handle)
+        if MemcachedOutcome.mayBeTimeout(rc), MemcachedOutcome(rc, handle: self.handle) == .timedOut {
+            memcached_quit(self.handle)
+        }
         guard memcached_success(rc) || rc == MEMCACHED_SOME_ERRORS else {
             throw self.failure(rc, key: keys.count == 1 ? keys[0] : nil, operation: "getMulti")
         }
@@ -125,6 +143,11 @@ extension MemcachedConnection {
                     cas: result.pointee.item_cas
                 )
             )
+        }
+        if let lastError, MemcachedOutcome(lastError, handle: self.handle) == .timedOut {
+            // A server that did not answer in time may answer later: close the sockets so that the next caller
+            // does not read that answer.
+            memcached_quit(self.handle)
         }
         if found == 0, let lastError {
             throw self.failure(lastError, key: keys.count == 1 ? keys[0] : nil, operation: "getMulti")

@@ -28,11 +28,23 @@ public struct MemcachedConnection {
     let handle: UnsafeMutablePointer<memcached_st>
     let servers: MemcachedServerList
     let keyRules: MemcachedKeyRules
+    /// The pool's per-server breakers, shared by all its connections.
+    let breakers: MemcachedBreakers
+    /// ``MemcachedPool/Configuration/removeFailedServers``: whether a skipped server's keys go to another server.
+    let movesKeys: Bool
 
-    init(handle: UnsafeMutablePointer<memcached_st>, servers: MemcachedServerList, keyRules: MemcachedKeyRules) {
+    init(
+        handle: UnsafeMutablePointer<memcached_st>,
+        servers: MemcachedServerList,
+        keyRules: MemcachedKeyRules,
+        breakers: MemcachedBreakers,
+        movesKeys: Bool
+    ) {
         self.handle = handle
         self.servers = servers
         self.keyRules = keyRules
+        self.breakers = breakers
+        self.movesKeys = movesKeys
     }
 
     /// The server a key is stored on, as PHP's `Memcached::getServerByKey` picks it.
@@ -87,6 +99,96 @@ public struct MemcachedConnection {
     ) throws(MemcachedError) -> T {
         guard self.keyRules.accepts(bytes) else { throw self.keyRules.error(for: key) }
         return try body(UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), bytes.count)
+    }
+
+    /// Runs one single-key libmemcached call, checked against the pool's rules, under the key's server's breaker.
+    ///
+    /// While every breaker is quiet, this is one atomic load before the call and a comparison after it. Otherwise
+    /// the key is placed, and an operation on a server whose breaker is open throws at once, or goes to another
+    /// server with ``MemcachedPool/Configuration/removeFailedServers`` (through a group key: `call` gets it and
+    /// must then use libmemcached's `_by_key` form). After a timeout, the connection's sockets are closed
+    /// (`memcached_quit`), so that the next caller does not read the late answer.
+    ///
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` for a key the rules refuse, or
+    ///   ``MemcachedError/Code/unavailable`` when the key's server is skipped.
+    @inline(__always)
+    func perform(
+        _ key: String,
+        _ call: (_ key: UnsafePointer<CChar>, _ length: Int, _ group: UnsafeBufferPointer<CChar>?) -> memcached_return_t
+    ) throws(MemcachedError) -> memcached_return_t {
+        try self.withKey(key) { (pointer, length) throws(MemcachedError) -> memcached_return_t in
+            if self.breakers.isQuiet {
+                let rc = call(pointer, length, nil)
+                if _slowPath(MemcachedOutcome.mayBeTimeout(rc)) { self.recordFailure(rc, pointer, length, nil) }
+                return rc
+            }
+            return try self.performGuarded(key, pointer, length, call)
+        }
+    }
+
+    /// The hot path saw a failure that may be a timeout: finds the key's server and records it.
+    private func recordFailure(
+        _ rc: memcached_return_t,
+        _ pointer: UnsafePointer<CChar>,
+        _ length: Int,
+        _ position: Int?
+    ) {
+        let outcome = MemcachedOutcome(rc, handle: self.handle)
+        guard outcome == .timedOut else { return }
+        let bytes = UnsafeBufferPointer(
+            start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self),
+            count: length
+        )
+        if let position = position ?? self.servers.position(forKey: bytes, handle: self.handle) {
+            self.breakers.record(.timedOut, at: position)
+        }
+        memcached_quit(self.handle)
+    }
+
+    private func performGuarded(
+        _ key: String,
+        _ pointer: UnsafePointer<CChar>,
+        _ length: Int,
+        _ call: (UnsafePointer<CChar>, Int, UnsafeBufferPointer<CChar>?) -> memcached_return_t
+    ) throws(MemcachedError) -> memcached_return_t {
+        let bytes = UnsafeBufferPointer(
+            start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self),
+            count: length
+        )
+        guard let position = self.servers.position(forKey: bytes, handle: self.handle) else {
+            return call(pointer, length, nil)
+        }
+        switch self.breakers.admit(position) {
+        case .pass, .probe:
+            let rc = call(pointer, length, nil)
+            let outcome = MemcachedOutcome(rc, handle: self.handle)
+            self.breakers.record(outcome, at: position)
+            if outcome == .timedOut { memcached_quit(self.handle) }
+            return rc
+        case .reject(let timeouts, let until):
+            if self.movesKeys,
+                let group = self.breakers.groupKey(forKey: bytes, awayFrom: position, handle: self.handle)
+            {
+                return group.withUnsafeBufferPointer { group in
+                    let rc = call(pointer, length, group)
+                    if _slowPath(MemcachedOutcome.mayBeTimeout(rc)) {
+                        let target = group.withMemoryRebound(to: UInt8.self) {
+                            self.servers.position(forKey: $0, handle: self.handle)
+                        }
+                        if let target { self.recordFailure(rc, pointer, length, target) }
+                    }
+                    return rc
+                }
+            }
+            let remaining = ContinuousClock.now.duration(to: until)
+            throw MemcachedError(
+                .unavailable,
+                "the server timed out \(timeouts) times in a row; it is skipped until "
+                    + "\(remaining > .zero ? remaining.wholeMilliseconds : 0) ms from now, then retried",
+                endpoint: self.servers.servers[position],
+                key: key
+            )
+        }
     }
 
     /// Runs `body` with the key's UTF-8 bytes. Always inlined: called out of line, each key is retained and

@@ -34,8 +34,15 @@ extension MemcachedPool {
         /// Sets `TCP_NODELAY` on the connections. Default: `true`.
         public var tcpNoDelay: Bool
         /// How many consecutive failures mark a server dead for ``retryTimeout``. Default: 2.
+        ///
+        /// Two kinds of failure count: failed connects, counted by libmemcached in each connection, and timeouts
+        /// on open connections (a hung server still accepts connections), counted by the pool for all its
+        /// connections: after this many in a row, operations on the server's keys fail at once with
+        /// ``MemcachedError/Code/unavailable`` (or move, with ``removeFailedServers``) until one probe, let
+        /// through after ``retryTimeout``, is answered.
         public var failureLimit: Int
-        /// How long a server marked dead is left alone before it is tried again. Default: 2 seconds.
+        /// How long a server marked dead is left alone before it is tried again. Default: 2 seconds. libmemcached
+        /// rounds it up to whole seconds; the pool's timeout count uses it as given.
         public var retryTimeout: Duration
         /// What happens to the keys of a server marked dead: `true` removes it from the ring, so its keys move to the
         /// other servers until it is retried (PHP's `OPT_REMOVE_FAILED_SERVERS`); `false` (the default) keeps it, so

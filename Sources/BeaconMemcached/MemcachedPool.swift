@@ -37,6 +37,8 @@ public final class MemcachedPool: MemcachedClient {
     private let router: Lock<CHandle?>
     private let handles: CPool
     private let serverList: MemcachedServerList
+    /// The servers' breakers, shared by every connection: see ``MemcachedBreaker``.
+    let breakers: MemcachedBreakers
     /// The keys the connections send; see ``MemcachedError/Code/invalidKey``.
     private let keyRules: MemcachedKeyRules
     private let workers: MemcachedWorkers
@@ -54,7 +56,8 @@ public final class MemcachedPool: MemcachedClient {
     ///     for ties on the ketama ring). Weights default to 1.
     ///   - configuration: The distribution, timeouts, failure handling and key prefix. Default: PHP's `Memcached`
     ///     with consistent hashing.
-    ///   - logger: Where the pool logs (debug level). Default: a logger that discards everything.
+    ///   - logger: Where the pool logs: debug level, and a warning when a server is skipped after timeouts (info
+    ///     when it answers again). Default: a logger that discards everything.
     /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidConfiguration`` for an empty list, a
     ///   weight or port out of range, a prefix that is too long, or an option libmemcached rejects.
     public init(
@@ -77,6 +80,11 @@ public final class MemcachedPool: MemcachedClient {
         self.router = Lock(CHandle(pointer: router))
         self.handles = CPool(pool: pool)
         self.serverList = MemcachedServerList(servers)
+        self.breakers = MemcachedBreakers(
+            servers: self.serverList,
+            configuration: configuration,
+            logger: logger
+        )
         self.keyRules = MemcachedKeyRules(
             binaryProtocol: configuration.binaryProtocol,
             keyPrefix: configuration.keyPrefix
@@ -230,7 +238,9 @@ public final class MemcachedPool: MemcachedClient {
             MemcachedConnection(
                 handle: handle,
                 servers: self.serverList,
-                keyRules: self.keyRules
+                keyRules: self.keyRules,
+                breakers: self.breakers,
+                movesKeys: self.configuration.removeFailedServers
             )
         )
     }
@@ -289,4 +299,7 @@ enum MemcachedLogKey {
     static let libketamaCompatible = "memcached.libketama_compatible"
     static let previousServers = "memcached.previous_servers"
     static let error = "memcached.error"
+    static let server = "memcached.server"
+    static let timeouts = "memcached.timeouts"
+    static let skippedFor = "memcached.skipped_for"
 }

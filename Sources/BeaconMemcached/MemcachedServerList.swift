@@ -23,6 +23,17 @@ struct MemcachedServerList: Sendable {
         self.positions = positions
     }
 
+    /// The position in ``servers`` of the server libmemcached picks for a key on `handle`, or `nil` when it picks
+    /// none or one not in the list. The handle must be used by the calling thread alone.
+    func position(forKey key: UnsafeBufferPointer<UInt8>, handle: UnsafeMutablePointer<memcached_st>) -> Int? {
+        var rc = MEMCACHED_SUCCESS
+        let instance = key.withMemoryRebound(to: CChar.self) { key in
+            memcached_server_by_key(handle, key.baseAddress, key.count, &rc)
+        }
+        guard let instance, let name = memcached_server_name(instance) else { return nil }
+        return self.positions[HostPort(host: String(cString: name), port: Int(memcached_server_port(instance)))]
+    }
+
     /// The server libmemcached picks for a key on this handle (`memcached_server_by_key`, as PHP's
     /// `getServerByKey`), or libmemcached's error when it picks none (it refuses an empty key and one of more than
     /// 250 bytes). The handle must be used by the calling thread alone.

@@ -41,6 +41,16 @@ final class MemcachedPrivateServer {
         self.pid = 0
     }
 
+    /// Freezes the server (SIGSTOP): its kernel still accepts connections, but it answers nothing.
+    func freeze() {
+        if self.pid > 0 { kill(self.pid, SIGSTOP) }
+    }
+
+    /// Lets a frozen server run again (SIGCONT).
+    func thaw() {
+        if self.pid > 0 { kill(self.pid, SIGCONT) }
+    }
+
     private func waitUntilReady() throws {
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         for _ in 0..<200 {

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import BeaconMemcached
+import Foundation
+import Logging
+import Testing
+
+/// A hung server: a test-private memcached instance (port 21293) beside the shared ones is frozen with SIGSTOP, so
+/// its kernel still accepts connections and nothing answers. Only the private instance is frozen.
+@Suite("MemcachedPool with a frozen server", .serialized, .requiresServers, .timeLimit(.minutes(1)))
+struct MemcachedFrozenServerTests {
+    static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    static func shared() throws -> [Endpoint] {
+        try Endpoint.list(parsing: TestServers.value("BEACON_MEMCACHED_ENDPOINTS"))
+    }
+
+    static func configuration(removeFailedServers: Bool = false) -> MemcachedPool.Configuration {
+        MemcachedPool.Configuration(
+            connectTimeout: .milliseconds(200),
+            pollTimeout: .milliseconds(200),
+            failureLimit: 2,
+            retryTimeout: .seconds(1),
+            removeFailedServers: removeFailedServers,
+            maxConnections: 2
+        )
+    }
+
+    /// Runs `body` and returns what it threw (or `nil`) and how long it took.
+    static func timed(_ body: () throws -> Void) -> (error: MemcachedError?, duration: Duration) {
+        let start = ContinuousClock.now
+        do {
+            try body()
+            return (nil, start.duration(to: .now))
+        } catch {
+            return (error as? MemcachedError, start.duration(to: .now))
+        }
+    }
+
+    @Test("after failureLimit timeouts a frozen server's keys fail at once; the others are unaffected; it recovers")
+    func frozenServer() throws {
+        let victim = try MemcachedPrivateServer(port: 21293)
+        defer {
+            victim.thaw()
+            victim.stop()
+        }
+        let pool = try MemcachedPool(
+            servers: try Self.shared() + [victim.endpoint],
+            configuration: Self.configuration(),
+            logger: Self.logger
+        )
+        defer { pool.close() }
+        let prefix = "beacon-tests:frozen:\(UUID().uuidString)"
+        let keys = (0..<200).map { "\(prefix):\($0)" }
+        let victimKeys = try keys.filter { try pool.server(forKey: $0) == victim.endpoint }
+        let otherKeys = try keys.filter { try pool.server(forKey: $0) != victim.endpoint }
+        try #require(victimKeys.count >= 4 && !otherKeys.isEmpty)
+        try pool.withBlockingConnection { connection in
+            for key in keys { try connection.set(key, value: [1]) }
+        }
+
+        victim.freeze()
+        // The first two operations wait for the poll timeout (a set then a get, each on its own connection).
+        let first = Self.timed { try pool.withBlockingConnection { try $0.set(victimKeys[0], value: [2]) } }
+        #expect(first.error?.code == .timeout, "\(String(describing: first.error))")
+        let second = Self.timed { try pool.withBlockingConnection { _ = try $0.get(victimKeys[1]) } }
+        #expect(second.error?.code == .timeout, "\(String(describing: second.error))")
+        #expect(second.duration >= .milliseconds(150))
+
+        // Then the server is skipped: its keys fail at once, naming it and the count.
+        for key in victimKeys.prefix(4) {
+            let outcome = Self.timed { try pool.withBlockingConnection { _ = try $0.get(key) } }
+            #expect(outcome.duration < .milliseconds(50))
+            let error = try #require(outcome.error)
+            #expect(error.code == .unavailable)
+            #expect(error.endpoint == victim.endpoint)
+            #expect(error.key == key)
+            #expect(error.message.contains("timed out 2 times"), "\(error)")
+            #expect(error.message.contains("skipped until"), "\(error)")
+        }
+        // The other servers answer as usual, on both connections (neither holds a late answer).
+        let others = Self.timed {
+            try pool.withBlockingConnection { connection throws in
+                for key in otherKeys { #expect(try connection.get(key) == [1]) }
+            }
+        }
+        #expect(others.error == nil)
+        #expect(others.duration < .milliseconds(500))
+
+        // After retryTimeout, one operation probes the still-frozen server, times out, and the breaker opens again.
+        usleep(1_100_000)
+        let probe = Self.timed { try pool.withBlockingConnection { _ = try $0.get(victimKeys[2]) } }
+        #expect(probe.error?.code == .timeout, "\(String(describing: probe.error))")
+        let afterProbe = Self.timed { try pool.withBlockingConnection { _ = try $0.get(victimKeys[2]) } }
+        #expect(afterProbe.error?.code == .unavailable)
+        #expect(afterProbe.duration < .milliseconds(50))
+
+        // Thawed: the next probe succeeds and the server is used again, with what it held.
+        victim.thaw()
+        usleep(1_100_000)
+        var values: [[UInt8]?] = []
+        try pool.withBlockingConnection { connection in
+            for key in victimKeys.suffix(from: 3) { values.append(try connection.get(key)) }
+        }
+        #expect(values.allSatisfy { $0 == [1] })
+        try pool.withBlockingConnection { connection throws in
+            try connection.set(victimKeys[0], value: [3])
+            #expect(try connection.get(victimKeys[0]) == [3])
+        }
+    }
+
+    @Test("with removeFailedServers, a frozen server's keys move to the others while it is skipped")
+    func frozenServerKeysMove() throws {
+        let victim = try MemcachedPrivateServer(port: 21293)
+        defer {
+            victim.thaw()
+            victim.stop()
+        }
+        let pool = try MemcachedPool(
+            servers: try Self.shared() + [victim.endpoint],
+            configuration: Self.configuration(removeFailedServers: true),
+            logger: Self.logger
+        )
+        defer { pool.close() }
+        let prefix = "beacon-tests:frozen-move:\(UUID().uuidString)"
+        let keys = (0..<200).map { "\(prefix):\($0)" }
+        let victimKeys = try keys.filter { try pool.server(forKey: $0) == victim.endpoint }
+        try #require(victimKeys.count >= 4)
+
+        victim.freeze()
+        for key in victimKeys.prefix(2) {
+            let outcome = Self.timed { try pool.withBlockingConnection { _ = try $0.get(key) } }
+            #expect(outcome.error?.code == .timeout)
+        }
+        let moved = Self.timed {
+            try pool.withBlockingConnection { connection throws in
+                for key in victimKeys {
+                    try connection.set(key, value: [4])
+                    #expect(try connection.get(key) == [4])
+                }
+            }
+        }
+        #expect(moved.error == nil, "\(String(describing: moved.error))")
+        #expect(moved.duration < .milliseconds(500))
+    }
+}
