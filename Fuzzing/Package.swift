@@ -22,23 +22,22 @@ let package = Package(
     ],
     targets: [
         .target(name: "CFuzzerDriver"),
-        .target(name: "FuzzSupport"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver"]),
         .executableTarget(
             name: "EndpointFuzzer",
-            dependencies: ["CFuzzerDriver", "FuzzSupport", .product(name: "Beacon", package: "swift-beacon")]
+            dependencies: ["FuzzSupport", .product(name: "Beacon", package: "swift-beacon")]
         ),
         .executableTarget(
             name: "JSONFileFuzzer",
-            dependencies: ["CFuzzerDriver", "FuzzSupport", .product(name: "Beacon", package: "swift-beacon")]
+            dependencies: ["FuzzSupport", .product(name: "Beacon", package: "swift-beacon")]
         ),
         .executableTarget(
             name: "YAMLFileFuzzer",
-            dependencies: ["CFuzzerDriver", "FuzzSupport", .product(name: "Beacon", package: "swift-beacon")]
+            dependencies: ["FuzzSupport", .product(name: "Beacon", package: "swift-beacon")]
         ),
         .executableTarget(
             name: "ContainerYAMLFuzzer",
             dependencies: [
-                "CFuzzerDriver",
                 "FuzzSupport",
                 .product(name: "BeaconContainer", package: "swift-beacon"),
                 .product(name: "BeaconExpression", package: "swift-beacon"),
@@ -46,12 +45,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "EtcdWireFuzzer",
-            dependencies: ["CFuzzerDriver", "FuzzSupport", .product(name: "BeaconEtcd", package: "swift-beacon")]
+            dependencies: ["FuzzSupport", .product(name: "BeaconEtcd", package: "swift-beacon")]
         ),
         .executableTarget(
             name: "PostgresParametersFuzzer",
             dependencies: [
-                "CFuzzerDriver",
                 "FuzzSupport",
                 .product(name: "Beacon", package: "swift-beacon"),
                 .product(name: "BeaconPostgres", package: "swift-beacon"),
@@ -60,7 +58,6 @@ let package = Package(
         .executableTarget(
             name: "ConsulResponseFuzzer",
             dependencies: [
-                "CFuzzerDriver",
                 "FuzzSupport",
                 .product(name: "Beacon", package: "swift-beacon"),
                 .product(name: "BeaconConsul", package: "swift-beacon"),
@@ -68,12 +65,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "ConfdResourceFuzzer",
-            dependencies: ["CFuzzerDriver", "FuzzSupport", .product(name: "BeaconConfd", package: "swift-beacon")]
+            dependencies: ["FuzzSupport", .product(name: "BeaconConfd", package: "swift-beacon")]
         ),
         .executableTarget(
             name: "ExpressionFuzzer",
             dependencies: [
-                "CFuzzerDriver",
                 "FuzzSupport",
                 .product(name: "BeaconExpression", package: "swift-beacon"),
             ]

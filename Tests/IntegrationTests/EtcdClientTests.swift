@@ -62,7 +62,7 @@ struct EtcdClientTests {
         let etcd = try Self.client()
         defer { etcd.close() }
         let key = TestServers.uniquePrefix("lease") + "ephemeral"
-        let lease = try await etcd.grantLease(ttl: .seconds(3))
+        let lease = try await etcd.grantLease(ttl: TestServers.scaled(.seconds(3)))
         try await etcd.put(key, "127.0.0.1:7000", lease: lease)
         // However slow the machine, one of these holds: the key is still there, attached to the lease, or the lease
         // has already run out and taken the key with it. (The put itself fails once the lease has ended.)
