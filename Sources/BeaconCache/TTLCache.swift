@@ -5,7 +5,6 @@ public import BeaconLocks
 public import CoreMetrics
 public import Logging
 public import ServiceLifecycle
-public import Synchronization
 
 /// A short-TTL cache for values that are expensive to fetch and must follow changes within seconds, such as
 /// answers from a discovery backend.

@@ -31,7 +31,7 @@ package struct Lock<Value: ~Copyable>: ~Copyable {
     /// Creates a lock protecting `initialValue`.
     ///
     /// - Parameter initialValue: The value the lock protects.
-    @inlinable @usableFromInline
+    @inlinable
     package init(_ initialValue: consuming sending Value) {
         self.mutex = Mutex(initialValue)
         self.identity = UInt(bitPattern: UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1))
@@ -44,7 +44,7 @@ package struct Lock<Value: ~Copyable>: ~Copyable {
     /// Creates a lock protecting `initialValue`.
     ///
     /// - Parameter initialValue: The value the lock protects.
-    @inlinable @usableFromInline
+    @inlinable
     package init(_ initialValue: consuming sending Value) {
         self.mutex = Mutex(initialValue)
     }
@@ -55,7 +55,7 @@ package struct Lock<Value: ~Copyable>: ~Copyable {
     /// - Parameter body: What to do with the value while the lock is held; it must not take the same lock again.
     /// - Returns: What `body` returned.
     /// - Throws: What `body` threw (the lock is released first).
-    @inlinable @usableFromInline
+    @inlinable
     package borrowing func withLock<Result: ~Copyable, E: Error>(
         _ body: (inout sending Value) throws(E) -> sending Result
     ) throws(E) -> sending Result {
@@ -76,7 +76,7 @@ package struct Lock<Value: ~Copyable>: ~Copyable {
     /// - Parameter body: What to do with the value while the lock is held; it must not take the same lock again.
     /// - Returns: What `body` returned, or `nil` when the lock was busy and `body` did not run.
     /// - Throws: What `body` threw (the lock is released first).
-    @inlinable @usableFromInline
+    @inlinable
     package borrowing func withLockIfAvailable<Result: ~Copyable, E: Error>(
         _ body: (inout sending Value) throws(E) -> sending Result
     ) throws(E) -> sending Result? {
