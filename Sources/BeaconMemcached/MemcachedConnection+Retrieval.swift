@@ -21,22 +21,9 @@ extension MemcachedConnection {
         var valueLength = 0
         var flags: UInt32 = 0
         var value: UnsafeMutablePointer<CChar>?
-        let rc = try self.perform(key) { pointer, length, group in
+        let rc = try self.perform(key) { pointer, length, group, groupLength in
             var rc = MEMCACHED_SUCCESS
-            if let group {
-                value = memcached_get_by_key(
-                    self.handle,
-                    group.baseAddress,
-                    group.count,
-                    pointer,
-                    length,
-                    &valueLength,
-                    &flags,
-                    &rc
-                )
-            } else {
-                value = memcached_get(self.handle, pointer, length, &valueLength, &flags, &rc)
-            }
+            value = memcached_get_by_key(self.handle, group, groupLength, pointer, length, &valueLength, &flags, &rc)
             return rc
         }
         defer { free(value) }

@@ -18,21 +18,18 @@ extension MemcachedConnection {
         expiration: Duration = .zero,
         flags: UInt32 = 0
     ) throws(MemcachedError) {
-        let rc = try self.store(key, value: value) { key, keyLength, group, value, valueLength in
-            if let group {
-                return memcached_set_by_key(
-                    self.handle,
-                    group.baseAddress,
-                    group.count,
-                    key,
-                    keyLength,
-                    value,
-                    valueLength,
-                    expirationTime(expiration),
-                    flags
-                )
-            }
-            return memcached_set(self.handle, key, keyLength, value, valueLength, expirationTime(expiration), flags)
+        let rc = try self.store(key, value: value) { key, keyLength, group, groupLength, value, valueLength in
+            memcached_set_by_key(
+                self.handle,
+                group,
+                groupLength,
+                key,
+                keyLength,
+                value,
+                valueLength,
+                expirationTime(expiration),
+                flags
+            )
         }
         guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "set") }
     }
@@ -53,21 +50,18 @@ extension MemcachedConnection {
         expiration: Duration = .zero,
         flags: UInt32 = 0
     ) throws(MemcachedError) -> Bool {
-        let rc = try self.store(key, value: value) { key, keyLength, group, value, valueLength in
-            if let group {
-                return memcached_add_by_key(
-                    self.handle,
-                    group.baseAddress,
-                    group.count,
-                    key,
-                    keyLength,
-                    value,
-                    valueLength,
-                    expirationTime(expiration),
-                    flags
-                )
-            }
-            return memcached_add(self.handle, key, keyLength, value, valueLength, expirationTime(expiration), flags)
+        let rc = try self.store(key, value: value) { key, keyLength, group, groupLength, value, valueLength in
+            memcached_add_by_key(
+                self.handle,
+                group,
+                groupLength,
+                key,
+                keyLength,
+                value,
+                valueLength,
+                expirationTime(expiration),
+                flags
+            )
         }
         if rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS { return false }
         guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "add") }
@@ -90,21 +84,18 @@ extension MemcachedConnection {
         expiration: Duration = .zero,
         flags: UInt32 = 0
     ) throws(MemcachedError) -> Bool {
-        let rc = try self.store(key, value: value) { key, keyLength, group, value, valueLength in
-            if let group {
-                return memcached_replace_by_key(
-                    self.handle,
-                    group.baseAddress,
-                    group.count,
-                    key,
-                    keyLength,
-                    value,
-                    valueLength,
-                    expirationTime(expiration),
-                    flags
-                )
-            }
-            return memcached_replace(self.handle, key, keyLength, value, valueLength, expirationTime(expiration), flags)
+        let rc = try self.store(key, value: value) { key, keyLength, group, groupLength, value, valueLength in
+            memcached_replace_by_key(
+                self.handle,
+                group,
+                groupLength,
+                key,
+                keyLength,
+                value,
+                valueLength,
+                expirationTime(expiration),
+                flags
+            )
         }
         if rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_NOTFOUND { return false }
         guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "replace") }
@@ -129,23 +120,11 @@ extension MemcachedConnection {
         expiration: Duration = .zero,
         flags: UInt32 = 0
     ) throws(MemcachedError) -> Bool {
-        let rc = try self.store(key, value: value) { key, keyLength, group, value, valueLength in
-            if let group {
-                return memcached_cas_by_key(
-                    self.handle,
-                    group.baseAddress,
-                    group.count,
-                    key,
-                    keyLength,
-                    value,
-                    valueLength,
-                    expirationTime(expiration),
-                    flags,
-                    cas
-                )
-            }
-            return memcached_cas(
+        let rc = try self.store(key, value: value) { key, keyLength, group, groupLength, value, valueLength in
+            memcached_cas_by_key(
                 self.handle,
+                group,
+                groupLength,
                 key,
                 keyLength,
                 value,
@@ -168,9 +147,8 @@ extension MemcachedConnection {
     ///   is then not sent), or naming the key's server when the server fails or cannot be reached.
     @discardableResult
     public func delete(_ key: String) throws(MemcachedError) -> Bool {
-        let rc = try self.perform(key) { key, length, group in
-            guard let group else { return memcached_delete(self.handle, key, length, 0) }
-            return memcached_delete_by_key(self.handle, group.baseAddress, group.count, key, length, 0)
+        let rc = try self.perform(key) { key, length, group, groupLength in
+            memcached_delete_by_key(self.handle, group, groupLength, key, length, 0)
         }
         if rc == MEMCACHED_NOTFOUND { return false }
         guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "delete") }
@@ -187,12 +165,11 @@ extension MemcachedConnection {
     ///   is then not sent), or naming the key's server when the server fails or cannot be reached.
     @discardableResult
     public func touch(_ key: String, expiration: Duration) throws(MemcachedError) -> Bool {
-        let rc = try self.perform(key) { key, length, group in
-            guard let group else { return memcached_touch(self.handle, key, length, expirationTime(expiration)) }
-            return memcached_touch_by_key(
+        let rc = try self.perform(key) { key, length, group, groupLength in
+            memcached_touch_by_key(
                 self.handle,
-                group.baseAddress,
-                group.count,
+                group,
+                groupLength,
                 key,
                 length,
                 expirationTime(expiration)
@@ -214,12 +191,11 @@ extension MemcachedConnection {
     @discardableResult
     public func increment(_ key: String, by delta: UInt32 = 1) throws(MemcachedError) -> UInt64? {
         var value: UInt64 = 0
-        let rc = try self.perform(key) { key, length, group in
-            guard let group else { return memcached_increment(self.handle, key, length, delta, &value) }
-            return memcached_increment_by_key(
+        let rc = try self.perform(key) { key, length, group, groupLength in
+            memcached_increment_by_key(
                 self.handle,
-                group.baseAddress,
-                group.count,
+                group,
+                groupLength,
                 key,
                 length,
                 UInt64(delta),
@@ -242,12 +218,11 @@ extension MemcachedConnection {
     @discardableResult
     public func decrement(_ key: String, by delta: UInt32 = 1) throws(MemcachedError) -> UInt64? {
         var value: UInt64 = 0
-        let rc = try self.perform(key) { key, length, group in
-            guard let group else { return memcached_decrement(self.handle, key, length, delta, &value) }
-            return memcached_decrement_by_key(
+        let rc = try self.perform(key) { key, length, group, groupLength in
+            memcached_decrement_by_key(
                 self.handle,
-                group.baseAddress,
-                group.count,
+                group,
+                groupLength,
                 key,
                 length,
                 UInt64(delta),
@@ -262,15 +237,15 @@ extension MemcachedConnection {
     private func store(
         _ key: String,
         value: some Collection<UInt8>,
-        _ call: (UnsafePointer<CChar>, Int, UnsafeBufferPointer<CChar>?, UnsafePointer<CChar>?, Int) ->
-            memcached_return_t
+        _ call: (UnsafePointer<CChar>, Int, UnsafePointer<CChar>, Int, UnsafePointer<CChar>?, Int) -> memcached_return_t
     ) throws(MemcachedError) -> memcached_return_t {
-        try self.perform(key) { key, keyLength, group in
+        try self.perform(key) { key, keyLength, group, groupLength in
             if let rc = value.withContiguousStorageIfAvailable({ bytes in
                 call(
                     key,
                     keyLength,
                     group,
+                    groupLength,
                     UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self),
                     bytes.count
                 )
@@ -282,6 +257,7 @@ extension MemcachedConnection {
                     key,
                     keyLength,
                     group,
+                    groupLength,
                     UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self),
                     bytes.count
                 )

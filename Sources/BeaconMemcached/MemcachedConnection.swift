@@ -105,8 +105,9 @@ public struct MemcachedConnection {
     ///
     /// While every breaker is quiet, this is one atomic load before the call and a comparison after it. Otherwise
     /// the key is placed, and an operation on a server whose breaker is open throws at once, or goes to another
-    /// server with ``MemcachedPool/Configuration/removeFailedServers`` (through a group key: `call` gets it and
-    /// must then use libmemcached's `_by_key` form). After a timeout, the connection's sockets are closed
+    /// server with ``MemcachedPool/Configuration/removeFailedServers``. `call` always gets a group key for
+    /// libmemcached's `_by_key` form: the key itself, which places it as the plain form would, or a key of the server
+    /// it moves to. After a timeout, the connection's sockets are closed
     /// (`memcached_quit`), so that the next caller does not read the late answer.
     ///
     /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidKey`` for a key the rules refuse, or
@@ -114,11 +115,12 @@ public struct MemcachedConnection {
     @inline(__always)
     func perform(
         _ key: String,
-        _ call: (_ key: UnsafePointer<CChar>, _ length: Int, _ group: UnsafeBufferPointer<CChar>?) -> memcached_return_t
+        _ call: (_ key: UnsafePointer<CChar>, _ length: Int, _ group: UnsafePointer<CChar>, _ groupLength: Int) ->
+            memcached_return_t
     ) throws(MemcachedError) -> memcached_return_t {
         try self.withKey(key) { (pointer, length) throws(MemcachedError) -> memcached_return_t in
             if self.breakers.isQuiet {
-                let rc = call(pointer, length, nil)
+                let rc = call(pointer, length, pointer, length)
                 if _slowPath(MemcachedOutcome.mayBeTimeout(rc)) { self.recordFailure(rc, pointer, length, nil) }
                 return rc
             }
@@ -149,18 +151,18 @@ public struct MemcachedConnection {
         _ key: String,
         _ pointer: UnsafePointer<CChar>,
         _ length: Int,
-        _ call: (UnsafePointer<CChar>, Int, UnsafeBufferPointer<CChar>?) -> memcached_return_t
+        _ call: (UnsafePointer<CChar>, Int, UnsafePointer<CChar>, Int) -> memcached_return_t
     ) throws(MemcachedError) -> memcached_return_t {
         let bytes = UnsafeBufferPointer(
             start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self),
             count: length
         )
         guard let position = self.servers.position(forKey: bytes, handle: self.handle) else {
-            return call(pointer, length, nil)
+            return call(pointer, length, pointer, length)
         }
         switch self.breakers.admit(position) {
         case .pass, .probe:
-            let rc = call(pointer, length, nil)
+            let rc = call(pointer, length, pointer, length)
             let outcome = MemcachedOutcome(rc, handle: self.handle)
             self.breakers.record(outcome, at: position)
             if outcome == .timedOut { memcached_quit(self.handle) }
@@ -170,7 +172,7 @@ public struct MemcachedConnection {
                 let group = self.breakers.groupKey(forKey: bytes, awayFrom: position, handle: self.handle)
             {
                 return group.withUnsafeBufferPointer { group in
-                    let rc = call(pointer, length, group)
+                    let rc = call(pointer, length, group.baseAddress!, group.count)
                     if _slowPath(MemcachedOutcome.mayBeTimeout(rc)) {
                         let target = group.withMemoryRebound(to: UInt8.self) {
                             self.servers.position(forKey: $0, handle: self.handle)
