@@ -13,7 +13,7 @@ struct PostgresTimeoutTests {
     let logger = PostgresServers.quietLogger
 
     /// A factory for cluster B, or for a proxy in front of it.
-    func factory(through proxy: PostgresFreezingProxy? = nil) throws -> PostgresConnectionFactory {
+    func factory(through proxy: LoopbackTCPProxy? = nil) throws -> PostgresConnectionFactory {
         var value = try PostgresServers.value(cluster: "B")
         if let proxy {
             let user = try TestServers.value("BEACON_POSTGRES_APP_USER")
@@ -85,7 +85,7 @@ struct PostgresTimeoutTests {
 
     @Test("a frozen server: the cancel goes unanswered, the connection is closed, and the pool recovers after a thaw")
     func frozenServer() async throws {
-        let proxy = try PostgresFreezingProxy(to: try PostgresServers.endpoint(cluster: "B"))
+        let proxy = try LoopbackTCPProxy(to: try PostgresServers.endpoint(cluster: "B"))
         defer { proxy.stop() }
         let pool = PostgresConnectionPool(
             factory: try self.factory(through: proxy),
@@ -124,7 +124,7 @@ struct PostgresTimeoutTests {
 
     @Test("while a cancel to a frozen server is overdue, the next timeout sends none; the threads end when it resets")
     func overdueCancel() async throws {
-        let proxy = try PostgresFreezingProxy(to: try PostgresServers.endpoint(cluster: "B"))
+        let proxy = try LoopbackTCPProxy(to: try PostgresServers.endpoint(cluster: "B"))
         defer { proxy.stop() }
         let factory = try self.factory(through: proxy)
         let one = try await factory.makeConnection()

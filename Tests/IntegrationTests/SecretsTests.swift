@@ -50,7 +50,7 @@ struct SecretsTests {
         refused.close()
 
         // The right password, through a proxy that keeps what the client sends, so that its token is known.
-        let proxy = try RecordingTCPProxy(to: try Self.endpoint(ofURL: url))
+        let proxy = try LoopbackTCPProxy(to: try Self.endpoint(ofURL: url))
         defer { proxy.stop() }
         let etcd = try EtcdClient(
             configuration: .init(

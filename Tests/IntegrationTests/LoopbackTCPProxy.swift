@@ -11,19 +11,27 @@ import Glibc
 import Musl
 #endif
 
-/// A TCP proxy on a loopback port that keeps every byte its clients sent, so that a test can read what a client put
-/// on the wire (such as the token in an etcd request's `Authorization` header).
+/// A TCP proxy on a loopback port to a server, which keeps every byte its clients sent and can freeze as a server
+/// stopped with `SIGSTOP` does.
 ///
-/// One thread of its own accepts connections, opens one to the server for each and copies bytes both ways. ``stop()``
-/// ends the thread within 50 milliseconds and closes every socket. The thread keeps the proxy alive until then: always
-/// call ``stop()``.
-final class RecordingTCPProxy: Sendable {
+/// One thread of its own accepts connections, opens one to the server for each and copies bytes both ways. A test
+/// reads what a client put on the wire with ``clientBytes`` (such as the token in an etcd request's `Authorization`
+/// header). While frozen (``freeze()``) the proxy accepts nothing and copies nothing, and every connection stays
+/// open: the kernel still completes new handshakes into the listen backlog, as it does for a stopped server, so a
+/// PostgreSQL query and libpq's cancel request (sent to the same host and port) both go unanswered. ``thaw()``
+/// resumes. ``stop()`` ends the thread within 50 milliseconds and closes every socket, which resets the connections
+/// still waiting in the backlog. The thread keeps the proxy alive until then: always call ``stop()``.
+final class LoopbackTCPProxy: Sendable {
     /// The port the proxy listens on, on 127.0.0.1.
     let port: Int
+    /// Where the proxy listens.
+    var endpoint: Endpoint { Endpoint(host: "127.0.0.1", port: self.port) }
 
     private let target: Endpoint
     private let listener: Int32
+    private let frozen = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
+    private let accepted = Atomic<Int>(0)
     private let sent = Lock<[UInt8]>([])
     private let thread: Lock<pthread_t?>
 
@@ -44,7 +52,7 @@ final class RecordingTCPProxy: Sendable {
             &thread,
             nil,
             { context in
-                Unmanaged<RecordingTCPProxy>.fromOpaque(context!).takeRetainedValue().serve()
+                Unmanaged<LoopbackTCPProxy>.fromOpaque(context!).takeRetainedValue().serve()
                 return nil
             },
             context.toOpaque()
@@ -60,13 +68,26 @@ final class RecordingTCPProxy: Sendable {
     /// Everything the clients sent so far, decoded as UTF-8.
     var clientBytes: String { String(decoding: self.sent.withLock { $0 }, as: UTF8.self) }
 
-    /// The values of the header `name` in the requests the clients sent so far.
+    /// The values of the header `name` in the HTTP requests the clients sent so far.
     func headerValues(_ name: String) -> [String] {
         let prefix = name.lowercased() + ":"
         return self.clientBytes.split(separator: "\r\n").compactMap { line in
             guard line.lowercased().hasPrefix(prefix) else { return nil }
             return String(line.dropFirst(prefix.count).drop { $0 == " " })
         }
+    }
+
+    /// How many connections the proxy accepted so far.
+    var acceptedCount: Int { self.accepted.load(ordering: .relaxed) }
+
+    /// Stops accepting and copying; every connection stays open.
+    func freeze() {
+        self.frozen.store(true, ordering: .relaxed)
+    }
+
+    /// Accepts and copies again.
+    func thaw() {
+        self.frozen.store(false, ordering: .relaxed)
     }
 
     /// Stops the thread and closes every socket. Calling it again does nothing.
@@ -82,7 +103,7 @@ final class RecordingTCPProxy: Sendable {
     }
 
     private func serve() {
-        var pairs: [(client: Int32, server: Int32)] = []
+        var pairs: [(Int32, Int32)] = []
         defer {
             for (client, server) in pairs {
                 close(client)
@@ -92,12 +113,16 @@ final class RecordingTCPProxy: Sendable {
         }
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while !self.stopping.load(ordering: .relaxed) {
+            if self.frozen.load(ordering: .relaxed) {
+                usleep(20_000)
+                continue
+            }
             var entries = [pollfd(fd: self.listener, events: Int16(POLLIN), revents: 0)]
             for (client, server) in pairs {
                 entries.append(pollfd(fd: client, events: Int16(POLLIN), revents: 0))
                 entries.append(pollfd(fd: server, events: Int16(POLLIN), revents: 0))
             }
-            guard poll(&entries, nfds_t(entries.count), 50) > 0 else { continue }
+            guard poll(&entries, nfds_t(entries.count), 50) > 0, !self.frozen.load(ordering: .relaxed) else { continue }
             var broken: Set<Int> = []
             for (index, (client, server)) in pairs.enumerated() {
                 for (from, to, entry) in [
@@ -112,13 +137,14 @@ final class RecordingTCPProxy: Sendable {
                 }
             }
             for index in broken.sorted(by: >) {
-                close(pairs[index].client)
-                close(pairs[index].server)
+                close(pairs[index].0)
+                close(pairs[index].1)
                 pairs.remove(at: index)
             }
             if entries[0].revents != 0 {
                 let client = accept(self.listener, nil, nil)
                 guard client >= 0 else { continue }
+                self.accepted.add(1, ordering: .relaxed)
                 if let server = self.connectToTarget() {
                     pairs.append((client, server))
                 } else {
@@ -156,4 +182,10 @@ final class RecordingTCPProxy: Sendable {
         }
         return true
     }
+}
+
+/// The proxy's thread could not be started.
+struct ProxyThreadFailure: Error {
+    /// What `pthread_create` returned.
+    var result: Int32
 }
