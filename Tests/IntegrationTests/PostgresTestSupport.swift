@@ -12,7 +12,8 @@ import Synchronization
 enum PostgresServers {
     /// A discovery value (JSON) for the `beacon` database on one cluster, as role `beacon`.
     static func value(cluster: String, password: String? = nil, database: String? = nil) throws -> String {
-        let connectTimeout = Int((5 * TestServers.timeScale).rounded(.up))
+        // Generous: on a loaded 2-core machine a SCRAM connection has been seen to take over 5 seconds.
+        let connectTimeout = Int((10 * TestServers.timeScale).rounded(.up))
         let host = try TestServers.value("BEACON_POSTGRES_\(cluster)_HOST")
         let port = try TestServers.value("BEACON_POSTGRES_\(cluster)_PORT")
         let user = try TestServers.value("BEACON_POSTGRES_APP_USER")
