@@ -28,11 +28,11 @@ extension EtcdClient {
         /// 11 minutes.
         public var watchIdleTimeout: Duration
         /// How long a watch stream may stay silent before the client checks that its member still answers
-        /// (`GET /health`, within ``watchCheckTimeout``); `nil` turns the check off. A frozen or partitioned
+        /// (`GET /version`, within ``watchCheckTimeout``); `nil` turns the check off. A frozen or partitioned
         /// member keeps the stream's TCP connection open (its kernel still answers keep-alives) but sends nothing,
-        /// so without the check the watch would wait for ``watchIdleTimeout``. When the member does not answer, or
-        /// answers that it is unhealthy (no leader), the watch moves to the next endpoint and resumes after the
-        /// last revision it applied. Costs one small request per silent interval per watch. Default: 2 seconds.
+        /// so without the check the watch would wait for ``watchIdleTimeout``. When the member does not answer, the
+        /// watch moves to the next endpoint and resumes after the last revision it applied. Costs one small request
+        /// per silent interval per watch, answered without touching the raft log. Default: 2 seconds.
         public var watchCheckInterval: Duration?
         /// How long the check of ``watchCheckInterval`` waits for the member's answer. Default: 1 second.
         public var watchCheckTimeout: Duration

@@ -6,7 +6,7 @@ import BeaconHTTP
 /// kernel still accepts connections and answers TCP keep-alives) but sends nothing, so only asking it notices.
 /// See ``EtcdClient/Configuration/watchCheckInterval``.
 struct EtcdMemberCheck: Sendable {
-    /// Thrown when the member did not give a healthy answer to the check.
+    /// Thrown when the member did not answer the check.
     struct Unanswered: Error, CustomStringConvertible {
         /// The member's client URL.
         let endpoint: String
@@ -34,10 +34,10 @@ struct EtcdMemberCheck: Sendable {
     func untilUnanswered(_ endpoint: String) async throws -> Unanswered {
         while true {
             try await Task.sleep(for: self.interval)
-            if try await !self.transport.isHealthy(endpoint, within: self.timeout) {
+            if try await !self.transport.answers(endpoint, within: self.timeout) {
                 return Unanswered(
                     endpoint: endpoint,
-                    description: "no healthy answer to a health check within \(self.timeout), "
+                    description: "no answer to a check within \(self.timeout), "
                         + "after \(self.interval) of waiting"
                 )
             }
