@@ -42,8 +42,14 @@ final class MemcachedPrivateServer {
     }
 
     /// Freezes the server (SIGSTOP): its kernel still accepts connections, but it answers nothing.
+    ///
+    /// Returns once every thread of the server has stopped: `kill` only queues the signal, and a server thread
+    /// already running on another core could otherwise still answer a request sent just after this call.
     func freeze() {
-        if self.pid > 0 { kill(self.pid, SIGSTOP) }
+        guard self.pid > 0 else { return }
+        kill(self.pid, SIGSTOP)
+        var status: Int32 = 0
+        while waitpid(self.pid, &status, WUNTRACED) < 0 && errno == EINTR {}
     }
 
     /// Lets a frozen server run again (SIGCONT).
