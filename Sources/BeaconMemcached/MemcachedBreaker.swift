@@ -144,10 +144,13 @@ final class MemcachedBreakers: Sendable {
         /// For each server, a key that maps to it on the full ring, sent as the group key of a moved operation;
         /// found on first use.
         var groupKeys: [[CChar]?]?
+        /// A multi-key read timed out and the server that did not answer could not be told (see
+        /// ``suspectUnattributedTimeout()``).
+        var suspicion = false
     }
 
     private let state: Lock<State>
-    /// How many breakers are not quiet (see ``MemcachedBreaker/isQuiet``).
+    /// How many breakers are not quiet (see ``MemcachedBreaker/isQuiet``), plus one while there is a suspicion.
     private let attention = Atomic<Int>(0)
     let servers: MemcachedServerList
     private let configuration: MemcachedPool.Configuration
@@ -181,6 +184,26 @@ final class MemcachedBreakers: Sendable {
     /// `true` while every breaker is closed with no timeout counted: the hot path's only check.
     @inline(__always)
     var isQuiet: Bool { self.attention.load(ordering: .relaxed) == 0 }
+
+    /// A multi-key read over several servers timed out, and which server did not answer cannot be told: until
+    /// ``clearSuspicion()``, ``isQuiet`` is `false`, so that the next multi-key reads ask each server on its own and
+    /// the timeout is counted where it belongs.
+    func suspectUnattributedTimeout() {
+        self.state.withLock { state in
+            guard !state.suspicion else { return }
+            state.suspicion = true
+            self.attention.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// A read asked each of its servers on its own: the suspicion of ``suspectUnattributedTimeout()`` is settled.
+    func clearSuspicion() {
+        self.state.withLock { state in
+            guard state.suspicion else { return }
+            state.suspicion = false
+            self.attention.add(-1, ordering: .relaxed)
+        }
+    }
 
     /// The breaker of the server at `position`, for tests.
     func breaker(at position: Int) -> MemcachedBreaker {

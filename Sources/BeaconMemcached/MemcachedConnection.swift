@@ -182,15 +182,25 @@ public struct MemcachedConnection {
                     return rc
                 }
             }
-            let remaining = ContinuousClock.now.duration(to: until)
-            throw MemcachedError(
-                .unavailable,
-                "the server timed out \(timeouts) times in a row; it is skipped until "
-                    + "\(remaining > .zero ? remaining.wholeMilliseconds : 0) ms from now, then retried",
-                endpoint: self.servers.servers[position],
-                key: key
-            )
+            throw self.skipped(key, server: position, timeouts: timeouts, until: until)
         }
+    }
+
+    /// The error for a key whose server is skipped by its breaker.
+    func skipped(
+        _ key: String,
+        server position: Int,
+        timeouts: Int,
+        until: ContinuousClock.Instant
+    ) -> MemcachedError {
+        let remaining = ContinuousClock.now.duration(to: until)
+        return MemcachedError(
+            .unavailable,
+            "the server timed out \(timeouts) times in a row; it is skipped until "
+                + "\(remaining > .zero ? remaining.wholeMilliseconds : 0) ms from now, then retried",
+            endpoint: self.servers.servers[position],
+            key: key
+        )
     }
 
     /// Runs `body` with the key's UTF-8 bytes. Always inlined: called out of line, each key is retained and

@@ -95,6 +95,29 @@ struct MemcachedKeyBatch {
         }
     }
 
+    /// Sends the request for the keys at `positions` only: with `group`, all to the server libmemcached places
+    /// that group key on (`memcached_mget_by_key`), otherwise each to its own server.
+    func request(
+        _ handle: UnsafeMutablePointer<memcached_st>,
+        positions: [Int],
+        group: [CChar]?
+    ) -> memcached_return_t {
+        self.bytes.withUnsafeBufferPointer { bytes in
+            let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+            let pointers = positions.map { Optional(base + self.offsets[$0]) }
+            let lengths = positions.map { self.lengths[$0] }
+            guard let group else { return memcached_mget(handle, pointers, lengths, positions.count) }
+            return memcached_mget_by_key(handle, group, group.count, pointers, lengths, positions.count)
+        }
+    }
+
+    /// The key at `position`, as a buffer of its bytes lent to `body`.
+    func withKey<T>(at position: Int, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
+        self.bytes.withUnsafeBufferPointer { bytes in
+            body(UnsafeBufferPointer(rebasing: bytes[self.offsets[position]..<self.offsets[position] + self.lengths[position]]))
+        }
+    }
+
     /// The position of a requested key equal to `key`, or `nil` when no key is equal.
     ///
     /// Each server answers in the order of the request, and libmemcached reads the servers one after the other,

@@ -30,8 +30,29 @@ struct MemcachedServerList: Sendable {
         let instance = key.withMemoryRebound(to: CChar.self) { key in
             memcached_server_by_key(handle, key.baseAddress, key.count, &rc)
         }
-        guard let instance, let name = memcached_server_name(instance) else { return nil }
+        guard let instance else { return nil }
+        return self.position(of: instance)
+    }
+
+    /// The position in ``servers`` of a libmemcached server instance, or `nil` when it is not in the list.
+    func position(of instance: OpaquePointer) -> Int? {
+        guard let name = memcached_server_name(instance) else { return nil }
         return self.positions[HostPort(host: String(cString: name), port: Int(memcached_server_port(instance)))]
+    }
+
+    /// The positions in ``servers`` of the servers of `handle` that still owe answers to a request: after a
+    /// multi-key read, those that did not answer within the poll timeout. (With two or more servers pending,
+    /// libmemcached stops polling at the timeout without an error, and leaves their answers owed.)
+    func positionsOwingAnswers(_ handle: UnsafeMutablePointer<memcached_st>) -> [Int] {
+        var owing: [Int] = []
+        for index in 0..<memcached_server_count(handle) {
+            guard let instance = memcached_server_instance_by_position(handle, index),
+                memcached_server_response_count(instance) > 0,
+                let position = self.position(of: instance)
+            else { continue }
+            owing.append(position)
+        }
+        return owing
     }
 
     /// The server libmemcached picks for a key on this handle (`memcached_server_by_key`, as PHP's

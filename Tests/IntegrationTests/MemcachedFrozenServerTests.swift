@@ -110,6 +110,65 @@ struct MemcachedFrozenServerTests {
         }
     }
 
+    @Test("getMulti and getItem: a frozen server's keys are left out after failureLimit timeouts; it recovers")
+    func frozenServerMultiGet() throws {
+        let victim = try MemcachedPrivateServer(port: 21293)
+        defer {
+            victim.thaw()
+            victim.stop()
+        }
+        let pool = try MemcachedPool(
+            servers: try Self.shared() + [victim.endpoint],
+            configuration: Self.configuration(),
+            logger: Self.logger
+        )
+        defer { pool.close() }
+        let prefix = "beacon-tests:frozen-multi:\(UUID().uuidString)"
+        let keys = (0..<200).map { "\(prefix):\($0)" }
+        let victimKeys = try keys.filter { try pool.server(forKey: $0) == victim.endpoint }
+        let otherKeys = try keys.filter { try pool.server(forKey: $0) != victim.endpoint }
+        try #require(victimKeys.count >= 2 && !otherKeys.isEmpty)
+        try pool.withBlockingConnection { connection in
+            for key in keys { try connection.set(key, value: [1]) }
+        }
+        victim.freeze()
+
+        // The first read waits for the poll timeout and returns what the others hold. libmemcached does not say
+        // which server it waited for; the next reads ask each server on their own and count the timeouts there.
+        var durations: [Duration] = []
+        for _ in 0..<3 {
+            var found: MemcachedItems?
+            let outcome = Self.timed { try pool.withBlockingConnection { found = try $0.getMulti(keys) } }
+            #expect(outcome.error == nil, "\(String(describing: outcome.error))")
+            #expect(found?.count == otherKeys.count)
+            durations.append(outcome.duration)
+        }
+        #expect(durations.allSatisfy { $0 >= .milliseconds(150) }, "\(durations)")
+        // The other servers are not held up by a late answer the frozen one still owes.
+        let other = Self.timed { try pool.withBlockingConnection { _ = try $0.get(otherKeys[0]) } }
+        #expect(other.error == nil && other.duration < .milliseconds(100), "\(other)")
+
+        // Now the frozen server is skipped: reads return at once without its keys, and its keys alone fail.
+        var found: MemcachedItems?
+        let skipped = Self.timed { try pool.withBlockingConnection { found = try $0.getMulti(keys) } }
+        #expect(skipped.error == nil && skipped.duration < .milliseconds(100), "\(skipped)")
+        #expect(found?.count == otherKeys.count)
+        let item = Self.timed { try pool.withBlockingConnection { _ = try $0.getItem(victimKeys[0]) } }
+        #expect(item.error?.code == .unavailable, "\(String(describing: item.error))")
+        #expect(item.error?.endpoint == victim.endpoint)
+        #expect(item.duration < .milliseconds(50))
+        let onlyVictim = Self.timed { try pool.withBlockingConnection { _ = try $0.getMulti(victimKeys) } }
+        #expect(onlyVictim.error?.code == .unavailable)
+
+        // Thawed: after retryTimeout the next read probes it, and every key is found again.
+        victim.thaw()
+        usleep(1_100_000)
+        try pool.withBlockingConnection { connection throws in
+            #expect(try connection.getMulti(keys).count == keys.count)
+            #expect(try connection.getItem(victimKeys[1])?.value == [1][...])
+        }
+    }
+
     @Test("with removeFailedServers, a frozen server's keys move to the others while it is skipped")
     func frozenServerKeysMove() throws {
         let victim = try MemcachedPrivateServer(port: 21293)
@@ -139,6 +198,9 @@ struct MemcachedFrozenServerTests {
                     try connection.set(key, value: [4])
                     #expect(try connection.get(key) == [4])
                 }
+                // getMulti and getItem read them where they moved, too.
+                #expect(try connection.getMulti(victimKeys).count == victimKeys.count)
+                #expect(try connection.getItem(victimKeys[0])?.value == [4][...])
             }
         }
         #expect(moved.error == nil, "\(String(describing: moved.error))")
