@@ -114,7 +114,8 @@ struct MemcachedKeyBatch {
     /// The key at `position`, as a buffer of its bytes lent to `body`.
     func withKey<T>(at position: Int, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
         self.bytes.withUnsafeBufferPointer { bytes in
-            body(UnsafeBufferPointer(rebasing: bytes[self.offsets[position]..<self.offsets[position] + self.lengths[position]]))
+            let start = self.offsets[position]
+            return body(UnsafeBufferPointer(rebasing: bytes[start..<start + self.lengths[position]]))
         }
     }
 
