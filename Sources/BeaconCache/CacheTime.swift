@@ -8,6 +8,8 @@ import Glibc
 import Musl
 #elseif canImport(Darwin)
 import Darwin
+#else
+#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
 #endif
 
 /// Where a cache reads the time: signed nanoseconds on a monotonic scale.

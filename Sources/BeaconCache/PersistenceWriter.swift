@@ -13,6 +13,8 @@ import Glibc
 import Musl
 #elseif canImport(Darwin)
 import Darwin
+#else
+#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
 #endif
 
 /// Writes a cache's persistence file on a thread of its own, at most once per interval, so that encoding the cache,

@@ -8,6 +8,8 @@ import Glibc
 import Musl
 #elseif canImport(Darwin)
 import Darwin
+#else
+#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
 #endif
 
 /// Watches the remaining stack of the current thread, so that deeply nested input ends in an error instead

@@ -6,6 +6,8 @@ import Glibc
 import Musl
 #elseif canImport(Darwin)
 import Darwin
+#else
+#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
 #endif
 
 /// PHP 8.2's `range($start, $end)` with a step of 1, for the `..` operator.

@@ -2,9 +2,16 @@
 
 import Beacon
 import CBeaconCurl
-import Glibc
 import Logging
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#else
+#error("unsupported platform: BeaconHTTP waits on libcurl's sockets with epoll and eventfd, which only Linux has")
+#endif
 
 /// The state of a client's transfers: the multi handle's transfers, those waiting for a connection slot, the
 /// sockets libcurl waits on and its timer.

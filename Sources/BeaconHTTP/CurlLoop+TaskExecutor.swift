@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import BeaconLocks
-import Glibc
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#else
+#error("unsupported platform: BeaconHTTP waits on libcurl's sockets with epoll and eventfd, which only Linux has")
+#endif
 
 /// The jobs waiting to run on the I/O thread.
 struct JobQueue: ~Copyable {

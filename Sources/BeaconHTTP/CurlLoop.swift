@@ -2,9 +2,16 @@
 
 import BeaconLocks
 import CBeaconCurl
-import Glibc
 import Logging
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#else
+#error("unsupported platform: BeaconHTTP waits on libcurl's sockets with epoll and eventfd, which only Linux has")
+#endif
 
 /// A client's transfers and the I/O thread that waits for them.
 ///

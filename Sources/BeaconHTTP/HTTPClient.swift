@@ -10,6 +10,8 @@ import Glibc
 import Musl
 #elseif canImport(Darwin)
 import Darwin
+#else
+#error("unsupported platform: BeaconHTTP waits on libcurl's sockets with epoll and eventfd, which only Linux has")
 #endif
 
 /// An HTTP/1.1 client over libcurl's multi interface, bridged to async/await.

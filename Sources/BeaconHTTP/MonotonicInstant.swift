@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#else
+#error("unsupported platform: BeaconHTTP waits on libcurl's sockets with epoll and eventfd, which only Linux has")
+#endif
 
 /// A moment on the system's monotonic clock, in nanoseconds: the engine's deadlines and timestamps.
 ///

@@ -12,6 +12,8 @@ import Glibc
 import Musl
 #elseif canImport(Darwin)
 import Darwin
+#else
+#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
 #endif
 
 /// The breaker of one server of a ``MemcachedPool``: it counts the server's consecutive timeouts and, once there

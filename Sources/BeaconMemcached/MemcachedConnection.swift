@@ -9,6 +9,8 @@ import Glibc
 import Musl
 #elseif canImport(Darwin)
 import Darwin
+#else
+#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
 #endif
 
 /// One connection of a ``MemcachedPool`` (a libmemcached handle with a socket per server), lent to a closure.

@@ -8,6 +8,8 @@ import Glibc
 import Musl
 #elseif canImport(Darwin)
 import Darwin
+#else
+#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
 #endif
 
 /// The keys of one multi-key read, checked and laid out as `memcached_mget` takes them: their UTF-8 bytes end to

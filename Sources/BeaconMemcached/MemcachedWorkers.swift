@@ -9,6 +9,8 @@ import Glibc
 import Musl
 #elseif canImport(Darwin)
 import Darwin
+#else
+#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
 #endif
 
 /// Dedicated threads that run a pool's blocking libmemcached calls for the async API, so that a slow or dead

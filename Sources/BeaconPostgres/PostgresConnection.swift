@@ -11,6 +11,8 @@ import Glibc
 import Musl
 #elseif canImport(Darwin)
 import Darwin
+#else
+#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
 #endif
 
 /// One connection to a PostgreSQL server, over libpq's non-blocking API.

@@ -8,6 +8,8 @@ import Glibc
 import Musl
 #elseif canImport(Darwin)
 import Darwin
+#else
+#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
 #endif
 
 /// One dedicated thread that waits for sockets to become readable or writable and resumes the waiting tasks.

@@ -10,6 +10,8 @@ import Glibc
 import Musl
 #elseif canImport(Darwin)
 import Darwin
+#else
+#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
 #endif
 
 /// A TCP connect, as ``HealthCheck/tcp(_:)`` does it, on a short-lived thread of its own.

@@ -1,7 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import CBeaconZooKeeper
+
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
+#endif
 
 /// One entry of a znode's access control list: a scheme, an identity in it, and what that identity may do.
 ///
