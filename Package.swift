@@ -180,7 +180,6 @@ let package = Package(
             dependencies: [
                 "BeaconLocks",
                 "Beacon",
-                "BeaconCache",
                 "CBeaconMemcached",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -372,6 +371,12 @@ let package = Package(
             // The etcd client's wire format and the HTTP layer's request parsing; no server needed.
             name: "BeaconEtcdTests",
             dependencies: ["BeaconEtcd", "BeaconHTTP"]
+        ),
+        .testTarget(
+            // The HTTP layer's own parts: request targets, the monotonic clock. Its requests against etcd and nginx
+            // are in IntegrationTests.
+            name: "BeaconHTTPTests",
+            dependencies: ["BeaconHTTP"]
         ),
         .testTarget(
             // The Consul client's key mapping, wire format and blocking-query rules; no agent needed.
