@@ -54,8 +54,8 @@ struct ConsulConsumerTests {
         )
         let key = "beacon-tests:consul:\(UUID().uuidString)"
         try await Self.registering(registrar) {
-            let first = try await registrar.register(instance(0), ttl: .seconds(10))
-            _ = try await registrar.register(instance(1), ttl: .seconds(10))
+            let first = try await registrar.register(instance(0), ttl: TestServers.scaled(.seconds(10)))
+            _ = try await registrar.register(instance(1), ttl: TestServers.scaled(.seconds(10)))
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { await dynamic.run() }
                 defer { group.cancelAll() }
@@ -66,7 +66,7 @@ struct ConsulConsumerTests {
                 // A third instance registers: a new pool over three servers. (Waiting for the servers rather than
                 // for the next generation: on a loaded machine a TTL check may also flap and make a generation.)
                 let beforeJoin = dynamic.generation
-                _ = try await registrar.register(instance(2), ttl: .seconds(10))
+                _ = try await registrar.register(instance(2), ttl: TestServers.scaled(.seconds(10)))
                 #expect(try await eventually { dynamic.currentPool?.servers == Array(endpoints[0...2]) })
                 #expect(dynamic.generation > beforeJoin)
 
@@ -173,7 +173,7 @@ struct ConsulConsumerTests {
                     id: "\(service)-w1",
                     endpoint: Endpoint(host: "10.0.1.1", port: 8080)
                 ),
-                ttl: .seconds(10)
+                ttl: TestServers.scaled(.seconds(10))
             )
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await container.run() }
@@ -190,7 +190,7 @@ struct ConsulConsumerTests {
                         id: "\(service)-w2",
                         endpoint: Endpoint(host: "10.0.1.2", port: 8080)
                     ),
-                    ttl: .seconds(10)
+                    ttl: TestServers.scaled(.seconds(10))
                 )
                 #expect(
                     try await eventually {
@@ -218,7 +218,7 @@ struct ConsulConsumerTests {
         try await Self.registering(registrar) {
             _ = try await registrar.register(
                 ServiceInstance(service: service, id: "\(service)-a", endpoint: endpoints[0]),
-                ttl: .seconds(10)
+                ttl: TestServers.scaled(.seconds(10))
             )
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await discovery.run() }
@@ -232,7 +232,7 @@ struct ConsulConsumerTests {
 
                 _ = try await registrar.register(
                     ServiceInstance(service: service, id: "\(service)-b", endpoint: endpoints[1]),
-                    ttl: .seconds(10)
+                    ttl: TestServers.scaled(.seconds(10))
                 )
                 #expect(try await eventually { pool.currentPool?.servers == Array(endpoints[0...1]) })
             }
@@ -279,7 +279,7 @@ struct ConsulConsumerTests {
                     endpoint: Endpoint(host: "10.0.1.1", port: 8080),
                     metadata: ["zone": "eu-1"]
                 ),
-                ttl: .seconds(10)
+                ttl: TestServers.scaled(.seconds(10))
             )
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await confd.run() }
@@ -292,7 +292,7 @@ struct ConsulConsumerTests {
                         endpoint: Endpoint(host: "10.0.1.2", port: 8080),
                         metadata: ["zone": "eu-2"]
                     ),
-                    ttl: .seconds(10)
+                    ttl: TestServers.scaled(.seconds(10))
                 )
                 #expect(
                     try await eventually {

@@ -21,7 +21,7 @@ struct ConsulGuideTests {
         let service = "guide-memcached-\(UUID().uuidString.prefix(8))"
         let registrar = try ConsulClient(configuration: .init(agents: [agent], token: .init(aclToken)))
         let memcached = ServiceInstance(service: service, id: "a", endpoint: Endpoint(host: "10.0.0.11", port: 11211))
-        let registration = try await registrar.register(memcached, ttl: .seconds(15))
+        let registration = try await registrar.register(memcached, ttl: TestServers.scaled(.seconds(15)))
 
         let consul = try ConsulClient(
             configuration: .init(agents: [agent], token: .init(aclToken)),
@@ -57,7 +57,7 @@ struct ConsulGuideTests {
             group.addTask { await consul.run() }
             let registration = try await consul.register(
                 ServiceInstance(service: service, id: "web-1", endpoint: Endpoint(host: "10.0.0.7", port: 8080)),
-                ttl: .seconds(15)
+                ttl: TestServers.scaled(.seconds(15))
             )
             #expect(try await consul.instances(of: service).map(\.id) == ["web-1"])
             await registration.cancel()  // deregistered at once

@@ -91,7 +91,7 @@ struct ConsulToolTests {
                     endpoint: Endpoint(host: "10.0.1.1", port: 8080),
                     metadata: ["zone": "eu-1"]
                 ),
-                ttl: .seconds(10)
+                ttl: TestServers.scaled(.seconds(10))
             )
             let run = try await ToolProcess.run(
                 "beacon-confd",
@@ -150,7 +150,7 @@ struct ConsulToolTests {
                     endpoint: Endpoint(host: "10.0.1.1", port: 8080),
                     metadata: ["zone": "eu-1"]
                 ),
-                ttl: .seconds(10)
+                ttl: TestServers.scaled(.seconds(10))
             )
             #expect(try await eventually { rendered().contains("server 10.0.1.1:8080; # \(service)-1 in eu-1") })
             tool.signal(SIGTERM)

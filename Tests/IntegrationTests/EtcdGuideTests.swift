@@ -32,7 +32,7 @@ struct EtcdGuideTests {
             defer { group.cancelAll() }
             _ = try await registrar.register(
                 ServiceInstance(service: "memcached", id: "a", endpoint: Endpoint(host: "10.0.0.11", port: 11211)),
-                ttl: .seconds(10)
+                ttl: TestServers.scaled(.seconds(10))
             )
 
             try await etcd.put("\(prefix)db/main/endpoint", "10.0.0.5:5432")
@@ -65,7 +65,7 @@ struct EtcdGuideTests {
         // As in the guide, with a service prefix of the test's own.
         let etcd = try EtcdClient(configuration: configuration, logger: logger)
         let web = ServiceInstance(service: "web", id: "web-1", endpoint: Endpoint(host: "10.0.0.7", port: 8080))
-        _ = try await etcd.register(web, ttl: .seconds(10))  // kept alive while etcd.run() runs
+        _ = try await etcd.register(web, ttl: TestServers.scaled(.seconds(10)))  // kept alive while etcd.run() runs
         let group = ServiceGroup(services: [etcd], gracefulShutdownSignals: [.sigterm], logger: logger)
         // The group leaves SIGTERM ignored; give it back its default action.
         defer { signal(SIGTERM, SIG_DFL) }

@@ -62,7 +62,7 @@ struct LifecycleGuideTests {
                 id: "web-1",
                 endpoint: Endpoint(host: "10.0.0.7", port: 8080)
             )
-            _ = try await etcd.register(self.instance, ttl: .seconds(10))
+            _ = try await etcd.register(self.instance, ttl: TestServers.scaled(.seconds(10)))
             self.etcd = etcd
             self.discovery = discovery
             self.sessions = sessions

@@ -66,7 +66,7 @@ struct SecretsTests {
             _ = try await etcd.put(prefix + "a", "1")
             _ = try await etcd.get(prefix + "a")
             _ = try await etcd.list(prefix: prefix)
-            let ephemeral = try await etcd.putEphemeral(prefix + "e", "2", ttl: .seconds(10))
+            let ephemeral = try await etcd.putEphemeral(prefix + "e", "2", ttl: TestServers.scaled(.seconds(10)))
             var watch = etcd.watch(prefix: prefix).makeAsyncIterator()
             _ = try await watch.next()
             // The server's tokens expire after 3 idle seconds: the client authenticates again.

@@ -90,7 +90,7 @@ struct StoryServiceGroupTests {
             prefix: prefix
         )
         let instance = ServiceInstance(service: "web", id: "web-1", endpoint: Endpoint(host: "127.0.0.1", port: 8080))
-        _ = try await app.register(instance, ttl: .seconds(10))
+        _ = try await app.register(instance, ttl: TestServers.scaled(.seconds(10)))
         let lease = try #require(try await observer.leaseID(ofKey: instance.key(prefix: "\(prefix)services")))
         let footprint = ServerFootprint(
             observer: observer,
