@@ -89,6 +89,10 @@ struct FileSourceTests {
         ("f.yaml", "db:\n  main:\n    endpoint: [oops\n", 4, "did not find expected"),
         ("g.yaml", "a: 1\n b: 2\n", 2, "mapping values are not allowed"),
         ("h.yaml", "a: 1\nb: 2\na: 3\n", 3, "appears twice"),
+        // Lines end in CRLF, or in CR alone, which YAML also counts as a line break (a fuzzer's input with a run
+        // of CRs used to crash the search for the second key).
+        ("h-crlf.yaml", "a: 1\r\nb: 2\r\na: 3\r\n", 3, "appears twice"),
+        ("h-cr.yaml", "# x\r\r\r\ra: 1\rb: 2\ra: 3\r", 7, "appears twice"),
         ("i.yaml", "a/b: 1\na:\n  b: 2\n", 3, "defined twice"),
         ("j.json", "{\"a\": tru}", 1, "expected a value"),
     ]

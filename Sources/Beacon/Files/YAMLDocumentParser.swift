@@ -82,7 +82,9 @@ enum YAMLDocumentParser {
 
     /// The line of the next key `key` at the same indentation as the one at `mark`, if one can be found.
     private static func secondOccurrence(of key: String, after mark: Mark, in text: String) -> Int? {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // Every line break YAML knows (LF, CR, CRLF, NEL, LS, PS), as the parser counted the mark's line.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        guard mark.line < lines.count else { return nil }
         let indentation = String(repeating: " ", count: max(mark.column - 1, 0))
         let forms = ["\(key):", "\"\(key)\":", "'\(key)':"]
         for index in mark.line..<lines.count {
