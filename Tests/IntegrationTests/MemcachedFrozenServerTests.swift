@@ -27,6 +27,49 @@ struct MemcachedFrozenServerTests {
         )
     }
 
+    /// A pool over the shared servers and a private one, the victim, with 200 keys of a prefix of its own and which
+    /// of them the victim holds.
+    struct Fixture {
+        let victim: MemcachedPrivateServer
+        let pool: MemcachedPool
+        let keys: [String]
+        let victimKeys: [String]
+        let otherKeys: [String]
+
+        init(_ name: String, removeFailedServers: Bool = false) throws {
+            let victim = try MemcachedPrivateServer(port: 21293)
+            do {
+                self.pool = try MemcachedPool(
+                    servers: try MemcachedFrozenServerTests.shared() + [victim.endpoint],
+                    configuration: MemcachedFrozenServerTests.configuration(removeFailedServers: removeFailedServers),
+                    logger: MemcachedFrozenServerTests.logger
+                )
+            } catch {
+                victim.stop()
+                throw error
+            }
+            self.victim = victim
+            let prefix = "beacon-tests:\(name):\(UUID().uuidString)"
+            self.keys = (0..<200).map { "\(prefix):\($0)" }
+            self.victimKeys = try self.keys.filter { [pool] in try pool.server(forKey: $0) == victim.endpoint }
+            self.otherKeys = try self.keys.filter { [pool] in try pool.server(forKey: $0) != victim.endpoint }
+        }
+
+        /// Writes `value` under every key.
+        func fill(_ value: [UInt8]) throws {
+            try self.pool.withBlockingConnection { connection in
+                for key in self.keys { try connection.set(key, value: value) }
+            }
+        }
+
+        /// Closes the pool, thaws the victim and stops it.
+        func close() {
+            self.pool.close()
+            self.victim.thaw()
+            self.victim.stop()
+        }
+    }
+
     /// Runs `body` and returns what it threw (or `nil`) and how long it took.
     static func timed(_ body: () throws -> Void) -> (error: MemcachedError?, duration: Duration) {
         let start = ContinuousClock.now
@@ -40,25 +83,12 @@ struct MemcachedFrozenServerTests {
 
     @Test("after failureLimit timeouts a frozen server's keys fail at once; the others are unaffected; it recovers")
     func frozenServer() throws {
-        let victim = try MemcachedPrivateServer(port: 21293)
-        defer {
-            victim.thaw()
-            victim.stop()
-        }
-        let pool = try MemcachedPool(
-            servers: try Self.shared() + [victim.endpoint],
-            configuration: Self.configuration(),
-            logger: Self.logger
-        )
-        defer { pool.close() }
-        let prefix = "beacon-tests:frozen:\(UUID().uuidString)"
-        let keys = (0..<200).map { "\(prefix):\($0)" }
-        let victimKeys = try keys.filter { try pool.server(forKey: $0) == victim.endpoint }
-        let otherKeys = try keys.filter { try pool.server(forKey: $0) != victim.endpoint }
+        let fixture = try Fixture("frozen")
+        defer { fixture.close() }
+        let (victim, pool) = (fixture.victim, fixture.pool)
+        let (victimKeys, otherKeys) = (fixture.victimKeys, fixture.otherKeys)
         try #require(victimKeys.count >= 4 && !otherKeys.isEmpty)
-        try pool.withBlockingConnection { connection in
-            for key in keys { try connection.set(key, value: [1]) }
-        }
+        try fixture.fill([1])
 
         victim.freeze()
         // The first two operations wait for the poll timeout (a set then a get, each on its own connection).
@@ -112,25 +142,12 @@ struct MemcachedFrozenServerTests {
 
     @Test("getMulti and getItem: a frozen server's keys are left out after failureLimit timeouts; it recovers")
     func frozenServerMultiGet() throws {
-        let victim = try MemcachedPrivateServer(port: 21293)
-        defer {
-            victim.thaw()
-            victim.stop()
-        }
-        let pool = try MemcachedPool(
-            servers: try Self.shared() + [victim.endpoint],
-            configuration: Self.configuration(),
-            logger: Self.logger
-        )
-        defer { pool.close() }
-        let prefix = "beacon-tests:frozen-multi:\(UUID().uuidString)"
-        let keys = (0..<200).map { "\(prefix):\($0)" }
-        let victimKeys = try keys.filter { try pool.server(forKey: $0) == victim.endpoint }
-        let otherKeys = try keys.filter { try pool.server(forKey: $0) != victim.endpoint }
+        let fixture = try Fixture("frozen-multi")
+        defer { fixture.close() }
+        let (victim, pool, keys) = (fixture.victim, fixture.pool, fixture.keys)
+        let (victimKeys, otherKeys) = (fixture.victimKeys, fixture.otherKeys)
         try #require(victimKeys.count >= 2 && !otherKeys.isEmpty)
-        try pool.withBlockingConnection { connection in
-            for key in keys { try connection.set(key, value: [1]) }
-        }
+        try fixture.fill([1])
         victim.freeze()
 
         // The first read waits for the poll timeout and returns what the others hold. libmemcached does not say
@@ -171,20 +188,9 @@ struct MemcachedFrozenServerTests {
 
     @Test("with removeFailedServers, a frozen server's keys move to the others while it is skipped")
     func frozenServerKeysMove() throws {
-        let victim = try MemcachedPrivateServer(port: 21293)
-        defer {
-            victim.thaw()
-            victim.stop()
-        }
-        let pool = try MemcachedPool(
-            servers: try Self.shared() + [victim.endpoint],
-            configuration: Self.configuration(removeFailedServers: true),
-            logger: Self.logger
-        )
-        defer { pool.close() }
-        let prefix = "beacon-tests:frozen-move:\(UUID().uuidString)"
-        let keys = (0..<200).map { "\(prefix):\($0)" }
-        let victimKeys = try keys.filter { try pool.server(forKey: $0) == victim.endpoint }
+        let fixture = try Fixture("frozen-move", removeFailedServers: true)
+        defer { fixture.close() }
+        let (victim, pool, victimKeys) = (fixture.victim, fixture.pool, fixture.victimKeys)
         try #require(victimKeys.count >= 4)
 
         victim.freeze()
