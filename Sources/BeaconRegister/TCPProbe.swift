@@ -67,22 +67,9 @@ private final class TCPProbeJob: Sendable {
     /// Starts the thread, which resumes `continuation` when done.
     func start(_ continuation: CheckedContinuation<Void, any Error>) {
         self.continuation.withLock { $0 = continuation }
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(self)
-        let result = pthread_create(
-            &thread,
-            nil,
-            { context in
-                Unmanaged<TCPProbeJob>.fromOpaque(context!).takeRetainedValue().run()
-                return nil
-            },
-            context.toOpaque()
-        )
-        if result == 0 {
-            pthread_detach(thread)
-        } else {
-            context.release()
+        guard DetachedThread.start({ self.run() }) else {
             self.finish(.failure(HealthCheckError(.connectFailed, "no thread could be started for the TCP check")))
+            return
         }
     }
 

@@ -305,7 +305,9 @@ final class ZooKeeperSession: Sendable {
         )
         // Closing joins the handle's threads, and this runs on one of them: close on a thread of its own.
         let old = replaced.old
-        Thread.detachNewThread { zookeeper_close(old.pointer) }
+        if !DetachedThread.start({ zookeeper_close(old.pointer) }) {
+            self.logger.error("no thread could be started to close the expired ZooKeeper handle; it is left open")
+        }
         for waiter in replaced.waiters { waiter.resume() }
         for subscriber in replaced.subscribers { PathWatchers.deliver(.sessionRenewed, to: subscriber) }
     }
@@ -334,7 +336,12 @@ final class ZooKeeperSession: Sendable {
         for subscriber in closing.subscribers { PathWatchers.deliver(.sessionRenewed, to: subscriber) }
         if let handle = closing.handle {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                Thread.detachNewThread {
+                let started = DetachedThread.start {
+                    zookeeper_close(handle.pointer)
+                    continuation.resume()
+                }
+                if !started {
+                    // No thread to spare: close here, blocking this thread for as long as the ensemble takes.
                     zookeeper_close(handle.pointer)
                     continuation.resume()
                 }

@@ -74,6 +74,7 @@ struct DiscoveryServiceZooKeeperTests {
     func credentials() async throws {
         let password = "zk-discovery-pw"
         let credentials = ZooKeeperClient.DigestCredentials(username: "beacon", password: password)
+        try await ZooKeeperClientTests.ensureOpenRoot()
         let owner = try ZooKeeperClientTests.client(credentials: credentials, acl: ZooKeeperACL.creatorAll)
         let root = ZooKeeperClientTests.uniquePath("discovery-digest")
         try await owner.put("\(root)/db/main/endpoint", "10.0.0.5:5432")

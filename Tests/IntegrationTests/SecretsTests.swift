@@ -157,6 +157,7 @@ struct SecretsTests {
             capture.record(value: configuration, from: "ZooKeeperClient.Configuration")
             return try ZooKeeperClient(configuration: configuration, logger: capture.logger)
         }
+        try await ZooKeeperClientTests.ensureOpenRoot()
         let owner = try client(right.value, acl: ZooKeeperACL.creatorAll)
         _ = try await owner.put(path, "value")
         let stranger = try client(wrong.value)

@@ -31,6 +31,24 @@ struct ZooKeeperClientTests {
         )
     }
 
+    /// Creates `/beacon-tests` with the open ACL when it is missing. A test whose client writes with a restrictive
+    /// ACL calls it before its first write: `makeParents` gives missing parents the client's own ACL, and a
+    /// creator-only `/beacon-tests` would shut every other test out (`ZNOAUTH`), whichever test ran first.
+    static func ensureOpenRoot() async throws {
+        let client = try Self.client()
+        let result: Result<Void, any Error>
+        do {
+            try await client.create("/beacon-tests")
+            result = .success(())
+        } catch let error as ZooKeeperError where error.code == .nodeExists {
+            result = .success(())
+        } catch {
+            result = .failure(error)
+        }
+        await client.close()
+        try result.get()
+    }
+
     /// A unique path below `/beacon-tests`, without a trailing `/`.
     static func uniquePath(_ name: String) -> String {
         "/beacon-tests/\(name)-\(UUID().uuidString.prefix(8))"
@@ -147,6 +165,7 @@ struct ZooKeeperClientTests {
     @Test("digest authentication: a creator-only node is refused without the credentials, allowed with them")
     func digest() async throws {
         let credentials = ZooKeeperClient.DigestCredentials(username: "beacon", password: "zk-secret-pw")
+        try await Self.ensureOpenRoot()
         let owner = try Self.client(credentials: credentials, acl: ZooKeeperACL.creatorAll)
         let path = Self.uniquePath("digest")
         try await owner.put(path, "secret value")
