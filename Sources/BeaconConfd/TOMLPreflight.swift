@@ -9,7 +9,8 @@
 /// - a table header whose name starts with a character that cannot start a key (`[` and a line break, `[=`,
 ///   `[[[`), fixed upstream in marzer/tomlplusplus#301;
 /// - a date-time whose `T` is not followed by a digit (`1979-05-27T!7:32:00Z`);
-/// - a date, a space and a one-digit hour (`1979-05-27 0`);
+/// - a date, a space and a one-digit hour (`1979-05-27 0`), where anything toml++ takes for a date counts
+///   (`1979-05-2= 0` too);
 /// - a `}` where an array expects a value (`[}]`, `[1, }`).
 ///
 /// This scan finds them first, so that the resource file is reported as malformed. It follows strings, comments
@@ -113,9 +114,9 @@ enum TOMLPreflight {
                 {
                     return (line, "a date-time's T must be followed by a time")
                 }
-                if !isKey, index == start + 10, Self.isDate(bytes, at: start), byte(0) == UInt8(ascii: " "),
-                    let hour = byte(1), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(hour),
-                    !(byte(2).map { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } ?? false)
+                if !isKey, let end = Self.endOfSpacedDate(bytes, at: start),
+                    end + 1 < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[end + 1]),
+                    !(end + 2 < bytes.count && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[end + 2]))
                 {
                     return (line, "a time after a date must start with a two-digit hour")
                 }
@@ -126,6 +127,46 @@ enum TOMLPreflight {
             }
         }
         return nil
+    }
+
+    /// Where a value that toml++ may take for a date followed by a space (a date-time with a space for its `T`)
+    /// ends: the index of that space, or `nil`.
+    ///
+    /// toml++ scans a value up to a value terminator, then takes it for such a date when it has ten characters,
+    /// starts with a digit, has `-` fourth and seventh, and nothing that gives the value another trait (`+`, `.`,
+    /// `:`, `T`, `Z`); any other character, `1979-05-2=` or `1979-05-2a` as much as `1979-05-27`, passes.
+    private static func endOfSpacedDate(_ bytes: [UInt8], at index: Int) -> Int? {
+        guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else { return nil }
+        var characters = 0
+        var position = index
+        while position < bytes.count, !Self.isValueTerminator(bytes[position]) {
+            let byte = bytes[position]
+            // A UTF-8 continuation byte belongs to the character before it.
+            if byte & 0xC0 != 0x80 {
+                if characters == 4 || characters == 7 {
+                    guard byte == UInt8(ascii: "-") else { return nil }
+                } else if [UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: ":")].contains(byte)
+                    || byte | 0x20 == UInt8(ascii: "t") || byte | 0x20 == UInt8(ascii: "z")
+                {
+                    return nil
+                }
+                characters += 1
+            }
+            position += 1
+        }
+        guard characters == 10, position < bytes.count, bytes[position] == UInt8(ascii: " ") else { return nil }
+        return position
+    }
+
+    /// Whether toml++ ends a value's scan at this byte.
+    private static func isValueTerminator(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), 0x0B, 0x0C,
+            UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: ","), UInt8(ascii: "#"):
+            return true
+        default:
+            return false
+        }
     }
 
     /// Whether `YYYY-MM-DD` starts at `index`.
