@@ -6,7 +6,8 @@
 # at the start of every minute, and the resources of the long-lived processes (app-1 and beacon-confd, which no fault
 # restarts) are sampled at the end of every minute. See Documentation/Soak.md.
 
-SOAK_FAULTS=(failover memcached-frozen memcached-joins etcd-frozen drain)
+# The faults, in turn; BEACON_SOAK_FAULTS can name a subset (e.g. "failover" alone, to see what failovers cost).
+read -r -a SOAK_FAULTS <<<"${BEACON_SOAK_FAULTS:-failover memcached-frozen memcached-joins etcd-frozen drain}"
 SOAK_RSS_BOUND=5 # percent of growth allowed after the warm-up minute
 
 # Prints "rss_kib fds threads connections workers" of a process, or fails. connections counts its TCP connections
@@ -66,6 +67,13 @@ soak_describe_fds() { # label pid
 soak_fault() { # name
     local t0 old node api
     t0=$(now)
+    case $1 in
+        failover | memcached-frozen | memcached-joins | etcd-frozen | drain) ;;
+        *)
+            echo "unknown fault '$1' (BEACON_SOAK_FAULTS takes failover, memcached-frozen, memcached-joins, etcd-frozen, drain)"
+            return
+            ;;
+    esac
     case $1 in
         failover)
             old=$(etcdctl_ get --print-value-only "$LEADER_KEY")

@@ -134,15 +134,16 @@ enum TOMLPreflight {
     ///
     /// toml++ scans a value up to a value terminator, then takes it for such a date when it has ten characters,
     /// starts with a digit, has `-` fourth and seventh, and nothing that gives the value another trait (`+`, `.`,
-    /// `:`, `T`, `Z`); any other character, `1979-05-2=` or `1979-05-2a` as much as `1979-05-27`, passes.
+    /// `:`, `T`, `Z`); any other character, `1979-05-2=` or `1979-05-2a` as much as `1979-05-27`, passes, and
+    /// underscores are not counted (`1__974-79-05` is ten characters).
     private static func endOfSpacedDate(_ bytes: [UInt8], at index: Int) -> Int? {
         guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else { return nil }
         var characters = 0
         var position = index
         while position < bytes.count, !Self.isValueTerminator(bytes[position]) {
             let byte = bytes[position]
-            // A UTF-8 continuation byte belongs to the character before it.
-            if byte & 0xC0 != 0x80 {
+            // A UTF-8 continuation byte belongs to the character before it; toml++ does not count underscores.
+            if byte & 0xC0 != 0x80 && byte != UInt8(ascii: "_") {
                 if characters == 4 || characters == 7 {
                     guard byte == UInt8(ascii: "-") else { return nil }
                 } else if [UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: ":")].contains(byte)

@@ -80,7 +80,7 @@ struct ResourceFilesTests {
             "[template]\nx = [1, 1979-05-27t]\n",
             "x = 1979-05-27Tx = 1\n", "x = 1979-05-27 0\n", "x = [1979-05-27 0]\n", "x = [}]\n",
             // Anything toml++ takes for a date (ten characters, `-` fourth and seventh), found by the fuzzer.
-            "o=1979-05-2= 0\n", "x = 1979-05-2a 0\n", "x = 1979-05-2é 0\n",
+            "o=1979-05-2= 0\n", "x = 1979-05-2a 0\n", "x = 1979-05-2é 0\n", "d = 1__974-79-05 9\n",
             "[template]\nkeys = [\n  \"/a\",\n}\"\n",
         ]
     )
