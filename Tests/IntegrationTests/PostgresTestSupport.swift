@@ -34,7 +34,12 @@ enum PostgresServers {
     /// A superuser connection to the trust cluster A (database `postgres`).
     static func superuserOnA(logger: Logger) async throws -> PostgresConnection {
         try await PostgresConnection.connect(
-            to: PostgresParameters(endpoints: [try endpoint(cluster: "A")], database: "postgres", user: "postgres"),
+            to: PostgresParameters(
+                endpoints: [try endpoint(cluster: "A")],
+                database: "postgres",
+                user: "postgres",
+                connectTimeout: TestServers.scaled(.seconds(10))
+            ),
             logger: logger
         )
     }
