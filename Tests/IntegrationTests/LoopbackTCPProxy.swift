@@ -38,7 +38,7 @@ final class LoopbackTCPProxy: Sendable {
     /// Starts a proxy to a server given by a numeric IPv4 address.
     ///
     /// - Parameter target: The server.
-    /// - Throws: ``LoopbackSocketFailure`` when the socket cannot be set up, ``ProxyThreadFailure`` when the thread
+    /// - Throws: ``LoopbackSocketFailure`` when the socket cannot be set up, ``ServeThreadFailure`` when the thread
     ///   cannot be started.
     init(to target: Endpoint) throws {
         let (descriptor, port) = try LoopbackSocket.make(listening: true)
@@ -46,23 +46,13 @@ final class LoopbackTCPProxy: Sendable {
         self.port = port
         self.target = target
         self.thread = Lock(nil)
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(self)
-        let result = pthread_create(
-            &thread,
-            nil,
-            { context in
-                Unmanaged<LoopbackTCPProxy>.fromOpaque(context!).takeRetainedValue().serve()
-                return nil
-            },
-            context.toOpaque()
-        )
-        guard result == 0 else {
-            context.release()
+        switch ServeThread.start({ self.serve() }) {
+        case .success(let thread):
+            self.thread.withLock { $0 = thread }
+        case .failure(let failure):
             close(descriptor)
-            throw ProxyThreadFailure(result: result)
+            throw failure
         }
-        self.thread.withLock { $0 = thread }
     }
 
     /// Everything the clients sent so far, decoded as UTF-8.
@@ -185,7 +175,3 @@ final class LoopbackTCPProxy: Sendable {
 }
 
 /// The proxy's thread could not be started.
-struct ProxyThreadFailure: Error {
-    /// What `pthread_create` returned.
-    var result: Int32
-}

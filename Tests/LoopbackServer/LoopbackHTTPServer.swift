@@ -28,30 +28,21 @@ public final class LoopbackHTTPServer: Sendable {
     /// Starts a server that answers `status`.
     ///
     /// - Parameter status: The status to answer with, such as 200 or 503.
-    /// - Throws: ``LoopbackSocketFailure`` when the socket cannot be set up.
+    /// - Throws: ``LoopbackSocketFailure`` when the socket cannot be set up, ``ServeThreadFailure`` when the thread
+    ///   cannot be started.
     public init(status: Int = 200) throws {
         let (descriptor, port) = try LoopbackSocket.make(listening: true)
         self.descriptor = descriptor
         self.port = port
         self.status = Atomic(status)
         self.thread = Lock(nil)
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(self)
-        let result = pthread_create(
-            &thread,
-            nil,
-            { context in
-                Unmanaged<LoopbackHTTPServer>.fromOpaque(context!).takeRetainedValue().serve()
-                return nil
-            },
-            context.toOpaque()
-        )
-        guard result == 0 else {
-            context.release()
+        switch ServeThread.start({ self.serve() }) {
+        case .success(let thread):
+            self.thread.withLock { $0 = thread }
+        case .failure(let failure):
             close(descriptor)
-            throw LoopbackSocketFailure(step: "pthread_create")
+            throw failure
         }
-        self.thread.withLock { $0 = thread }
     }
 
     /// The URL of a path on the server, such as `http://127.0.0.1:41234/health`.
