@@ -18,19 +18,7 @@ extension MemcachedConnection {
         expiration: Duration = .zero,
         flags: UInt32 = 0
     ) throws(MemcachedError) {
-        let rc = try self.store(key, value: value) { key, keyLength, group, groupLength, value, valueLength in
-            memcached_set_by_key(
-                self.handle,
-                group,
-                groupLength,
-                key,
-                keyLength,
-                value,
-                valueLength,
-                expirationTime(expiration),
-                flags
-            )
-        }
+        let rc = try self.store(key, value: value, expiration: expiration, flags: flags, with: memcached_set_by_key)
         guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "set") }
     }
 
@@ -50,19 +38,7 @@ extension MemcachedConnection {
         expiration: Duration = .zero,
         flags: UInt32 = 0
     ) throws(MemcachedError) -> Bool {
-        let rc = try self.store(key, value: value) { key, keyLength, group, groupLength, value, valueLength in
-            memcached_add_by_key(
-                self.handle,
-                group,
-                groupLength,
-                key,
-                keyLength,
-                value,
-                valueLength,
-                expirationTime(expiration),
-                flags
-            )
-        }
+        let rc = try self.store(key, value: value, expiration: expiration, flags: flags, with: memcached_add_by_key)
         if rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS { return false }
         guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "add") }
         return true
@@ -84,19 +60,7 @@ extension MemcachedConnection {
         expiration: Duration = .zero,
         flags: UInt32 = 0
     ) throws(MemcachedError) -> Bool {
-        let rc = try self.store(key, value: value) { key, keyLength, group, groupLength, value, valueLength in
-            memcached_replace_by_key(
-                self.handle,
-                group,
-                groupLength,
-                key,
-                keyLength,
-                value,
-                valueLength,
-                expirationTime(expiration),
-                flags
-            )
-        }
+        let rc = try self.store(key, value: value, expiration: expiration, flags: flags, with: memcached_replace_by_key)
         if rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_NOTFOUND { return false }
         guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "replace") }
         return true
@@ -120,19 +84,8 @@ extension MemcachedConnection {
         expiration: Duration = .zero,
         flags: UInt32 = 0
     ) throws(MemcachedError) -> Bool {
-        let rc = try self.store(key, value: value) { key, keyLength, group, groupLength, value, valueLength in
-            memcached_cas_by_key(
-                self.handle,
-                group,
-                groupLength,
-                key,
-                keyLength,
-                value,
-                valueLength,
-                expirationTime(expiration),
-                flags,
-                cas
-            )
+        let rc = try self.store(key, value: value, expiration: expiration, flags: flags) {
+            memcached_cas_by_key($0, $1, $2, $3, $4, $5, $6, $7, $8, cas)
         }
         if rc == MEMCACHED_DATA_EXISTS || rc == MEMCACHED_NOTFOUND || rc == MEMCACHED_NOTSTORED { return false }
         guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "compareAndSwap") }
@@ -234,34 +187,31 @@ extension MemcachedConnection {
         return value
     }
 
+    /// The shape of libmemcached's storage calls by key (`memcached_set_by_key` and its siblings): the handle, the
+    /// group key, the key, the value, the expiration and the flags.
+    private typealias StoreCall = (
+        UnsafeMutablePointer<memcached_st>?, UnsafePointer<CChar>?, Int, UnsafePointer<CChar>?, Int,
+        UnsafePointer<CChar>?, Int, time_t, UInt32
+    ) -> memcached_return_t
+
+    /// Runs one of libmemcached's storage calls for `key` with the bytes of `value`.
     private func store(
         _ key: String,
         value: some Collection<UInt8>,
-        _ call: (UnsafePointer<CChar>, Int, UnsafePointer<CChar>, Int, UnsafePointer<CChar>?, Int) -> memcached_return_t
+        expiration: Duration,
+        flags: UInt32,
+        with call: StoreCall
     ) throws(MemcachedError) -> memcached_return_t {
-        try self.perform(key) { key, keyLength, group, groupLength in
-            if let rc = value.withContiguousStorageIfAvailable({ bytes in
-                call(
-                    key,
-                    keyLength,
-                    group,
-                    groupLength,
-                    UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self),
-                    bytes.count
-                )
-            }) {
+        let expiration = expirationTime(expiration)
+        return try self.perform(key) { key, keyLength, group, groupLength in
+            func send(_ bytes: UnsafeBufferPointer<UInt8>) -> memcached_return_t {
+                let pointer = UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self)
+                return call(self.handle, group, groupLength, key, keyLength, pointer, bytes.count, expiration, flags)
+            }
+            if let rc = value.withContiguousStorageIfAvailable(send) {
                 return rc
             }
-            return Array(value).withUnsafeBufferPointer { bytes in
-                call(
-                    key,
-                    keyLength,
-                    group,
-                    groupLength,
-                    UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self),
-                    bytes.count
-                )
-            }
+            return Array(value).withUnsafeBufferPointer(send)
         }
     }
 }
