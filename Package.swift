@@ -433,6 +433,7 @@ let package = Package(
                 "ServiceRunChecks",
                 "Beacon",
                 "BeaconCache",
+                "BeaconLocks",
                 "BeaconPostgres",
                 "BeaconTesting",
                 .product(name: "Logging", package: "swift-log"),

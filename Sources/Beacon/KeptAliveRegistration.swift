@@ -42,7 +42,7 @@ package final class KeepAliveState: Sendable {
     fileprivate struct State {
         var stopRequested = false
         /// The keep-alive's wait for `requestStop()`.
-        var stopWaiter: CheckedContinuation<Void, Never>?
+        var stopWaiters = Waiters()
         var keepAlive = KeepAlive.pending
         var withdrawal = Withdrawal.none
     }
@@ -84,34 +84,16 @@ extension KeptAliveRegistration {
 
     /// Waits until ``requestStop()`` is called or the calling task is cancelled.
     private func waitUntilStopped() async {
-        let keepAliveState = self.keepAliveState
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = keepAliveState.state.withLock { state in
-                    // Checked under the lock: `Task.isCancelled` is set before the cancellation handler runs.
-                    if state.stopRequested || Task.isCancelled { return true }
-                    state.stopWaiter = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = keepAliveState.state.withLock { state in
-                defer { state.stopWaiter = nil }
-                return state.stopWaiter
-            }
-            waiter?.resume()
-        }
+        await self.keepAliveState.state.wait(in: \.stopWaiters) { $0.stopRequested }
     }
 
     /// Ends the keep-alive without waiting: at once if it runs, or as soon as `run()` reaches it. Does not withdraw.
     package func requestStop() {
-        let waiter = self.keepAliveState.state.withLock { state in
+        let waiters = self.keepAliveState.state.withLock { state in
             state.stopRequested = true
-            defer { state.stopWaiter = nil }
-            return state.stopWaiter
+            return state.stopWaiters.removeAll()
         }
-        waiter?.resume()
+        waiters.resume()
     }
 
     /// Ends the keep-alive and waits until it has ended (when it was running).

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
 import Logging
 public import ServiceLifecycle
 import Synchronization
@@ -46,7 +47,7 @@ extension Container: Service {
         await closeBuiltInstances()
     }
 
-    private func runService(_ service: any Service, id: String, until stop: OneShotEvent) async {
+    private func runService(_ service: any Service, id: String, until stop: ChangeSignal) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [logger] in
                 do {
@@ -59,7 +60,7 @@ extension Container: Service {
                     )
                 }
             }
-            group.addTask { await stop.wait() }
+            group.addTask { await stop.wait(after: 0) }
             await group.next()
             group.cancelAll()
         }

@@ -11,7 +11,7 @@ import ServiceLifecycle
 final class InstanceLifetimes: Sendable {
     enum Event: Sendable {
         /// A built instance is a `Service`: run it until ``stop`` fires or the container stops.
-        case started(id: String, service: any Service, stop: OneShotEvent)
+        case started(id: String, service: any Service, stop: ChangeSignal)
         /// An instance was replaced: close it when it is unused and its grace period is over.
         case retired(RetiredInstance)
     }
@@ -36,7 +36,7 @@ final class InstanceLifetimes: Sendable {
         var idleWaiters: [ObjectIdentifier: [CheckedContinuation<Void, Never>]] = [:]
         var closing: [ObjectIdentifier: Closing] = [:]
         /// The stop events of instances that are running as services.
-        var running: [ObjectIdentifier: OneShotEvent] = [:]
+        var running: [ObjectIdentifier: ChangeSignal] = [:]
     }
 
     private let state = Lock(State())
@@ -52,7 +52,7 @@ final class InstanceLifetimes: Sendable {
     /// Notes a freshly stored instance: a `Service` is handed to ``Container/run()`` to be run.
     func built(_ box: any ServiceBox, id: String) {
         guard LifetimeTraits.of(box.anyValue).isService, let service = box.anyValue as? any Service else { return }
-        let stop = OneShotEvent()
+        let stop = ChangeSignal()
         state.withLock { $0.running[ObjectIdentifier(box)] = stop }
         continuation.yield(.started(id: id, service: service, stop: stop))
     }
@@ -154,56 +154,8 @@ final class InstanceLifetimes: Sendable {
             await closable.close()
         }
         let stop = state.withLock { $0.running.removeValue(forKey: ObjectIdentifier(box)) }
-        stop?.fire()
+        stop?.signal()
         return true
-    }
-}
-
-/// An event that fires once; waiters return when it fires or when their task is cancelled.
-final class OneShotEvent: Sendable {
-    private struct State {
-        var fired = false
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        var nextWaiter = 0
-    }
-
-    private let state = Lock(State())
-
-    /// Fires the event: every waiter returns, and later waits return at once.
-    func fire() {
-        let waiters = state.withLock { state in
-            state.fired = true
-            defer { state.waiters = [:] }
-            return Array(state.waiters.values)
-        }
-        for waiter in waiters {
-            waiter.resume()
-        }
-    }
-
-    /// Waits until the event fires or the task is cancelled.
-    func wait() async {
-        let number = state.withLock { state in
-            defer { state.nextWaiter += 1 }
-            return state.nextWaiter
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state in
-                    if state.fired || Task.isCancelled {
-                        return true
-                    }
-                    state.waiters[number] = waiter
-                    return false
-                }
-                if resumeNow {
-                    waiter.resume()
-                }
-            }
-        } onCancel: {
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: number) }
-            waiter?.resume()
-        }
     }
 }
 

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BeaconLocks
+
 /// What a task gets from the pool: an idle connection to reuse, or the right to open a new one.
 enum PoolLease: Sendable {
     case idle(PostgresConnection, idleSince: ContinuousClock.Instant)
@@ -22,7 +24,7 @@ struct PoolState {
     var nextWaiterID: UInt64 = 0
     var closed = false
     /// Tasks waiting for the closed pool to have no connection leased (``PostgresConnectionPool/run()``).
-    var drainWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    var drainWaiters = Waiters()
 
     init(maxConnections: Int) {
         self.maxConnections = maxConnections
@@ -50,10 +52,9 @@ struct PoolState {
     }
 
     /// Takes the drain waiters once the pool is closed and no connection is leased.
-    mutating func takeDrainWaitersIfDrained() -> [CheckedContinuation<Void, Never>] {
-        guard self.closed, self.leased == 0, !self.drainWaiters.isEmpty else { return [] }
-        defer { self.drainWaiters = [:] }
-        return Array(self.drainWaiters.values)
+    mutating func takeDrainWaitersIfDrained() -> Waiters.Resumption {
+        guard self.closed, self.leased == 0 else { return .none }
+        return self.drainWaiters.removeAll()
     }
 
     /// Gives a slot back, with its connection if it can be reused; returns a waiter to hand the slot to, if any.

@@ -132,7 +132,7 @@ public final class PostgresConnectionPool: Sendable, Service {
         for waiter in waiters {
             waiter.continuation.resume(throwing: PostgresError(.poolClosed, "the pool was closed"))
         }
-        for waiter in drained { waiter.resume() }
+        drained.resume()
         self.closing.signal()
     }
 
@@ -167,24 +167,7 @@ public final class PostgresConnectionPool: Sendable, Service {
 
     /// Waits until the pool is closed and no connection is leased, or the task is cancelled.
     private func waitUntilDrained() async {
-        let id = self.state.withLock { state in
-            state.nextWaiterID += 1
-            return state.nextWaiterID
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = self.state.withLock { state in
-                    // Checked under the lock: `Task.isCancelled` is set before the cancellation handler runs.
-                    if (state.closed && state.leased == 0) || Task.isCancelled { return true }
-                    state.drainWaiters[id] = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = self.state.withLock { $0.drainWaiters.removeValue(forKey: id) }
-            waiter?.resume()
-        }
+        await self.state.wait(in: \.drainWaiters) { $0.closed && $0.leased == 0 }
     }
 
     /// Gets a checked connection, opening one through the factory when needed; the slot is given back on failure.
@@ -294,15 +277,15 @@ public final class PostgresConnectionPool: Sendable, Service {
 
     private func release(_ connection: PostgresConnection?) {
         let (handOver, closeIt, drained) = self.state.withLock {
-            state -> ((PoolState.Waiter, PoolLease)?, Bool, [CheckedContinuation<Void, Never>]) in
+            state -> ((PoolState.Waiter, PoolLease)?, Bool, Waiters.Resumption) in
             if state.closed {
                 state.leased -= 1
                 return (nil, connection != nil, state.takeDrainWaitersIfDrained())
             }
-            return (state.release(connection, now: .now), false, [])
+            return (state.release(connection, now: .now), false, .none)
         }
         if closeIt { connection?.close() }
         if let (waiter, lease) = handOver { waiter.continuation.resume(returning: lease) }
-        for waiter in drained { waiter.resume() }
+        drained.resume()
     }
 }

@@ -76,19 +76,18 @@ enum PathWatchers {
 final class WatchSignals: Sendable {
     private struct State {
         var signals: [WatchSignal] = []
-        var waiter: CheckedContinuation<Void, Never>?
+        var waiters = Waiters()
     }
 
     private let state = Lock(State())
 
     /// Adds a signal and wakes the waiting task.
     func post(_ signal: WatchSignal) {
-        let waiter = self.state.withLock { state in
+        let waiters = self.state.withLock { state in
             state.signals.append(signal)
-            defer { state.waiter = nil }
-            return state.waiter
+            return state.waiters.removeAll()
         }
-        waiter?.resume()
+        waiters.resume()
     }
 
     /// Takes every signal posted so far, without waiting.
@@ -101,21 +100,6 @@ final class WatchSignals: Sendable {
 
     /// Waits until a signal is posted (returns at once if one is there), or the task is cancelled.
     func wait() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let ready = self.state.withLock { state in
-                    guard state.signals.isEmpty, !Task.isCancelled else { return true }
-                    state.waiter = continuation
-                    return false
-                }
-                if ready { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = self.state.withLock { state in
-                defer { state.waiter = nil }
-                return state.waiter
-            }
-            waiter?.resume()
-        }
+        await self.state.wait(in: \.waiters) { !$0.signals.isEmpty }
     }
 }

@@ -40,9 +40,8 @@ final class ZooKeeperSession: Sendable {
         var closed = false
         /// The tags of the watch subscriptions, told when the session is replaced.
         var subscribers: Set<UInt> = []
-        /// The tasks waiting for the session to be replaced (``waitForRenewal(after:)``), by number.
-        var renewalWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        var nextWaiter = 0
+        /// The tasks waiting for the session to be replaced (``waitForRenewal(after:)``).
+        var renewalWaiters = Waiters()
     }
 
     let configuration: ZooKeeperClient.Configuration
@@ -194,24 +193,7 @@ final class ZooKeeperSession: Sendable {
     /// Waits until the session generation is past `generation` (an expired session was replaced), the session is
     /// closed, or the calling task is cancelled; returns at once if one of these is already the case.
     func waitForRenewal(after generation: Int) async {
-        let id = self.state.withLock { state in
-            defer { state.nextWaiter += 1 }
-            return state.nextWaiter
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let now = self.state.withLock { state in
-                    // Checked under the lock: `Task.isCancelled` is set before the cancellation handler runs.
-                    if state.generation > generation || state.closed || Task.isCancelled { return true }
-                    state.renewalWaiters[id] = continuation
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = self.state.withLock { $0.renewalWaiters.removeValue(forKey: id) }
-            waiter?.resume()
-        }
+        await self.state.wait(in: \.renewalWaiters) { $0.generation > generation || $0.closed }
     }
 
     // MARK: Subscribers
@@ -280,8 +262,7 @@ final class ZooKeeperSession: Sendable {
     private func replaceExpired(_ pointer: OpaquePointer) {
         let replaced:
             (
-                old: ZooKeeperHandle, subscribers: Set<UInt>, waiters: [CheckedContinuation<Void, Never>],
-                opened: Bool
+                old: ZooKeeperHandle, subscribers: Set<UInt>, waiters: Waiters.Resumption, opened: Bool
             )? =
                 self.state.withLock { state in
                     guard !state.closed, let old = state.handle, old.pointer == pointer else { return nil }
@@ -290,8 +271,7 @@ final class ZooKeeperSession: Sendable {
                     state.connected = false
                     state.authenticated = false
                     state.handle = self.openHandle()
-                    defer { state.renewalWaiters = [:] }
-                    return (old, state.subscribers, Array(state.renewalWaiters.values), state.handle != nil)
+                    return (old, state.subscribers, state.renewalWaiters.removeAll(), state.handle != nil)
                 }
         guard let replaced else { return }
         self.expirationCounter.increment()
@@ -308,7 +288,7 @@ final class ZooKeeperSession: Sendable {
         if !DetachedThread.start({ zookeeper_close(old.pointer) }) {
             self.logger.error("no thread could be started to close the expired ZooKeeper handle; it is left open")
         }
-        for waiter in replaced.waiters { waiter.resume() }
+        replaced.waiters.resume()
         for subscriber in replaced.subscribers { PathWatchers.deliver(.sessionRenewed, to: subscriber) }
     }
 
@@ -319,18 +299,15 @@ final class ZooKeeperSession: Sendable {
     /// Waits on a thread of its own, since `zookeeper_close` blocks for up to a few seconds when the ensemble does
     /// not answer. Pending requests complete with `ZCLOSING`; later ones fail as closed. Idempotent.
     func close() async {
-        let closing: (handle: ZooKeeperHandle?, subscribers: Set<UInt>, waiters: [CheckedContinuation<Void, Never>])? =
+        let closing: (handle: ZooKeeperHandle?, subscribers: Set<UInt>, waiters: Waiters.Resumption)? =
             self.state.withLock { state in
                 guard !state.closed else { return nil }
                 state.closed = true
-                defer {
-                    state.handle = nil
-                    state.renewalWaiters = [:]
-                }
-                return (state.handle, state.subscribers, Array(state.renewalWaiters.values))
+                defer { state.handle = nil }
+                return (state.handle, state.subscribers, state.renewalWaiters.removeAll())
             }
         guard let closing else { return }
-        for waiter in closing.waiters { waiter.resume() }
+        closing.waiters.resume()
         Sessions.remove(self.tag)
         // Wake the subscribers so that they find the session closed.
         for subscriber in closing.subscribers { PathWatchers.deliver(.sessionRenewed, to: subscriber) }

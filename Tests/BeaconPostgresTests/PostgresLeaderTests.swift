@@ -2,6 +2,7 @@
 
 import Beacon
 import BeaconCache
+import BeaconLocks
 import BeaconTesting
 import Logging
 import Testing
