@@ -193,11 +193,12 @@ let package = Package(
             dependencies: ["BeaconLocks", "CBeaconPCRE2", "CBeaconSupport"]
         ),
 
-        // MARK: Container (general: knows expressions, not discovery)
+        // MARK: Container (general: knows expressions, not discovery; of Beacon it uses the JSON reader only)
 
         .target(
             name: "BeaconContainer",
             dependencies: [
+                "Beacon",
                 "BeaconLocks",
                 "BeaconExpression",
                 .product(name: "Logging", package: "swift-log"),

@@ -12,9 +12,6 @@ import PackageDescription
 // `-Xswiftc -enable-testing`, and the targets that need them use `@testable import`: the fuzzers call the very
 // functions the library calls, and no module widens its access for the sake of fuzzing. (Debug builds enable
 // testing by default; a release build without the flag fails on those imports.)
-//
-// BeaconHTTP (the `WireJSON` reader) is package-internal and no product of swift-beacon: the etcd and Consul
-// fuzzers import it as a module built for BeaconEtcd and BeaconConsul, which SwiftPM allows.
 let package = Package(
     name: "swift-beacon-fuzzing",
     dependencies: [
@@ -45,7 +42,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "EtcdWireFuzzer",
-            dependencies: ["FuzzSupport", .product(name: "BeaconEtcd", package: "swift-beacon")]
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "Beacon", package: "swift-beacon"),
+                .product(name: "BeaconEtcd", package: "swift-beacon"),
+            ]
         ),
         .executableTarget(
             name: "PostgresParametersFuzzer",

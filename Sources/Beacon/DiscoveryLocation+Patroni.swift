@@ -1,11 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 extension DiscoveryLocation.PatroniCluster {
     /// The leader named in a snapshot of ``path``: the member whose name the leader key holds, read from its entry.
     ///
@@ -79,14 +73,14 @@ extension DiscoveryLocation {
         /// - Throws: ``BeaconError`` with code ``BeaconError/Code/invalidValue`` naming the key and the value when
         ///   the value is not such JSON or its `conn_url` has no valid host and port.
         public init(name: String, decoding entry: KeyValue) throws(BeaconError) {
-            struct Stored: Decodable {
-                var conn_url: String?
-                var role: String?
-                var state: String?
-            }
-            let stored: Stored
+            // An object whose conn_url, role and state are strings when present; other members are ignored.
+            let member: (url: String?, role: String?, state: String?)
             do {
-                stored = try JSONDecoder().decode(Stored.self, from: Data(entry.value))
+                let stored = try JSONReader.parse(entry.value).object("(the entry)")
+                func field(_ name: String) throws(JSONError) -> String? {
+                    try stored[name].map { (value) throws(JSONError) in try value.string(name) }
+                }
+                member = (try field("conn_url"), try field("role"), try field("state"))
             } catch {
                 throw BeaconError(
                     .invalidValue,
@@ -95,7 +89,7 @@ extension DiscoveryLocation {
                     text: Self.maskingPasswords(entry.string)
                 )
             }
-            guard let url = stored.conn_url else {
+            guard let url = member.url else {
                 throw BeaconError(
                     .invalidValue,
                     "the Patroni member has no conn_url",
@@ -104,7 +98,7 @@ extension DiscoveryLocation {
                 )
             }
             let (endpoint, database) = try Self.parse(connectionURL: url, key: entry.key)
-            self.init(name: name, endpoint: endpoint, database: database, role: stored.role, state: stored.state)
+            self.init(name: name, endpoint: endpoint, database: database, role: member.role, state: member.state)
         }
 
         /// Host, port and database of `postgres[ql]://[user[:password]@]host[:port][/database][?options]`.

@@ -10,30 +10,30 @@ import Mustache
 enum TemplateJSON {
     /// Decodes a value; notes the problem and returns `nil` when it is not JSON.
     static func decode(_ text: String, key: String, problems: RenderProblems) -> Any? {
-        let tree: DocumentTree
+        let json: JSONValue
         do {
-            tree = try JSONDocumentParser.parse(Array(text.utf8))
+            json = try JSONReader.parse(Array(text.utf8), rejectingDuplicateKeys: true)
         } catch {
             problems.invalid(
-                "the value of \(key) is not JSON (line \(error.line): \(error.message)): \(text)",
+                "the value of \(key) is not JSON (line \(error.line ?? 1): \(error.message)): \(text)",
                 key: key
             )
             return nil
         }
-        return self.value(of: tree, key: key, path: "", problems: problems)
+        return self.value(of: json, key: key, path: "", problems: problems)
     }
 
-    static func value(of tree: DocumentTree, key: String, path: String, problems: RenderProblems) -> Any {
-        switch tree {
-        case .text(let text, _):
-            text
+    static func value(of json: JSONValue, key: String, path: String, problems: RenderProblems) -> Any {
+        switch json {
+        case .bool, .number, .string:
+            json.scalarText ?? ""
         case .null:
             AbsentTemplateValue()
-        case .list(let items, _):
+        case .array(let items):
             items.enumerated().map { index, item in
                 self.value(of: item, key: key, path: path + "[\(index)]", problems: problems)
             }
-        case .map(let fields, _):
+        case .object(let fields):
             TemplateJSONObject(
                 fields: fields.map { ($0.key, $0.value) },
                 key: key,
@@ -47,7 +47,7 @@ enum TemplateJSON {
 /// A JSON object in a template: `{{object.field}}`; a field that does not exist fails the render unless it is
 /// marked `optional(…)`. `{{#pairs(object)}}` lists its fields as `{{key}}` and `{{value}}`.
 struct TemplateJSONObject: MustacheParent, MustacheCustomRenderable, MustacheTransformable {
-    let fields: [(name: String, value: DocumentTree)]
+    let fields: [(name: String, value: JSONValue)]
     /// The discovery key whose value this object is part of.
     let key: String
     /// Where the object is in that value (`.metadata`), empty for the whole value.

@@ -81,18 +81,18 @@ struct ConfigEntry: Sendable {
         _ configKey: [String],
         _ convert: (String) -> Item?
     ) throws(BeaconError) -> [Item] {
-        let tree: DocumentTree
+        let json: JSONValue
         do {
-            tree = try JSONDocumentParser.parse(Array(self.trimmed.utf8))
+            json = try JSONReader.parse(Array(self.trimmed.utf8), rejectingDuplicateKeys: true)
         } catch {
-            let position = error.column.map { "line \(error.line), column \($0)" } ?? "line \(error.line)"
+            let position = "line \(error.line ?? 1), column \(error.column ?? 1)"
             throw self.mismatch(expected, configKey, detail: "\(position): \(error.message)")
         }
-        guard case .list(let nodes, _) = tree else { throw self.mismatch(expected, configKey) }
+        guard case .array(let nodes) = json else { throw self.mismatch(expected, configKey) }
         var items: [Item] = []
         items.reserveCapacity(nodes.count)
         for (index, node) in nodes.enumerated() {
-            guard case .text(let text, _) = node, let item = convert(text) else {
+            guard let text = node.scalarText, let item = convert(text) else {
                 throw self.mismatch(expected, configKey, detail: "item \(index) is not one")
             }
             items.append(item)

@@ -45,7 +45,7 @@ extension ConsulClient: ServiceRegistry {
         let (response, agent) = try await self.transport.send(request)
         let meta = QueryMeta(response, agent: agent)
         do {
-            let instances = try WireJSON.parse(response.body).array("entries").map(Self.instance(from:))
+            let instances = try JSONValue.parse(response.body).array("entries").map(Self.instance(from:))
             return (instances.sorted { $0.id < $1.id }, meta)
         } catch {
             throw ConsulError(
@@ -59,7 +59,7 @@ extension ConsulClient: ServiceRegistry {
     }
 
     /// One entry of `/v1/health/service/<name>` as a ``ServiceInstance``.
-    static func instance(from entry: WireJSON) throws(WireJSONError) -> ServiceInstance {
+    static func instance(from entry: JSONValue) throws(JSONError) -> ServiceInstance {
         let service = try (entry["Service"] ?? .null).object("Service")
         let node = entry["Node"]
         var host = ""
@@ -79,7 +79,7 @@ extension ConsulClient: ServiceRegistry {
             endpoint: Endpoint(
                 host: host,
                 // Consul leaves `Port` out when it is 0.
-                port: try service["Port"].map { (port) throws(WireJSONError) in try port.int("Service.Port") } ?? 0,
+                port: try service["Port"].map { (port) throws(JSONError) in try port.int("Service.Port") } ?? 0,
                 weight: weight == 1 ? nil : weight
             ),
             metadata: metadata
@@ -153,7 +153,7 @@ final class ServiceKeeper: KeptAliveRegistration {
 
     /// The agent's registration body.
     var body: [UInt8] {
-        var writer = WireJSONWriter()
+        var writer = JSONWriter()
         writer.object { json in
             json.string("ID", self.instance.id)
             json.string("Name", self.instance.service)

@@ -131,7 +131,7 @@ public final class ConsulClient: Sendable {
     {
         do {
             var entries: [KeyValue] = []
-            for element in try WireJSON.parse(body).array("entries") {
+            for element in try JSONValue.parse(body).array("entries") {
                 let key = try (element["Key"] ?? .null).string("Key")
                 if key.hasSuffix("/") { continue }
                 let value = try element["Value"].map { try $0.base64("Value") } ?? []

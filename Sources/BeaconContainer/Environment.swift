@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
 import BeaconExpression
 import Foundation
 
@@ -126,16 +127,12 @@ struct Environment: Sendable {
     }
 
     private static func json(_ raw: String, name: String) throws(ContainerError) -> ExpressionValue {
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(raw.utf8), options: [.fragmentsAllowed])
-        } catch {
+        guard let json = try? JSONReader.parse(Array(raw.utf8)), let value = fromJSON(json) else {
             throw ContainerError(
                 .environmentProcessing,
                 "Invalid JSON in env var \"\(name)\": Syntax error"
             )
         }
-        let value = fromJSON(object)
         switch value {
         case .array, .null: return value
         default:
@@ -146,27 +143,49 @@ struct Environment: Sendable {
         }
     }
 
-    private static func fromJSON(_ object: Any) -> ExpressionValue {
-        switch object {
-        case let array as [Any]:
-            return .list(array.map(fromJSON))
-        case let dictionary as [String: Any]:
+    /// The value `json_decode()` gives (objects as arrays, their members in key order, the last of a repeated
+    /// member winning); `nil` for a number too large for a float.
+    private static func fromJSON(_ json: JSONValue) -> ExpressionValue? {
+        switch json {
+        case .null:
+            return .null
+        case .bool(let flag):
+            return .bool(flag)
+        case .string(let string):
+            return .string(string)
+        case .number(let text):
+            return number(text)
+        case .array(let elements):
+            var list: [ExpressionValue] = []
+            for element in elements {
+                guard let value = fromJSON(element) else { return nil }
+                list.append(value)
+            }
+            return .list(list)
+        case .object(let members):
+            var latest: [String: JSONValue] = [:]
+            for member in members { latest[member.key] = member.value }
             var array = ExpressionArray()
-            for key in dictionary.keys.sorted() {
-                array[ExpressionArrayKey(normalizing: ExpressionString(key))] = fromJSON(dictionary[key] ?? NSNull())
+            for (key, member) in latest.sorted(by: { $0.key < $1.key }) {
+                guard let value = fromJSON(member) else { return nil }
+                array[ExpressionArrayKey(normalizing: ExpressionString(key))] = value
             }
             return .array(array)
-        case let string as String:
-            return .string(string)
-        case let number as NSNumber:
-            if String(cString: number.objCType) == "c" {
-                return .bool(number.boolValue)
-            }
-            let type = String(cString: number.objCType)
-            return type == "d" || type == "f" ? .float(number.doubleValue) : .int(number.intValue)
-        default:
-            return .null
         }
+    }
+
+    /// A JSON number as Foundation's reader made it: an integer without `.` or `e` that fits 64 bits (an unsigned
+    /// one wrapping around, as its `intValue` does), a float otherwise.
+    private static func number(_ text: String) -> ExpressionValue? {
+        if !text.contains(".") && !text.contains("e") {
+            if text.hasPrefix("-") {
+                if let integer = Int64(text) { return .int(Int(integer)) }
+            } else if let integer = UInt64(text) {
+                return .int(Int(truncatingIfNeeded: integer))
+            }
+        }
+        guard let float = Double(text), float.isFinite else { return nil }
+        return .float(float)
     }
 
     /// `str_getcsv()` with `,` and `"`: a list of strings.

@@ -1,22 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
 import BeaconHTTP
 
 // The JSON shapes of etcd's v3 gateway (grpc-gateway). Rules (see Documentation/Etcd.md): bytes are base64,
 // 64-bit integers are decimal strings in responses, and zero, false or empty fields are omitted, so every
-// response field is optional. Requests are written with ``WireJSONWriter`` and answers read from ``WireJSON``
+// response field is optional. Requests are written with ``JSONWriter`` and answers read from ``JSONValue``
 // (no `Codable`: Foundation's coders cost more CPU per request than everything else the client does).
 
 /// A request body of the gateway.
 protocol WireRequest: Sendable {
     /// Writes the request's members into the open object.
-    func write(to writer: inout WireJSONWriter)
+    func write(to writer: inout JSONWriter)
 }
 
 extension WireRequest {
     /// The request as a JSON document.
     var json: [UInt8] {
-        var writer = WireJSONWriter()
+        var writer = JSONWriter()
         writer.object { self.write(to: &$0) }
         return writer.bytes
     }
@@ -25,13 +26,13 @@ extension WireRequest {
 /// An answer of the gateway.
 protocol WireResponse: Sendable {
     /// Reads the answer from its JSON object.
-    init(json: WireJSON) throws(WireJSONError)
+    init(json: JSONValue) throws(JSONError)
 }
 
 extension WireResponse {
     /// Reads the answer from a whole document, which must be an object.
-    init(document bytes: [UInt8]) throws(WireJSONError) {
-        try self.init(json: try WireJSON.parse(bytes).object("(the document)"))
+    init(document bytes: [UInt8]) throws(JSONError) {
+        try self.init(json: try JSONValue.parse(bytes).object("(the document)"))
     }
 }
 
@@ -64,41 +65,41 @@ struct WireBytes: Hashable, Sendable {
     }
 }
 
-extension WireJSON {
+extension JSONValue {
     /// The member `key` as an optional 64-bit integer.
-    func int64(at key: String) throws(WireJSONError) -> WireInt64? {
-        try self[key].map { json throws(WireJSONError) in WireInt64(try json.int64(key)) }
+    func int64(at key: String) throws(JSONError) -> WireInt64? {
+        try self[key].map { json throws(JSONError) in WireInt64(try json.int64(key)) }
     }
 
     /// The member `key` as optional base64 bytes.
-    func bytes(at key: String) throws(WireJSONError) -> WireBytes? {
-        try self[key].map { json throws(WireJSONError) in WireBytes(try json.base64(key)) }
+    func bytes(at key: String) throws(JSONError) -> WireBytes? {
+        try self[key].map { json throws(JSONError) in WireBytes(try json.base64(key)) }
     }
 
     /// The member `key` as an optional string.
-    func string(at key: String) throws(WireJSONError) -> String? {
-        try self[key].map { json throws(WireJSONError) in try json.string(key) }
+    func string(at key: String) throws(JSONError) -> String? {
+        try self[key].map { json throws(JSONError) in try json.string(key) }
     }
 
     /// The member `key` as an optional boolean.
-    func bool(at key: String) throws(WireJSONError) -> Bool? {
-        try self[key].map { json throws(WireJSONError) in try json.bool(key) }
+    func bool(at key: String) throws(JSONError) -> Bool? {
+        try self[key].map { json throws(JSONError) in try json.bool(key) }
     }
 
     /// The member `key` as an optional answer object.
     func decode<Response: WireResponse>(
         _ type: Response.Type,
         at key: String
-    ) throws(WireJSONError) -> Response? {
-        try self[key].map { json throws(WireJSONError) in try Response(json: try json.object(key)) }
+    ) throws(JSONError) -> Response? {
+        try self[key].map { json throws(JSONError) in try Response(json: try json.object(key)) }
     }
 
     /// The member `key` as an optional array of answer objects.
     func decodeArray<Response: WireResponse>(
         _ type: Response.Type,
         at key: String
-    ) throws(WireJSONError) -> [Response]? {
-        guard let elements = try self[key].map({ json throws(WireJSONError) in try json.array(key) }) else {
+    ) throws(JSONError) -> [Response]? {
+        guard let elements = try self[key].map({ json throws(JSONError) in try json.array(key) }) else {
             return nil
         }
         var result: [Response] = []
@@ -113,7 +114,7 @@ extension WireJSON {
 struct WireHeader: WireResponse {
     var revision: WireInt64?
 
-    init(json: WireJSON) throws(WireJSONError) {
+    init(json: JSONValue) throws(JSONError) {
         self.revision = try json.int64(at: "revision")
     }
 }
@@ -126,8 +127,8 @@ struct WireKeyValue: WireResponse {
     var version: WireInt64?
     var lease: WireInt64?
 
-    init(json: WireJSON) throws(WireJSONError) {
-        guard let key = try json.bytes(at: "key") else { throw WireJSONError(message: "field key is missing") }
+    init(json: JSONValue) throws(JSONError) {
+        guard let key = try json.bytes(at: "key") else { throw JSONError(message: "field key is missing") }
         self.key = key
         self.value = try json.bytes(at: "value")
         self.create_revision = try json.int64(at: "create_revision")
@@ -158,7 +159,7 @@ struct WireRangeRequest: WireRequest {
     var revision: WireInt64?
     var limit: WireInt64?
 
-    func write(to writer: inout WireJSONWriter) {
+    func write(to writer: inout JSONWriter) {
         writer.base64("key", self.key.bytes)
         writer.base64("range_end", self.range_end?.bytes)
         writer.int64("revision", self.revision?.value)
@@ -172,7 +173,7 @@ struct WireRangeResponse: WireResponse {
     var more: Bool?
     var count: WireInt64?
 
-    init(json: WireJSON) throws(WireJSONError) {
+    init(json: JSONValue) throws(JSONError) {
         self.header = try json.decode(WireHeader.self, at: "header")
         self.kvs = try json.decodeArray(WireKeyValue.self, at: "kvs")
         self.more = try json.bool(at: "more")
@@ -185,7 +186,7 @@ struct WirePutRequest: WireRequest {
     var value: WireBytes
     var lease: WireInt64?
 
-    func write(to writer: inout WireJSONWriter) {
+    func write(to writer: inout JSONWriter) {
         writer.base64("key", self.key.bytes)
         writer.base64("value", self.value.bytes)
         writer.int64("lease", self.lease?.value)
@@ -195,7 +196,7 @@ struct WirePutRequest: WireRequest {
 struct WirePutResponse: WireResponse {
     var header: WireHeader?
 
-    init(json: WireJSON) throws(WireJSONError) {
+    init(json: JSONValue) throws(JSONError) {
         self.header = try json.decode(WireHeader.self, at: "header")
     }
 }
@@ -204,7 +205,7 @@ struct WireDeleteRequest: WireRequest {
     var key: WireBytes
     var range_end: WireBytes?
 
-    func write(to writer: inout WireJSONWriter) {
+    func write(to writer: inout JSONWriter) {
         writer.base64("key", self.key.bytes)
         writer.base64("range_end", self.range_end?.bytes)
     }
@@ -214,7 +215,7 @@ struct WireDeleteResponse: WireResponse {
     var header: WireHeader?
     var deleted: WireInt64?
 
-    init(json: WireJSON) throws(WireJSONError) {
+    init(json: JSONValue) throws(JSONError) {
         self.header = try json.decode(WireHeader.self, at: "header")
         self.deleted = try json.int64(at: "deleted")
     }
@@ -227,7 +228,7 @@ struct WireCompare: Sendable {
     var mod_revision: WireInt64?
     var create_revision: WireInt64?
 
-    func write(to writer: inout WireJSONWriter) {
+    func write(to writer: inout JSONWriter) {
         writer.base64("key", self.key.bytes)
         writer.string("target", self.target)
         writer.string("result", self.result)
@@ -240,7 +241,7 @@ struct WireRequestOp: Sendable {
     var request_put: WirePutRequest?
     var request_range: WireRangeRequest?
 
-    func write(to writer: inout WireJSONWriter) {
+    func write(to writer: inout JSONWriter) {
         if let put = self.request_put {
             writer.object("request_put") { put.write(to: &$0) }
         }
@@ -255,7 +256,7 @@ struct WireTxnRequest: WireRequest {
     var success: [WireRequestOp]
     var failure: [WireRequestOp]
 
-    func write(to writer: inout WireJSONWriter) {
+    func write(to writer: inout JSONWriter) {
         writer.array("compare", self.compare) { writer, compare in compare.write(to: &writer) }
         writer.array("success", self.success) { writer, operation in operation.write(to: &writer) }
         writer.array("failure", self.failure) { writer, operation in operation.write(to: &writer) }
@@ -266,7 +267,7 @@ struct WireTxnResponse: WireResponse {
     var header: WireHeader?
     var succeeded: Bool?
 
-    init(json: WireJSON) throws(WireJSONError) {
+    init(json: JSONValue) throws(JSONError) {
         self.header = try json.decode(WireHeader.self, at: "header")
         self.succeeded = try json.bool(at: "succeeded")
     }
@@ -275,7 +276,7 @@ struct WireTxnResponse: WireResponse {
 struct WireLeaseGrantRequest: WireRequest {
     var TTL: WireInt64
 
-    func write(to writer: inout WireJSONWriter) {
+    func write(to writer: inout JSONWriter) {
         writer.int64("TTL", self.TTL.value)
     }
 }
@@ -286,7 +287,7 @@ struct WireLeaseGrantResponse: WireResponse {
     var TTL: WireInt64?
     var error: String?
 
-    init(json: WireJSON) throws(WireJSONError) {
+    init(json: JSONValue) throws(JSONError) {
         self.header = try json.decode(WireHeader.self, at: "header")
         self.ID = try json.int64(at: "ID")
         self.TTL = try json.int64(at: "TTL")
@@ -297,7 +298,7 @@ struct WireLeaseGrantResponse: WireResponse {
 struct WireLeaseIDRequest: WireRequest {
     var ID: WireInt64
 
-    func write(to writer: inout WireJSONWriter) {
+    func write(to writer: inout JSONWriter) {
         writer.int64("ID", self.ID.value)
     }
 }
@@ -307,14 +308,14 @@ struct WireLeaseKeepAliveResponse: WireResponse {
         var ID: WireInt64?
         var TTL: WireInt64?
 
-        init(json: WireJSON) throws(WireJSONError) {
+        init(json: JSONValue) throws(JSONError) {
             self.ID = try json.int64(at: "ID")
             self.TTL = try json.int64(at: "TTL")
         }
     }
     var result: Result?
 
-    init(json: WireJSON) throws(WireJSONError) {
+    init(json: JSONValue) throws(JSONError) {
         self.result = try json.decode(Result.self, at: "result")
     }
 }
@@ -324,7 +325,7 @@ struct WireLeaseTimeToLiveResponse: WireResponse {
     var TTL: WireInt64?
     var grantedTTL: WireInt64?
 
-    init(json: WireJSON) throws(WireJSONError) {
+    init(json: JSONValue) throws(JSONError) {
         self.ID = try json.int64(at: "ID")
         self.TTL = try json.int64(at: "TTL")
         self.grantedTTL = try json.int64(at: "grantedTTL")
@@ -333,7 +334,7 @@ struct WireLeaseTimeToLiveResponse: WireResponse {
 
 /// The body of a request without members, such as the lease list.
 struct WireEmptyRequest: WireRequest {
-    func write(to writer: inout WireJSONWriter) {}
+    func write(to writer: inout JSONWriter) {}
 }
 
 /// The answer of `/v3/lease/leases`: every lease the cluster holds.
@@ -341,13 +342,13 @@ struct WireLeaseLeasesResponse: WireResponse {
     struct Lease: WireResponse {
         var ID: WireInt64?
 
-        init(json: WireJSON) throws(WireJSONError) {
+        init(json: JSONValue) throws(JSONError) {
             self.ID = try json.int64(at: "ID")
         }
     }
     var leases: [Lease]?
 
-    init(json: WireJSON) throws(WireJSONError) {
+    init(json: JSONValue) throws(JSONError) {
         self.leases = try json.decodeArray(Lease.self, at: "leases")
     }
 }
@@ -355,7 +356,7 @@ struct WireLeaseLeasesResponse: WireResponse {
 struct WireEmptyResponse: WireResponse {
     var header: WireHeader?
 
-    init(json: WireJSON) throws(WireJSONError) {
+    init(json: JSONValue) throws(JSONError) {
         self.header = try json.decode(WireHeader.self, at: "header")
     }
 }
@@ -364,7 +365,7 @@ struct WireEmptyResponse: WireResponse {
 struct WireCompactionRequest: WireRequest {
     var revision: WireInt64
 
-    func write(to writer: inout WireJSONWriter) {
+    func write(to writer: inout JSONWriter) {
         writer.int64("revision", self.revision.value)
     }
 }
@@ -373,7 +374,7 @@ struct WireAuthenticateRequest: WireRequest {
     var name: String
     var password: String
 
-    func write(to writer: inout WireJSONWriter) {
+    func write(to writer: inout JSONWriter) {
         writer.string("name", self.name)
         writer.string("password", self.password)
     }
@@ -382,7 +383,7 @@ struct WireAuthenticateRequest: WireRequest {
 struct WireAuthenticateResponse: WireResponse {
     var token: String?
 
-    init(json: WireJSON) throws(WireJSONError) {
+    init(json: JSONValue) throws(JSONError) {
         self.token = try json.string(at: "token")
     }
 }
@@ -392,10 +393,10 @@ struct WireErrorResponse: WireResponse {
     var message: String?
     var code: Int?
 
-    init(json: WireJSON) throws(WireJSONError) {
+    init(json: JSONValue) throws(JSONError) {
         self.error = try json.string(at: "error")
         self.message = try json.string(at: "message")
-        self.code = try json["code"].map { json throws(WireJSONError) in try json.int("code") }
+        self.code = try json["code"].map { json throws(JSONError) in try json.int("code") }
     }
 }
 
@@ -408,7 +409,7 @@ struct WireWatchRequest: WireRequest {
     }
     var create_request: Create
 
-    func write(to writer: inout WireJSONWriter) {
+    func write(to writer: inout JSONWriter) {
         let create = self.create_request
         writer.object("create_request") { writer in
             writer.base64("key", create.key.bytes)
@@ -425,10 +426,10 @@ struct WireWatchMessage: WireResponse {
         var type: String?
         var kv: WireKeyValue
 
-        init(json: WireJSON) throws(WireJSONError) {
+        init(json: JSONValue) throws(JSONError) {
             self.type = try json.string(at: "type")
             guard let kv = try json.decode(WireKeyValue.self, at: "kv") else {
-                throw WireJSONError(message: "field kv is missing")
+                throw JSONError(message: "field kv is missing")
             }
             self.kv = kv
         }
@@ -442,7 +443,7 @@ struct WireWatchMessage: WireResponse {
         var cancel_reason: String?
         var events: [Event]?
 
-        init(json: WireJSON) throws(WireJSONError) {
+        init(json: JSONValue) throws(JSONError) {
             self.header = try json.decode(WireHeader.self, at: "header")
             self.created = try json.bool(at: "created")
             self.canceled = try json.bool(at: "canceled")
@@ -457,9 +458,9 @@ struct WireWatchMessage: WireResponse {
         var http_code: Int?
         var message: String?
 
-        init(json: WireJSON) throws(WireJSONError) {
-            self.grpc_code = try json["grpc_code"].map { json throws(WireJSONError) in try json.int("grpc_code") }
-            self.http_code = try json["http_code"].map { json throws(WireJSONError) in try json.int("http_code") }
+        init(json: JSONValue) throws(JSONError) {
+            self.grpc_code = try json["grpc_code"].map { json throws(JSONError) in try json.int("grpc_code") }
+            self.http_code = try json["http_code"].map { json throws(JSONError) in try json.int("http_code") }
             self.message = try json.string(at: "message")
         }
     }
@@ -467,7 +468,7 @@ struct WireWatchMessage: WireResponse {
     var result: Result?
     var error: StreamError?
 
-    init(json: WireJSON) throws(WireJSONError) {
+    init(json: JSONValue) throws(JSONError) {
         self.result = try json.decode(Result.self, at: "result")
         self.error = try json.decode(StreamError.self, at: "error")
     }

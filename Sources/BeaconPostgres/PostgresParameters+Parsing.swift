@@ -2,12 +2,6 @@
 
 public import Beacon
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 extension PostgresParameters {
     /// Reads parameters from one discovery entry holding a JSON object or a `postgresql://` URI.
     ///
@@ -161,21 +155,24 @@ struct ParameterFields {
 
     // MARK: JSON
 
+    /// Reads a flat JSON object whose values are strings, numbers, arrays of strings or null.
     mutating func readJSON(_ text: String) throws(PostgresError) {
-        let object: JSONObject
-        do {
-            object = try JSONDecoder().decode(JSONObject.self, from: Data(text.utf8))
-        } catch {
-            // The decoder's message may quote the text (and so the password): say only where it failed.
+        guard case .object(let members)? = try? JSONReader.parse(Array(text.utf8)),
+            members.allSatisfy({ Self.isFlat($0.value) })
+        else {
+            // The reader's message may quote a character of the text (and so of the password): say only that.
             throw self.error("the value is not a well-formed JSON object")
         }
-        for (name, value) in object.fields.sorted(by: { $0.key < $1.key }) {
+        var object: [String: JSONValue] = [:]
+        for member in members where object[member.key] == nil { object[member.key] = member.value }  // the first wins
+        for (name, value) in object.sorted(by: { $0.key < $1.key }) {
             switch (name, value) {
             case (_, .null): continue
-            case ("hosts", .strings(let hosts)): self.hosts = hosts
+            case ("hosts", .array(let hosts)): self.hosts = hosts.compactMap(\.scalarText)
             case ("hosts", _): throw self.error("field \"hosts\" must be an array of strings")
-            case (_, .strings): throw self.error("field \"\(name)\" must not be an array")
-            case ("port", .number(let number)), ("connect_timeout", .number(let number)):
+            case (_, .array): throw self.error("field \"\(name)\" must not be an array")
+            case ("port", .number(let text)), ("connect_timeout", .number(let text)):
+                let number = Double(text) ?? 0
                 try self.set(name, Int(exactly: number).map { String($0) } ?? String(number))
             case (_, .number):
                 guard ParameterFields.names.contains(name) || name == "dbname" else {
@@ -187,9 +184,20 @@ struct ParameterFields {
                     throw self.error("unknown field \"\(name)\"")
                 }
                 try self.set(name, string)
+            case (_, .bool), (_, .object): continue  // refused above
             }
         }
         if self.host != nil && self.hosts != nil { throw self.error("give either \"host\" or \"hosts\", not both") }
+    }
+
+    /// Whether a member's value is a string, a finite number, an array of strings or null.
+    private static func isFlat(_ value: JSONValue) -> Bool {
+        switch value {
+        case .null, .string: true
+        case .number(let text): Double(text)?.isFinite == true
+        case .array(let items): items.allSatisfy { if case .string = $0 { true } else { false } }
+        case .bool, .object: false
+        }
     }
 
     // MARK: URI
@@ -265,42 +273,6 @@ struct ParameterFields {
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
         case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
         default: nil
-        }
-    }
-}
-
-/// A flat JSON object whose values are strings, numbers, arrays of strings or null.
-struct JSONObject: Decodable {
-    enum Value {
-        case string(String)
-        case number(Double)
-        case strings([String])
-        case null
-    }
-
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    var fields: [String: Value] = [:]
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: Key.self)
-        for key in container.allKeys {
-            if try container.decodeNil(forKey: key) {
-                self.fields[key.stringValue] = .null
-            } else if let string = try? container.decode(String.self, forKey: key) {
-                self.fields[key.stringValue] = .string(string)
-            } else if let number = try? container.decode(Double.self, forKey: key) {
-                self.fields[key.stringValue] = .number(number)
-            } else if let strings = try? container.decode([String].self, forKey: key) {
-                self.fields[key.stringValue] = .strings(strings)
-            } else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "unsupported")
-            }
         }
     }
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
-import BeaconHTTP
 import Testing
 
 @testable import BeaconConsul
@@ -51,7 +50,7 @@ struct ConsulWireTests {
                          "Namespace":"default"},
               "Checks":[]}]
             """
-        let entry = try WireJSON.parse(Array(body.utf8)).array("entries")[0]
+        let entry = try JSONValue.parse(Array(body.utf8)).array("entries")[0]
         let instance = try ConsulClient.instance(from: entry)
         #expect(
             instance
@@ -75,7 +74,7 @@ struct ConsulWireTests {
             metadata: ["zone": "a"]
         )
         let keeper = ServiceKeeper(client: client, instance: instance, ttl: .seconds(15))
-        let json = try WireJSON.parse(keeper.body)
+        let json = try JSONValue.parse(keeper.body)
         #expect(try json["ID"]?.string("ID") == "web-1")
         #expect(try json["Name"]?.string("Name") == "web")
         #expect(try json["Address"]?.string("Address") == "10.0.0.7")

@@ -92,6 +92,36 @@ struct YAMLTests {
         #expect(try builder.build().parameter("value") == expected)
     }
 
+    @Test(
+        "%env(json:NAME)%: ints, floats, booleans, null, strings, lists and key-sorted arrays, as json_decode gives",
+        arguments: [
+            (
+                #"[1, -2, 2.5, 1e2, 1E2, -0, true, false, null, "x"]"#,
+                [1, -2, 2.5, 100.0, 100.0, 0, true, false, nil, "x"]
+            ),
+            (#"{"b": [], "a": {"2": 1}, "b": "last"}"#, ["a": ["2": 1], "b": "last"]),
+            ("[9223372036854775807, -9223372036854775809]", [.int(Int.max), .float(-9.223372036854775807e18)]),
+            ("[18446744073709551615, 18446744073709551616]", [-1, .float(1.8446744073709552e19)]),
+            (" null ", nil),
+        ] as [(String, ExpressionValue)]
+    )
+    func environmentJSON(json: String, expected: ExpressionValue) throws {
+        var builder = ContainerBuilder(environment: ["JSON": json])
+        builder.setParameter("value", "%env(json:JSON)%")
+        #expect(try builder.build().parameter("value") == expected)
+    }
+
+    @Test(
+        "%env(json:NAME)% refuses malformed JSON, a float beyond range and a scalar",
+        arguments: ["[1,]", "[1e400]", "1", "\"x\""]
+    )
+    func environmentJSONErrors(json: String) throws {
+        var builder = ContainerBuilder(environment: ["JSON": json])
+        builder.setParameter("value", "%env(json:JSON)%")
+        let error = #expect(throws: ContainerError.self) { try builder.build().parameter("value") }
+        #expect(error?.message.hasPrefix("Invalid JSON") == true)
+    }
+
     @Test("environment errors name the variable, never its value")
     func environmentErrors() throws {
         var builder = ContainerBuilder(environment: ["SECRET": "hunter2", "BROKEN": "{hunter2"])

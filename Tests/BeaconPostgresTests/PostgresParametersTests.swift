@@ -59,6 +59,14 @@ struct PostgresParametersTests {
         #expect(parameters.targetSessionAttributes == .primary)
     }
 
+    @Test("a field given twice in a JSON object: the first wins")
+    func repeatedField() throws {
+        let parameters = try PostgresParameters(
+            parsing: KeyValue(key: "/db/main", string: #"{"host": "10.0.0.5", "port": 5433, "port": 5434}"#)
+        )
+        #expect(parameters.endpoints == [Endpoint(host: "10.0.0.5", port: 5433)])
+    }
+
     @Test("separate keys under a prefix; other keys are ignored")
     func prefix() throws {
         let entries = [
@@ -86,6 +94,9 @@ struct PostgresParametersTests {
             (#"{"host": "10.0.0.5", "pasword": "hunter22"}"#, "unknown field \"pasword\""),
             (#"{"host": "10.0.0.5", "password": "hunter22", "sslmode": "maybe"}"#, "sslmode \"maybe\""),
             (#"{"host": "10.0.0.5", "password": hunter22}"#, "not a well-formed JSON object"),
+            (#"{"host": "10.0.0.5", "password": "hunter22",}"#, "not a well-formed JSON object"),
+            (#"{"host": "10.0.0.5", "password": "hunter22", "port": true}"#, "not a well-formed JSON object"),
+            (#"{"host": "10.0.0.5", "password": "hunter22", "hosts": ["a", 1]}"#, "not a well-formed JSON object"),
             (#"{"password": "hunter22"}"#, "no host"),
             ("postgresql://app:hunter22@10.0.0.5:99999/app", "host:"),
             ("postgresql://app:hunter22@10.0.0.5/app?colour=blue", "unknown URI option \"colour\""),

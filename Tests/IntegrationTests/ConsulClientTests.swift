@@ -34,7 +34,7 @@ struct ConsulClientTests {
         defer { http.close() }
         let url = try TestServers.value(variable) + "/state"
         while true {
-            let state = try WireJSON.parse(try await http.execute(HTTPRequest(url: url)).body)
+            let state = try JSONValue.parse(try await http.execute(HTTPRequest(url: url)).body)
             if let blocked = state["blocked_queries"], try blocked.int("blocked_queries") > 0 { return }
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -147,7 +147,7 @@ extension ConsulClient {
         let http = HTTPClient()
         defer { http.close() }
         let response = try await http.execute(HTTPRequest(url: self.currentAgent + "/v1/agent/services"))
-        let object = try WireJSON.parse(response.body)
+        let object = try JSONValue.parse(response.body)
         guard case .object(let members) = object else { return [] }
         return members.map(\.key)
     }

@@ -2,15 +2,15 @@
 
 import FuzzSupport
 
+@testable import Beacon
 @testable import BeaconEtcd
-@testable import BeaconHTTP
 
 /// One fuzz input: the body of an etcd gateway answer, decoded as every answer the client reads (through
 /// `WireResponse.init(document:)`, as `EtcdTransport` does), as an error answer, and as a watch stream whose
 /// newline-separated messages the watch decodes one by one. Thrown errors are fine; anything else is a finding.
 func fuzzEtcdWire(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let body = FuzzInput.bytes(data, size)
-    _ = try? WireJSON.parse(body)
+    _ = try? JSONValue.parse(body)
     if let range = try? WireRangeResponse(document: body) {
         _ = (range.kvs ?? []).map(EtcdClient.keyValue)
     }

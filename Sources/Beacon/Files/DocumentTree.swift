@@ -19,6 +19,33 @@ package enum DocumentTree: Equatable {
         }
     }
 
+    /// The tree of a JSON value that ``JSONReader/parseDocument(_:)`` read: strings, numbers and booleans become
+    /// text, each node taking its line from `lines`, the lines the reader recorded in reading order.
+    ///
+    /// - Parameters:
+    ///   - value: The value.
+    ///   - lines: The reader's lines, from the one of `value` on.
+    init(json value: JSONValue, lines: inout IndexingIterator<[Int]>) {
+        let line = lines.next() ?? 1
+        switch value {
+        case .null:
+            self = .null(line: line)
+        case .bool, .number, .string:
+            self = .text(value.scalarText ?? "", line: line)
+        case .array(let elements):
+            var items: [DocumentTree] = []
+            for element in elements { items.append(DocumentTree(json: element, lines: &lines)) }
+            self = .list(items, line: line)
+        case .object(let members):
+            var entries: [(key: String, value: DocumentTree, line: Int)] = []
+            for member in members {
+                let keyLine = lines.next() ?? line
+                entries.append((member.key, DocumentTree(json: member.value, lines: &lines), keyLine))
+            }
+            self = .map(entries, line: line)
+        }
+    }
+
     /// A problem found in a document, with its 1-based position.
     package struct SyntaxError: Error {
         package var message: String

@@ -267,7 +267,7 @@ public final class FileSource: DiscoverySource, Sendable {
             )
         }
         do throws(DocumentTree.SyntaxError) {
-            let tree = resolved == .json ? try JSONDocumentParser.parse(bytes) : try Self.parseYAML(bytes)
+            let tree = resolved == .json ? try Self.parseJSON(bytes) : try Self.parseYAML(bytes)
             switch tree {
             case .map, .null: break
             case .text(_, let line), .list(_, let line):
@@ -282,6 +282,16 @@ public final class FileSource: DiscoverySource, Sendable {
                 line: error.line,
                 column: error.column
             )
+        }
+    }
+
+    private static func parseJSON(_ bytes: [UInt8]) throws(DocumentTree.SyntaxError) -> DocumentTree {
+        do {
+            let document = try JSONReader.parseDocument(bytes)
+            var lines = document.lines.makeIterator()
+            return DocumentTree(json: document.value, lines: &lines)
+        } catch {
+            throw DocumentTree.SyntaxError(message: error.message, line: error.line ?? 1, column: error.column)
         }
     }
 

@@ -1,25 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import Beacon
-
-/// Writes the JSON of requests to a server's HTTP API (etcd's gateway, Consul's): objects of strings, base64 bytes,
-/// integers (as strings, the form etcd's own clients send, or as numbers), booleans, string lists and maps, and
-/// nested objects or arrays.
+/// The package's JSON writer, for requests to a server's HTTP API (etcd's gateway, Consul's): objects of strings,
+/// base64 bytes, integers (as strings, the form etcd's own clients send, or as numbers), booleans, string lists and
+/// maps, and nested objects or arrays. ``JSONReader`` reads back what it writes.
 ///
 /// Members are written in the order of the calls; a `nil` optional writes nothing, as both servers treat an absent
 /// field as its zero value.
-package struct WireJSONWriter {
+package struct JSONWriter {
     /// The document so far.
     package private(set) var bytes: [UInt8] = []
     /// Whether the innermost open object or array has no member yet (no comma before the next one).
     private var isFirst = true
 
+    /// Creates an empty document.
     package init() {
         self.bytes.reserveCapacity(128)
     }
 
     /// Writes an object whose members `body` writes.
-    package mutating func object(_ body: (inout WireJSONWriter) -> Void) {
+    package mutating func object(_ body: (inout JSONWriter) -> Void) {
         self.bytes.append(UInt8(ascii: "{"))
         self.isFirst = true
         body(&self)
@@ -28,7 +27,7 @@ package struct WireJSONWriter {
     }
 
     /// Writes an object member whose value is an object.
-    package mutating func object(_ key: StaticString, _ body: (inout WireJSONWriter) -> Void) {
+    package mutating func object(_ key: StaticString, _ body: (inout JSONWriter) -> Void) {
         self.key(key)
         self.object(body)
     }
@@ -37,7 +36,7 @@ package struct WireJSONWriter {
     package mutating func array<Element>(
         _ key: StaticString,
         _ elements: [Element],
-        _ body: (inout WireJSONWriter, Element) -> Void
+        _ body: (inout JSONWriter, Element) -> Void
     ) {
         self.key(key)
         self.bytes.append(UInt8(ascii: "["))

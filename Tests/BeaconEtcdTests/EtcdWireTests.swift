@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import BeaconHTTP
+import Beacon
 import Testing
 
 @testable import BeaconEtcd
 
 @Suite("etcd wire JSON")
-struct WireJSONTests {
+struct EtcdWireTests {
     @Test("a range answer as etcd's gateway writes it: int64 as strings, bytes as base64, zero fields omitted")
     func rangeResponse() throws {
         let document = #"""
@@ -71,66 +71,21 @@ struct WireJSONTests {
         #expect(failure.error?.message == "unavailable")
     }
 
-    @Test("strings: escapes, \\u escapes, surrogate pairs, lone surrogates, UTF-8 kept as it is")
-    func strings() throws {
-        let json = try WireJSON.parse(
-            Array(#"["a\"b\\c\/d\n\t", "\u00e9\u4e2d", "\ud83d\ude00", "\ud800x", "héllo"]"#.utf8)
-        )
-        #expect(
-            json
-                == .array([
-                    .string("a\"b\\c/d\n\t"), .string("é中"), .string("😀"), .string("\u{FFFD}x"), .string("héllo"),
-                ])
-        )
-    }
-
-    @Test(
-        "malformed documents are refused with the byte offset",
-        arguments: [
-            ("", "unexpected end of the document at byte 0"),
-            ("{", "expected a member name at byte 1"),
-            (#"{"a" 1}"#, "expected ':' at byte 5"),
-            (#"{"a":1,}"#, "expected a member name at byte 7"),
-            ("[1 2]", "expected ',' or ']' at byte 3"),
-            (#""abc"#, "unterminated string at byte 4"),
-            ("\"a\u{01}\"", "a control character in a string at byte 2"),
-            (#""\x""#, "an invalid escape at byte 2"),
-            (#""\u12G4""#, #"an invalid \u escape at byte 5"#),
-            ("tru", "unexpected end of the document at byte 0"),
-            ("{} x", "unexpected text after the value at byte 3"),
-            ("@", "unexpected character at byte 0"),
-        ] as [(String, String)]
-    )
-    func malformed(text: String, message: String) {
-        let error = #expect(throws: WireJSONError.self) { try WireJSON.parse(Array(text.utf8)) }
-        #expect(error?.message == message)
-    }
-
-    @Test("nesting deeper than 64 levels is refused instead of exhausting the stack")
-    func depth() {
-        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
-        let error = #expect(throws: WireJSONError.self) { try WireJSON.parse(Array(deep.utf8)) }
-        #expect(error?.message == "the document nests too deeply at byte 64")
-        #expect(throws: Never.self) {
-            try WireJSON.parse(Array((String(repeating: "[", count: 60) + String(repeating: "]", count: 60)).utf8))
-        }
-    }
-
     @Test("a field of the wrong type names the field")
     func wrongTypes() {
-        let notArray = #expect(throws: WireJSONError.self) {
+        let notArray = #expect(throws: JSONError.self) {
             try WireRangeResponse(document: Array(#"{"kvs":{}}"#.utf8))
         }
         #expect(notArray?.message == "field kvs is not an array")
-        let notBase64 = #expect(throws: WireJSONError.self) {
+        let notBase64 = #expect(throws: JSONError.self) {
             try WireRangeResponse(document: Array(#"{"kvs":[{"key":"***"}]}"#.utf8))
         }
         #expect(notBase64?.message == "field key is not valid base64")
-        let notInteger = #expect(throws: WireJSONError.self) {
+        let notInteger = #expect(throws: JSONError.self) {
             try WirePutResponse(document: Array(#"{"header":{"revision":"x1"}}"#.utf8))
         }
         #expect(notInteger?.message == "field revision is not a 64-bit integer")
-        let notObject = #expect(throws: WireJSONError.self) { try WirePutResponse(document: Array("[]".utf8)) }
+        let notObject = #expect(throws: JSONError.self) { try WirePutResponse(document: Array("[]".utf8)) }
         #expect(notObject?.message == "field (the document) is not an object")
     }
 
@@ -168,7 +123,7 @@ struct WireJSONTests {
     func escapedStrings() throws {
         let password = "p\"w\\d\n\u{01}é😀"
         let json = WireAuthenticateRequest(name: "beacon", password: password).json
-        let parsed = try WireJSON.parse(json)
+        let parsed = try JSONValue.parse(json)
         #expect(parsed["password"] == .string(password))
         #expect(parsed["name"] == .string("beacon"))
     }
