@@ -174,15 +174,11 @@ struct Environment: Sendable {
         }
     }
 
-    /// A JSON number as Foundation's reader made it: an integer without `.` or `e` that fits 64 bits (an unsigned
-    /// one wrapping around, as its `intValue` does), a float otherwise.
+    /// A JSON number as PHP's `json_decode` makes it: an integer without `.` or `e` that fits 64 bits, a float
+    /// otherwise (a larger integer too).
     private static func number(_ text: String) -> ExpressionValue? {
-        if !text.contains(".") && !text.contains("e") {
-            if text.hasPrefix("-") {
-                if let integer = Int64(text) { return .int(Int(integer)) }
-            } else if let integer = UInt64(text) {
-                return .int(Int(truncatingIfNeeded: integer))
-            }
+        if !text.contains(".") && !text.contains("e") && !text.contains("E"), let integer = Int64(text) {
+            return .int(Int(integer))
         }
         guard let float = Double(text), float.isFinite else { return nil }
         return .float(float)
