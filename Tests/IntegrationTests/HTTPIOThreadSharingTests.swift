@@ -152,4 +152,33 @@ struct HTTPIOThreadSharingTests {
         let lateError = await #expect(throws: EtcdError.self) { try await late.get("\(prefix)a") }
         #expect(lateError?.code == .closed)
     }
+
+    @Test("clients released without close() stop their private threads, or leave the shared one")
+    func releasedWithoutClose() async throws {
+        let ioThread = HTTPIOThread()
+        defer { ioThread.shutdown() }
+        weak var privateEtcd: HTTPClient?
+        weak var privateConsul: HTTPClient?
+        weak var sharedEtcd: HTTPClient?
+        let prefix = TestServers.uniquePrefix("shared-io-release")
+        do {
+            let endpoint = try TestServers.value("BEACON_ETCD_ENDPOINT")
+            let etcd = try EtcdClient(configuration: .init(endpoints: [endpoint]))
+            let agent = try TestServers.value("BEACON_CONSUL_ENDPOINT")
+            let consul = try ConsulClient(configuration: .init(agents: [agent]))
+            let shared = try Self.etcd(on: ioThread)
+            privateEtcd = etcd.transport.http
+            privateConsul = consul.transport.http
+            sharedEtcd = shared.transport.http
+            // A request and a watch each, so that every client has had connections and a stream.
+            var watch = etcd.watch(prefix: prefix).makeAsyncIterator()
+            let first = try await watch.next()
+            let missing = try await shared.get("\(prefix)missing")
+            let consulMissing = try await consul.get("\(prefix)missing")
+            #expect(first?.isEmpty == true && missing == nil && consulMissing == nil)
+        }
+        // Released: each HTTPClient's deinit closed it, which joined its private thread or left the shared one.
+        #expect(privateEtcd == nil && privateConsul == nil && sharedEtcd == nil)
+        #expect(ioThread.runningThreadCount == 1)
+    }
 }
