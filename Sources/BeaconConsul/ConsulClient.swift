@@ -23,7 +23,7 @@ public import Logging
 /// agent service with a TTL check that ``run()`` passes every third of the TTL.
 ///
 /// All I/O runs on one I/O thread (libcurl's multi interface): the client's own, which `init` starts and ``close()``
-/// stops, or an ``HTTPIOThread`` shared with other clients (``Configuration/ioThread``). No call blocks the Swift
+/// stops, or an `HTTPIOThread` shared with other clients (``Configuration/ioThread``). No call blocks the Swift
 /// concurrency pool. A client that is never closed stops its own thread when it is released. The ACL token travels
 /// in the `X-Consul-Token` header only, never in a URL, a log line or an error.
 ///
@@ -86,7 +86,7 @@ public final class ConsulClient: Sendable {
     ///
     /// While such code runs, none of the client's requests progress (blocking queries and check passes included), nor
     /// those of the other clients sharing its ``Configuration/ioThread``: keep it short, and never block in it. Once
-    /// the thread has exited (after ``close()``, or after ``HTTPIOThread/shutdown()`` for a shared thread), code that
+    /// the thread has exited (after ``close()``, or after `HTTPIOThread.shutdown()` for a shared thread), code that
     /// prefers this executor runs on the global concurrent executor.
     public var taskExecutor: any TaskExecutor { self.transport.http.taskExecutor }
 

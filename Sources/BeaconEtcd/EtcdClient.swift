@@ -22,7 +22,7 @@ public import Logging
 /// `mod_revision`.
 ///
 /// All I/O runs on one I/O thread (libcurl's multi interface): the client's own, which `init` starts and ``close()``
-/// stops, or an ``HTTPIOThread`` shared with other clients (``Configuration/ioThread``). No call blocks the Swift
+/// stops, or an `HTTPIOThread` shared with other clients (``Configuration/ioThread``). No call blocks the Swift
 /// concurrency pool. A client that is never closed stops its own thread when it is released.
 ///
 /// The client is a `Service`: ``run()`` keeps the leases of its registrations and ephemeral keys alive and, when it
@@ -84,7 +84,7 @@ public final class EtcdClient: DiscoverySource, ServiceRegistry, Sendable {
     ///
     /// While such code runs, none of the client's transfers progress (watches and lease keep-alives included), nor
     /// those of the other clients sharing its ``Configuration/ioThread``: keep it short, and never block in it. Once
-    /// the thread has exited (after ``close()``, or after ``HTTPIOThread/shutdown()`` for a shared thread), code that
+    /// the thread has exited (after ``close()``, or after `HTTPIOThread.shutdown()` for a shared thread), code that
     /// prefers this executor runs on the global concurrent executor.
     public var taskExecutor: any TaskExecutor { self.transport.http.taskExecutor }
 

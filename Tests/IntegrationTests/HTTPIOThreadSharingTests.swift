@@ -73,6 +73,33 @@ struct HTTPIOThreadSharingTests {
         #expect(ioThread.runningThreadCount == 1)
     }
 
+    @Test("four etcd clients on one thread: 800 concurrent requests, some from tasks on the thread, all succeed")
+    func concurrentRequests() async throws {
+        let ioThread = HTTPIOThread()
+        defer { ioThread.shutdown() }
+        let clients = try (0..<4).map { _ in try Self.etcd(on: ioThread) }
+        defer { for client in clients { client.close() } }
+        let prefix = TestServers.uniquePrefix("shared-io-load")
+        try await clients[0].put("\(prefix)key", "value")
+        let values = try await withThrowingTaskGroup(of: [String?].self) { group in
+            for (index, client) in clients.enumerated() {
+                for task in 0..<20 {
+                    // A quarter of the tasks prefer the thread (through another client's executor: the same thread).
+                    let executor: (any TaskExecutor)? =
+                        task % 4 == 0 ? clients[(index + 1) % clients.count].taskExecutor : nil
+                    group.addTask(executorPreference: executor) {
+                        var values: [String?] = []
+                        for _ in 0..<10 { values.append(try await client.get("\(prefix)key")?.string) }
+                        return values
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(values.count == 800 && values.allSatisfy { $0 == "value" })
+        #expect(try await clients[3].delete(prefix: prefix) == 1)
+    }
+
     @Test("closing one client leaves the thread to the others")
     func closingOneClient() async throws {
         let ioThread = HTTPIOThread()
