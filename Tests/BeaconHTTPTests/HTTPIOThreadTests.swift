@@ -110,6 +110,25 @@ struct HTTPIOThreadTests {
         #expect(later?.isIOThreadShutDown == true)
     }
 
+    @Test("closing a client and shutting the thread down from a task on the thread do not deadlock")
+    func closeAndShutdownFromTheThread() async throws {
+        let server = try LoopbackHTTPServer()
+        defer { server.stop() }
+        let ioThread = HTTPIOThread()
+        let closed = Self.client(on: ioThread)
+        let staying = Self.client(on: ioThread)
+        defer { staying.close() }
+        try await withTaskExecutorPreference(staying.taskExecutor) { () async throws in
+            #expect(staying.isOnIOThread)
+            closed.close()
+            #expect(try await staying.execute(HTTPRequest(url: server.url())).status == 200)
+            #expect(staying.isOnIOThread)
+            ioThread.shutdown()
+        }
+        let error = await #expect(throws: HTTPError.self) { try await staying.execute(HTTPRequest(url: server.url())) }
+        #expect(error?.isIOThreadShutDown == true)
+    }
+
     @Test("a client made on a thread that was shut down fails its requests at once")
     func clientOnAShutDownThread() async throws {
         let ioThread = HTTPIOThread()
