@@ -67,7 +67,10 @@ package final class HTTPClient: Sendable {
             if let shared, shared.attach(loop) {
                 self.sharedThread = shared
             } else {
+                // No thread will ever run the loop: its transfers fail at once, and code that prefers its executor
+                // runs on the global concurrent executor.
                 loop.closeNow(.ioThreadShutDown)
+                loop.closeJobQueue()
                 self.sharedThread = nil
             }
             self.thread = Lock(nil)

@@ -140,6 +140,9 @@ struct HTTPIOThreadTests {
             try await client.execute(HTTPRequest(url: "http://127.0.0.1:1/"))
         }
         #expect(error?.code == .closed && error?.isIOThreadShutDown == true)
+        // Code that prefers the client's executor still runs (on the global concurrent executor).
+        let ran = await withTaskExecutorPreference(client.taskExecutor) { !client.isOnIOThread }
+        #expect(ran)
     }
 
     @Test("releasing the last reference stops the thread")
