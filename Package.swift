@@ -374,10 +374,10 @@ let package = Package(
             dependencies: ["BeaconEtcd", "BeaconHTTP"]
         ),
         .testTarget(
-            // The HTTP layer's own parts: request targets, the monotonic clock. Its requests against etcd and nginx
-            // are in IntegrationTests.
+            // The HTTP layer's own parts: request targets, the monotonic clock, the shared I/O thread (against
+            // loopback sockets). Its requests against etcd and nginx are in IntegrationTests.
             name: "BeaconHTTPTests",
-            dependencies: ["BeaconHTTP"]
+            dependencies: ["Beacon", "BeaconHTTP", "LoopbackServer"]
         ),
         .testTarget(
             // The Consul client's key mapping, wire format and blocking-query rules; no agent needed.

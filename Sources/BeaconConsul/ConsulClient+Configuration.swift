@@ -68,6 +68,14 @@ extension ConsulClient {
         /// After how long a registration whose TTL check stayed critical is removed by the agent
         /// (`DeregisterCriticalServiceAfter`; Consul's minimum is one minute). Default: 1 minute.
         public var deregisterCriticalServiceAfter: Duration
+        /// The I/O thread to share with other clients; `nil` (the default) gives the client a private one, which it
+        /// starts in `init` and stops in `close()`.
+        ///
+        /// Clients given the same `HTTPIOThread` wait for their answers on its one thread, instead of one thread
+        /// each. Each keeps its own connections, timeouts, TLS settings and limits. Closing the client takes it off
+        /// the thread and leaves the thread running; the application shuts the thread down after its clients
+        /// (`HTTPIOThread.shutdown()`), and a client whose thread was shut down fails with code `closed`.
+        public var ioThread: HTTPIOThread?
 
         /// Creates a configuration.
         ///
@@ -81,6 +89,7 @@ extension ConsulClient {
         ///   - requestTimeout: How long a request that does not block may take.
         ///   - watchWait: How long a blocking query waits.
         ///   - deregisterCriticalServiceAfter: When the agent removes a registration whose check stayed critical.
+        ///   - ioThread: The I/O thread shared with other clients, or `nil` for a private one.
         public init(
             agents: [String] = ["http://127.0.0.1:8500"],
             token: Token? = nil,
@@ -90,7 +99,8 @@ extension ConsulClient {
             connectTimeout: Duration = .seconds(2),
             requestTimeout: Duration = .seconds(10),
             watchWait: Duration = .seconds(300),
-            deregisterCriticalServiceAfter: Duration = .seconds(60)
+            deregisterCriticalServiceAfter: Duration = .seconds(60),
+            ioThread: HTTPIOThread? = nil
         ) {
             self.agents = agents
             self.token = token
@@ -101,6 +111,7 @@ extension ConsulClient {
             self.requestTimeout = requestTimeout
             self.watchWait = watchWait
             self.deregisterCriticalServiceAfter = deregisterCriticalServiceAfter
+            self.ioThread = ioThread
         }
     }
 }

@@ -22,8 +22,10 @@ public import Logging
 /// (`/v1/health/service/<name>?passing`), ``watchInstances(of:)`` follows them, and ``register(_:ttl:)`` registers an
 /// agent service with a TTL check that ``run()`` passes every third of the TTL.
 ///
-/// All I/O runs on one dedicated thread per client (libcurl's multi interface); no call blocks the Swift concurrency
-/// pool. The ACL token travels in the `X-Consul-Token` header only, never in a URL, a log line or an error.
+/// All I/O runs on one I/O thread (libcurl's multi interface): the client's own, which `init` starts and ``close()``
+/// stops, or an `HTTPIOThread` shared with other clients (``Configuration/ioThread``). No call blocks the Swift
+/// concurrency pool. A client that is never closed stops its own thread when it is released. The ACL token travels
+/// in the `X-Consul-Token` header only, never in a URL, a log line or an error.
 ///
 /// This client was written from Consul's documented HTTP API and tested against a fake agent that follows that
 /// documentation, not against a real Consul agent.
@@ -52,7 +54,8 @@ public final class ConsulClient: Sendable {
         self.transport = try ConsulTransport(configuration: configuration, logger: logger)
     }
 
-    /// Closes the client now: aborts every request in progress, stops the I/O thread, and ends ``run()`` if it runs.
+    /// Closes the client now: aborts every request in progress, stops its private I/O thread (or takes the client off
+    /// its shared ``Configuration/ioThread``, which keeps running), and ends ``run()`` if it runs.
     ///
     /// Pending requests and watches throw ``ConsulError`` with code ``ConsulError/Code/closed``, and so do later calls.
     /// Registrations stop passing their checks without being deregistered, so the agent marks them critical after their
@@ -81,9 +84,10 @@ public final class ConsulClient: Sendable {
     /// }
     /// ```
     ///
-    /// While such code runs, none of the client's requests progress (blocking queries and check passes included):
-    /// keep it short, and never block in it. After ``close()``, code that prefers this executor runs on the global
-    /// concurrent executor.
+    /// While such code runs, none of the client's requests progress (blocking queries and check passes included), nor
+    /// those of the other clients sharing its ``Configuration/ioThread``: keep it short, and never block in it. Once
+    /// the thread has exited (after ``close()``, or after `HTTPIOThread.shutdown()` for a shared thread), code that
+    /// prefers this executor runs on the global concurrent executor.
     public var taskExecutor: any TaskExecutor { self.transport.http.taskExecutor }
 
     // MARK: Key mapping

@@ -91,7 +91,8 @@ final class ConsulTransport: Sendable {
         let http = HTTPClient.Configuration(
             connectTimeout: configuration.connectTimeout,
             requestTimeout: configuration.requestTimeout,
-            tls: configuration.tls
+            tls: configuration.tls,
+            ioThread: configuration.ioThread
         )
         self.http = HTTPClient(configuration: http, logger: logger)
         self.agents = agents
@@ -138,7 +139,7 @@ final class ConsulTransport: Sendable {
             } catch let error as HTTPError where error.code == .closed {
                 throw ConsulError(
                     .closed,
-                    "the client is closed",
+                    error.isIOThreadShutDown ? "the client's shared I/O thread was shut down" : "the client is closed",
                     operation: request.operation,
                     subject: request.subject
                 )

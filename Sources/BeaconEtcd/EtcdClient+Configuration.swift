@@ -41,6 +41,14 @@ extension EtcdClient {
         public var watchRetryDelay: Duration
         /// The prefix of the `ServiceInstance` key convention. Default: `/services`.
         public var servicePrefix: String
+        /// The I/O thread to share with other clients; `nil` (the default) gives the client a private one, which it
+        /// starts in `init` and stops in `close()`.
+        ///
+        /// Clients given the same `HTTPIOThread` wait for their answers on its one thread, instead of one thread
+        /// each. Each keeps its own connections, timeouts, TLS settings and limits. Closing the client takes it off
+        /// the thread and leaves the thread running; the application shuts the thread down after its clients
+        /// (`HTTPIOThread.shutdown()`), and a client whose thread was shut down fails with code `closed`.
+        public var ioThread: HTTPIOThread?
 
         /// Creates a configuration; every other setting has the default documented on its property.
         ///
@@ -58,6 +66,7 @@ extension EtcdClient {
             self.watchCheckTimeout = .seconds(1)
             self.watchRetryDelay = .milliseconds(100)
             self.servicePrefix = "/services"
+            self.ioThread = nil
         }
     }
 }

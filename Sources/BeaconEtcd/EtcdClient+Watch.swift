@@ -85,7 +85,7 @@ final class EtcdWatchFollower {
             {
                 throw error
             } catch let error as HTTPError where error.code == .closed {
-                throw EtcdError(.closed, "the client is closed", operation: "watch", underlying: error)
+                throw EtcdError(.closed, EtcdTransport.closedMessage(error), operation: "watch", underlying: error)
             } catch {
                 if Task.isCancelled { return nil }
                 self.dropStream(reason: "\(error)")

@@ -21,8 +21,9 @@ public import Logging
 /// every request, and authenticates again once when etcd rejects it as expired. Entries' versions are etcd's
 /// `mod_revision`.
 ///
-/// All I/O runs on one dedicated thread per client (libcurl's multi interface); no call blocks the Swift
-/// concurrency pool.
+/// All I/O runs on one I/O thread (libcurl's multi interface): the client's own, which `init` starts and ``close()``
+/// stops, or an `HTTPIOThread` shared with other clients (``Configuration/ioThread``). No call blocks the Swift
+/// concurrency pool. A client that is never closed stops its own thread when it is released.
 ///
 /// The client is a `Service`: ``run()`` keeps the leases of its registrations and ephemeral keys alive and, when it
 /// ends (graceful shutdown or cancellation), revokes them and closes the client. Reads, writes and watches work
@@ -53,7 +54,8 @@ public final class EtcdClient: DiscoverySource, ServiceRegistry, Sendable {
         self.transport = try EtcdTransport(configuration: configuration, logger: logger)
     }
 
-    /// Closes the client now: aborts every transfer in progress, stops the I/O thread, and ends ``run()`` if it runs.
+    /// Closes the client now: aborts every transfer in progress, stops its private I/O thread (or takes the client off
+    /// its shared ``Configuration/ioThread``, which keeps running), and ends ``run()`` if it runs.
     ///
     /// Pending requests and watches throw ``EtcdError`` with code ``EtcdError/Code/closed``, and so do later calls.
     /// The keep-alives of registrations stop without revoking their leases, so their keys disappear when the TTL runs
@@ -80,9 +82,10 @@ public final class EtcdClient: DiscoverySource, ServiceRegistry, Sendable {
     /// }
     /// ```
     ///
-    /// While such code runs, none of the client's transfers progress (watches and lease keep-alives included):
-    /// keep it short, and never block in it. After ``close()``, code that prefers this executor runs on the
-    /// global concurrent executor.
+    /// While such code runs, none of the client's transfers progress (watches and lease keep-alives included), nor
+    /// those of the other clients sharing its ``Configuration/ioThread``: keep it short, and never block in it. Once
+    /// the thread has exited (after ``close()``, or after `HTTPIOThread.shutdown()` for a shared thread), code that
+    /// prefers this executor runs on the global concurrent executor.
     public var taskExecutor: any TaskExecutor { self.transport.http.taskExecutor }
 
     /// The endpoint requests go to now.

@@ -39,7 +39,8 @@ final class EtcdTransport: Sendable {
         let http = HTTPClient.Configuration(
             connectTimeout: configuration.connectTimeout,
             requestTimeout: configuration.requestTimeout,
-            tls: configuration.tls
+            tls: configuration.tls,
+            ioThread: configuration.ioThread
         )
         self.http = HTTPClient(configuration: http, logger: logger)
         self.endpoints = endpoints
@@ -53,6 +54,15 @@ final class EtcdTransport: Sendable {
 
     func close() {
         self.http.close()
+    }
+
+    /// The message of the ``EtcdError/Code/closed`` error that replaces `error`: the client was closed, or its
+    /// shared I/O thread (``EtcdClient/Configuration/ioThread``) was shut down.
+    ///
+    /// - Parameter error: An ``HTTPError`` with code ``HTTPError/Code/closed``.
+    /// - Returns: The message.
+    static func closedMessage(_ error: HTTPError) -> String {
+        error.isIOThreadShutDown ? "the client's shared I/O thread was shut down" : "the client is closed"
     }
 
     // MARK: Unary calls
@@ -206,7 +216,7 @@ final class EtcdTransport: Sendable {
                 }
                 throw error
             } catch let error as HTTPError where error.code == .closed {
-                throw EtcdError(.closed, "the client is closed", operation: operation, underlying: error)
+                throw EtcdError(.closed, Self.closedMessage(error), operation: operation, underlying: error)
             } catch let error as HTTPError where error.isConnectionFailure {
                 self.logger.debug(
                     "etcd endpoint failed; moving to the next",

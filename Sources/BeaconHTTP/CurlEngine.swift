@@ -17,13 +17,14 @@ import Musl
 /// sockets libcurl waits on and its timer.
 ///
 /// `@unchecked Sendable` is safe because ``CurlLoop`` keeps the engine in a `Lock` and reaches it only through
-/// `withLock`, so every method runs with that lock held, on the I/O thread or on the thread of a task that submits,
-/// cancels or resumes a transfer; the engine never escapes the lock (libcurl's callbacks, which find it through a
-/// context pointer, run inside those methods: socket, timer, header and body callbacks all happen within
-/// `curl_multi_socket_action`, `curl_multi_add_handle`, `curl_multi_remove_handle` and `curl_easy_pause`; the only
-/// other caller is `curl_multi_cleanup` in the loop's `deinit`, when no other thread can reach the engine). No method blocks: libcurl is driven
-/// through `curl_multi_socket_action`, which only does what the sockets allow without waiting (name resolution
-/// runs on libcurl's own resolver threads, see ``CurlLoop/sendsFromCallers``).
+/// `withLock`, so every method runs with that lock held, on the I/O thread (private or shared), on the thread of a
+/// task that submits, cancels or resumes a transfer, or on the thread that closes the client; the engine never
+/// escapes the lock (libcurl's callbacks, which find it through a context pointer, run inside those methods: socket,
+/// timer, header and body callbacks all happen within `curl_multi_socket_action`, `curl_multi_add_handle`,
+/// `curl_multi_remove_handle` and `curl_easy_pause`; the only other caller is `curl_multi_cleanup` in the loop's
+/// `deinit`, when no other thread can reach the engine). No method blocks: libcurl is driven through
+/// `curl_multi_socket_action`, which only does what the sockets allow without waiting (name resolution runs on
+/// libcurl's own resolver threads, see ``CurlLoop/sendsFromCallers``).
 final class CurlEngine: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private let epoll: Int32
@@ -211,22 +212,24 @@ final class CurlEngine: @unchecked Sendable {
     }
 
     /// Fails every transfer with ``HTTPError/Code/closed``: running, queued, and pending submissions.
-    func abortAll() {
+    ///
+    /// - Parameter reason: Why: the client was closed, or its shared I/O thread shut down.
+    func abortAll(_ reason: CloseReason) {
         let submissions = self.pendingSubmissions
         self.pendingSubmissions = []
         for (transfer, completion) in submissions {
             transfer.completion = completion
-            self.complete(transfer, with: HTTPError.closed(target: transfer.target.redacted))
+            self.complete(transfer, with: reason.error(target: transfer.target.redacted))
         }
         let queued = self.hosts.values.flatMap { slots in
             defer { slots.queue = [] }
             return slots.queue
         }
         for transfer in queued {
-            self.complete(transfer, with: HTTPError.closed(target: transfer.target.redacted))
+            self.complete(transfer, with: reason.error(target: transfer.target.redacted))
         }
         for transfer in Array(self.running.values) {
-            self.complete(transfer, with: HTTPError.closed(target: transfer.target.redacted))
+            self.complete(transfer, with: reason.error(target: transfer.target.redacted))
         }
     }
 

@@ -15,6 +15,11 @@ import Musl
 
 /// A client's transfers and the I/O thread that waits for them.
 ///
+/// The loop has its own multi handle, epoll set and wake-up eventfd. Its thread is either private (the client
+/// starts one that runs ``run()``) or shared (a ``SharedCurlThread`` holds the loop's epoll set in its own and calls
+/// ``turnOnSharedThread()`` when the loop has something to do): the loop works the same either way, and each client
+/// keeps its own configuration, connections and limits.
+///
 /// Every use of the multi handle happens inside the ``CurlEngine``'s `Lock`, on whichever thread holds it. A task
 /// that submits a request takes that lock if it is free and lets libcurl send the request at once, on its own
 /// thread, without blocking (libcurl is driven through `curl_multi_socket_action`, which never waits). If the lock
@@ -25,8 +30,8 @@ import Musl
 /// wake-up; the thread is woken only when its sleep must end earlier than it planned, for posted messages, or for
 /// closing.
 ///
-/// The loop is also a task executor (`CurlLoop+TaskExecutor.swift`): tasks that prefer it run on the I/O thread
-/// between turns.
+/// A private loop is also a task executor (`CurlLoop+TaskExecutor.swift`): tasks that prefer it run on the I/O
+/// thread between turns. A shared thread is the executor of all its loops.
 ///
 /// `@unchecked Sendable` is safe because the mutable state lives behind the three `Lock`s (the engine, the
 /// inbox, the job queue) and one atomic (the I/O thread's identity); the file descriptors are immutable after
@@ -39,8 +44,10 @@ final class CurlLoop: @unchecked Sendable {
         var cancellations: [CurlTransfer] = []
         var resumptions: [CurlTransfer] = []
         var closeRequested = false
-        /// Set by the I/O thread when it has taken the close request: nothing is accepted any more.
+        /// Set when the close request was taken: nothing is accepted any more.
         var closed = false
+        /// Why the loop closed (or is asked to): what the transfers it fails are told.
+        var closeReason = CloseReason.clientClosed
 
         /// Whether there is nothing for the I/O thread: a message added now needs a wake-up, while one added to a
         /// non-empty inbox rides on the wake-up that its predecessor sent.
@@ -61,7 +68,8 @@ final class CurlLoop: @unchecked Sendable {
     let runningCount = Atomic<Int>(0)
 
     private let multi: UnsafeMutableRawPointer
-    private let epoll: Int32
+    /// The loop's epoll set: libcurl's sockets and ``wakeUp``. A shared thread waits for it in its own set.
+    let epoll: Int32
     private let wakeUp: Int32
     private let engine: Lock<CurlEngine>
     private let inbox = Lock(Inbox())
@@ -126,7 +134,8 @@ final class CurlLoop: @unchecked Sendable {
             inbox.submissions.append((transfer, completion))
         }
         if !accepted {
-            let error = HTTPError.closed(target: transfer.target.redacted)
+            let reason = self.inbox.withLock { $0.closeReason }
+            let error = reason.error(target: transfer.target.redacted)
             switch completion {
             case .response(let continuation): continuation.resume(throwing: error)
             case .head(let continuation): continuation.resume(throwing: error)
@@ -158,9 +167,37 @@ final class CurlLoop: @unchecked Sendable {
         }
     }
 
-    /// Asks the I/O thread to fail every transfer with ``HTTPError/Code/closed`` and to exit.
+    /// Asks the private I/O thread to fail every transfer with ``HTTPError/Code/closed`` and to exit.
     func requestClose() {
         self.post { $0.closeRequested = true }
+    }
+
+    /// Fails every transfer with ``HTTPError/Code/closed`` now, on the calling thread, and refuses later ones; then
+    /// wakes the loop so that a shared thread lets go of it. For a loop on a shared thread (its client's
+    /// `close()`, or the shared thread's shutdown), and for a loop that a shut-down shared thread never took.
+    /// Doing nothing when the loop is already closed.
+    ///
+    /// It waits for the engine lock, which a thread holds only for a turn's work (never while waiting), so it does
+    /// not block for long; it must not be called with the engine lock held.
+    ///
+    /// - Parameter reason: What the failed transfers are told.
+    func closeNow(_ reason: CloseReason) {
+        let messages = self.inbox.withLock { inbox -> Inbox? in
+            guard !inbox.closed else { return nil }
+            let taken = inbox
+            inbox = Inbox()
+            inbox.closed = true
+            inbox.closeReason = reason
+            return taken
+        }
+        guard let messages else { return }
+        self.engine.withLock { engine in
+            engine.pendingSubmissions += messages.submissions
+            engine.abortAll(reason)
+            engine.isClosed = true
+            self.runningCount.store(0, ordering: .relaxed)
+        }
+        self.wake()
     }
 
     /// Does `action` on the engine and drives libcurl when the engine is free, or else leaves `message` for the
@@ -223,7 +260,7 @@ final class CurlLoop: @unchecked Sendable {
 
     // MARK: The I/O thread
 
-    /// The I/O thread's body: waits and drives libcurl until the client is closed.
+    /// The private I/O thread's body: waits and drives libcurl until the client is closed.
     func run() {
         self.loopThread.store(pthread_self(), ordering: .releasing)
         defer { self.closeJobQueue() }
@@ -232,46 +269,7 @@ final class CurlLoop: @unchecked Sendable {
         var events = [UInt32](repeating: 0, count: capacity)
         var ready = 0
         while true {
-            if ready > 0, sockets[0..<ready].contains(self.wakeUp) {
-                // Drained before the inbox is read: a message posted from now on leaves the eventfd readable.
-                var count: UInt64 = 0
-                _ = read(self.wakeUp, &count, 8)
-            }
-            let messages = self.inbox.withLock { inbox in
-                let taken = inbox
-                inbox.submissions = []
-                inbox.cancellations = []
-                inbox.resumptions = []
-                if inbox.closeRequested {
-                    inbox.closed = true
-                }
-                return taken
-            }
-            let wait = self.engine.withLock { engine -> Int32? in
-                engine.sleepDeadline = nil
-                if messages.closeRequested {
-                    engine.pendingSubmissions += messages.submissions
-                    engine.abortAll()
-                    engine.isClosed = true
-                    self.runningCount.store(0, ordering: .relaxed)
-                    return nil
-                }
-                for index in 0..<ready where sockets[index] != self.wakeUp {
-                    engine.socketReady(sockets[index], events: events[index])
-                }
-                self.deliver(messages, to: engine)
-                engine.drive()
-                let now = MonotonicInstant.now
-                let idleLimit = engine.expireIdleStreams()
-                engine.forgetNewStreamDeadline()
-                var deadline = now.adding(milliseconds: 1000)
-                if let timer = engine.timerDeadline { deadline = min(deadline, timer) }
-                if let idleLimit { deadline = min(deadline, now + idleLimit) }
-                engine.sleepDeadline = deadline
-                self.runningCount.store(engine.runningCount, ordering: .relaxed)
-                return Int32(clamping: now.milliseconds(until: deadline))
-            }
-            guard let wait else { break }
+            guard let wait = self.turn(sockets: sockets, events: events, ready: ready) else { break }
             // Tasks resumed in this turn and preferring this thread run now, outside the engine lock; jobs they
             // queued in turn run in the next turn, which then starts without sleeping.
             let timeout = self.runJobs() ? 0 : wait
@@ -281,6 +279,77 @@ final class CurlLoop: @unchecked Sendable {
                 }
             }
             ready = max(0, Int(count))  // -1 with EINTR: just turn again
+        }
+    }
+
+    /// One turn on a shared thread, which found the loop's epoll set readable or its planned deadline passed: takes
+    /// the ready sockets without waiting, then works as a private thread's turn does.
+    ///
+    /// - Returns: When the loop needs its next turn at the latest, or `nil` once it is closed (the shared thread
+    ///   then lets go of it).
+    func turnOnSharedThread() -> MonotonicInstant? {
+        let capacity = 64
+        var sockets = [Int32](repeating: 0, count: capacity)
+        var events = [UInt32](repeating: 0, count: capacity)
+        let count = sockets.withUnsafeMutableBufferPointer { sockets in
+            events.withUnsafeMutableBufferPointer { events in
+                cbeacon_epoll_wait(self.epoll, sockets.baseAddress!, events.baseAddress!, Int32(capacity), 0)
+            }
+        }
+        guard let wait = self.turn(sockets: sockets, events: events, ready: max(0, Int(count))) else { return nil }
+        return MonotonicInstant.now.adding(milliseconds: Int(wait))
+    }
+
+    /// One turn of the I/O thread: takes the inbox, hands the ready sockets to libcurl, drives it and plans the next
+    /// wake-up.
+    ///
+    /// - Parameters:
+    ///   - sockets: The descriptors `epoll_wait` reported, the first `ready` of them.
+    ///   - events: Their event bits.
+    ///   - ready: How many were reported.
+    /// - Returns: How many milliseconds the thread may sleep, or `nil` once the loop is closed.
+    private func turn(sockets: [Int32], events: [UInt32], ready: Int) -> Int32? {
+        if ready > 0, sockets[0..<ready].contains(self.wakeUp) {
+            // Drained before the inbox is read: a message posted from now on leaves the eventfd readable.
+            var count: UInt64 = 0
+            _ = read(self.wakeUp, &count, 8)
+        }
+        let messages = self.inbox.withLock { inbox in
+            let taken = inbox
+            inbox.submissions = []
+            inbox.cancellations = []
+            inbox.resumptions = []
+            if inbox.closeRequested {
+                inbox.closed = true
+            }
+            return taken
+        }
+        return self.engine.withLock { engine -> Int32? in
+            engine.sleepDeadline = nil
+            if engine.isClosed {
+                return nil  // closed by closeNow(_:)
+            }
+            if messages.closeRequested {
+                engine.pendingSubmissions += messages.submissions
+                engine.abortAll(messages.closeReason)
+                engine.isClosed = true
+                self.runningCount.store(0, ordering: .relaxed)
+                return nil
+            }
+            for index in 0..<ready where sockets[index] != self.wakeUp {
+                engine.socketReady(sockets[index], events: events[index])
+            }
+            self.deliver(messages, to: engine)
+            engine.drive()
+            let now = MonotonicInstant.now
+            let idleLimit = engine.expireIdleStreams()
+            engine.forgetNewStreamDeadline()
+            var deadline = now.adding(milliseconds: 1000)
+            if let timer = engine.timerDeadline { deadline = min(deadline, timer) }
+            if let idleLimit { deadline = min(deadline, now + idleLimit) }
+            engine.sleepDeadline = deadline
+            self.runningCount.store(engine.runningCount, ordering: .relaxed)
+            return Int32(clamping: now.milliseconds(until: deadline))
         }
     }
 
@@ -295,6 +364,25 @@ final class CurlLoop: @unchecked Sendable {
         }
         for transfer in messages.resumptions {
             engine.resume(transfer)
+        }
+    }
+}
+
+/// Why a loop closed: what its failed transfers are told.
+enum CloseReason: Sendable {
+    /// The client was closed (or released).
+    case clientClosed
+    /// The shared I/O thread the client uses was shut down.
+    case ioThreadShutDown
+
+    /// The error of a transfer that the loop fails or refuses for this reason.
+    ///
+    /// - Parameter target: The transfer's redacted URL.
+    /// - Returns: An error with code ``HTTPError/Code/closed``.
+    func error(target: String) -> HTTPError {
+        switch self {
+        case .clientClosed: HTTPError.closed(target: target)
+        case .ioThreadShutDown: HTTPError.ioThreadShutDown(target: target)
         }
     }
 }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+package import Beacon
+
 extension HTTPClient {
     /// Settings of an ``HTTPClient``: timeouts, TLS and connection limits.
     ///
@@ -45,6 +47,14 @@ extension HTTPClient {
         /// The limit of body bytes a stream buffers for a consumer that has not read them yet. When it is reached,
         /// the transfer pauses (nothing is lost) until the consumer catches up. Default: 1 MiB.
         package var streamBufferLimit: Int = 1 << 20
+
+        /// The I/O thread to share with other clients; `nil` (the default) starts a private one for this client,
+        /// stopped by ``HTTPClient/close()``.
+        ///
+        /// On a shared thread the client keeps its own multi handle, so every other setting here stays its own.
+        /// ``HTTPClient/close()`` then takes the client off the thread and leaves the thread to the other clients;
+        /// ``HTTPIOThread/shutdown()`` fails the transfers of every client still on it.
+        package var ioThread: HTTPIOThread? = nil
 
         /// A configuration with every default.
         package init() {}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
 import BeaconLocks
 package import Logging
 import Synchronization
@@ -16,10 +17,12 @@ import Darwin
 
 /// An HTTP/1.1 client over libcurl's multi interface, bridged to async/await.
 ///
-/// Each client runs one dedicated I/O thread (not a task) that waits for every transfer's sockets with `epoll`.
-/// A task sends its request itself when it can (libcurl's socket interface never waits) and is resumed from the
-/// I/O thread when the response arrives, so no call ever blocks the cooperative thread pool, however many
-/// requests and streams are open. Connections are kept alive and reused between requests to the same host.
+/// A client's transfers are waited for by one I/O thread (not a task) that waits for every transfer's sockets with
+/// `epoll`: by default a private thread that the client starts in `init` and stops in ``close()``, or the thread of
+/// the ``HTTPIOThread`` given in ``Configuration/ioThread``, which several clients share. A task sends its request
+/// itself when it can (libcurl's socket interface never waits) and is resumed from the I/O thread when the response
+/// arrives, so no call ever blocks the cooperative thread pool, however many requests and streams are open.
+/// Connections are kept alive and reused between requests to the same host.
 ///
 /// Call ``close()`` when done; `deinit` does it too, as a safety net.
 package final class HTTPClient: Sendable {
@@ -35,19 +38,45 @@ package final class HTTPClient: Sendable {
     /// The most URLs kept in ``targets``; past that the cache starts over.
     private static let targetCacheLimit = 256
 
-    /// The I/O thread, until ``close()`` joins it.
+    /// The private I/O thread, until ``close()`` joins it; always `nil` on a shared thread.
     private let thread: Lock<pthread_t?>
 
-    /// Creates a client and starts its I/O thread.
+    /// The shared thread the client's loop is on, when ``Configuration/ioThread`` is set and was not shut down.
+    private let sharedThread: SharedCurlThread?
+
+    /// Creates a client and starts its private I/O thread, or hands its transfers to the shared thread of
+    /// ``Configuration/ioThread``.
+    ///
+    /// With a shared thread that is shut down, the client is created closed: its requests fail with
+    /// ``HTTPError/Code/closed``.
     ///
     /// - Parameters:
-    ///   - configuration: Timeouts, TLS and connection limits.
+    ///   - configuration: Timeouts, TLS, connection limits, and the shared I/O thread if any.
     ///   - logger: Where the client logs, at debug level only: one line per finished transfer with its method, URL
     ///     (without user information or query), status or error, and duration. Never headers or bodies.
     package init(configuration: HTTPClient.Configuration = .init(), logger: Logger) {
         self.configuration = configuration
-        let loop = CurlLoop(configuration: configuration, logger: logger)
+        // The loop does not keep the shared thread's object: only the application and the clients do, so that
+        // releasing them all stops the thread (the thread keeps the loops it drives).
+        var loopConfiguration = configuration
+        loopConfiguration.ioThread = nil
+        let loop = CurlLoop(configuration: loopConfiguration, logger: logger)
         self.loop = loop
+        if let ioThread = configuration.ioThread {
+            let shared = ioThread.core { SharedCurlThread() }
+            if let shared, shared.attach(loop) {
+                self.sharedThread = shared
+            } else {
+                // No thread will ever run the loop: its transfers fail at once, and code that prefers its executor
+                // runs on the global concurrent executor.
+                loop.closeNow(.ioThreadShutDown)
+                loop.closeJobQueue()
+                self.sharedThread = nil
+            }
+            self.thread = Lock(nil)
+            return
+        }
+        self.sharedThread = nil
         var thread = pthread_t()
         let result = pthread_create(
             &thread,
@@ -152,12 +181,23 @@ package final class HTTPClient: Sendable {
     ///
     /// Code that prefers it (`withTaskExecutorPreference(client.taskExecutor) { ... }`) runs on the I/O thread
     /// between the loop's turns, so a response resumes it without a thread hand-off. While it runs, none of the
-    /// client's transfers progress: it must stay short and never block. After ``close()``, such code runs on the
-    /// global concurrent executor.
-    package var taskExecutor: any TaskExecutor { self.loop }
+    /// transfers on that thread progress (on a shared thread, those of every client that shares it): it must stay
+    /// short and never block. Once the thread has exited (after ``close()`` for a private thread, after
+    /// ``HTTPIOThread/shutdown()`` for a shared one), such code runs on the global concurrent executor.
+    package var taskExecutor: any TaskExecutor {
+        if let sharedThread = self.sharedThread {
+            return sharedThread
+        }
+        return self.loop
+    }
 
     /// Whether the calling code runs on the client's I/O thread. For tests and diagnostics.
-    package var isOnIOThread: Bool { self.loop.isLoopThread }
+    package var isOnIOThread: Bool {
+        if let sharedThread = self.sharedThread {
+            return sharedThread.isLoopThread
+        }
+        return self.loop.isLoopThread
+    }
 
     /// The number of transfers (requests and streams) in libcurl's multi handle, as of its last change; requests
     /// waiting for a connection slot are not counted. For diagnostics and tests.
@@ -165,13 +205,19 @@ package final class HTTPClient: Sendable {
         self.loop.runningCount.load(ordering: .relaxed)
     }
 
-    /// Aborts every transfer, stops the I/O thread and waits for it to exit.
+    /// Aborts every transfer, stops the private I/O thread and waits for it to exit; on a shared thread, takes the
+    /// client off it and leaves it running for the other clients.
     ///
     /// Pending ``execute(_:)`` and ``stream(_:)`` calls, and streams being read, throw ``HTTPError`` with
     /// ``HTTPError/Code/closed``; so do later calls. Calling it again does nothing. It blocks the calling thread
     /// for as long as the I/O thread needs to finish its current turn (normally well under a millisecond). A call
     /// made while another is in progress returns at once.
     package func close() {
+        if self.configuration.ioThread != nil {
+            // Done here, on the calling thread: the shared thread lets go of the loop on its next turn.
+            self.loop.closeNow(.clientClosed)
+            return
+        }
         self.loop.requestClose()
         let thread = self.thread.withLock { thread in
             defer { thread = nil }

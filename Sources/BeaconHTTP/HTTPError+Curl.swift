@@ -32,6 +32,23 @@ extension HTTPError {
         HTTPError(.closed, "the HTTP client was closed", target: target)
     }
 
+    /// The message of ``ioThreadShutDown(target:)``.
+    private static let ioThreadShutDownMessage = "the shared I/O thread (HTTPIOThread) was shut down"
+
+    /// The error for a transfer that shutting down the client's shared I/O thread aborted or refused.
+    ///
+    /// - Parameter target: The redacted URL.
+    /// - Returns: An error with code ``Code/closed``.
+    static func ioThreadShutDown(target: String) -> HTTPError {
+        HTTPError(.closed, Self.ioThreadShutDownMessage, target: target)
+    }
+
+    /// Whether the client's shared I/O thread was shut down (code ``Code/closed``, from
+    /// ``HTTPIOThread/shutdown()``), rather than the client closed.
+    package var isIOThreadShutDown: Bool {
+        self.code == .closed && self.message == Self.ioThreadShutDownMessage
+    }
+
     /// The coarse code of a `CURLcode`.
     private static func code(for curlCode: CURLcode) -> Code {
         switch curlCode {

@@ -10,8 +10,10 @@ extension HTTPClient.Configuration {
     ///   - connectTimeout: How long to wait for a TCP (and TLS) connection.
     ///   - requestTimeout: How long a request may take unless it says otherwise.
     ///   - tls: The TLS settings for `https://` addresses.
-    package init(connectTimeout: Duration, requestTimeout: Duration, tls: ClientTLS) {
+    ///   - ioThread: The I/O thread shared with other clients, or `nil` for a private one.
+    package init(connectTimeout: Duration, requestTimeout: Duration, tls: ClientTLS, ioThread: HTTPIOThread? = nil) {
         self.init()
+        self.ioThread = ioThread
         self.connectTimeout = connectTimeout
         self.requestTimeout = requestTimeout
         self.tls.caBundlePath = tls.caBundlePath

@@ -79,4 +79,23 @@ struct ConsulGuideTests {
         #expect(read.meta.knownLeader && read.meta.index > 0)
         try await consul.delete(prefix: prefix)
     }
+
+    @Test("threading: two Consul clients share one HTTPIOThread")
+    func sharingAnIOThread() async throws {
+        let agent = try TestServers.value("BEACON_CONSUL_ENDPOINT")
+        let prefix = TestServers.uniquePrefix("consul-guide-io-thread")
+
+        let ioThread = HTTPIOThread()
+        defer { ioThread.shutdown() }  // runs last: after the clients' close()
+
+        let local = try ConsulClient(configuration: .init(agents: [agent], ioThread: ioThread))
+        defer { local.close() }
+        let remote = try ConsulClient(configuration: .init(agents: [agent], datacenter: "dc1", ioThread: ioThread))
+        defer { remote.close() }
+
+        try await local.put("\(prefix)db/main/endpoint", "10.0.0.5:5432")
+        #expect(try await remote.get("\(prefix)db/main/endpoint")?.string == "10.0.0.5:5432")
+        #expect(ioThread.runningThreadCount == 1)
+        try await local.delete(prefix: prefix)
+    }
 }

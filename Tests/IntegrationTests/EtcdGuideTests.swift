@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
+import BeaconConsul
 import BeaconEtcd
 import Foundation
 import Logging
@@ -98,5 +99,33 @@ struct EtcdGuideTests {
         }
         #expect(endpoints == [Endpoint(host: "10.0.0.5", port: 5432), Endpoint(host: "10.0.0.11", port: 11211)])
         try await etcd.delete(prefix: prefix)
+    }
+
+    @Test("sharing one I/O thread between clients: two etcd clients and a Consul client on one HTTPIOThread")
+    func sharingAnIOThread() async throws {
+        let endpoint = try TestServers.value("BEACON_ETCD_ENDPOINT")
+        let agent = try TestServers.value("BEACON_CONSUL_ENDPOINT")
+        let prefix = TestServers.uniquePrefix("guide-io-thread")
+
+        let ioThread = HTTPIOThread()
+        defer { ioThread.shutdown() }  // runs last: after the clients' close()
+
+        var configuration = EtcdClient.Configuration(endpoints: [endpoint])
+        configuration.ioThread = ioThread
+        let orders = try EtcdClient(configuration: configuration, logger: self.logger)
+        defer { orders.close() }
+        configuration.endpoints = [endpoint]
+        let billing = try EtcdClient(configuration: configuration, logger: self.logger)
+        defer { billing.close() }
+        let consul = try ConsulClient(configuration: .init(agents: [agent], ioThread: ioThread))
+        defer { consul.close() }
+
+        try await orders.put("\(prefix)db/main/endpoint", "10.0.0.5:5432")
+        #expect(try await billing.get("\(prefix)db/main/endpoint")?.string == "10.0.0.5:5432")
+        try await consul.put("\(prefix)db/main/endpoint", "10.0.0.6:5432")
+        #expect(try await consul.get("\(prefix)db/main/endpoint")?.string == "10.0.0.6:5432")
+        #expect(ioThread.runningThreadCount == 1)
+        #expect(try await orders.delete(prefix: prefix) == 1)
+        try await consul.delete(prefix: prefix)
     }
 }

@@ -40,6 +40,14 @@ func report(_ name: String, _ latencies: [Int64], elapsed: Duration) -> (p50: Do
 let etcd = try EtcdClient(configuration: .init(endpoints: [endpoint]))
 try await etcd.put(key, "10.0.0.5:5432")
 
+// The opt-in "shared" side (ETCD_BENCHMARK_SIDES=floor,pool,shared): a client on an HTTPIOThread that a second
+// client, with an idle watch open, shares.
+let ioThread = HTTPIOThread()
+var sharedConfiguration = EtcdClient.Configuration(endpoints: [endpoint])
+sharedConfiguration.ioThread = ioThread
+let sharedEtcd = try EtcdClient(configuration: sharedConfiguration)
+let neighbour = try EtcdClient(configuration: sharedConfiguration)
+
 // 1. The C floor and EtcdClient.get (from the concurrency pool, and on the client's task executor), in alternating
 // rounds of 500 sequential requests each, so that a change of load on this shared machine during the run weighs on
 // every side alike. Each side keeps its connection alive across rounds; all warm up first.
@@ -102,8 +110,12 @@ func compare(_ etcd: EtcdClient, _ baseline: OpaquePointer) async throws -> [Sid
     var floor = Side("C libcurl range loop (floor)")
     var pool = Side("EtcdClient.get from the concurrency pool")
     var executor = Side("EtcdClient.get on etcd.taskExecutor")
-    // ETCD_BENCHMARK_SIDES=executor (or floor, pool, comma-separated) runs only those sides, for a profiler.
+    var shared = Side("EtcdClient.get from the pool, on a shared HTTPIOThread")
+    // ETCD_BENCHMARK_SIDES=executor (or floor, pool, shared, comma-separated) runs only those sides, for a profiler.
     let sides = ProcessInfo.processInfo.environment["ETCD_BENCHMARK_SIDES"] ?? "floor,pool,executor"
+    if sides.contains("shared") {
+        _ = try await clientRound(sharedEtcd, 500)
+    }
     for _ in 0..<rounds {
         if sides.contains("floor") {
             await floor.measure { baselineRound(baseline, 500) }
@@ -116,12 +128,29 @@ func compare(_ etcd: EtcdClient, _ baseline: OpaquePointer) async throws -> [Sid
                 try await withTaskExecutorPreference(etcd.taskExecutor) { try await clientRound(etcd, 500) }
             }
         }
+        if sides.contains("shared") {
+            try await shared.measure { try await clientRound(sharedEtcd, 500) }
+        }
     }
-    return [floor, pool, executor]
+    return [floor, pool, executor, shared]
 }
 
+/// Opens a watch and takes its first snapshot; its stream then stays open, idle, for as long as the iterator lives.
+@concurrent
+func openIdleWatch(_ etcd: EtcdClient) async throws -> DiscoveryWatch.AsyncIterator {
+    var iterator = etcd.watch(prefix: "/beacon-benchmarks/neighbour/").makeAsyncIterator()
+    _ = try await iterator.next()
+    return iterator
+}
+
+// The neighbour's watch stream stays open (and idle) on the shared thread while the sides run.
+let neighbourWatch = try await openIdleWatch(neighbour)
 let sides = try await compare(etcd, baseline).filter { !$0.latencies.isEmpty }
+withExtendedLifetime(neighbourWatch) {}
 curl_baseline_close(baseline)
+sharedEtcd.close()
+neighbour.close()
+ioThread.shutdown()
 
 var floor: (p50: Double, p99: Double, rate: Double)?
 for side in sides {

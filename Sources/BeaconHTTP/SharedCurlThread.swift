@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Beacon
+import BeaconLocks
+import CBeaconCurl
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#else
+#error("unsupported platform: BeaconHTTP waits on libcurl's sockets with epoll and eventfd, which only Linux has")
+#endif
+
+/// The thread of an ``HTTPIOThread``: one I/O thread for the loops of several clients.
+///
+/// Sharing means one thread driving several multi handles, not one multi handle for several clients: each client
+/// keeps its ``CurlLoop`` (multi handle, engine lock, epoll set, wake-up eventfd), so its timeouts, TLS settings,
+/// per-host connection limit and idle connections stay its own, and its tasks still send their requests themselves
+/// whenever its engine is free. The thread holds each loop's epoll set in its own (an epoll set is readable when one
+/// of its descriptors is, and a socket added to it from another thread reaches a wait already in progress), plus
+/// its own eventfd for new loops, tasks that prefer the thread, and shutdown. When a loop's set is readable or the
+/// moment the loop asked for has come, the thread gives that loop one turn; it then sleeps until the earliest
+/// moment any loop asked for.
+///
+/// A loop leaves the thread when its client is closed (``CurlLoop/closeNow(_:)`` wakes the loop, whose next turn
+/// reports it closed) or when the thread shuts down (which closes every loop left).
+///
+/// `@unchecked Sendable` is safe because the mutable state shared between threads lives behind the two `Lock`s
+/// (the inbox, the job queue) and the atomics; the loops the thread drives are the thread's own local state; the
+/// epoll and eventfd descriptors are immutable after `init` and closed in `deinit`, when no thread holds the object
+/// any more (the thread itself holds it while it runs).
+final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
+    /// Messages for the thread, taken all at once on each turn.
+    private struct Inbox {
+        var attachments: [CurlLoop] = []
+        var shutdownRequested = false
+        /// Set by the thread when it took the shutdown request: no loop is taken any more.
+        var closed = false
+    }
+
+    private let epoll: Int32
+    private let wakeUp: Int32
+    private let inbox = Lock(Inbox())
+    /// The thread, until ``shutdown()`` joins it.
+    private let thread = Lock<pthread_t?>(nil)
+    /// Whether the thread runs.
+    private let running = Atomic<Bool>(false)
+
+    /// Jobs of tasks that prefer this thread (see ``IOThreadExecutor``).
+    let jobs = Lock(JobQueue())
+
+    /// The thread's `pthread_self()`, set when ``run()`` starts (0 before).
+    let loopThread = Atomic<UInt>(0)
+
+    /// Creates the epoll set and the eventfd and starts the thread.
+    init() {
+        let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        precondition(epoll >= 0, "epoll_create1 failed with errno \(errno)")
+        let wakeUp = cbeacon_eventfd()
+        precondition(wakeUp >= 0, "eventfd failed with errno \(errno)")
+        precondition(cbeacon_epoll_control(epoll, EPOLL_CTL_ADD, wakeUp, EPOLLIN.rawValue) == 0)
+        self.epoll = epoll
+        self.wakeUp = wakeUp
+        self.running.store(true, ordering: .relaxed)
+        var thread = pthread_t()
+        let result = pthread_create(
+            &thread,
+            nil,
+            { context in
+                Unmanaged<SharedCurlThread>.fromOpaque(context!).takeRetainedValue().run()
+                return nil
+            },
+            Unmanaged.passRetained(self).toOpaque()
+        )
+        precondition(result == 0, "pthread_create failed with error \(result)")
+        self.thread.withLock { $0 = thread }
+    }
+
+    deinit {
+        close(self.wakeUp)
+        close(self.epoll)
+    }
+
+    // MARK: Any thread
+
+    /// Hands a client's loop to the thread, which drives it from its next turn on.
+    ///
+    /// - Parameter loop: A new loop.
+    /// - Returns: `false` when the thread is shut down (the loop was not taken).
+    func attach(_ loop: CurlLoop) -> Bool {
+        let outcome = self.inbox.withLock { inbox -> (accepted: Bool, wake: Bool) in
+            guard !inbox.closed, !inbox.shutdownRequested else { return (false, false) }
+            inbox.attachments.append(loop)
+            return (true, inbox.attachments.count == 1)
+        }
+        if outcome.wake {
+            self.wake()
+        }
+        return outcome.accepted
+    }
+
+    func shutdown() {
+        let wake = self.inbox.withLock { inbox -> Bool in
+            defer { inbox.shutdownRequested = true }
+            return !inbox.shutdownRequested
+        }
+        if wake {
+            self.wake()
+        }
+        let thread = self.thread.withLock { thread in
+            defer { thread = nil }
+            return thread
+        }
+        guard let thread else { return }
+        if pthread_equal(thread, pthread_self()) != 0 {
+            pthread_detach(thread)
+        } else {
+            pthread_join(thread, nil)
+        }
+    }
+
+    var runningThreadCount: Int {
+        self.running.load(ordering: .acquiring) ? 1 : 0
+    }
+
+    /// Ends the thread's `epoll_wait` (now, or at once if it is not waiting).
+    func wake() {
+        var one: UInt64 = 1
+        _ = write(self.wakeUp, &one, 8)
+    }
+
+    // MARK: The thread
+
+    /// A loop the thread drives, and when it needs its next turn at the latest.
+    private struct Driven {
+        let loop: CurlLoop
+        var deadline: MonotonicInstant
+    }
+
+    /// The thread's body: turns the loops that have work until ``shutdown()``, then closes the loops left.
+    private func run() {
+        self.loopThread.store(pthread_self(), ordering: .releasing)
+        defer {
+            self.closeJobQueue()
+            self.running.store(false, ordering: .releasing)
+        }
+        var loops: [Int32: Driven] = [:]
+        let capacity = 64
+        var descriptors = [Int32](repeating: 0, count: capacity)
+        var events = [UInt32](repeating: 0, count: capacity)
+        var ready = 0
+        while true {
+            if ready > 0, descriptors[0..<ready].contains(self.wakeUp) {
+                // Drained before the inbox is read: a message posted from now on leaves the eventfd readable.
+                var count: UInt64 = 0
+                _ = read(self.wakeUp, &count, 8)
+            }
+            let messages = self.inbox.withLock { inbox in
+                let taken = inbox
+                inbox.attachments = []
+                if inbox.shutdownRequested {
+                    inbox.closed = true
+                }
+                return taken
+            }
+            for loop in messages.attachments {
+                _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_ADD, loop.epoll, EPOLLIN.rawValue)
+                loops[loop.epoll] = Driven(loop: loop, deadline: .origin)
+            }
+            if messages.shutdownRequested {
+                for driven in loops.values {
+                    _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_DEL, driven.loop.epoll, 0)
+                    driven.loop.closeNow(.ioThreadShutDown)
+                }
+                break
+            }
+            for index in 0..<ready where descriptors[index] != self.wakeUp {
+                loops[descriptors[index]]?.deadline = .origin
+            }
+            let now = MonotonicInstant.now
+            var deadline = now.adding(milliseconds: 1000)
+            for descriptor in Array(loops.keys) {
+                guard var driven = loops[descriptor] else { continue }
+                if !(now < driven.deadline) {
+                    guard let next = driven.loop.turnOnSharedThread() else {
+                        // Closed by its client: the loop leaves the thread.
+                        _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_DEL, descriptor, 0)
+                        loops[descriptor] = nil
+                        continue
+                    }
+                    driven.deadline = next
+                    loops[descriptor] = driven
+                }
+                deadline = min(deadline, driven.deadline)
+            }
+            // Tasks resumed in this turn and preferring this thread run now, outside the loops' engine locks; jobs
+            // they queued in turn run in the next turn, which then starts without sleeping.
+            let timeout = self.runJobs() ? 0 : Int32(clamping: MonotonicInstant.now.milliseconds(until: deadline))
+            let count = descriptors.withUnsafeMutableBufferPointer { descriptors in
+                events.withUnsafeMutableBufferPointer { events in
+                    cbeacon_epoll_wait(
+                        self.epoll,
+                        descriptors.baseAddress!,
+                        events.baseAddress!,
+                        Int32(capacity),
+                        timeout
+                    )
+                }
+            }
+            ready = max(0, Int(count))  // -1 with EINTR: just turn again
+        }
+    }
+}
+
+/// The shared thread as a task executor: tasks that prefer it run on it between turns (see ``IOThreadExecutor``).
+extension SharedCurlThread: IOThreadExecutor {}
