@@ -57,7 +57,7 @@ let package = Package(
             swiftSettings: threadSanitizerSettings
         ),
         .target(
-            // C that Swift cannot write: ThreadSanitizer's lock annotations and the machine stack's address.
+            // C that Swift cannot write: ThreadSanitizer's lock annotations, the machine stack's address, thread names.
             name: "CBeaconSupport"
         ),
 
@@ -67,6 +67,7 @@ let package = Package(
             name: "Beacon",
             dependencies: [
                 "BeaconLocks",
+                "CBeaconSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams", condition: .when(traits: ["YAML"])),
             ]

@@ -305,7 +305,7 @@ final class ZooKeeperSession: Sendable {
         )
         // Closing joins the handle's threads, and this runs on one of them: close on a thread of its own.
         let old = replaced.old
-        if !DetachedThread.start({ zookeeper_close(old.pointer) }) {
+        if !DetachedThread.start(name: "beacon-zk-close", { zookeeper_close(old.pointer) }) {
             self.logger.error("no thread could be started to close the expired ZooKeeper handle; it is left open")
         }
         for waiter in replaced.waiters { waiter.resume() }
@@ -336,7 +336,7 @@ final class ZooKeeperSession: Sendable {
         for subscriber in closing.subscribers { PathWatchers.deliver(.sessionRenewed, to: subscriber) }
         if let handle = closing.handle {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let started = DetachedThread.start {
+                let started = DetachedThread.start(name: "beacon-zk-close") {
                     zookeeper_close(handle.pointer)
                     continuation.resume()
                 }
