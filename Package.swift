@@ -462,6 +462,24 @@ let package = Package(
             dependencies: ["BeaconLocks"],
             path: "Tests/LoopbackServer"
         ),
+        .executableTarget(
+            // The thread census: starts, uses and shuts down every kind of client and pool in a process of its own and
+            // checks that the process's thread count is back where it started. Not a product: IntegrationTests'
+            // ThreadCensusTests runs it from the build directory (Documentation/Threading.md).
+            name: "ThreadCensus",
+            dependencies: [
+                "Beacon",
+                "BeaconCache",
+                "BeaconConsul",
+                "BeaconEtcd",
+                "BeaconHTTP",
+                "BeaconMemcached",
+                "BeaconPostgres",
+                "BeaconZooKeeper",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/ThreadCensus"
+        ),
         .target(
             // Checks that a Service's run() lasts until graceful shutdown or cancellation; shared by the test targets.
             name: "ServiceRunChecks",
