@@ -475,6 +475,7 @@ let package = Package(
                 "BeaconHTTP",
                 "BeaconMemcached",
                 "BeaconPostgres",
+                "BeaconRegister",
                 "BeaconZooKeeper",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -7,6 +7,7 @@ import BeaconEtcd
 import BeaconHTTP
 import BeaconMemcached
 import BeaconPostgres
+import BeaconRegister
 import BeaconZooKeeper
 import ServiceLifecycle
 
@@ -55,6 +56,7 @@ struct ThreadCensus {
         try await RegistryCensus.run(environment, baseline: before)
         try await CacheCensus.run(baseline: before)
         try await HTTPCensus.run(environment, baseline: before)
+        try await RegisterCensus.run(environment, baseline: before)
 
         // Everything is shut down: wait for the threads to exit. Generous, for a loaded machine or a sanitizer build;
         // it returns as soon as the count is back.
