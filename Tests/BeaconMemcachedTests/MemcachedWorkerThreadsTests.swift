@@ -90,6 +90,25 @@ struct MemcachedWorkerThreadsTests {
         #expect(dynamic.workerThreads == nil)
     }
 
+    @Test("a dynamic pool given the application's group uses it for every pool and leaves it open")
+    func dynamicPoolWithSharedGroup() async throws {
+        let shared = MemcachedWorkerThreads(count: 2)
+        defer { shared.close() }
+        let dynamic = DynamicMemcachedPool(
+            source: StaticSource(),
+            servers: .prefix(Self.prefix),
+            configuration: .init(pool: .init(workerThreads: shared)),
+            logger: Self.logger
+        )
+        try dynamic.update(servers: [Endpoint(host: "10.0.0.1", port: 11211)])
+        #expect(dynamic.currentPool?.workerThreads === shared)
+        try dynamic.update(servers: [Endpoint(host: "10.0.0.2", port: 11211)])
+        #expect(dynamic.currentPool?.workerThreads === shared)
+        #expect(dynamic.workerThreads === shared)
+        dynamic.close()
+        #expect(!shared.isClosed)
+    }
+
     @Test("operations queued on an old pool still run after a rebuild")
     func queuedOnOldPoolRun() async throws {
         let dynamic = DynamicMemcachedPool(
