@@ -74,6 +74,15 @@ enum MemcachedCensus {
             )
         }
 
+        // Pools dropped without close(): their threads stop all the same.
+        do {
+            let dropped = try MemcachedPool(servers: servers, configuration: .init(maxConnections: 2))
+            _ = try await dropped.get("thread-census")
+            let droppedDynamic = DynamicMemcachedPool(source: source, servers: .key("/thread-census/memcached"))
+            try droppedDynamic.update(servers: servers)
+            _ = try await droppedDynamic.get("thread-census")
+        }
+
         // The dynamic pool's run() has ended: its threads stop. Then the other pools and the shared group.
         pool.close()
         first.close()

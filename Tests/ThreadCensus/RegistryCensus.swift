@@ -58,6 +58,13 @@ enum RegistryCensus {
             await registration.cancel()
         }
         await zookeeper.close()
+
+        // A client dropped without close() or run(): its session ends, and its threads stop, all the same.
+        do {
+            let dropped = try ZooKeeperClient(configuration: zookeeperConfiguration)
+            _ = try await dropped.get("/thread-census/zookeeper/key")
+            print("zookeeper, a client to be dropped: \(Threads.current().added(since: baseline))")
+        }
     }
 
     /// Reads a watch's first snapshot, then ends the watch.
