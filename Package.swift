@@ -57,7 +57,7 @@ let package = Package(
             swiftSettings: threadSanitizerSettings
         ),
         .target(
-            // C that Swift cannot write: ThreadSanitizer's lock annotations and the machine stack's address.
+            // C that Swift cannot write: ThreadSanitizer's lock annotations, the machine stack's address, thread names.
             name: "CBeaconSupport"
         ),
 
@@ -67,6 +67,7 @@ let package = Package(
             name: "Beacon",
             dependencies: [
                 "BeaconLocks",
+                "CBeaconSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams", condition: .when(traits: ["YAML"])),
             ]
@@ -462,6 +463,25 @@ let package = Package(
             name: "LoopbackServer",
             dependencies: ["BeaconLocks"],
             path: "Tests/LoopbackServer"
+        ),
+        .executableTarget(
+            // The thread census: starts, uses and shuts down every kind of client and pool in a process of its own and
+            // checks that the process's thread count is back where it started. Not a product: IntegrationTests'
+            // ThreadCensusTests runs it from the build directory (Documentation/Threading.md).
+            name: "ThreadCensus",
+            dependencies: [
+                "Beacon",
+                "BeaconCache",
+                "BeaconConsul",
+                "BeaconEtcd",
+                "BeaconHTTP",
+                "BeaconMemcached",
+                "BeaconPostgres",
+                "BeaconRegister",
+                "BeaconZooKeeper",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/ThreadCensus"
         ),
         .target(
             // Checks that a Service's run() lasts until graceful shutdown or cancellation; shared by the test targets.

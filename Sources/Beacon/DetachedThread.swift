@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import CBeaconSupport
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -16,9 +18,11 @@ package enum DetachedThread {
     /// The work, kept alive for the thread until it starts. Not `Sendable`: it is handed over once, through
     /// `pthread_create`, and only the new thread uses it from then on.
     private final class Body {
+        let name: String?
         let run: () -> Void
 
-        init(_ run: @escaping () -> Void) {
+        init(name: String?, _ run: @escaping () -> Void) {
+            self.name = name
             self.run = run
         }
     }
@@ -26,10 +30,16 @@ package enum DetachedThread {
     /// Starts a thread that runs `body` and ends.
     ///
     /// - Parameters:
+    ///   - name: The thread's name, as `/proc/self/task/*/comm` and debuggers show it (see ``nameCurrentThread(_:)``),
+    ///     or `nil` to keep the process's name.
     ///   - stackSize: The thread's stack size in bytes, or `nil` for the system's default.
     ///   - body: The thread's work, handed over to it.
     /// - Returns: `false` when no thread could be started (`body` is then released without running).
-    package static func start(stackSize: Int? = nil, _ body: sending @escaping () -> Void) -> Bool {
+    package static func start(
+        name: String? = nil,
+        stackSize: Int? = nil,
+        _ body: sending @escaping () -> Void
+    ) -> Bool {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
@@ -37,7 +47,7 @@ package enum DetachedThread {
             pthread_attr_setstacksize(&attributes, stackSize)
         }
         pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-        let context = Unmanaged.passRetained(Body(body))
+        let context = Unmanaged.passRetained(Body(name: name, body))
         #if canImport(Darwin)
         var thread: pthread_t?
         #else
@@ -59,10 +69,22 @@ package enum DetachedThread {
         return true
     }
 
-    /// The thread's entry: takes the body that ``start(stackSize:_:)`` retained and runs it. (Taking an optional
+    /// The thread's entry: takes the body that ``start(name:stackSize:_:)`` retained and runs it. (Taking an optional
     /// pointer lets one closure fit both the Glibc and the Darwin signature of `pthread_create`.)
     private static func enter(_ context: UnsafeMutableRawPointer?) {
         guard let context else { return }
-        Unmanaged<Body>.fromOpaque(context).takeRetainedValue().run()
+        let body = Unmanaged<Body>.fromOpaque(context).takeRetainedValue()
+        if let name = body.name { Self.nameCurrentThread(name) }
+        body.run()
+    }
+
+    /// Names the calling thread, so that `/proc/self/task/*/comm`, `top -H` and debuggers tell Beacon's threads apart.
+    ///
+    /// Every Beacon thread has a name starting with `beacon-`. Linux keeps at most 15 bytes of it and refuses a longer
+    /// one, which then leaves the thread with the process's name.
+    ///
+    /// - Parameter name: The name, at most 15 bytes.
+    package static func nameCurrentThread(_ name: String) {
+        _ = cbeacon_set_thread_name(name)
     }
 }

@@ -13,6 +13,12 @@ public import ServiceLifecycle
 /// current pool. The new pool is swapped in atomically: operations that already hold a connection of the old pool
 /// finish on it, and the old pool frees its handles when the last of them ends.
 ///
+/// Every pool the dynamic pool builds runs its `async` operations on the same worker threads, so a rebuild starts no
+/// thread: a group of ``MemcachedPool/Configuration/maxConnections`` threads, started with the first pool and stopped
+/// when the dynamic pool is closed (when ``run()`` ends), after the operations already queued (an old pool's too)
+/// have run. With ``MemcachedPool/Configuration/workerThreads`` set, the pools use that group instead, and the
+/// application closes it.
+///
 /// The list is at a key, under a prefix, or the instances of a registered service (`.service("memcached")`), read and
 /// followed through the registry on any registry: etcd, ZooKeeper, Consul or a `StaticSource`.
 ///
@@ -32,6 +38,8 @@ public import ServiceLifecycle
 public final class DynamicMemcachedPool: MemcachedClient, Service {
     private struct State {
         var pool: MemcachedPool?
+        /// The worker threads of every pool built, when the configuration names none; started with the first pool.
+        var workers: MemcachedWorkerThreads?
         var generation = 0
         var closed = false
         var running = false
@@ -88,6 +96,12 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
         }
         self.configuration = configuration
         self.logger = logger
+    }
+
+    deinit {
+        // A dynamic pool dropped without close() or the end of run(): its pools release themselves as they go; the
+        // worker threads it started stop once the jobs already queued have run.
+        self.state.withLock { $0.workers }?.close()
     }
 
     /// The pool in use now, or `nil` before the first server list.
@@ -212,9 +226,14 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
             self.noteUpdate()
             return false
         }
+        guard let configuration = self.generationConfiguration() else {
+            // Closed: no pool is built any more.
+            self.noteUpdate()
+            return false
+        }
         let fresh: MemcachedPool
         do {
-            fresh = try MemcachedPool(servers: servers, configuration: self.configuration.pool, logger: self.logger)
+            fresh = try MemcachedPool(servers: servers, configuration: configuration, logger: self.logger)
         } catch {
             self.noteUpdate()
             throw error
@@ -244,6 +263,33 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
         return swapped
     }
 
+    /// The configuration of the next pool: the configured one, whose pools share the dynamic pool's worker threads
+    /// (started here the first time) unless it names a group of its own. `nil` once the dynamic pool is closed.
+    private func generationConfiguration() -> MemcachedPool.Configuration? {
+        var configuration = self.configuration.pool
+        let shared = configuration.workerThreads
+        let workers = self.state.withLock { state -> MemcachedWorkerThreads? in
+            guard !state.closed else { return nil }
+            if let shared { return shared }
+            if let workers = state.workers { return workers }
+            let workers = MemcachedWorkerThreads(count: configuration.maxConnections)
+            state.workers = workers
+            return workers
+        }
+        guard let workers else { return nil }
+        configuration.workerThreads = workers
+        return configuration
+    }
+
+    /// The worker threads the pools run their `async` operations on: the configured group, or the one the dynamic
+    /// pool started with its first pool; `nil` before the first pool (or after ``close()`` for the dynamic pool's own).
+    package var workerThreads: MemcachedWorkerThreads? {
+        self.state.withLock { state in
+            guard state.pool != nil || state.workers != nil else { return nil }
+            return state.workers ?? self.configuration.pool.workerThreads
+        }
+    }
+
     private func noteUpdate() {
         self.updates.signal()
     }
@@ -256,14 +302,20 @@ public final class DynamicMemcachedPool: MemcachedClient, Service {
     }
 
     /// Closes the pool now and ends ``run()`` if it runs: new operations throw ``MemcachedError/Code/closed``, those
-    /// already running finish first, and then the connections are freed. Synchronous and idempotent; it does not wait.
+    /// already running finish first, and then the connections are freed and the dynamic pool's worker threads stop.
+    /// Synchronous and idempotent; it does not wait.
     public func close() {
-        let pool = self.state.withLock { state in
+        let (pool, workers) = self.state.withLock { state in
             state.closed = true
-            defer { state.pool = nil }
-            return state.pool
+            defer {
+                state.pool = nil
+                state.workers = nil
+            }
+            return (state.pool, state.workers)
         }
         pool?.close()
+        // The jobs already queued (operations of this pool or of an older one) run before the threads exit.
+        workers?.close()
         self.closing.signal()
     }
 

@@ -52,12 +52,18 @@ extension MemcachedPool {
         /// change which server a key maps to. It counts in the 250 bytes memcached takes in a key: with a prefix of
         /// `n` bytes, keys have at most `250 - n` (see ``MemcachedError/Code/invalidKey``). Default: `nil`.
         public var keyPrefix: String?
-        /// The most connections (libmemcached handles) per pool; also the number of threads that run the async API.
-        /// Default: 4.
+        /// The most connections (libmemcached handles) per pool; also the number of worker threads the pool starts
+        /// for the `async` API when ``workerThreads`` is `nil`. Default: 4.
         public var maxConnections: Int
         /// How long an operation waits for a free connection before it throws ``MemcachedError/Code/poolExhausted``.
         /// Default: 1 second.
         public var acquireTimeout: Duration
+        /// The threads that run the `async` API, shared with other pools, or `nil` (the default) for threads of the
+        /// pool's own: ``maxConnections`` of them, started with the pool and stopped when it is closed. A shared group
+        /// belongs to whoever made it: pools never close it (see ``MemcachedWorkerThreads``). A
+        /// ``DynamicMemcachedPool`` with `nil` here makes one group of ``maxConnections`` threads for all the pools it
+        /// builds.
+        public var workerThreads: MemcachedWorkerThreads?
 
         /// Creates a configuration; every parameter has the default documented on its property.
         ///
@@ -76,6 +82,7 @@ extension MemcachedPool {
         ///   - keyPrefix: A prefix for every key on the wire.
         ///   - maxConnections: The most connections per pool.
         ///   - acquireTimeout: How long to wait for a free connection.
+        ///   - workerThreads: Worker threads shared with other pools, or `nil` for the pool's own.
         public init(
             distribution: MemcachedDistribution = .consistent,
             libketamaCompatible: Bool = false,
@@ -90,7 +97,8 @@ extension MemcachedPool {
             removeFailedServers: Bool = false,
             keyPrefix: String? = nil,
             maxConnections: Int = 4,
-            acquireTimeout: Duration = .seconds(1)
+            acquireTimeout: Duration = .seconds(1),
+            workerThreads: MemcachedWorkerThreads? = nil
         ) {
             self.distribution = distribution
             self.libketamaCompatible = libketamaCompatible
@@ -106,6 +114,7 @@ extension MemcachedPool {
             self.keyPrefix = keyPrefix
             self.maxConnections = maxConnections
             self.acquireTimeout = acquireTimeout
+            self.workerThreads = workerThreads
         }
     }
 }

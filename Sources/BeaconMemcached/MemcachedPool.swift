@@ -9,7 +9,9 @@ public import Logging
 ///
 /// Up to ``Configuration/maxConnections`` libmemcached handles are created as needed; each is used by one
 /// caller at a time (see ``MemcachedConnection``). The operations of ``MemcachedClient`` are available in two
-/// forms: blocking, through ``withBlockingConnection(_:)``, and `async`, run on the pool's own threads.
+/// forms: blocking, through ``withBlockingConnection(_:)``, and `async`, run on worker threads: the pool's own
+/// (``Configuration/maxConnections`` of them, stopped by ``close()``), or a ``MemcachedWorkerThreads`` group the
+/// application shares among pools (``Configuration/workerThreads``).
 ///
 /// ```swift
 /// let pool = try MemcachedPool(servers: servers, logger: logger)
@@ -41,7 +43,10 @@ public final class MemcachedPool: MemcachedClient {
     let breakers: MemcachedBreakers
     /// The keys the connections send; see ``MemcachedError/Code/invalidKey``.
     private let keyRules: MemcachedKeyRules
-    private let workers: MemcachedWorkers
+    /// The threads that run the `async` API.
+    private let workers: MemcachedWorkerThreads
+    /// Whether the pool started ``workers`` itself, and so stops them when it releases its handles.
+    private let ownsWorkers: Bool
     private let logger: Logger
     private let acquireTimeout: Duration
     /// ``acquireTimeout`` as `memcached_pool_fetch` takes it, converted once.
@@ -89,7 +94,13 @@ public final class MemcachedPool: MemcachedClient {
             binaryProtocol: configuration.binaryProtocol,
             keyPrefix: configuration.keyPrefix
         )
-        self.workers = MemcachedWorkers(count: configuration.maxConnections)
+        if let shared = configuration.workerThreads {
+            self.workers = shared
+            self.ownsWorkers = false
+        } else {
+            self.workers = MemcachedWorkerThreads(count: configuration.maxConnections)
+            self.ownsWorkers = true
+        }
         self.logger = logger
         self.acquireTimeout = configuration.acquireTimeout
         self.acquireTimespec = timespec(
@@ -114,6 +125,9 @@ public final class MemcachedPool: MemcachedClient {
         if release { self.releaseHandles() }
     }
 
+    /// The threads the `async` API runs on: the pool's own, or the shared ``Configuration/workerThreads``.
+    package var workerThreads: MemcachedWorkerThreads { self.workers }
+
     /// `true` once ``close()`` was called: new operations throw ``MemcachedError/Code/closed``.
     public var isClosed: Bool { self.state.withLock { $0.closed } }
 
@@ -121,7 +135,8 @@ public final class MemcachedPool: MemcachedClient {
     package var isReleased: Bool { self.state.withLock { $0.released } }
 
     /// Refuses new operations, lets those already started (or queued) finish, then frees every handle and stops the
-    /// pool's threads. Calling it again does nothing. It does not wait.
+    /// pool's own worker threads (a shared ``Configuration/workerThreads`` group is left running). Calling it again
+    /// does nothing. It does not wait.
     public func close() {
         let release = self.state.withLock { state in
             guard !state.closed else { return false }
@@ -146,12 +161,12 @@ public final class MemcachedPool: MemcachedClient {
         return try self.runLeased(body)
     }
 
-    /// Lends a connection to a closure on one of the pool's threads; see ``MemcachedClient/withConnection(_:)``.
+    /// Lends a connection to a closure on one of the pool's worker threads; see ``MemcachedClient/withConnection(_:)``.
     ///
     /// - Parameter body: The work; the connection **must not** escape it.
     /// - Returns: What `body` returns.
     /// - Throws: What `body` throws, or ``MemcachedError`` with code ``MemcachedError/Code/poolExhausted`` or
-    ///   ``MemcachedError/Code/closed``.
+    ///   ``MemcachedError/Code/closed`` (also when a shared ``Configuration/workerThreads`` group was closed).
     public func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (MemcachedConnection) throws -> T
     ) async throws -> T {
@@ -245,7 +260,7 @@ public final class MemcachedPool: MemcachedClient {
         )
     }
 
-    /// Runs `body` on one of the pool's threads, then ends the lease begun by ``beginLease()``.
+    /// Runs `body` on one of the pool's worker threads, then ends the lease begun by ``beginLease()``.
     func runLeasedOnWorker<T: Sendable>(
         _ body: @escaping @Sendable (MemcachedConnection) throws -> T
     ) async throws -> T {
@@ -255,13 +270,16 @@ public final class MemcachedPool: MemcachedClient {
             }
             if !accepted {
                 self.endLease()
-                continuation.resume(returning: .failure(MemcachedError(.closed, "the pool is closed")))
+                continuation.resume(
+                    returning: .failure(MemcachedError(.closed, "the pool's worker threads are closed"))
+                )
             }
         }
         return try result.get()
     }
 
-    /// Frees the handles; called exactly once, when the pool is closed and idle (or deinitialized).
+    /// Frees the handles and stops the pool's own worker threads; called exactly once, when the pool is closed and
+    /// idle (or deinitialized).
     private func releaseHandles() {
         if let master = memcached_pool_destroy(self.handles.pool) {
             memcached_free(master)
@@ -270,7 +288,7 @@ public final class MemcachedPool: MemcachedClient {
             if let handle = router { memcached_free(handle.pointer) }
             router = nil
         }
-        self.workers.close()
+        if self.ownsWorkers { self.workers.close() }
         self.logger.debug("memcached pool released")
     }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
 import BeaconLocks
 import Dispatch
 
@@ -13,12 +14,71 @@ import Darwin
 #error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
 #endif
 
-/// Dedicated threads that run a pool's blocking libmemcached calls for the async API, so that a slow or dead
-/// server never blocks a thread of Swift's cooperative pool.
+/// Dedicated threads that run memcached pools' blocking libmemcached calls for their `async` API, so that a slow or
+/// dead server never blocks a thread of Swift's cooperative pool.
 ///
-/// Jobs wait in a FIFO queue; `count` detached threads take them one at a time. After ``close()`` the threads
-/// finish the jobs already queued and exit; ``submit(_:)`` then refuses new jobs.
-final class MemcachedWorkers: Sendable {
+/// By default every ``MemcachedPool`` starts a group of its own, ``MemcachedPool/Configuration/maxConnections``
+/// threads, and stops it when the pool is closed; a ``DynamicMemcachedPool`` starts one group for all the pools it
+/// builds and stops it when its ``DynamicMemcachedPool/run()`` ends. An application that runs several pools can size
+/// one group itself and share it through ``MemcachedPool/Configuration/workerThreads``:
+///
+/// ```swift
+/// let workers = MemcachedWorkerThreads(count: 8)
+/// defer { workers.close() }
+/// let sessions = try MemcachedPool(servers: sessionServers, configuration: .init(workerThreads: workers))
+/// let fragments = try MemcachedPool(servers: fragmentServers, configuration: .init(workerThreads: workers))
+/// ```
+///
+/// The group then belongs to the application: pools use it but never close it. It stops when ``close()`` is called,
+/// or when the last reference to it (the application's or a pool's) goes away. Each `async` operation occupies one
+/// thread while it runs, so a shared group bounds how many operations of all its pools run at once; the blocking
+/// ``MemcachedClient/withBlockingConnection(_:)`` does not use the threads at all. The threads are named
+/// `beacon-memcache`.
+public final class MemcachedWorkerThreads: Sendable {
+    /// How many threads the group started.
+    public let count: Int
+    /// The queue the threads take jobs from; the threads hold it, not the group, so that dropping the group's last
+    /// reference stops them.
+    private let queue: MemcachedJobQueue
+
+    /// Starts the threads.
+    ///
+    /// - Parameter count: How many threads to start; values below 1 start 1.
+    public init(count: Int) {
+        self.count = max(1, count)
+        self.queue = MemcachedJobQueue(threads: self.count)
+    }
+
+    deinit {
+        self.queue.close()
+    }
+
+    /// Lets the threads exit once the jobs already queued have run; later operations of the pools that use the group
+    /// throw ``MemcachedError/Code/closed``. Idempotent; it does not wait for the threads.
+    public func close() {
+        self.queue.close()
+    }
+
+    /// `true` once ``close()`` was called.
+    public var isClosed: Bool { self.queue.isClosed }
+
+    /// How many jobs wait in the queue for a free thread (not counting those running).
+    package var queuedJobs: Int { self.queue.queuedJobs }
+
+    /// Queues a job for the next free thread.
+    ///
+    /// - Parameter job: The work; it runs on one of the group's threads.
+    /// - Returns: `false` when the group is closed and the job was not queued.
+    func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
+        self.queue.submit(job)
+    }
+}
+
+/// The FIFO queue of a ``MemcachedWorkerThreads`` group and the body of its threads.
+///
+/// `threads` detached threads take the jobs one at a time. After ``close()`` they finish the jobs already queued and
+/// exit; ``submit(_:)`` then refuses new jobs.
+final class MemcachedJobQueue: Sendable {
     private struct Queue {
         /// Queued jobs from `head` on; taken slots are cleared so that a finished job (and what it captured, such
         /// as the pool) is released at once.
@@ -29,22 +89,23 @@ final class MemcachedWorkers: Sendable {
 
     private let queue = Lock(Queue())
     private let available = DispatchSemaphore(value: 0)
-    private let count: Int
+    private let threads: Int
 
-    /// Starts the threads.
+    /// Starts the threads; each holds a reference to the queue until it exits.
     ///
-    /// - Parameter count: How many threads to start (at least 1).
-    init(count: Int) {
-        self.count = max(1, count)
-        for _ in 0..<self.count {
+    /// - Parameter threads: How many threads to start (at least 1).
+    init(threads: Int) {
+        self.threads = max(1, threads)
+        for _ in 0..<self.threads {
             let context = Unmanaged.passRetained(self).toOpaque()
             var thread = pthread_t()
             let result = pthread_create(
                 &thread,
                 nil,
                 { context in
-                    let workers = Unmanaged<MemcachedWorkers>.fromOpaque(context!).takeRetainedValue()
-                    workers.work()
+                    let queue = Unmanaged<MemcachedJobQueue>.fromOpaque(context!).takeRetainedValue()
+                    DetachedThread.nameCurrentThread("beacon-memcache")
+                    queue.work()
                     return nil
                 },
                 context
@@ -54,10 +115,16 @@ final class MemcachedWorkers: Sendable {
         }
     }
 
+    /// Whether ``close()`` was called.
+    var isClosed: Bool { self.queue.withLock { $0.closed } }
+
+    /// How many jobs wait for a thread.
+    var queuedJobs: Int { self.queue.withLock { $0.jobs.count - $0.head } }
+
     /// Queues a job for the next free thread.
     ///
     /// - Parameter job: The work; it runs on a worker thread.
-    /// - Returns: `false` when the workers are closed and the job was not queued.
+    /// - Returns: `false` when the queue is closed and the job was not queued.
     func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
         let accepted = self.queue.withLock { queue in
             guard !queue.closed else { return false }
@@ -75,7 +142,7 @@ final class MemcachedWorkers: Sendable {
             return !queue.closed
         }
         guard first else { return }
-        for _ in 0..<self.count { self.available.signal() }
+        for _ in 0..<self.threads { self.available.signal() }
     }
 
     private func work() {

@@ -13,6 +13,9 @@ import CBeaconLibPQ
 /// never use it at once (`PQisthreadsafe() == 1`).
 struct ConnectionHandle: @unchecked Sendable {
     let raw: OpaquePointer
+    /// The connection's hold on the poll thread, from the start of the connect until the handle's last copy is dropped
+    /// (after `PQfinish`).
+    let pollerClaim: SocketPoller.Claim
 
     /// The host and port libpq is connected to (or last tried).
     var endpoint: Endpoint? {

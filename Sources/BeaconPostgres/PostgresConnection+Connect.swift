@@ -83,7 +83,8 @@ extension PostgresConnection {
         guard let raw else {
             throw PostgresError(.connectionFailed, "libpq could not allocate a connection", endpoint: nil)
         }
-        let handle = ConnectionHandle(raw: raw)
+        // The poll thread runs while a connection exists: the connect's waits need it from here on.
+        let handle = ConnectionHandle(raw: raw, pollerClaim: SocketPoller.shared.claim())
         guard PQstatus(raw) != CONNECTION_BAD else {
             let error = handle.connectError(parameters)
             PQfinish(raw)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
 import BeaconLocks
 
 #if canImport(Glibc)
@@ -19,9 +20,29 @@ import Darwin
 /// registered socket plus a pipe used to wake it when a registration changes. No thread of the cooperative pool
 /// ever sits in `poll`.
 ///
-/// The thread is process-wide (``shared``), started on first use and never stopped, like a singleton event loop
-/// group: connections may outlive any factory or pool, and an idle thread blocked in `poll` costs nothing.
+/// There is one poller per process (``shared``), and its thread runs only while a connection needs it: every
+/// connection, from the start of its connect until it is closed (or deinitialized), holds a ``Claim``, and the thread
+/// is started by the claim that finds none running and exits once the last claim is gone. So a process with no open
+/// PostgreSQL connection has no poll thread, whichever factories or pools exist, and a query never starts one: only a
+/// connect after the last connection was closed does. The thread is named `beacon-pg-poll`.
 final class SocketPoller: Sendable {
+    /// A connection's hold on the poll thread: the thread runs while at least one claim is alive.
+    ///
+    /// A ``ConnectionHandle`` carries its connection's claim, so the claim ends when the handle's last copy is
+    /// dropped, after `PQfinish`.
+    final class Claim: Sendable {
+        private let poller: SocketPoller
+
+        fileprivate init(_ poller: SocketPoller) {
+            self.poller = poller
+            poller.addClaim()
+        }
+
+        deinit {
+            self.poller.removeClaim()
+        }
+    }
+
     /// What a wait is for, and what a socket turned out to be ready for.
     struct Events: OptionSet, Sendable {
         let rawValue: Int16
@@ -52,9 +73,14 @@ final class SocketPoller: Sendable {
         var registrations: [UInt64: Registration] = [:]
         /// Interruptions that arrived before their wait was registered.
         var interrupted: Set<UInt64> = []
+        /// The live ``Claim``s: the thread runs while there is one.
+        var claims = 0
+        /// Whether a thread runs (or is starting). Set by the claim that starts it, cleared by the thread itself, under
+        /// the lock, in the same critical section in which it decides to exit.
+        var threadRunning = false
     }
 
-    /// The process-wide poller, whose thread starts on first use.
+    /// The process-wide poller; its thread runs while a connection holds a ``Claim``.
     static let shared = SocketPoller()
 
     private let state = Lock(State())
@@ -63,7 +89,9 @@ final class SocketPoller: Sendable {
     /// The write end of the wake-up pipe: one byte wakes the thread.
     private let wakeWriteDescriptor: Int32
 
-    private init() {
+    /// Creates a poller; its thread starts with the first ``claim()``. The process uses ``shared``; tests make their
+    /// own.
+    init() {
         var descriptors: [Int32] = [-1, -1]
         let created = pipe(&descriptors)
         precondition(created == 0, "pipe failed with errno \(errno)")
@@ -73,19 +101,43 @@ final class SocketPoller: Sendable {
         }
         self.wakeDescriptor = descriptors[0]
         self.wakeWriteDescriptor = descriptors[1]
-        var thread = pthread_t()
-        let result = pthread_create(
-            &thread,
-            nil,
-            { context in
-                let poller = Unmanaged<SocketPoller>.fromOpaque(context!).takeRetainedValue()
-                poller.run()
-                return nil
-            },
-            Unmanaged.passRetained(self).toOpaque()
-        )
-        precondition(result == 0, "pthread_create failed with error \(result)")
-        pthread_detach(thread)
+    }
+
+    deinit {
+        // No thread uses the pipe: a running thread holds the poller, and so does every claim.
+        close(self.wakeDescriptor)
+        close(self.wakeWriteDescriptor)
+    }
+
+    /// Claims the poll thread for a connection, starting it if none runs.
+    ///
+    /// - Returns: The claim; the thread may stop once it and every other claim are gone.
+    func claim() -> Claim {
+        Claim(self)
+    }
+
+    /// Whether the poll thread runs now (or is about to exit, having seen the last claim go).
+    var isThreadRunning: Bool { self.state.withLock { $0.threadRunning } }
+
+    private func addClaim() {
+        let start = self.state.withLock { state in
+            state.claims += 1
+            guard !state.threadRunning else { return false }
+            state.threadRunning = true
+            return true
+        }
+        guard start else { return }
+        let started = DetachedThread.start(name: "beacon-pg-poll") { self.run() }
+        precondition(started, "no thread could be started for the PostgreSQL socket poller")
+    }
+
+    private func removeClaim() {
+        let last = self.state.withLock { state in
+            state.claims -= 1
+            return state.claims == 0
+        }
+        // The thread sees that no claim is left when it wakes up, and exits.
+        if last { self.wake() }
     }
 
     /// A new identifier for a wait, so that ``interrupt(_:)`` can name it before the wait is registered.
@@ -116,6 +168,7 @@ final class SocketPoller: Sendable {
                 let early: (any Error)? = self.state.withLock { state in
                     if Task.isCancelled { return CancellationError() }
                     if state.interrupted.remove(id) != nil { return Interrupted() }
+                    assert(state.claims > 0, "a socket wait outside any connection's claim on the poll thread")
                     state.registrations[id] = Registration(
                         socket: socket,
                         events: events,
@@ -169,7 +222,15 @@ final class SocketPoller: Sendable {
         _ = write(self.wakeWriteDescriptor, &byte, 1)
     }
 
-    /// The thread's body: poll, then resume whoever is ready or past their deadline, forever.
+    /// What the thread does next.
+    private enum Turn {
+        /// Poll until a socket is ready or the earliest deadline (`nil`: none) passes.
+        case poll(until: ContinuousClock.Instant?)
+        /// No claim and no wait is left: end the thread.
+        case exit
+    }
+
+    /// The thread's body: poll, then resume whoever is ready or past their deadline, until no claim is left.
     private func run() {
         var descriptors: [pollfd] = []
         var ids: [UInt64] = []
@@ -177,7 +238,13 @@ final class SocketPoller: Sendable {
             descriptors.removeAll(keepingCapacity: true)
             ids.removeAll(keepingCapacity: true)
             descriptors.append(pollfd(fd: self.wakeDescriptor, events: Int16(POLLIN), revents: 0))
-            let earliest = self.state.withLock { state -> ContinuousClock.Instant? in
+            let turn = self.state.withLock { state -> Turn in
+                if state.claims == 0 && state.registrations.isEmpty {
+                    // Decided under the lock, so that a new claim either sees the thread running (and this thread
+                    // then sees the claim) or starts a new thread.
+                    state.threadRunning = false
+                    return .exit
+                }
                 var earliest: ContinuousClock.Instant?
                 for (id, registration) in state.registrations {
                     ids.append(id)
@@ -188,8 +255,9 @@ final class SocketPoller: Sendable {
                         earliest = earliest.map { min($0, deadline) } ?? deadline
                     }
                 }
-                return earliest
+                return .poll(until: earliest)
             }
+            guard case .poll(let earliest) = turn else { return }
             var timeout: Int32 = -1
             if let earliest {
                 let remaining = ContinuousClock.now.duration(to: earliest)

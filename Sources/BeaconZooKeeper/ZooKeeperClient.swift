@@ -59,6 +59,11 @@ public final class ZooKeeperClient: Sendable {
         self.session = try ZooKeeperSession(configuration: configuration, logger: logger)
     }
 
+    deinit {
+        // Dropped without close() or the end of run(): end the session and stop libzookeeper's threads all the same.
+        self.session.closeWithoutWaiting()
+    }
+
     /// Closes the client: ends its session (its ephemeral nodes disappear at once), stops libzookeeper's threads,
     /// and ends ``run()`` if it runs.
     ///

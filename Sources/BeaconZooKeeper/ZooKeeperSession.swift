@@ -285,7 +285,7 @@ final class ZooKeeperSession: Sendable {
         )
         // Closing joins the handle's threads, and this runs on one of them: close on a thread of its own.
         let old = replaced.old
-        if !DetachedThread.start({ zookeeper_close(old.pointer) }) {
+        if !DetachedThread.start(name: "beacon-zk-close", { zookeeper_close(old.pointer) }) {
             self.logger.error("no thread could be started to close the expired ZooKeeper handle; it is left open")
         }
         replaced.waiters.resume()
@@ -299,21 +299,10 @@ final class ZooKeeperSession: Sendable {
     /// Waits on a thread of its own, since `zookeeper_close` blocks for up to a few seconds when the ensemble does
     /// not answer. Pending requests complete with `ZCLOSING`; later ones fail as closed. Idempotent.
     func close() async {
-        let closing: (handle: ZooKeeperHandle?, subscribers: Set<UInt>, waiters: Waiters.Resumption)? =
-            self.state.withLock { state in
-                guard !state.closed else { return nil }
-                state.closed = true
-                defer { state.handle = nil }
-                return (state.handle, state.subscribers, state.renewalWaiters.removeAll())
-            }
-        guard let closing else { return }
-        closing.waiters.resume()
-        Sessions.remove(self.tag)
-        // Wake the subscribers so that they find the session closed.
-        for subscriber in closing.subscribers { PathWatchers.deliver(.sessionRenewed, to: subscriber) }
-        if let handle = closing.handle {
+        guard case .some(let closing) = self.markClosed() else { return }
+        if let handle = closing {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let started = DetachedThread.start {
+                let started = DetachedThread.start(name: "beacon-zk-close") {
                     zookeeper_close(handle.pointer)
                     continuation.resume()
                 }
@@ -325,6 +314,47 @@ final class ZooKeeperSession: Sendable {
             }
         }
         LibraryLog.remove(tag: self.tag)
+    }
+
+    /// Closes the session as ``close()`` does, without waiting for the ensemble: for a client deinitialized without
+    /// `close()` or `run()`, whose session would otherwise keep its two libzookeeper threads for the rest of the
+    /// process. Idempotent.
+    func closeWithoutWaiting() {
+        guard case .some(let closing) = self.markClosed() else { return }
+        let tag = self.tag
+        guard let handle = closing else {
+            LibraryLog.remove(tag: tag)
+            return
+        }
+        let started = DetachedThread.start(name: "beacon-zk-close") {
+            zookeeper_close(handle.pointer)
+            LibraryLog.remove(tag: tag)
+        }
+        if !started {
+            // No thread to spare: close here, blocking this thread for as long as the ensemble takes.
+            zookeeper_close(handle.pointer)
+            LibraryLog.remove(tag: tag)
+        }
+    }
+
+    /// Marks the session closed, wakes whoever waits for a renewal and the subscribers (who then find it closed), and
+    /// forgets it as the handle's watcher context.
+    ///
+    /// - Returns: `nil` when the session was already closed; else the handle to close, if there is one.
+    private func markClosed() -> ZooKeeperHandle?? {
+        let closing: (handle: ZooKeeperHandle?, subscribers: Set<UInt>, waiters: Waiters.Resumption)? =
+            self.state.withLock { state in
+                guard !state.closed else { return nil }
+                state.closed = true
+                defer { state.handle = nil }
+                return (state.handle, state.subscribers, state.renewalWaiters.removeAll())
+            }
+        guard let closing else { return nil }
+        closing.waiters.resume()
+        Sessions.remove(self.tag)
+        // Wake the subscribers so that they find the session closed.
+        for subscriber in closing.subscribers { PathWatchers.deliver(.sessionRenewed, to: subscriber) }
+        return .some(closing.handle)
     }
 
     /// Whether ``close()`` was called.

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 
+// For pthread_setname_np in Glibc's <pthread.h>.
+#define _GNU_SOURCE 1
+
 #include "CBeaconSupport.h"
+
+#include <pthread.h>
 
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
@@ -33,4 +38,12 @@ void cbeacon_tsan_release(void *address) {
 
 __attribute__((noinline)) uintptr_t cbeacon_stack_address(void) {
     return (uintptr_t)__builtin_frame_address(0);
+}
+
+int cbeacon_set_thread_name(const char *name) {
+#if defined(__APPLE__)
+    return pthread_setname_np(name);
+#else
+    return pthread_setname_np(pthread_self(), name);
+#endif
 }

@@ -64,4 +64,14 @@ struct ZooKeeperUnitTests {
         #expect("\(ZooKeeperACL.openUnsafe[0])" == "world:anyone:cdrwa")
         #expect("\(ZooKeeperACL.creatorAllOthersRead[1])" == "world:anyone:r")
     }
+
+    @Test("a client dropped without close() ends its session, which stops libzookeeper's threads")
+    func droppedClientClosesItsSession() throws {
+        // Nothing listens on port 1: the session is opened (its threads started) but never connects.
+        var client: ZooKeeperClient? = try ZooKeeperClient(configuration: .init(connectionString: "127.0.0.1:1"))
+        let session = try #require(client?.session)
+        #expect(!session.isClosed)
+        client = nil
+        #expect(session.isClosed)
+    }
 }
