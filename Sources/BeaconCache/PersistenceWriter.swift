@@ -63,7 +63,7 @@ final class PersistenceWriter: Sendable {
     func recordChange(_ makeWrite: () -> Write) {
         guard self.schedule.withLock({ $0.recordChange() }) else { return }
         let write = makeWrite()
-        let started = DetachedThread.start(name: "beacon-persist") { self.work(write) }
+        let started = BeaconThread.detach(name: "beacon-persist") { self.work(write) }
         if !started {
             let finished = self.schedule.withLock { $0.threadFailedToStart() }
             self.report(finished, error: ThreadStartFailure())

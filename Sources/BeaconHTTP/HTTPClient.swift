@@ -5,16 +5,6 @@ import BeaconLocks
 package import Logging
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#else
-#error("unsupported platform: BeaconHTTP waits on libcurl's sockets with epoll and eventfd, which only Linux has")
-#endif
-
 /// An HTTP/1.1 client over libcurl's multi interface, bridged to async/await.
 ///
 /// A client's transfers are waited for by one I/O thread (not a task) that waits for every transfer's sockets with
@@ -39,7 +29,7 @@ package final class HTTPClient: Sendable {
     private static let targetCacheLimit = 256
 
     /// The private I/O thread, until ``close()`` joins it; always `nil` on a shared thread.
-    private let thread: Lock<pthread_t?>
+    private let thread: Lock<BeaconThread.Joinable?>
 
     /// The shared thread the client's loop is on, when ``Configuration/ioThread`` is set and was not shut down.
     private let sharedThread: SharedCurlThread?
@@ -77,18 +67,7 @@ package final class HTTPClient: Sendable {
             return
         }
         self.sharedThread = nil
-        var thread = pthread_t()
-        let result = pthread_create(
-            &thread,
-            nil,
-            { context in
-                Unmanaged<CurlLoop>.fromOpaque(context!).takeRetainedValue().run()
-                return nil
-            },
-            Unmanaged.passRetained(loop).toOpaque()
-        )
-        precondition(result == 0, "pthread_create failed with error \(result)")
-        self.thread = Lock(thread)
+        self.thread = Lock(BeaconThread.start(name: "beacon-http") { loop.run() })
     }
 
     /// Creates a client that does not log.
@@ -223,11 +202,6 @@ package final class HTTPClient: Sendable {
             defer { thread = nil }
             return thread
         }
-        guard let thread else { return }
-        if pthread_equal(thread, pthread_self()) != 0 {
-            pthread_detach(thread)
-        } else {
-            pthread_join(thread, nil)
-        }
+        thread?.join()
     }
 }

@@ -44,7 +44,7 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
     private let wakeUp: Int32
     private let inbox = Lock(Inbox())
     /// The thread, until ``shutdown()`` joins it.
-    private let thread = Lock<pthread_t?>(nil)
+    private let thread = Lock<BeaconThread.Joinable?>(nil)
     /// Whether the thread runs.
     private let running = Atomic<Bool>(false)
 
@@ -64,17 +64,7 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
         self.epoll = epoll
         self.wakeUp = wakeUp
         self.running.store(true, ordering: .relaxed)
-        var thread = pthread_t()
-        let result = pthread_create(
-            &thread,
-            nil,
-            { context in
-                Unmanaged<SharedCurlThread>.fromOpaque(context!).takeRetainedValue().run()
-                return nil
-            },
-            Unmanaged.passRetained(self).toOpaque()
-        )
-        precondition(result == 0, "pthread_create failed with error \(result)")
+        let thread = BeaconThread.start(name: "beacon-http-io") { self.run() }
         self.thread.withLock { $0 = thread }
     }
 
@@ -113,12 +103,7 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
             defer { thread = nil }
             return thread
         }
-        guard let thread else { return }
-        if pthread_equal(thread, pthread_self()) != 0 {
-            pthread_detach(thread)
-        } else {
-            pthread_join(thread, nil)
-        }
+        thread?.join()
     }
 
     var runningThreadCount: Int {

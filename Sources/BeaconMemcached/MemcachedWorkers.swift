@@ -4,16 +4,6 @@ import Beacon
 import BeaconLocks
 import Dispatch
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#else
-#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
-#endif
-
 /// Dedicated threads that run memcached pools' blocking libmemcached calls for their `async` API, so that a slow or
 /// dead server never blocks a thread of Swift's cooperative pool.
 ///
@@ -97,21 +87,8 @@ final class MemcachedJobQueue: Sendable {
     init(threads: Int) {
         self.threads = max(1, threads)
         for _ in 0..<self.threads {
-            let context = Unmanaged.passRetained(self).toOpaque()
-            var thread = pthread_t()
-            let result = pthread_create(
-                &thread,
-                nil,
-                { context in
-                    let queue = Unmanaged<MemcachedJobQueue>.fromOpaque(context!).takeRetainedValue()
-                    DetachedThread.nameCurrentThread("beacon-memcache")
-                    queue.work()
-                    return nil
-                },
-                context
-            )
-            precondition(result == 0, "pthread_create failed with error \(result)")
-            pthread_detach(thread)
+            let started = BeaconThread.detach(name: "beacon-memcache") { self.work() }
+            precondition(started, "no thread could be started for the memcached workers")
         }
     }
 

@@ -55,7 +55,7 @@ enum CancelRequest {
             return false
         }
         let job = Job(cancel: cancel, endpoint: endpoint, id: id, logger: logger)
-        guard DetachedThread.start(name: "beacon-pgcancel", stackSize: Self.stackSize, { job.run() }) else {
+        guard BeaconThread.detach(name: "beacon-pgcancel", stackSize: Self.stackSize, { job.run() }) else {
             // The job was released without running, and freed the cancel object with it.
             Self.finished(endpoint, id)
             return false

@@ -127,7 +127,7 @@ final class SocketPoller: Sendable {
             return true
         }
         guard start else { return }
-        let started = DetachedThread.start(name: "beacon-pg-poll") { self.run() }
+        let started = BeaconThread.detach(name: "beacon-pg-poll") { self.run() }
         precondition(started, "no thread could be started for the PostgreSQL socket poller")
     }
 

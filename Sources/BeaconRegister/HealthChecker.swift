@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
 import BeaconHTTP
 import Logging
 
 /// Runs a ``HealthCheck`` once per call, bounded by the check timeout; owns the HTTP client of an HTTP check.
 ///
-/// Made by ``RegistrationWatchdog/run()`` and closed when it ends, so that the HTTP client's I/O thread lives exactly
-/// as long as the watchdog runs.
+/// Made by ``RegistrationWatchdog/run()`` and closed when it ends, so that the HTTP client's own I/O thread lives
+/// exactly as long as the watchdog runs (or, on a shared I/O thread, the client leaves it).
 final class HealthChecker: Sendable {
     private let check: HealthCheck
     private let timeout: Duration
     private let http: HTTPClient?
 
-    init(check: HealthCheck, timeout: Duration, logger: Logger) {
+    init(check: HealthCheck, timeout: Duration, ioThread: HTTPIOThread? = nil, logger: Logger) {
         self.check = check
         self.timeout = timeout
         if case .http = check.kind {
@@ -21,6 +22,7 @@ final class HealthChecker: Sendable {
             configuration.requestTimeout = timeout
             configuration.maxConnectionsPerHost = 1
             configuration.maxIdleConnections = 1
+            configuration.ioThread = ioThread
             self.http = HTTPClient(configuration: configuration, logger: logger)
         } else {
             self.http = nil

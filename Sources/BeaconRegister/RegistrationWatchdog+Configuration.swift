@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Beacon
+
 extension RegistrationWatchdog {
     /// How often a ``RegistrationWatchdog`` checks, how patient it is, and how long a registration outlives a crash.
     ///
@@ -40,6 +42,11 @@ extension RegistrationWatchdog {
         /// clients notice that the instance is gone. Cancellation does not wait.
         public var drainDelay: Duration
 
+        /// The I/O thread an HTTP check's client runs on, shared with other clients (etcd, Consul, other watchdogs);
+        /// `nil` (the default) gives the check a thread of its own while ``RegistrationWatchdog/run()`` runs. The
+        /// application shuts a shared thread down after the watchdog's `run()` has returned.
+        public var ioThread: HTTPIOThread?
+
         /// A configuration with every default.
         public init() {
             self.interval = .seconds(5)
@@ -49,6 +56,7 @@ extension RegistrationWatchdog {
             self.retryDelay = .seconds(1)
             self.maximumRetryDelay = .seconds(30)
             self.drainDelay = .zero
+            self.ioThread = nil
         }
     }
 }

@@ -89,7 +89,12 @@ public final class RegistrationWatchdog: Service, Sendable {
             self.started.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged,
             "RegistrationWatchdog.run() may be called only once"
         )
-        let checker = HealthChecker(check: self.check, timeout: self.configuration.checkTimeout, logger: self.logger)
+        let checker = HealthChecker(
+            check: self.check,
+            timeout: self.configuration.checkTimeout,
+            ioThread: self.configuration.ioThread,
+            logger: self.logger
+        )
         let withdraw = await cancelWhenGracefulShutdown { await self.watch(checker) }
         // Graceful shutdown cancelled only the checks, not this task.
         let graceful = !Task.isCancelled

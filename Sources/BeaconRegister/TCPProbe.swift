@@ -67,7 +67,7 @@ private final class TCPProbeJob: Sendable {
     /// Starts the thread, which resumes `continuation` when done.
     func start(_ continuation: CheckedContinuation<Void, any Error>) {
         self.continuation.withLock { $0 = continuation }
-        guard DetachedThread.start(name: "beacon-tcpcheck", { self.run() }) else {
+        guard BeaconThread.detach(name: "beacon-tcpcheck", { self.run() }) else {
             self.finish(.failure(HealthCheckError(.connectFailed, "no thread could be started for the TCP check")))
             return
         }

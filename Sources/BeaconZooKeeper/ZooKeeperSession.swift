@@ -285,7 +285,7 @@ final class ZooKeeperSession: Sendable {
         )
         // Closing joins the handle's threads, and this runs on one of them: close on a thread of its own.
         let old = replaced.old
-        if !DetachedThread.start(name: "beacon-zk-close", { zookeeper_close(old.pointer) }) {
+        if !BeaconThread.detach(name: "beacon-zk-close", { zookeeper_close(old.pointer) }) {
             self.logger.error("no thread could be started to close the expired ZooKeeper handle; it is left open")
         }
         replaced.waiters.resume()
@@ -302,7 +302,7 @@ final class ZooKeeperSession: Sendable {
         guard case .some(let closing) = self.markClosed() else { return }
         if let handle = closing {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let started = DetachedThread.start(name: "beacon-zk-close") {
+                let started = BeaconThread.detach(name: "beacon-zk-close") {
                     zookeeper_close(handle.pointer)
                     continuation.resume()
                 }
@@ -326,7 +326,7 @@ final class ZooKeeperSession: Sendable {
             LibraryLog.remove(tag: tag)
             return
         }
-        let started = DetachedThread.start(name: "beacon-zk-close") {
+        let started = BeaconThread.detach(name: "beacon-zk-close") {
             zookeeper_close(handle.pointer)
             LibraryLog.remove(tag: tag)
         }

@@ -15,8 +15,8 @@ import Darwin
 #error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
 #endif
 
-/// The etcd and Consul clients, each with a watch and a kept-alive registration while its `run()` goes, and a
-/// ZooKeeper client with a node, a watch and a registration (an ephemeral node).
+/// The etcd and Consul clients, each with a watch and a kept-alive registration while its `run()` goes, clients
+/// sharing one I/O thread, and a ZooKeeper client with a node, a watch and a registration (an ephemeral node).
 enum RegistryCensus {
     static func run(_ environment: TestEnvironment, baseline: Threads) async throws {
         let instance = ServiceInstance(
@@ -46,6 +46,19 @@ enum RegistryCensus {
             await registration.cancel()
         }
         consul.close()
+
+        // Two etcd clients and a Consul client on one shared I/O thread: one thread for the three.
+        let ioThread = HTTPIOThread()
+        var sharedConfiguration = etcdConfiguration
+        sharedConfiguration.ioThread = ioThread
+        let sharing = try (0..<2).map { _ in try EtcdClient(configuration: sharedConfiguration) }
+        let sharingConsul = try ConsulClient(configuration: .init(agents: [environment.consul], ioThread: ioThread))
+        for client in sharing { _ = try await client.get("/thread-census/etcd/key") }
+        try await Self.firstSnapshot(of: sharingConsul.watch(prefix: "thread-census/"))
+        print("two etcd clients and a Consul client sharing an I/O thread: \(Threads.current().added(since: baseline))")
+        for client in sharing { client.close() }
+        sharingConsul.close()
+        ioThread.shutdown()
 
         var zookeeperConfiguration = try ZooKeeperClient.Configuration(connectionString: environment.zookeeper)
         zookeeperConfiguration.servicePrefix = "/thread-census/services"
