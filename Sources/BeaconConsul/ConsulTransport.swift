@@ -76,17 +76,13 @@ final class ConsulTransport: Sendable {
         guard !configuration.agents.isEmpty else {
             throw ConsulError(.invalidConfiguration, "no agent is configured", operation: "configure")
         }
-        var agents: [String] = []
-        for agent in configuration.agents {
-            guard let url = ServerURL.normalized(agent) else {
-                throw ConsulError(
-                    .invalidConfiguration,
-                    "agent \"\(ServerURL.redacted(agent))\" is not an http:// or https:// URL with a host and no "
-                        + "user, query or fragment (the ACL token goes in the configuration's token)",
-                    operation: "configure"
-                )
-            }
-            agents.append(url)
+        let agents = try ServerURL.normalized(configuration.agents) { agent in
+            ConsulError(
+                .invalidConfiguration,
+                "agent \"\(agent)\" is not an http:// or https:// URL with a host and no user, query or fragment "
+                    + "(the ACL token goes in the configuration's token)",
+                operation: "configure"
+            )
         }
         let http = HTTPClient.Configuration(
             connectTimeout: configuration.connectTimeout,

@@ -24,17 +24,13 @@ final class EtcdTransport: Sendable {
         guard !configuration.endpoints.isEmpty else {
             throw EtcdError(.invalidConfiguration, "no endpoint is configured", operation: "configure")
         }
-        var endpoints: [String] = []
-        for endpoint in configuration.endpoints {
-            guard let url = ServerURL.normalized(endpoint) else {
-                throw EtcdError(
-                    .invalidConfiguration,
-                    "endpoint \"\(ServerURL.redacted(endpoint))\" is not an http:// or https:// URL with a host and "
-                        + "no user, query or fragment (the user and password go in the configuration's credentials)",
-                    operation: "configure"
-                )
-            }
-            endpoints.append(url)
+        let endpoints = try ServerURL.normalized(configuration.endpoints) { endpoint in
+            EtcdError(
+                .invalidConfiguration,
+                "endpoint \"\(endpoint)\" is not an http:// or https:// URL with a host and no user, query or "
+                    + "fragment (the user and password go in the configuration's credentials)",
+                operation: "configure"
+            )
         }
         let http = HTTPClient.Configuration(
             connectTimeout: configuration.connectTimeout,

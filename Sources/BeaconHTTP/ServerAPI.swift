@@ -40,6 +40,27 @@ package enum ServerURL {
         return url
     }
 
+    /// Every configured address, normalized (see ``normalized(_:)``).
+    ///
+    /// - Parameters:
+    ///   - texts: The configured addresses.
+    ///   - invalid: Makes the error for an address that is not such a URL, from the address as ``redacted(_:)`` gives
+    ///     it.
+    /// - Returns: The normalized URLs, in order.
+    /// - Throws: The error `invalid` made for the first address that is not a URL with a host and no user
+    ///   information, query or fragment.
+    package static func normalized<Failure: Error>(
+        _ texts: [String],
+        invalid: (_ redacted: String) -> Failure
+    ) throws(Failure) -> [String] {
+        var urls: [String] = []
+        for text in texts {
+            guard let url = Self.normalized(text) else { throw invalid(Self.redacted(text)) }
+            urls.append(url)
+        }
+        return urls
+    }
+
     /// A configured address as an error may show it: user information masked, query and fragment left out.
     ///
     /// - Parameter text: The configured address, such as `http://user:secret@10.0.0.1:2379/?token=x`.

@@ -143,21 +143,7 @@ extension MemcachedConnection {
     ///   is then not sent), or naming the key's server when the value is not a number or the server fails.
     @discardableResult
     public func increment(_ key: String, by delta: UInt32 = 1) throws(MemcachedError) -> UInt64? {
-        var value: UInt64 = 0
-        let rc = try self.perform(key) { key, length, group, groupLength in
-            memcached_increment_by_key(
-                self.handle,
-                group,
-                groupLength,
-                key,
-                length,
-                UInt64(delta),
-                &value
-            )
-        }
-        if rc == MEMCACHED_NOTFOUND { return nil }
-        guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "increment") }
-        return value
+        try self.count(key, by: delta, operation: "increment", with: memcached_increment_by_key)
     }
 
     /// Subtracts from a counter stored as decimal text; memcached stops at 0.
@@ -170,20 +156,31 @@ extension MemcachedConnection {
     ///   is then not sent), or naming the key's server when the value is not a number or the server fails.
     @discardableResult
     public func decrement(_ key: String, by delta: UInt32 = 1) throws(MemcachedError) -> UInt64? {
+        try self.count(key, by: delta, operation: "decrement", with: memcached_decrement_by_key)
+    }
+
+    /// The shape of libmemcached's counter calls by key (`memcached_increment_by_key`, `memcached_decrement_by_key`):
+    /// the handle, the group key, the key, the delta and where the new value goes.
+    private typealias CountCall = (
+        UnsafeMutablePointer<memcached_st>?, UnsafePointer<CChar>?, Int, UnsafePointer<CChar>?, Int, UInt64,
+        UnsafeMutablePointer<UInt64>?
+    ) -> memcached_return_t
+
+    /// Runs one of libmemcached's counter calls for `key`.
+    ///
+    /// - Returns: The new value, or `nil` when the key is absent.
+    private func count(
+        _ key: String,
+        by delta: UInt32,
+        operation: String,
+        with call: CountCall
+    ) throws(MemcachedError) -> UInt64? {
         var value: UInt64 = 0
         let rc = try self.perform(key) { key, length, group, groupLength in
-            memcached_decrement_by_key(
-                self.handle,
-                group,
-                groupLength,
-                key,
-                length,
-                UInt64(delta),
-                &value
-            )
+            call(self.handle, group, groupLength, key, length, UInt64(delta), &value)
         }
         if rc == MEMCACHED_NOTFOUND { return nil }
-        guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: "decrement") }
+        guard memcached_success(rc) else { throw self.failure(rc, key: key, operation: operation) }
         return value
     }
 
