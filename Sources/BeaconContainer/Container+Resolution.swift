@@ -3,7 +3,6 @@
 public import BeaconExpression
 import BeaconLocks
 import Logging
-import Synchronization
 
 extension Container {
     /// Returns the service in `slot`, constructing it once for concurrent callers.
@@ -27,18 +26,11 @@ extension Container {
             }
             slot.addDependent(requester)
         }
-        let box: any ServiceBox
         if definition.scope == .transient {
             slot.state.withLock { $0.constructions += 1 }
-            box = try await construct(definition, path: path.appending(slotIndex))
-        } else {
-            box = try await resolveShared(definition, slot, slotIndex, path: path)
+            return try await construct(definition, path: path.appending(slotIndex))
         }
-        if let requester, slot.mayBeInvalidated.load(ordering: .relaxed) {
-            // Built from something that can be invalidated: the requester can be too, so it is not published.
-            slots[requester].mayBeInvalidated.store(true, ordering: .relaxed)
-        }
-        return box
+        return try await resolveShared(definition, slot, slotIndex, path: path)
     }
 
     /// `resolve` of a shared or refreshable service: the built one, the running build's result, or a new build
@@ -121,7 +113,7 @@ extension Container {
                     state.phase = .idle
                     return (waiters, false)
                 }
-                slot.store(box, shared: definition.scope == .shared, in: &state)
+                slot.store(box, in: &state)
                 return (waiters, true)
             case .failure(let error):
                 state.phase = .idle
@@ -204,16 +196,13 @@ extension Container {
         for slot in compiled.services {
             resolved.append(slot, try await resolve(slot, path: path).expressionValue)
         }
+        // An input read by a method the expression calls records the service being built.
+        let construction = CurrentConstruction.Value(container: self, slot: path.last ?? -1)
         var attempts = 0
         while true {
-            var evaluation = ContainerEvaluation(container: self, resolved: resolved, slot: path.last)
+            let context = ContainerExpressionObject(container: self, resolved: resolved)
             do {
-                if compiled.withoutVariables {
-                    return try CurrentEvaluation.with(&evaluation) { try compiled.parsed.evaluate() }
-                }
-                let context = ContainerExpressionObject(evaluation)
-                // Current too, so that a ContainerInput read by an object's method finds the construction.
-                return try CurrentEvaluation.with(&evaluation) {
+                return try CurrentConstruction.$value.withValue(construction) {
                     try compiled.parsed.evaluate(values: ["container": .object(context)])
                 }
             } catch let pending as PendingService {

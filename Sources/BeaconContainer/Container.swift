@@ -39,9 +39,7 @@ public final class Container: Sendable {
 
     @usableFromInline let owner: UInt64
     let definitions: [CompiledDefinition?]
-    @usableFromInline let slots: [Slot]
-    /// The same slots, read without reference counting on the fast path (`slots` keeps them alive).
-    @usableFromInline let unmanagedSlots: [Unmanaged<Slot>]
+    let slots: [Slot]
     @usableFromInline let index: IDTable
     /// Every id and alias, `service_container` first, for suggestions in errors.
     let serviceIDs: [String]
@@ -71,9 +69,7 @@ public final class Container: Sendable {
     ) {
         self.owner = owner
         self.definitions = definitions
-        let slots = definitions.map { Slot(typeID: $0?.typeID, refreshable: $0?.scope == .refreshable) }
-        self.slots = slots
-        self.unmanagedSlots = slots.map { Unmanaged.passUnretained($0) }
+        self.slots = definitions.map { Slot(typeID: $0?.typeID) }
         self.index = IDTable(index)
         self.serviceIDs = serviceIDs
         self.parameters = parameters
@@ -97,9 +93,7 @@ public final class Container: Sendable {
     public func get<T: Sendable>(_ key: ServiceKey<T>) async throws -> T {
         // A key of this container's builder names its slot; the owner check also rules out the `-1` of a key
         // made from an id (owner 0, which no builder has).
-        if key.owner == owner, key.slot < unmanagedSlots.count,
-            let object = Self.publishedObject(unmanagedSlots[key.slot], as: T.self)
-        {
+        if key.owner == owner, let object = builtObject(key.slot, ObjectIdentifier(T.self)) {
             return Self.unbox(object, as: T.self)
         }
         return try await resolveService(key, as: T.self)
@@ -119,22 +113,20 @@ public final class Container: Sendable {
         guard let slot = index.slot(of: id) else {
             throw serviceNotFound(id)
         }
-        if let object = Self.publishedObject(unmanagedSlots[slot], as: T.self) {
+        if let object = builtObject(slot, ObjectIdentifier(T.self)) {
             return Self.unbox(object, as: T.self)
         }
         return try await resolveService(slot: slot, id: id)
     }
 
-    /// The fast object of a built slot registered with the type `T`, or `nil` (then `get` takes the slow path).
-    /// A published slot costs one comparison and one acquiring load, no lock and no reference counting of the
-    /// slot; a slot that can be invalidated is read under its lock, still without an async call.
-    @inlinable
-    @inline(__always)
-    static func publishedObject<T>(_ slot: Unmanaged<Slot>, as type: T.Type) -> AnyObject? {
-        slot._withUnsafeGuaranteedRef { slot in
-            guard slot.typeID == ObjectIdentifier(T.self) else { return nil }
-            return slot.publishedObject() ?? slot.lockedFastObject
-        }
+    /// The fast object of the service in `slot` when it is built and was registered with the type `typeID`, read
+    /// under the slot's lock; `nil` otherwise (then `get` takes the slow path).
+    ///
+    /// Not inlinable: the slots and their locks stay out of the module's public interface.
+    @usableFromInline
+    func builtObject(_ slot: Int, _ typeID: ObjectIdentifier) -> AnyObject? {
+        guard slots.indices.contains(slot), slots[slot].typeID == typeID else { return nil }
+        return slots[slot].lockedFastObject
     }
 
     /// Takes a `T` out of a fast object of a slot whose registered type is `T`: the instance itself for a class,
@@ -148,7 +140,7 @@ public final class Container: Sendable {
         return unsafeDowncast(object, to: Box<T>.self).value
     }
 
-    /// `get(key)` when the slot is not published: not built yet, built but invalidatable, or another type.
+    /// `get(key)` when the slot has no built service of the type `T`: not built yet, or another type.
     /// Inlined, so it is specialised for `T` and the only async call is the non-generic `resolve(_:)`.
     @inlinable
     func resolveService<T: Sendable>(_ key: ServiceKey<T>, as type: T.Type) async throws -> T {
@@ -161,10 +153,10 @@ public final class Container: Sendable {
         ContainerError.serviceNotFound(id, candidates: serviceIDs)
     }
 
-    /// `get` of the service in `slot` when it is not published.
+    /// `get` of the service in `slot` when it has no built service of the type `T`.
     @inlinable
     func resolveService<T: Sendable>(slot: Int, id: String) async throws -> T {
-        if slots[slot].typeID == ObjectIdentifier(T.self), let object = slots[slot].lockedFastObject {
+        if let object = builtObject(slot, ObjectIdentifier(T.self)) {
             return Self.unbox(object, as: T.self)
         }
         return try Self.take(try await resolve(slot, path: ResolutionPath()), as: T.self, id: id)

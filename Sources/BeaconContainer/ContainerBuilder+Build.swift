@@ -92,7 +92,6 @@ struct DefinitionCompiler {
     var index: [String: Int] = [:]
     private var parameterPlans: [String: Plan] = [:]
     private var parameterStack: [String] = []
-    private var ownsFunctions: Bool?
 
     init(builder: ContainerBuilder) {
         self.builder = builder
@@ -279,20 +278,7 @@ struct DefinitionCompiler {
                 location: location
             )
         }
-        let withoutVariables =
-            !references.usesContainer && references.functions.isSubset(of: ContainerFunctions.names)
-            && ownsContainerFunctions()
-        return CompiledExpression(parsed: parsed, services: services, withoutVariables: withoutVariables)
-    }
-
-    /// Whether the language's `service`, `parameter` and `env` are the container's own; asked once per build.
-    private mutating func ownsContainerFunctions() -> Bool {
-        if let owns = ownsFunctions {
-            return owns
-        }
-        let owns = ContainerFunctions.ownsFunctions(of: builder.expressionLanguage)
-        ownsFunctions = owns
-        return owns
+        return CompiledExpression(parsed: parsed, services: services)
     }
 
     /// A string with `%name%`, `%env(...)%` and `%%`; exactly `%name%` keeps the parameter's type.

@@ -3,8 +3,7 @@
 import BeaconExpression
 
 /// Symfony's dependency-injection expression functions, `service`, `parameter` and `env`, reading the
-/// `container` variable as Symfony's providers do (or, for an expression evaluated without variables, the
-/// ``CurrentEvaluation``); one language can serve many containers.
+/// `container` variable as Symfony's providers do; one language can serve many containers.
 enum ContainerFunctions {
     static let names: Set<String> = ["service", "parameter", "env"]
 
@@ -14,69 +13,33 @@ enum ContainerFunctions {
         language.register(
             "service",
             usingVariables: { variables, arguments in
-                if variables.isEmpty, let evaluation = CurrentEvaluation.evaluation {
-                    return try evaluation.pointee.service(try name(arguments, "service"))
-                }
-                guard let context = try context(variables, "service") else { return Probe.answer }
-                return try context.service(try name(arguments, "service"))
+                try context(variables, "service").service(try name(arguments, "service"))
             }
         )
         language.register(
             "parameter",
             usingVariables: { variables, arguments in
-                if variables.isEmpty, let evaluation = CurrentEvaluation.evaluation {
-                    return try evaluation.pointee.parameter(try name(arguments, "parameter"))
-                }
-                guard let context = try context(variables, "parameter") else { return Probe.answer }
-                return try context.parameter(try name(arguments, "parameter"))
+                try context(variables, "parameter").parameter(try name(arguments, "parameter"))
             }
         )
         language.register(
             "env",
             usingVariables: { variables, arguments in
-                if variables.isEmpty, let evaluation = CurrentEvaluation.evaluation {
-                    return try evaluation.pointee.container.environment.value(named: try name(arguments, "env"))
-                }
-                guard let context = try context(variables, "env") else { return Probe.answer }
-                return try context.container.environment.value(named: try name(arguments, "env"))
+                try context(variables, "env").container.environment.value(named: try name(arguments, "env"))
             }
         )
     }
 
-    /// Whether `service`, `parameter` and `env` on `language` are these functions (not replaced by the
-    /// application): only then may an expression that calls no other function be evaluated without variables.
-    static func ownsFunctions(of language: ExpressionLanguage) -> Bool {
-        names.allSatisfy { name in
-            guard let parsed = try? language.parse("\(name)('')", names: ["container"], useCache: false),
-                let answer = try? parsed.evaluate(values: ["container": .object(Probe.shared)])
-            else { return false }
-            return answer == Probe.answer
-        }
-    }
-
-    /// The object ``ownsFunctions(of:)`` passes as the `container` variable: these functions answer it with
-    /// ``answer``.
-    private final class Probe: ExpressionObject {
-        static let shared = Probe()
-        static let answer = ExpressionValue.string("BeaconContainer.ContainerFunctions")
-
-        let className = "Probe"
-    }
-
-    /// The evaluation's `container` object, or `nil` for the probe.
+    /// The evaluation's `container` object.
     private static func context(
         _ variables: [String: ExpressionValue],
         _ function: String
-    ) throws -> ContainerExpressionObject? {
-        if case .object(let object)? = variables["container"] {
-            if let context = object as? ContainerExpressionObject {
-                return context
-            }
-            if object === Probe.shared {
-                return nil
-            }
+    ) throws -> ContainerExpressionObject {
+        guard case .object(let object)? = variables["container"], let context = object as? ContainerExpressionObject
+        else {
+            throw ExpressionError(.error, "\(function)() needs the container variable of a Container")
         }
-        throw ExpressionError(.error, "\(function)() needs the container variable of a Container")
+        return context
     }
 
     private static func name(_ arguments: [ExpressionValue], _ function: String) throws -> String {
@@ -90,34 +53,23 @@ enum ContainerFunctions {
     }
 }
 
-/// The container and the services resolved for one evaluation: what `service()`, `parameter()` and `env()`
-/// read.
-struct ContainerEvaluation {
+/// The `container` variable of one evaluation: `get`, `has`, `getParameter` and `hasParameter`, and the
+/// services resolved for the evaluation so far, which `service()`, `parameter()` and `env()` read too.
+final class ContainerExpressionObject: ExpressionObject {
     let container: Container
     let resolved: ResolvedServices
-    /// The slot of the service whose construction evaluates the expression, if any (for ``ContainerInput``).
-    let slot: Int?
-    /// The `container` object, made when an evaluation without variables asks for `service_container`.
-    private var object: ContainerExpressionObject?
 
-    init(container: Container, resolved: ResolvedServices, slot: Int?, object: ContainerExpressionObject? = nil) {
+    init(container: Container, resolved: ResolvedServices) {
         self.container = container
         self.resolved = resolved
-        self.slot = slot
-        self.object = object
     }
 
+    var className: String { container.className }
+
     /// `service(id)`: a service resolved for this evaluation, or ``PendingService`` to have it resolved.
-    mutating func service(_ id: String) throws -> ExpressionValue {
+    func service(_ id: String) throws -> ExpressionValue {
         if id == "service_container" {
-            if let object {
-                return .object(object)
-            }
-            let made = ContainerExpressionObject(
-                ContainerEvaluation(container: container, resolved: resolved, slot: slot)
-            )
-            object = made
-            return .object(made)
+            return .object(self)
         }
         guard let slot = container.index.slot(of: id) else {
             // Symfony's ContainerBuilder reports an unknown id here without suggestions.
@@ -132,33 +84,6 @@ struct ContainerEvaluation {
     func parameter(_ name: String) throws -> ExpressionValue {
         try container.parameter(name)
     }
-}
-
-/// The `container` variable of one evaluation: `get`, `has`, `getParameter` and `hasParameter`, and the
-/// services resolved for the evaluation so far.
-final class ContainerExpressionObject: ExpressionObject {
-    let evaluation: ContainerEvaluation
-
-    init(_ evaluation: ContainerEvaluation) {
-        self.evaluation = evaluation
-    }
-
-    var container: Container { evaluation.container }
-
-    var className: String { container.className }
-
-    func service(_ id: String) throws -> ExpressionValue {
-        if id == "service_container" {
-            return .object(self)
-        }
-        var evaluation = evaluation
-        return try evaluation.service(id)
-    }
-
-    func parameter(_ name: String) throws -> ExpressionValue {
-        try evaluation.parameter(name)
-    }
-
     func hasMethod(named lowercasedName: String) -> Bool {
         ["get", "has", "getparameter", "hasparameter"].contains(lowercasedName)
     }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import BeaconLocks
-import Synchronization
 
 /// A value from outside the container that services can be built from, such as a key read from discovery.
 ///
@@ -47,30 +46,19 @@ public final class ContainerInput: Sendable, CustomStringConvertible {
 
     /// Records that the construction reading the input now depends on it.
     ///
-    /// That is the service whose definition holds the expression being evaluated on this thread, or, in a code
+    /// That is the service whose definition holds the expression being evaluated in this task, or, in a code
     /// factory, the service whose ``Resolver/recordingInputs(_:)`` body runs in this task. Anywhere else (a `get`
     /// from application code, say) it does nothing.
     ///
     /// - Returns: `true` when a construction was running and now depends on the input.
     @discardableResult
     public func recordRead() -> Bool {
-        let container: Container
-        let slot: Int
-        if let evaluation = CurrentEvaluation.evaluation, let evaluationSlot = evaluation.pointee.slot {
-            // Inside an expression of a definition (evaluated synchronously on this thread).
-            container = evaluation.pointee.container
-            slot = evaluationSlot
-        } else if let construction = CurrentConstruction.value, let constructing = construction.container,
+        guard let construction = CurrentConstruction.value, let container = construction.container,
             construction.slot >= 0
-        {
-            // Inside a code factory's `Resolver.recordingInputs` body.
-            container = constructing
-            slot = construction.slot
-        } else {
+        else {
             return false
         }
-        // Set before the build completes, so the result is never published on the lock-free path.
-        container.slots[slot].mayBeInvalidated.store(true, ordering: .relaxed)
+        let slot = construction.slot
         readers.withLock { readers in
             readers.removeAll { $0.container == nil }
             if !readers.contains(where: { $0.container === container && $0.slot == slot }) {
@@ -103,8 +91,9 @@ public final class ContainerInput: Sendable, CustomStringConvertible {
     public var description: String { name }
 }
 
-/// The code factory running `Resolver.recordingInputs` in the current task, so that a ``ContainerInput`` read by
-/// its async code knows which service to record. (Expressions find their construction in ``CurrentEvaluation``.)
+/// The construction running in the current task, so that a ``ContainerInput`` read by its code knows which service
+/// to record: bound by `Resolver.recordingInputs` in a code factory, and by the container around the evaluation
+/// of an expression in a definition.
 enum CurrentConstruction {
     struct Value: Sendable {
         weak var container: Container?

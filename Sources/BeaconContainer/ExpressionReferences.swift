@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-/// Finds the literal `service("id")` and `parameter("name")` calls of a parsed expression, the functions it
-/// calls, and whether it reads the `container` variable.
+/// Finds the literal `service("id")` and `parameter("name")` calls of a parsed expression.
 ///
 /// It reads Symfony's dump of the syntax tree (`ParsedExpression.description`), where every string constant is
 /// double-quoted with `"` and `\` escaped, so text inside strings is never mistaken for a call, and a method
@@ -10,10 +9,6 @@ enum ExpressionReferences {
     struct References {
         var services: [String] = []
         var parameters: [String] = []
-        /// Every function called, literal argument or not.
-        var functions: Set<String> = []
-        /// Whether the expression reads the `container` variable.
-        var usesContainer = false
     }
 
     static func scan(_ dump: String) -> References {
@@ -43,12 +38,6 @@ enum ExpressionReferences {
             let isFunction = previous != UInt8(ascii: ".")
             previous = bytes[end - 1]
             index = end
-            let isCall = end < bytes.count && bytes[end] == UInt8(ascii: "(")
-            if isFunction && isCall {
-                references.functions.insert(name)
-            } else if isFunction && name == "container" {
-                references.usesContainer = true
-            }
             guard isFunction, name == "service" || name == "parameter",
                 end + 1 < bytes.count, bytes[end] == UInt8(ascii: "("), bytes[end + 1] == UInt8(ascii: "\"")
             else { continue }

@@ -53,15 +53,10 @@ final class CompiledExpression: Sendable {
     let parsed: ParsedExpression
     /// Slots of literal `service('id')` calls, resolved before the expression is evaluated.
     let services: [Int]
-    /// Whether the expression can be evaluated without variables: it does not read the `container` variable
-    /// and calls only the container's own `service`, `parameter` and `env`, which then find the container in
-    /// ``CurrentEvaluation``.
-    let withoutVariables: Bool
 
-    init(parsed: ParsedExpression, services: [Int], withoutVariables: Bool) {
+    init(parsed: ParsedExpression, services: [Int]) {
         self.parsed = parsed
         self.services = services
-        self.withoutVariables = withoutVariables
     }
 }
 

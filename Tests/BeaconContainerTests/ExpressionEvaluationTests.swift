@@ -5,21 +5,10 @@ import Testing
 
 @testable import BeaconContainer
 
-/// Expressions that call only `service()`, `parameter()` and `env()` are evaluated without a variables
-/// dictionary; the others, and languages whose functions the application replaced, get the `container` variable.
+/// Expressions are evaluated with the `container` variable, which `service()`, `parameter()` and `env()` read, as
+/// do functions the application registered or replaced.
 @Suite("Expression evaluation")
 struct ExpressionEvaluationTests {
-    static func compiled(_ id: String, in container: Container) throws -> CompiledExpression {
-        let slot = try #require(container.index.slot(of: id))
-        guard case .factory(_, let plans)? = container.definitions[slot]?.body,
-            case .expression(let compiled)? = plans.first
-        else {
-            Issue.record("no expression argument for \(id)")
-            throw ContainerError(.invalidDefinition, "no expression")
-        }
-        return compiled
-    }
-
     static func builder() -> ContainerBuilder {
         var builder = ContainerBuilder(environment: ["POOL_SIZE": "4"])
         builder.setParameter("suffix", "-a")
@@ -28,7 +17,7 @@ struct ExpressionEvaluationTests {
         return builder
     }
 
-    @Test("the references scan finds called functions and the container variable")
+    @Test("the references scan finds literal service() and parameter() calls, not strings or methods")
     func scan() throws {
         let language = ExpressionLanguage()
         ContainerFunctions.register(on: language)
@@ -36,20 +25,17 @@ struct ExpressionEvaluationTests {
         let plain = ExpressionReferences.scan(
             try language.parse("service('a').get(parameter('b')) ~ env('C')", names: names).description
         )
-        #expect(plain.functions == ["service", "parameter", "env"])
-        #expect(!plain.usesContainer)
+        #expect(plain.services == ["a"])
+        #expect(plain.parameters == ["b"])
         let variable = ExpressionReferences.scan(try language.parse("container.get('a')", names: names).description)
-        #expect(variable.usesContainer)
-        #expect(variable.functions.isEmpty)
-        let quoted = ExpressionReferences.scan(try language.parse("service('container')", names: names).description)
-        #expect(!quoted.usesContainer)
-        let constant = ExpressionReferences.scan(
-            try language.parse("constant('PHP_INT_MAX')", names: names).description
+        #expect(variable.services.isEmpty)
+        let quoted = ExpressionReferences.scan(
+            try language.parse("'service(\\'x\\')' ~ service('container')", names: names).description
         )
-        #expect(constant.functions == ["constant"])
+        #expect(quoted.services == ["container"])
     }
 
-    @Test("service(), parameter() and env() without the container variable, and with it")
+    @Test("service(), parameter() and env(), and the container variable's methods")
     func bothPaths() async throws {
         var builder = Self.builder()
         builder.register(
@@ -68,21 +54,17 @@ struct ExpressionEvaluationTests {
             arguments: [.expression("service('service_container') === service('service_container') ? 'same' : 'other'")]
         )
         let container = try builder.build()
-        #expect(try Self.compiled("plain", in: container).withoutVariables)
-        #expect(!(try Self.compiled("variable", in: container).withoutVariables))
-        #expect(try Self.compiled("self", in: container).withoutVariables)
         #expect(try await container.get("plain", as: Pool.self).servers == "10.0.0.1:11211-a4")
         #expect(try await container.get("variable", as: Pool.self).servers == "10.0.0.1:11211-a")
         #expect(try await container.get("self", as: Pool.self).servers == "same")
     }
 
-    @Test("a service named dynamically is resolved and the expression evaluated again, without variables")
+    @Test("a service named dynamically is resolved and the expression evaluated again")
     func dynamicService() async throws {
         var builder = Self.builder()
         builder.setParameter("which", "config")
         builder.register("dynamic", factory: "Value", arguments: [.expression("service(parameter('which')).servers")])
         let container = try builder.build()
-        #expect(try Self.compiled("dynamic", in: container).withoutVariables)
         #expect(try await container.get("dynamic", as: Pool.self).servers == "10.0.0.1:11211")
     }
 
@@ -98,11 +80,10 @@ struct ExpressionEvaluationTests {
         )
         builder.register("other", factory: "Value", arguments: [.expression("upper(service('config').servers)")])
         let container = try builder.build()
-        #expect(!(try Self.compiled("other", in: container).withoutVariables))
         #expect(try await container.get("other", as: Pool.self).servers == "Container:10.0.0.1:11211")
     }
 
-    @Test("when the application replaced service(), parameter() and env(), expressions get the container variable")
+    @Test("service(), parameter() and env() replaced by the application get the container variable")
     func replacedFunctions() async throws {
         var builder = Self.builder()
         for name in ["service", "parameter", "env"] {
@@ -117,7 +98,6 @@ struct ExpressionEvaluationTests {
         builder.register("replaced", factory: "Value", arguments: [.expression("service('x')")])
         builder.checksExpressionReferences = false
         let container = try builder.build()
-        #expect(!(try Self.compiled("replaced", in: container).withoutVariables))
         #expect(try await container.get("replaced", as: Pool.self).servers == "service of Container")
     }
 }

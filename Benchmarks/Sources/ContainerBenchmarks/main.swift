@@ -154,6 +154,37 @@ func firstGetInFreshContainers(perRound: Int, rounds: Int) async throws -> Doubl
     return best
 }
 
+// `--instructions CASE COUNT` runs one operation COUNT times and exits, for instruction counts under callgrind:
+// run it with two counts (and SWIFT_DETERMINISTIC_HASHING=1); the difference of the totals divided by the
+// difference of the counts is the cost of one operation. `first-get` builds COUNT containers and gets
+// `session.handler` from each; subtract `build`, which only builds them.
+if let flag = CommandLine.arguments.firstIndex(of: "--instructions"), CommandLine.arguments.count > flag + 2,
+    let count = Int(CommandLine.arguments[flag + 2])
+{
+    switch CommandLine.arguments[flag + 1] {
+    case "typed":
+        for _ in 0..<count { blackHoleReference(try await container.get(poolKey)) }
+    case "string":
+        for _ in 0..<count { blackHoleReference(try await container.get("memcached.pool", as: Pool.self)) }
+    case "refreshable":
+        for _ in 0..<count { blackHoleReference(try await container.get(refreshableKey)) }
+    case "expression":
+        for _ in 0..<count {
+            blackHoleReference(try await container.get("session.handler.transient", as: Pool.self))
+        }
+    case "first-get", "build":
+        var containers: [BeaconContainer.Container] = []
+        for _ in 0..<count { containers.append(try makeBuilder().build()) }
+        if CommandLine.arguments[flag + 1] == "first-get" {
+            for fresh in containers { blackHoleReference(try await fresh.get("session.handler", as: Pool.self)) }
+        }
+    default:
+        print("unknown case; one of typed, string, refreshable, expression, first-get, build")
+        exit(1)
+    }
+    exit(0)
+}
+
 if CommandLine.arguments.contains("--detached") {
     let main = try await firstGetInFreshContainers(perRound: 200, rounds: 100)
     let detached = try await Task.detached { try await firstGetInFreshContainers(perRound: 200, rounds: 100) }.value
