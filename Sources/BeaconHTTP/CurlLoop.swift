@@ -15,10 +15,9 @@ import Musl
 
 /// A client's transfers and the I/O thread that waits for them.
 ///
-/// The loop has its own multi handle, epoll set and wake-up eventfd. Its thread is either private (the client
-/// starts one that runs ``run()``) or shared (a ``SharedCurlThread`` holds the loop's epoll set in its own and calls
-/// ``turnOnSharedThread()`` when the loop has something to do): the loop works the same either way, and each client
-/// keeps its own configuration, connections and limits.
+/// The loop has its own multi handle, epoll set and wake-up eventfd. Its I/O thread (a ``SharedCurlThread``, the
+/// client's own or one several clients share) holds the loop's epoll set in its own and calls ``turn()`` when the
+/// loop has something to do; each client keeps its own configuration, connections and limits.
 ///
 /// Every use of the multi handle happens inside the ``CurlEngine``'s `Lock`, on whichever thread holds it. A task
 /// that submits a request takes that lock if it is free and lets libcurl send the request at once, on its own
@@ -43,8 +42,7 @@ final class CurlLoop: @unchecked Sendable {
         var submissions: [(CurlTransfer, CurlTransfer.Completion)] = []
         var cancellations: [CurlTransfer] = []
         var resumptions: [CurlTransfer] = []
-        var closeRequested = false
-        /// Set when the close request was taken: nothing is accepted any more.
+        /// Set when the loop is closed: nothing is accepted any more.
         var closed = false
         /// Why the loop closed (or is asked to): what the transfers it fails are told.
         var closeReason = CloseReason.clientClosed
@@ -52,7 +50,7 @@ final class CurlLoop: @unchecked Sendable {
         /// Whether there is nothing for the I/O thread: a message added now needs a wake-up, while one added to a
         /// non-empty inbox rides on the wake-up that its predecessor sent.
         var isEmpty: Bool {
-            submissions.isEmpty && cancellations.isEmpty && resumptions.isEmpty && !closeRequested
+            submissions.isEmpty && cancellations.isEmpty && resumptions.isEmpty
         }
     }
 
@@ -74,14 +72,8 @@ final class CurlLoop: @unchecked Sendable {
     private let engine: Lock<CurlEngine>
     private let inbox = Lock(Inbox())
 
-    /// Jobs of tasks that prefer this loop as their executor (see `CurlLoop+TaskExecutor.swift`).
-    let jobs = Lock(JobQueue())
-
-    /// The I/O thread's `pthread_self()`, set when ``run()`` starts (0 before).
-    let loopThread = Atomic<UInt>(0)
-
-    /// Creates the multi handle, the epoll instance and the wake-up eventfd. The I/O thread is started by the
-    /// caller, which then calls ``run()`` on it.
+    /// Creates the multi handle, the epoll instance and the wake-up eventfd; the client then attaches the loop to its
+    /// I/O thread.
     ///
     /// - Parameters:
     ///   - configuration: The client's configuration.
@@ -165,11 +157,6 @@ final class CurlLoop: @unchecked Sendable {
         } otherwise: {
             $0.resumptions.append(transfer)
         }
-    }
-
-    /// Asks the private I/O thread to fail every transfer with ``HTTPError/Code/closed`` and to exit.
-    func requestClose() {
-        self.post { $0.closeRequested = true }
     }
 
     /// Fails every transfer with ``HTTPError/Code/closed`` now, on the calling thread, and refuses later ones; then
@@ -260,34 +247,13 @@ final class CurlLoop: @unchecked Sendable {
 
     // MARK: The I/O thread
 
-    /// The private I/O thread's body: waits and drives libcurl until the client is closed.
-    func run() {
-        self.loopThread.store(pthread_self(), ordering: .releasing)
-        defer { self.closeJobQueue() }
-        let capacity = 64
-        var sockets = [Int32](repeating: 0, count: capacity)
-        var events = [UInt32](repeating: 0, count: capacity)
-        var ready = 0
-        while true {
-            guard let wait = self.turn(sockets: sockets, events: events, ready: ready) else { break }
-            // Tasks resumed in this turn and preferring this thread run now, outside the engine lock; jobs they
-            // queued in turn run in the next turn, which then starts without sleeping.
-            let timeout = self.runJobs() ? 0 : wait
-            let count = sockets.withUnsafeMutableBufferPointer { sockets in
-                events.withUnsafeMutableBufferPointer { events in
-                    cbeacon_epoll_wait(self.epoll, sockets.baseAddress!, events.baseAddress!, Int32(capacity), timeout)
-                }
-            }
-            ready = max(0, Int(count))  // -1 with EINTR: just turn again
-        }
-    }
-
-    /// One turn on a shared thread, which found the loop's epoll set readable or its planned deadline passed: takes
-    /// the ready sockets without waiting, then works as a private thread's turn does.
+    /// One turn, on the I/O thread, which found the loop's epoll set readable or the moment it planned passed: takes
+    /// the ready sockets without waiting and the inbox, hands the sockets to libcurl, drives it and plans the next
+    /// turn.
     ///
-    /// - Returns: When the loop needs its next turn at the latest, or `nil` once it is closed (the shared thread
-    ///   then lets go of it).
-    func turnOnSharedThread() -> MonotonicInstant? {
+    /// - Returns: When the loop needs its next turn at the latest, or `nil` once it is closed (the thread then lets
+    ///   go of it).
+    func turn() -> MonotonicInstant? {
         let capacity = 64
         var sockets = [Int32](repeating: 0, count: capacity)
         var events = [UInt32](repeating: 0, count: capacity)
@@ -296,20 +262,8 @@ final class CurlLoop: @unchecked Sendable {
                 cbeacon_epoll_wait(self.epoll, sockets.baseAddress!, events.baseAddress!, Int32(capacity), 0)
             }
         }
-        guard let wait = self.turn(sockets: sockets, events: events, ready: max(0, Int(count))) else { return nil }
-        return MonotonicInstant.now.adding(milliseconds: Int(wait))
-    }
-
-    /// One turn of the I/O thread: takes the inbox, hands the ready sockets to libcurl, drives it and plans the next
-    /// wake-up.
-    ///
-    /// - Parameters:
-    ///   - sockets: The descriptors `epoll_wait` reported, the first `ready` of them.
-    ///   - events: Their event bits.
-    ///   - ready: How many were reported.
-    /// - Returns: How many milliseconds the thread may sleep, or `nil` once the loop is closed.
-    private func turn(sockets: [Int32], events: [UInt32], ready: Int) -> Int32? {
-        if ready > 0, sockets[0..<ready].contains(self.wakeUp) {
+        let ready = max(0, Int(count))
+        if sockets[0..<ready].contains(self.wakeUp) {
             // Drained before the inbox is read: a message posted from now on leaves the eventfd readable.
             var count: UInt64 = 0
             _ = read(self.wakeUp, &count, 8)
@@ -319,22 +273,12 @@ final class CurlLoop: @unchecked Sendable {
             inbox.submissions = []
             inbox.cancellations = []
             inbox.resumptions = []
-            if inbox.closeRequested {
-                inbox.closed = true
-            }
             return taken
         }
-        return self.engine.withLock { engine -> Int32? in
+        return self.engine.withLock { engine -> MonotonicInstant? in
             engine.sleepDeadline = nil
             if engine.isClosed {
                 return nil  // closed by closeNow(_:)
-            }
-            if messages.closeRequested {
-                engine.pendingSubmissions += messages.submissions
-                engine.abortAll(messages.closeReason)
-                engine.isClosed = true
-                self.runningCount.store(0, ordering: .relaxed)
-                return nil
             }
             for index in 0..<ready where sockets[index] != self.wakeUp {
                 engine.socketReady(sockets[index], events: events[index])
@@ -349,7 +293,7 @@ final class CurlLoop: @unchecked Sendable {
             if let idleLimit { deadline = min(deadline, now + idleLimit) }
             engine.sleepDeadline = deadline
             self.runningCount.store(engine.runningCount, ordering: .relaxed)
-            return Int32(clamping: now.milliseconds(until: deadline))
+            return deadline
         }
     }
 

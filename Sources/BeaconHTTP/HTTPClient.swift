@@ -8,8 +8,9 @@ import Synchronization
 /// An HTTP/1.1 client over libcurl's multi interface, bridged to async/await.
 ///
 /// A client's transfers are waited for by one I/O thread (not a task) that waits for every transfer's sockets with
-/// `epoll`: by default a private thread that the client starts in `init` and stops in ``close()``, or the thread of
-/// the ``HTTPIOThread`` given in ``Configuration/ioThread``, which several clients share. A task sends its request
+/// `epoll`: by default a thread of its own that the client starts in `init` and stops in ``close()``, or the thread
+/// of the ``HTTPIOThread`` given in ``Configuration/ioThread``, which several clients share. Both are the same kind
+/// of thread (`SharedCurlThread`); a client's own simply has one client. A task sends its request
 /// itself when it can (libcurl's socket interface never waits) and is resumed from the I/O thread when the response
 /// arrives, so no call ever blocks the cooperative thread pool, however many requests and streams are open.
 /// Connections are kept alive and reused between requests to the same host.
@@ -28,13 +29,11 @@ package final class HTTPClient: Sendable {
     /// The most URLs kept in ``targets``; past that the cache starts over.
     private static let targetCacheLimit = 256
 
-    /// The private I/O thread, until ``close()`` joins it; always `nil` on a shared thread.
-    private let thread: Lock<BeaconThread.Joinable?>
+    /// The I/O thread the client's loop is on: its own, or the shared thread of ``Configuration/ioThread``; `nil`
+    /// when that thread was shut down before the client was made.
+    private let thread: SharedCurlThread?
 
-    /// The shared thread the client's loop is on, when ``Configuration/ioThread`` is set and was not shut down.
-    private let sharedThread: SharedCurlThread?
-
-    /// Creates a client and starts its private I/O thread, or hands its transfers to the shared thread of
+    /// Creates a client and starts its own I/O thread, or hands its transfers to the shared thread of
     /// ``Configuration/ioThread``.
     ///
     /// With a shared thread that is shut down, the client is created closed: its requests fail with
@@ -52,22 +51,19 @@ package final class HTTPClient: Sendable {
         loopConfiguration.ioThread = nil
         let loop = CurlLoop(configuration: loopConfiguration, logger: logger)
         self.loop = loop
-        if let ioThread = configuration.ioThread {
-            let shared = ioThread.core { SharedCurlThread() }
-            if let shared, shared.attach(loop) {
-                self.sharedThread = shared
+        let thread =
+            if let ioThread = configuration.ioThread {
+                ioThread.core { SharedCurlThread(name: "beacon-http-io") }
             } else {
-                // No thread will ever run the loop: its transfers fail at once, and code that prefers its executor
-                // runs on the global concurrent executor.
-                loop.closeNow(.ioThreadShutDown)
-                loop.closeJobQueue()
-                self.sharedThread = nil
+                SharedCurlThread(name: "beacon-http")
             }
-            self.thread = Lock(nil)
-            return
+        if let thread, thread.attach(loop) {
+            self.thread = thread
+        } else {
+            // No thread will ever run the loop: its transfers fail at once.
+            loop.closeNow(.ioThreadShutDown)
+            self.thread = nil
         }
-        self.sharedThread = nil
-        self.thread = Lock(BeaconThread.start(name: "beacon-http") { loop.run() })
     }
 
     /// Creates a client that does not log.
@@ -164,18 +160,12 @@ package final class HTTPClient: Sendable {
     /// short and never block. Once the thread has exited (after ``close()`` for a private thread, after
     /// ``HTTPIOThread/shutdown()`` for a shared one), such code runs on the global concurrent executor.
     package var taskExecutor: any TaskExecutor {
-        if let sharedThread = self.sharedThread {
-            return sharedThread
-        }
-        return self.loop
+        self.thread ?? globalConcurrentExecutor
     }
 
     /// Whether the calling code runs on the client's I/O thread. For tests and diagnostics.
     package var isOnIOThread: Bool {
-        if let sharedThread = self.sharedThread {
-            return sharedThread.isLoopThread
-        }
-        return self.loop.isLoopThread
+        self.thread?.isLoopThread ?? false
     }
 
     /// The number of transfers (requests and streams) in libcurl's multi handle, as of its last change; requests
@@ -184,24 +174,18 @@ package final class HTTPClient: Sendable {
         self.loop.runningCount.load(ordering: .relaxed)
     }
 
-    /// Aborts every transfer, stops the private I/O thread and waits for it to exit; on a shared thread, takes the
-    /// client off it and leaves it running for the other clients.
+    /// Aborts every transfer, stops the client's own I/O thread and waits for it to exit; on a shared thread, takes
+    /// the client off it and leaves it running for the other clients.
     ///
     /// Pending ``execute(_:)`` and ``stream(_:)`` calls, and streams being read, throw ``HTTPError`` with
     /// ``HTTPError/Code/closed``; so do later calls. Calling it again does nothing. It blocks the calling thread
     /// for as long as the I/O thread needs to finish its current turn (normally well under a millisecond). A call
     /// made while another is in progress returns at once.
     package func close() {
-        if self.configuration.ioThread != nil {
-            // Done here, on the calling thread: the shared thread lets go of the loop on its next turn.
-            self.loop.closeNow(.clientClosed)
-            return
+        // Done here, on the calling thread: the thread lets go of the loop on its next turn.
+        self.loop.closeNow(.clientClosed)
+        if self.configuration.ioThread == nil {
+            self.thread?.shutdown()
         }
-        self.loop.requestClose()
-        let thread = self.thread.withLock { thread in
-            defer { thread = nil }
-            return thread
-        }
-        thread?.join()
     }
 }

@@ -13,7 +13,8 @@ import Musl
 #error("unsupported platform: BeaconHTTP waits on libcurl's sockets with epoll and eventfd, which only Linux has")
 #endif
 
-/// The thread of an ``HTTPIOThread``: one I/O thread for the loops of several clients.
+/// The I/O thread of one client (its own) or of an ``HTTPIOThread`` (shared): one thread for the loops of its
+/// clients.
 ///
 /// Sharing means one thread driving several multi handles, not one multi handle for several clients: each client
 /// keeps its ``CurlLoop`` (multi handle, engine lock, epoll set, wake-up eventfd), so its timeouts, TLS settings,
@@ -48,14 +49,17 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
     /// Whether the thread runs.
     private let running = Atomic<Bool>(false)
 
-    /// Jobs of tasks that prefer this thread (see ``IOThreadExecutor``).
+    /// Jobs of tasks that prefer this thread (see `SharedCurlThread+TaskExecutor.swift`).
     let jobs = Lock(JobQueue())
 
     /// The thread's `pthread_self()`, set when ``run()`` starts (0 before).
     let loopThread = Atomic<UInt>(0)
 
     /// Creates the epoll set and the eventfd and starts the thread.
-    init() {
+    ///
+    /// - Parameter name: The thread's name: `beacon-http` for a client's own, `beacon-http-io` for an
+    ///   ``HTTPIOThread``'s.
+    init(name: String) {
         let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         precondition(epoll >= 0, "epoll_create1 failed with errno \(errno)")
         let wakeUp = cbeacon_eventfd()
@@ -64,7 +68,7 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
         self.epoll = epoll
         self.wakeUp = wakeUp
         self.running.store(true, ordering: .relaxed)
-        let thread = BeaconThread.start(name: "beacon-http-io") { self.run() }
+        let thread = BeaconThread.start(name: name) { self.run() }
         self.thread.withLock { $0 = thread }
     }
 
@@ -169,7 +173,7 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
             for descriptor in Array(loops.keys) {
                 guard var driven = loops[descriptor] else { continue }
                 if !(now < driven.deadline) {
-                    guard let next = driven.loop.turnOnSharedThread() else {
+                    guard let next = driven.loop.turn() else {
                         // Closed by its client: the loop leaves the thread.
                         _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_DEL, descriptor, 0)
                         loops[descriptor] = nil
@@ -198,6 +202,3 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
         }
     }
 }
-
-/// The shared thread as a task executor: tasks that prefer it run on it between turns (see ``IOThreadExecutor``).
-extension SharedCurlThread: IOThreadExecutor {}

@@ -19,26 +19,14 @@ struct JobQueue: ~Copyable {
     var closed = false
 }
 
-/// An I/O thread as a task executor: a client's private thread (``CurlLoop``) or a shared one
-/// (``SharedCurlThread``).
+/// The I/O thread as a task executor.
 ///
 /// A task that prefers this executor (`withTaskExecutorPreference(client.taskExecutor)`) runs on the I/O thread
-/// between the loop's turns. A response then resumes its task without a thread hand-off: the I/O thread completes
+/// between the loops' turns. A response then resumes its task without a thread hand-off: the I/O thread completes
 /// the transfer, runs the task until it awaits again (typically, for its next request, which the same thread sends
 /// at once) and goes back to waiting. Such code must not block: while it runs, no other transfer on the thread
 /// progresses.
-protocol IOThreadExecutor: TaskExecutor {
-    /// Jobs of tasks that prefer this thread.
-    var jobs: Lock<JobQueue> { get }
-
-    /// The I/O thread's `pthread_self()`, set when it starts (0 before).
-    var loopThread: Atomic<UInt> { get }
-
-    /// Ends the I/O thread's `epoll_wait` (now, or at once if it is not waiting).
-    func wake()
-}
-
-extension IOThreadExecutor {
+extension SharedCurlThread: TaskExecutor {
     /// Queues a job for the I/O thread. A job queued from another thread wakes the I/O thread when it is the first
     /// in the queue (later ones ride on that wake-up); one queued by the I/O thread itself needs none, as the thread
     /// looks at the queue before it sleeps. Once the I/O thread has exited, jobs run on the global concurrent
@@ -94,6 +82,3 @@ extension IOThreadExecutor {
         }
     }
 }
-
-/// A client's private I/O thread as a task executor (see ``IOThreadExecutor``).
-extension CurlLoop: IOThreadExecutor {}
