@@ -26,16 +26,16 @@ package final class KeepAliveState: Sendable {
     fileprivate enum KeepAlive {
         /// Handed to `run()`, which has not started it yet.
         case pending
-        /// Running; the tasks waiting for it to end.
-        case running([CheckedContinuation<Void, Never>])
+        /// Running.
+        case running
         /// Ended, or never to start (stopped while pending).
         case finished
     }
 
     fileprivate enum Withdrawal {
         case none
-        /// The first caller is withdrawing; the others wait here.
-        case inProgress([CheckedContinuation<Void, Never>])
+        /// The first caller is withdrawing; the others wait for it.
+        case inProgress
         case done
     }
 
@@ -43,6 +43,20 @@ package final class KeepAliveState: Sendable {
         var stopRequested = false
         /// The keep-alive's wait for `requestStop()`.
         var stopWaiters = Waiters()
+        /// The tasks waiting for the keep-alive to end.
+        var endWaiters = Waiters()
+        /// The tasks waiting for the first caller's withdrawal to end.
+        var withdrawalWaiters = Waiters()
+
+        var isRunning: Bool {
+            if case .running = self.keepAlive { return true }
+            return false
+        }
+
+        var isWithdrawing: Bool {
+            if case .inProgress = self.withdrawal { return true }
+            return false
+        }
         var keepAlive = KeepAlive.pending
         var withdrawal = Withdrawal.none
     }
@@ -64,7 +78,7 @@ extension KeptAliveRegistration {
                 state.keepAlive = .finished
                 return false
             }
-            state.keepAlive = .running([])
+            state.keepAlive = .running
             return true
         }
         guard start else { return }
@@ -74,12 +88,11 @@ extension KeptAliveRegistration {
             await group.next()
             group.cancelAll()
         }
-        let waiters = self.keepAliveState.state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            defer { state.keepAlive = .finished }
-            guard case .running(let waiters) = state.keepAlive else { return [] }
-            return waiters
+        let waiters = self.keepAliveState.state.withLock { state in
+            state.keepAlive = .finished
+            return state.endWaiters.removeAll()
         }
-        for waiter in waiters { waiter.resume() }
+        waiters.resume()
     }
 
     /// Waits until ``requestStop()`` is called or the calling task is cancelled.
@@ -99,15 +112,7 @@ extension KeptAliveRegistration {
     /// Ends the keep-alive and waits until it has ended (when it was running).
     private func stop() async {
         self.requestStop()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let endedAlready = self.keepAliveState.state.withLock { state in
-                guard case .running(var waiters) = state.keepAlive else { return true }
-                waiters.append(continuation)
-                state.keepAlive = .running(waiters)
-                return false
-            }
-            if endedAlready { continuation.resume() }
-        }
+        await self.keepAliveState.state.wait(in: \.endWaiters, cancellable: false) { !$0.isRunning }
     }
 
     /// Stops the keep-alive, then ``release()``s the registration (even if the calling task is cancelled).
@@ -118,7 +123,7 @@ extension KeptAliveRegistration {
         let leads = keepAliveState.state.withLock { state -> Bool? in
             switch state.withdrawal {
             case .none:
-                state.withdrawal = .inProgress([])
+                state.withdrawal = .inProgress
                 return true
             case .inProgress: return false
             case .done: return nil
@@ -126,25 +131,16 @@ extension KeptAliveRegistration {
         }
         guard let leads else { return }
         guard leads else {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let doneAlready = keepAliveState.state.withLock { state in
-                    guard case .inProgress(var waiters) = state.withdrawal else { return true }
-                    waiters.append(continuation)
-                    state.withdrawal = .inProgress(waiters)
-                    return false
-                }
-                if doneAlready { continuation.resume() }
-            }
+            await keepAliveState.state.wait(in: \.withdrawalWaiters, cancellable: false) { !$0.isWithdrawing }
             return
         }
         await self.stop()
         await self.release()
-        let waiters = keepAliveState.state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            defer { state.withdrawal = .done }
-            guard case .inProgress(let waiters) = state.withdrawal else { return [] }
-            return waiters
+        let waiters = keepAliveState.state.withLock { state in
+            state.withdrawal = .done
+            return state.withdrawalWaiters.removeAll()
         }
-        for waiter in waiters { waiter.resume() }
+        waiters.resume()
     }
 }
 

@@ -39,11 +39,6 @@ package struct Waiters: Sendable {
         package func resume() {
             for continuation in self.continuations { continuation.resume() }
         }
-
-        /// These tasks and those of `other`.
-        package func merged(with other: Resumption) -> Resumption {
-            Resumption(continuations: self.continuations + other.continuations)
-        }
     }
 
     fileprivate mutating func reserveID() -> UInt64 {
@@ -61,7 +56,7 @@ package struct Waiters: Sendable {
 }
 
 extension Lock {
-    /// Suspends the calling task until `isDone` holds for the value, or the task is cancelled.
+    /// Suspends the calling task until `isDone` holds for the value, or (when `cancellable`) the task is cancelled.
     ///
     /// `isDone` is checked under the lock when the task arrives; if it does not hold, the task joins `waiters` and
     /// stays suspended until someone takes it out with ``Waiters/removeAll()`` and resumes it (without checking
@@ -69,9 +64,11 @@ extension Lock {
     ///
     /// - Parameters:
     ///   - waiters: Where in the value the waiting tasks are kept.
+    ///   - cancellable: Whether cancelling the calling task ends the wait (the default); with `false`, it goes on.
     ///   - isDone: Whether there is nothing to wait for; runs under the lock.
     package borrowing func wait(
         in waiters: any WritableKeyPath<Value, Waiters> & Sendable,
+        cancellable: Bool = true,
         until isDone: (borrowing Value) -> Bool
     ) async {
         let id = self.withLock { $0[keyPath: waiters].reserveID() }
@@ -80,13 +77,14 @@ extension Lock {
                 let resumeNow = self.withLock { value in
                     // Checked under the lock: a cancellation handler that already ran found nothing to resume, and
                     // `Task.isCancelled` is set before the handler runs.
-                    if isDone(value) || Task.isCancelled { return true }
+                    if isDone(value) || (cancellable && Task.isCancelled) { return true }
                     value[keyPath: waiters].add(id, continuation)
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
+            guard cancellable else { return }
             let waiter = self.withLock { $0[keyPath: waiters].remove(id) }
             waiter?.resume()
         }
