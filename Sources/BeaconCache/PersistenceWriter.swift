@@ -7,16 +7,6 @@ import Dispatch
 import Logging
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#else
-#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
-#endif
-
 /// Writes a cache's persistence file on a thread of its own, at most once per interval, so that encoding the cache,
 /// writing the file and `fsync` never run on the caller's thread (a thread of Swift's cooperative pool).
 ///

@@ -2,14 +2,6 @@
 
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#else
-#error("unsupported platform: this file builds against Glibc or Musl (Linux)")
-#endif
-
 /// A resource's destination: what is there now, and how a new version is staged beside it and moved into place
 /// atomically, as confd does.
 struct DestinationFile {

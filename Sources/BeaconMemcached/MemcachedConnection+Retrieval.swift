@@ -2,16 +2,6 @@
 
 import CBeaconMemcached
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#else
-#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
-#endif
-
 extension MemcachedConnection {
     /// Reads a value.
     ///

@@ -2,16 +2,6 @@
 
 import CBeaconMemcached
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#else
-#error("unsupported platform: Beacon builds against Glibc or Musl (Linux), or Darwin")
-#endif
-
 /// The keys of one multi-key read, checked and laid out as `memcached_mget` takes them: their UTF-8 bytes end to
 /// end in one buffer, with an offset and a length per key.
 ///
