@@ -95,14 +95,7 @@ final class InstanceLifetimes: Sendable {
             state.users[id] = nil
             return state.idleWaiters.removeValue(forKey: id) ?? []
         }
-        for waiter in waiters {
-            waiter.resume()
-        }
-    }
-
-    /// How many scoped users `box` has.
-    func userCount(_ box: any ServiceBox) -> Int {
-        state.withLock { $0.users[ObjectIdentifier(box)] ?? 0 }
+        for waiter in waiters { waiter.resume() }
     }
 
     // MARK: Closing
