@@ -66,9 +66,8 @@ final class CurlLoop: @unchecked Sendable {
     let runningCount = Atomic<Int>(0)
 
     private let multi: UnsafeMutableRawPointer
-    /// The loop's epoll set: libcurl's sockets and ``wakeUp``. A shared thread waits for it in its own set.
-    let epoll: Int32
-    private let wakeUp: Int32
+    /// The loop's epoll set (libcurl's sockets) and its wake-up eventfd; its I/O thread waits for it in its own set.
+    let set: WakeableEpoll
     private let engine: Lock<CurlEngine>
     private let inbox = Lock(Inbox())
 
@@ -83,15 +82,11 @@ final class CurlLoop: @unchecked Sendable {
         guard let multi = curl_multi_init() else {
             fatalError("curl_multi_init failed (out of memory)")
         }
-        let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
-        precondition(epoll >= 0, "epoll_create1 failed with errno \(errno)")
-        let wakeUp = cbeacon_eventfd()
-        precondition(wakeUp >= 0, "eventfd failed with errno \(errno)")
-        precondition(cbeacon_epoll_control(epoll, EPOLL_CTL_ADD, wakeUp, EPOLLIN.rawValue) == 0)
         self.multi = multi
-        self.epoll = epoll
-        self.wakeUp = wakeUp
-        self.engine = Lock(CurlEngine(multi: multi, epoll: epoll, configuration: configuration, logger: logger))
+        self.set = WakeableEpoll()
+        self.engine = Lock(
+            CurlEngine(multi: multi, epoll: self.set.epoll, configuration: configuration, logger: logger)
+        )
     }
 
     deinit {
@@ -99,8 +94,7 @@ final class CurlLoop: @unchecked Sendable {
         // this body returns.
         self.engine.withLock { $0.releaseIdleHandles() }
         curl_multi_cleanup(self.multi)
-        close(self.wakeUp)
-        close(self.epoll)
+        self.set.closeDescriptors()
     }
 
     // MARK: Any thread
@@ -241,8 +235,7 @@ final class CurlLoop: @unchecked Sendable {
 
     /// Ends the I/O thread's `epoll_wait` (now, or at once if it is not waiting).
     func wake() {
-        var one: UInt64 = 1
-        _ = write(self.wakeUp, &one, 8)
+        self.set.wake()
     }
 
     // MARK: The I/O thread
@@ -259,15 +252,11 @@ final class CurlLoop: @unchecked Sendable {
         var events = [UInt32](repeating: 0, count: capacity)
         let count = sockets.withUnsafeMutableBufferPointer { sockets in
             events.withUnsafeMutableBufferPointer { events in
-                cbeacon_epoll_wait(self.epoll, sockets.baseAddress!, events.baseAddress!, Int32(capacity), 0)
+                cbeacon_epoll_wait(self.set.epoll, sockets.baseAddress!, events.baseAddress!, Int32(capacity), 0)
             }
         }
         let ready = max(0, Int(count))
-        if sockets[0..<ready].contains(self.wakeUp) {
-            // Drained before the inbox is read: a message posted from now on leaves the eventfd readable.
-            var count: UInt64 = 0
-            _ = read(self.wakeUp, &count, 8)
-        }
+        self.set.drain(ifIn: sockets[0..<ready])
         let messages = self.inbox.withLock { inbox in
             let taken = inbox
             inbox.submissions = []
@@ -280,7 +269,7 @@ final class CurlLoop: @unchecked Sendable {
             if engine.isClosed {
                 return nil  // closed by closeNow(_:)
             }
-            for index in 0..<ready where sockets[index] != self.wakeUp {
+            for index in 0..<ready where sockets[index] != self.set.wakeUp {
                 engine.socketReady(sockets[index], events: events[index])
             }
             self.deliver(messages, to: engine)

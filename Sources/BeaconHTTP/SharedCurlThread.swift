@@ -41,8 +41,7 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
         var closed = false
     }
 
-    private let epoll: Int32
-    private let wakeUp: Int32
+    private let set = WakeableEpoll()
     private let inbox = Lock(Inbox())
     /// The thread, until ``shutdown()`` joins it.
     private let thread = Lock<BeaconThread.Joinable?>(nil)
@@ -60,21 +59,13 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
     /// - Parameter name: The thread's name: `beacon-http` for a client's own, `beacon-http-io` for an
     ///   ``HTTPIOThread``'s.
     init(name: String) {
-        let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
-        precondition(epoll >= 0, "epoll_create1 failed with errno \(errno)")
-        let wakeUp = cbeacon_eventfd()
-        precondition(wakeUp >= 0, "eventfd failed with errno \(errno)")
-        precondition(cbeacon_epoll_control(epoll, EPOLL_CTL_ADD, wakeUp, EPOLLIN.rawValue) == 0)
-        self.epoll = epoll
-        self.wakeUp = wakeUp
         self.running.store(true, ordering: .relaxed)
         let thread = BeaconThread.start(name: name) { self.run() }
         self.thread.withLock { $0 = thread }
     }
 
     deinit {
-        close(self.wakeUp)
-        close(self.epoll)
+        self.set.closeDescriptors()
     }
 
     // MARK: Any thread
@@ -116,8 +107,7 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
 
     /// Ends the thread's `epoll_wait` (now, or at once if it is not waiting).
     func wake() {
-        var one: UInt64 = 1
-        _ = write(self.wakeUp, &one, 8)
+        self.set.wake()
     }
 
     // MARK: The thread
@@ -141,11 +131,7 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
         var events = [UInt32](repeating: 0, count: capacity)
         var ready = 0
         while true {
-            if ready > 0, descriptors[0..<ready].contains(self.wakeUp) {
-                // Drained before the inbox is read: a message posted from now on leaves the eventfd readable.
-                var count: UInt64 = 0
-                _ = read(self.wakeUp, &count, 8)
-            }
+            self.set.drain(ifIn: descriptors[0..<ready])
             let messages = self.inbox.withLock { inbox in
                 let taken = inbox
                 inbox.attachments = []
@@ -155,17 +141,17 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
                 return taken
             }
             for loop in messages.attachments {
-                _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_ADD, loop.epoll, EPOLLIN.rawValue)
-                loops[loop.epoll] = Driven(loop: loop, deadline: .origin)
+                _ = cbeacon_epoll_control(self.set.epoll, EPOLL_CTL_ADD, loop.set.epoll, EPOLLIN.rawValue)
+                loops[loop.set.epoll] = Driven(loop: loop, deadline: .origin)
             }
             if messages.shutdownRequested {
                 for driven in loops.values {
-                    _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_DEL, driven.loop.epoll, 0)
+                    _ = cbeacon_epoll_control(self.set.epoll, EPOLL_CTL_DEL, driven.loop.set.epoll, 0)
                     driven.loop.closeNow(.ioThreadShutDown)
                 }
                 break
             }
-            for index in 0..<ready where descriptors[index] != self.wakeUp {
+            for index in 0..<ready where descriptors[index] != self.set.wakeUp {
                 loops[descriptors[index]]?.deadline = .origin
             }
             let now = MonotonicInstant.now
@@ -175,7 +161,7 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
                 if !(now < driven.deadline) {
                     guard let next = driven.loop.turn() else {
                         // Closed by its client: the loop leaves the thread.
-                        _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_DEL, descriptor, 0)
+                        _ = cbeacon_epoll_control(self.set.epoll, EPOLL_CTL_DEL, descriptor, 0)
                         loops[descriptor] = nil
                         continue
                     }
@@ -190,7 +176,7 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
             let count = descriptors.withUnsafeMutableBufferPointer { descriptors in
                 events.withUnsafeMutableBufferPointer { events in
                     cbeacon_epoll_wait(
-                        self.epoll,
+                        self.set.epoll,
                         descriptors.baseAddress!,
                         events.baseAddress!,
                         Int32(capacity),
