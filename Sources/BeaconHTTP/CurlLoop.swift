@@ -5,14 +5,6 @@ import CBeaconCurl
 import Logging
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#else
-#error("unsupported platform: BeaconHTTP waits on libcurl's sockets with epoll and eventfd, which only Linux has")
-#endif
-
 /// A client's transfers and the I/O thread that waits for them.
 ///
 /// The loop has its own multi handle, epoll set and wake-up eventfd. Its I/O thread (a ``SharedCurlThread``, the
