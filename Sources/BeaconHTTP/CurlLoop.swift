@@ -236,15 +236,16 @@ final class CurlLoop: @unchecked Sendable {
     /// the ready sockets without waiting and the inbox, hands the sockets to libcurl, drives it and plans the next
     /// turn.
     ///
+    /// - Parameters:
+    ///   - sockets: Room for the descriptors the wait reports, kept by the thread from turn to turn.
+    ///   - events: Room for their event bits, as long as `sockets`.
     /// - Returns: When the loop needs its next turn at the latest, or `nil` once it is closed (the thread then lets
     ///   go of it).
-    func turn() -> MonotonicInstant? {
-        let capacity = 64
-        var sockets = [Int32](repeating: 0, count: capacity)
-        var events = [UInt32](repeating: 0, count: capacity)
+    func turn(sockets: inout [Int32], events: inout [UInt32]) -> MonotonicInstant? {
+        let capacity = Int32(min(sockets.count, events.count))
         let count = sockets.withUnsafeMutableBufferPointer { sockets in
             events.withUnsafeMutableBufferPointer { events in
-                cbeacon_epoll_wait(self.set.epoll, sockets.baseAddress!, events.baseAddress!, Int32(capacity), 0)
+                cbeacon_epoll_wait(self.set.epoll, sockets.baseAddress!, events.baseAddress!, capacity, 0)
             }
         }
         let ready = max(0, Int(count))

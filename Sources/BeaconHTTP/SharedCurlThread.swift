@@ -125,10 +125,14 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
             self.closeJobQueue()
             self.running.store(false, ordering: .releasing)
         }
-        var loops: [Int32: Driven] = [:]
+        // A handful of loops at most: an array scanned in order costs less than hashing.
+        var loops: [Driven] = []
         let capacity = 64
         var descriptors = [Int32](repeating: 0, count: capacity)
         var events = [UInt32](repeating: 0, count: capacity)
+        // The loops' own waits report into these, kept from turn to turn.
+        var loopSockets = [Int32](repeating: 0, count: capacity)
+        var loopEvents = [UInt32](repeating: 0, count: capacity)
         var ready = 0
         while true {
             self.set.drain(ifIn: descriptors[0..<ready])
@@ -142,33 +146,35 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
             }
             for loop in messages.attachments {
                 _ = cbeacon_epoll_control(self.set.epoll, EPOLL_CTL_ADD, loop.set.epoll, EPOLLIN.rawValue)
-                loops[loop.set.epoll] = Driven(loop: loop, deadline: .origin)
+                loops.append(Driven(loop: loop, deadline: .origin))
             }
             if messages.shutdownRequested {
-                for driven in loops.values {
+                for driven in loops {
                     _ = cbeacon_epoll_control(self.set.epoll, EPOLL_CTL_DEL, driven.loop.set.epoll, 0)
                     driven.loop.closeNow(.ioThreadShutDown)
                 }
                 break
             }
             for index in 0..<ready where descriptors[index] != self.set.wakeUp {
-                loops[descriptors[index]]?.deadline = .origin
+                if let readyLoop = loops.firstIndex(where: { $0.loop.set.epoll == descriptors[index] }) {
+                    loops[readyLoop].deadline = .origin
+                }
             }
             let now = MonotonicInstant.now
             var deadline = now.adding(milliseconds: 1000)
-            for descriptor in Array(loops.keys) {
-                guard var driven = loops[descriptor] else { continue }
-                if !(now < driven.deadline) {
-                    guard let next = driven.loop.turn() else {
+            var index = 0
+            while index < loops.count {
+                if !(now < loops[index].deadline) {
+                    guard let next = loops[index].loop.turn(sockets: &loopSockets, events: &loopEvents) else {
                         // Closed by its client: the loop leaves the thread.
-                        _ = cbeacon_epoll_control(self.set.epoll, EPOLL_CTL_DEL, descriptor, 0)
-                        loops[descriptor] = nil
+                        _ = cbeacon_epoll_control(self.set.epoll, EPOLL_CTL_DEL, loops[index].loop.set.epoll, 0)
+                        loops.remove(at: index)
                         continue
                     }
-                    driven.deadline = next
-                    loops[descriptor] = driven
+                    loops[index].deadline = next
                 }
-                deadline = min(deadline, driven.deadline)
+                deadline = min(deadline, loops[index].deadline)
+                index += 1
             }
             // Tasks resumed in this turn and preferring this thread run now, outside the loops' engine locks; jobs
             // they queued in turn run in the next turn, which then starts without sleeping.
