@@ -78,36 +78,19 @@ final class SocketPoller: Sendable {
         /// Whether a thread runs (or is starting). Set by the claim that starts it, cleared by the thread itself, under
         /// the lock, in the same critical section in which it decides to exit.
         var threadRunning = false
+        /// The wake-up pipe of the running thread (read end, write end): made by the claim that starts the thread,
+        /// closed by the thread as it exits, both under the lock, so that a write never reaches a closed descriptor.
+        var wakePipe: (read: Int32, write: Int32)?
     }
 
     /// The process-wide poller; its thread runs while a connection holds a ``Claim``.
     static let shared = SocketPoller()
 
     private let state = Lock(State())
-    /// The read end of the wake-up pipe, watched by the thread.
-    private let wakeDescriptor: Int32
-    /// The write end of the wake-up pipe: one byte wakes the thread.
-    private let wakeWriteDescriptor: Int32
 
     /// Creates a poller; its thread starts with the first ``claim()``. The process uses ``shared``; tests make their
     /// own.
-    init() {
-        var descriptors: [Int32] = [-1, -1]
-        let created = pipe(&descriptors)
-        precondition(created == 0, "pipe failed with errno \(errno)")
-        for descriptor in descriptors {
-            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
-        }
-        self.wakeDescriptor = descriptors[0]
-        self.wakeWriteDescriptor = descriptors[1]
-    }
-
-    deinit {
-        // No thread uses the pipe: a running thread holds the poller, and so does every claim.
-        close(self.wakeDescriptor)
-        close(self.wakeWriteDescriptor)
-    }
+    init() {}
 
     /// Claims the poll thread for a connection, starting it if none runs.
     ///
@@ -124,6 +107,7 @@ final class SocketPoller: Sendable {
             state.claims += 1
             guard !state.threadRunning else { return false }
             state.threadRunning = true
+            state.wakePipe = Self.makePipe()
             return true
         }
         guard start else { return }
@@ -217,9 +201,24 @@ final class SocketPoller: Sendable {
     }
 
     private func wake() {
-        var byte: UInt8 = 1
-        // A full pipe already guarantees a wake-up, so a failed write (EAGAIN) is fine.
-        _ = write(self.wakeWriteDescriptor, &byte, 1)
+        self.state.withLock { state in
+            guard let pipe = state.wakePipe else { return }
+            var byte: UInt8 = 1
+            // A full pipe already guarantees a wake-up, so a failed write (EAGAIN) is fine.
+            _ = write(pipe.write, &byte, 1)
+        }
+    }
+
+    /// A non-blocking pipe whose descriptors are closed on `exec`.
+    private static func makePipe() -> (read: Int32, write: Int32) {
+        var descriptors: [Int32] = [-1, -1]
+        let created = pipe(&descriptors)
+        precondition(created == 0, "pipe failed with errno \(errno)")
+        for descriptor in descriptors {
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        }
+        return (descriptors[0], descriptors[1])
     }
 
     /// What the thread does next.
@@ -232,17 +231,26 @@ final class SocketPoller: Sendable {
 
     /// The thread's body: poll, then resume whoever is ready or past their deadline, until no claim is left.
     private func run() {
+        // Set by the claim that started this thread; closed only below, by this thread, as it exits.
+        guard let wakeDescriptor = self.state.withLock({ $0.wakePipe?.read }) else {
+            preconditionFailure("the poll thread started without its wake-up pipe")
+        }
         var descriptors: [pollfd] = []
         var ids: [UInt64] = []
         while true {
             descriptors.removeAll(keepingCapacity: true)
             ids.removeAll(keepingCapacity: true)
-            descriptors.append(pollfd(fd: self.wakeDescriptor, events: Int16(POLLIN), revents: 0))
+            descriptors.append(pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0))
             let turn = self.state.withLock { state -> Turn in
                 if state.claims == 0 && state.registrations.isEmpty {
                     // Decided under the lock, so that a new claim either sees the thread running (and this thread
                     // then sees the claim) or starts a new thread.
                     state.threadRunning = false
+                    if let pipe = state.wakePipe {
+                        close(pipe.read)
+                        close(pipe.write)
+                    }
+                    state.wakePipe = nil
                     return .exit
                 }
                 var earliest: ContinuousClock.Instant?
@@ -275,7 +283,7 @@ final class SocketPoller: Sendable {
             }
             if descriptors[0].revents != 0 {
                 var buffer = [UInt8](repeating: 0, count: 64)
-                while read(self.wakeDescriptor, &buffer, buffer.count) > 0 {}
+                while read(wakeDescriptor, &buffer, buffer.count) > 0 {}
             }
             let now = ContinuousClock.now
             let finished = self.state.withLock { state -> [(CheckedContinuation<Outcome, any Error>, Outcome)] in

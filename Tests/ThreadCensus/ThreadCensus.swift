@@ -48,7 +48,8 @@ struct ThreadCensus {
         // count taken before starts from the threads any async program has.
         await Self.warmUpConcurrency()
         let before = Threads.current()
-        print("before: \(before.summary)")
+        let descriptorsBefore = Self.openDescriptors()
+        print("before: \(before.summary), \(descriptorsBefore) open descriptors")
 
         let environment = try TestEnvironment()
         failures += try await MemcachedCensus.run(environment, baseline: before)
@@ -69,7 +70,22 @@ struct ThreadCensus {
         if !beacon.isEmpty {
             failures.append("Beacon threads left after shutdown: \(beacon)")
         }
+        // What the clients and pools opened (sockets, epoll sets, eventfds, pipes) is closed with them.
+        let descriptorsAfter = Self.openDescriptors()
+        print("after: \(descriptorsAfter) open descriptors")
+        if descriptorsAfter > descriptorsBefore {
+            failures.append("\(descriptorsAfter) open descriptors after shutdown, \(descriptorsBefore) before")
+        }
         return failures
+    }
+
+    /// How many descriptors the process has open (the entries of `/proc/self/fd`, less the one listing them).
+    static func openDescriptors() -> Int {
+        guard let directory = opendir("/proc/self/fd") else { return -1 }
+        defer { closedir(directory) }
+        var count = 0
+        while readdir(directory) != nil { count += 1 }
+        return count - 3  // ".", ".." and the directory's own descriptor
     }
 
     /// Runs tasks on every thread of the cooperative pool, and a sleep (libdispatch's timers).
