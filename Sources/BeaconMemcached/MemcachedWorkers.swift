@@ -70,10 +70,9 @@ public final class MemcachedWorkerThreads: Sendable {
 /// exit; ``submit(_:)`` then refuses new jobs.
 final class MemcachedJobQueue: Sendable {
     private struct Queue {
-        /// Queued jobs from `head` on; taken slots are cleared so that a finished job (and what it captured, such
-        /// as the pool) is released at once.
-        var jobs: [(@Sendable () -> Void)?] = []
-        var head = 0
+        /// The queued jobs, oldest first. A handful at most (one per task waiting for a worker), so taking the first
+        /// costs less than keeping a ring.
+        var jobs: [@Sendable () -> Void] = []
         var closed = false
     }
 
@@ -96,7 +95,7 @@ final class MemcachedJobQueue: Sendable {
     var isClosed: Bool { self.queue.withLock { $0.closed } }
 
     /// How many jobs wait for a thread.
-    var queuedJobs: Int { self.queue.withLock { $0.jobs.count - $0.head } }
+    var queuedJobs: Int { self.queue.withLock { $0.jobs.count } }
 
     /// Queues a job for the next free thread.
     ///
@@ -125,20 +124,7 @@ final class MemcachedJobQueue: Sendable {
     private func work() {
         while true {
             self.available.wait()
-            let job: (@Sendable () -> Void)? = self.queue.withLock { queue in
-                guard queue.head < queue.jobs.count else { return nil }
-                let job = queue.jobs[queue.head]
-                queue.jobs[queue.head] = nil
-                queue.head += 1
-                if queue.head == queue.jobs.count {
-                    queue.jobs.removeAll(keepingCapacity: true)
-                    queue.head = 0
-                } else if queue.head > 64, queue.head * 2 > queue.jobs.count {
-                    queue.jobs.removeFirst(queue.head)
-                    queue.head = 0
-                }
-                return job
-            }
+            let job = self.queue.withLock { queue in queue.jobs.isEmpty ? nil : queue.jobs.removeFirst() }
             if let job {
                 job()
             } else if self.queue.withLock({ $0.closed }) {

@@ -86,11 +86,9 @@ final class SocketPoller: Sendable {
     /// The process-wide poller; its thread runs while a connection holds a ``Claim``.
     static let shared = SocketPoller()
 
+    /// The poller's state. (A poller's thread starts with the first ``claim()``; the process uses ``shared``, tests
+    /// make their own.)
     private let state = Lock(State())
-
-    /// Creates a poller; its thread starts with the first ``claim()``. The process uses ``shared``; tests make their
-    /// own.
-    init() {}
 
     /// Claims the poll thread for a connection, starting it if none runs.
     ///

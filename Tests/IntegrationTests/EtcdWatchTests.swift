@@ -79,10 +79,11 @@ struct EtcdWatchTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await etcd.run() }
             defer { group.cancelAll() }
-            let ttl = TestServers.scaled(.seconds(3))
+            let ttl = TestServers.scaled(.seconds(8))
             let registration = try await etcd.register(instance, ttl: ttl)
             #expect(try await observer.instances(of: service) == [instance])
-            // Renewals keep it alive past the TTL (or register it again, had the machine stalled past it).
+            // Renewals keep it alive past the TTL (or register it again, had the machine stalled past it). The TTL
+            // is long enough for a loaded 2-core machine, where etcd itself has stalled for seconds under the suite.
             let start = ContinuousClock.now
             try await EtcdLifecycleTests.wait { ContinuousClock.now - start > ttl + .seconds(1) }
             try await EtcdLifecycleTests.wait { try await observer.instances(of: service) == [instance] }
@@ -95,7 +96,7 @@ struct EtcdWatchTests {
         let other = try EtcdClientTests.client()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await other.run() }
-            _ = try await other.register(instance, ttl: TestServers.scaled(.seconds(3)))
+            _ = try await other.register(instance, ttl: TestServers.scaled(.seconds(8)))
             #expect(try await observer.instances(of: service).count == 1)
             other.close()
         }
@@ -111,7 +112,7 @@ struct EtcdWatchTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await etcd.run() }
             defer { group.cancelAll() }
-            let registration = try await etcd.register(instance, ttl: TestServers.scaled(.seconds(3)))
+            let registration = try await etcd.register(instance, ttl: TestServers.scaled(.seconds(8)))
             // Revoke the key's lease behind the registration's back, as if it had expired during a stall.
             let leaseID = try #require(try await etcd.leaseID(ofKey: instance.key()))
             try await etcd.revoke(EtcdLease(id: leaseID, ttl: .seconds(3)))
