@@ -17,7 +17,7 @@ import Musl
 /// sockets libcurl waits on and its timer.
 ///
 /// `@unchecked Sendable` is safe because ``CurlLoop`` keeps the engine in a `Lock` and reaches it only through
-/// `withLock`, so every method runs with that lock held, on the I/O thread (private or shared), on the thread of a
+/// `withLock`, so every method runs with that lock held, on the I/O thread (the client's own or a shared one), on the thread of a
 /// task that submits, cancels or resumes a transfer, or on the thread that closes the client; the engine never
 /// escapes the lock (libcurl's callbacks, which find it through a context pointer, run inside those methods: socket,
 /// timer, header and body callbacks all happen within `curl_multi_socket_action`, `curl_multi_add_handle`,

@@ -7,7 +7,7 @@ import Synchronization
 
 /// A client's transfers and the I/O thread that waits for them.
 ///
-/// The loop has its own multi handle, epoll set and wake-up eventfd. Its I/O thread (a ``SharedCurlThread``, the
+/// The loop has its own multi handle, epoll set and wake-up eventfd. Its I/O thread (a ``CurlThread``, the
 /// client's own or one several clients share) holds the loop's epoll set in its own and calls ``turn()`` when the
 /// loop has something to do; each client keeps its own configuration, connections and limits.
 ///
@@ -21,13 +21,12 @@ import Synchronization
 /// wake-up; the thread is woken only when its sleep must end earlier than it planned, for posted messages, or for
 /// closing.
 ///
-/// A private loop is also a task executor (`CurlLoop+TaskExecutor.swift`): tasks that prefer it run on the I/O
-/// thread between turns. A shared thread is the executor of all its loops.
+/// The loop's I/O thread is also the task executor of its client (`CurlThread+TaskExecutor.swift`).
 ///
-/// `@unchecked Sendable` is safe because the mutable state lives behind the three `Lock`s (the engine, the
-/// inbox, the job queue) and one atomic (the I/O thread's identity); the file descriptors are immutable after
-/// `init` and closed in `deinit`, when no thread holds the loop any more (writing to the eventfd, the only use
-/// outside a lock, is then impossible: a task that prefers the loop as its executor holds it too).
+/// `@unchecked Sendable` is safe because the mutable state lives behind the two `Lock`s (the engine, the inbox) and
+/// an atomic (the running count); the multi handle is used only inside the engine lock, and the epoll set and
+/// eventfd are immutable after `init` and closed in `deinit`, when no thread holds the loop any more (writing to the
+/// eventfd, the only use outside a lock, then cannot happen).
 final class CurlLoop: @unchecked Sendable {
     /// Messages that tasks leave for the I/O thread when the engine is busy, taken all at once on each turn.
     struct Inbox {

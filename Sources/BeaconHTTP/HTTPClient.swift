@@ -10,7 +10,7 @@ import Synchronization
 /// A client's transfers are waited for by one I/O thread (not a task) that waits for every transfer's sockets with
 /// `epoll`: by default a thread of its own that the client starts in `init` and stops in ``close()``, or the thread
 /// of the ``HTTPIOThread`` given in ``Configuration/ioThread``, which several clients share. Both are the same kind
-/// of thread (`SharedCurlThread`); a client's own simply has one client. A task sends its request
+/// of thread (`CurlThread`); a client's own simply has one client. A task sends its request
 /// itself when it can (libcurl's socket interface never waits) and is resumed from the I/O thread when the response
 /// arrives, so no call ever blocks the cooperative thread pool, however many requests and streams are open.
 /// Connections are kept alive and reused between requests to the same host.
@@ -31,7 +31,7 @@ package final class HTTPClient: Sendable {
 
     /// The I/O thread the client's loop is on: its own, or the shared thread of ``Configuration/ioThread``; `nil`
     /// when that thread was shut down before the client was made.
-    private let thread: SharedCurlThread?
+    private let thread: CurlThread?
 
     /// Creates a client and starts its own I/O thread, or hands its transfers to the shared thread of
     /// ``Configuration/ioThread``.
@@ -53,9 +53,9 @@ package final class HTTPClient: Sendable {
         self.loop = loop
         let thread =
             if let ioThread = configuration.ioThread {
-                ioThread.core { SharedCurlThread(name: "beacon-http-io") }
+                ioThread.core { CurlThread(name: "beacon-http-io") }
             } else {
-                SharedCurlThread(name: "beacon-http")
+                CurlThread(name: "beacon-http")
             }
         if let thread, thread.attach(loop) {
             self.thread = thread

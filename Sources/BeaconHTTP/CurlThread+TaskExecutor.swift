@@ -26,7 +26,7 @@ struct JobQueue: ~Copyable {
 /// the transfer, runs the task until it awaits again (typically, for its next request, which the same thread sends
 /// at once) and goes back to waiting. Such code must not block: while it runs, no other transfer on the thread
 /// progresses.
-extension SharedCurlThread: TaskExecutor {
+extension CurlThread: TaskExecutor {
     /// Queues a job for the I/O thread. A job queued from another thread wakes the I/O thread when it is the first
     /// in the queue (later ones ride on that wake-up); one queued by the I/O thread itself needs none, as the thread
     /// looks at the queue before it sleeps. Once the I/O thread has exited, jobs run on the global concurrent

@@ -28,11 +28,12 @@ import Musl
 /// A loop leaves the thread when its client is closed (``CurlLoop/closeNow(_:)`` wakes the loop, whose next turn
 /// reports it closed) or when the thread shuts down (which closes every loop left).
 ///
-/// `@unchecked Sendable` is safe because the mutable state shared between threads lives behind the two `Lock`s
-/// (the inbox, the job queue) and the atomics; the loops the thread drives are the thread's own local state; the
-/// epoll and eventfd descriptors are immutable after `init` and closed in `deinit`, when no thread holds the object
-/// any more (the thread itself holds it while it runs).
-final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
+/// `@unchecked Sendable` is safe because the mutable state shared between threads lives behind the three `Lock`s
+/// (the inbox, the joinable thread, the job queue) and two atomics (whether the thread runs, and its identity); the
+/// loops the thread drives, and the buffers it lends them, are local to its body; the epoll set and eventfd are
+/// immutable after `init` and closed in `deinit`, when no thread holds the object any more (the thread itself holds
+/// it while it runs).
+final class CurlThread: HTTPIOThreadCore, @unchecked Sendable {
     /// Messages for the thread, taken all at once on each turn.
     private struct Inbox {
         var attachments: [CurlLoop] = []
@@ -48,7 +49,7 @@ final class SharedCurlThread: HTTPIOThreadCore, @unchecked Sendable {
     /// Whether the thread runs.
     private let running = Atomic<Bool>(false)
 
-    /// Jobs of tasks that prefer this thread (see `SharedCurlThread+TaskExecutor.swift`).
+    /// Jobs of tasks that prefer this thread (see `CurlThread+TaskExecutor.swift`).
     let jobs = Lock(JobQueue())
 
     /// The thread's `pthread_self()`, set when ``run()`` starts (0 before).
