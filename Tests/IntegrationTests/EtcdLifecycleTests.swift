@@ -49,7 +49,7 @@ struct EtcdLifecycleTests {
         let key = instance.key()
         let leases = LeaseIDs()
         try await ServiceRunChecks.expectRunsUntil(stop, etcd) {
-            _ = try await etcd.register(instance, ttl: TestServers.scaled(.seconds(5)))
+            _ = try await etcd.register(instance, ttl: TestServers.scaled(.seconds(15)))
             #expect(try await etcd.instances(of: instance.service) == [instance])
             leases.add(try #require(try await observer.leaseID(ofKey: key)))
         }
