@@ -134,6 +134,7 @@ let package = Package(
             // swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench MemcachedBenchmarks
             name: "MemcachedBenchmarks",
             dependencies: [
+                "BenchmarkSupport",
                 "MemcachedBaseline",
                 .product(name: "BeaconMemcached", package: "swift-beacon"),
             ]

@@ -125,8 +125,10 @@ public final class MemcachedPool: MemcachedClient {
         if release { self.releaseHandles() }
     }
 
-    /// The threads the `async` API runs on: the pool's own, or the shared ``Configuration/workerThreads``.
-    package var workerThreads: MemcachedWorkerThreads { self.workers }
+    /// The threads the `async` API runs on: the pool's own, or the shared ``Configuration/workerThreads``. A task
+    /// that prefers them as its executor runs the pool's `async` operations without a thread hand-off; see
+    /// ``MemcachedWorkerThreads``.
+    public var workerThreads: MemcachedWorkerThreads { self.workers }
 
     /// `true` once ``close()`` was called: new operations throw ``MemcachedError/Code/closed``.
     public var isClosed: Bool { self.state.withLock { $0.closed } }
@@ -261,21 +263,29 @@ public final class MemcachedPool: MemcachedClient {
     }
 
     /// Runs `body` on one of the pool's worker threads, then ends the lease begun by ``beginLease()``.
+    ///
+    /// The task prefers the worker threads as its executor while `body` runs: a task that already prefers them (see
+    /// ``MemcachedWorkerThreads``) stays on its thread, any other moves there and back.
     func runLeasedOnWorker<T: Sendable>(
         _ body: @escaping @Sendable (MemcachedConnection) throws -> T
     ) async throws -> T {
-        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
-            let accepted = self.workers.submit {
-                continuation.resume(returning: Result { try self.runLeased(body) })
-            }
-            if !accepted {
-                self.endLease()
-                continuation.resume(
-                    returning: .failure(MemcachedError(.closed, "the pool's worker threads are closed"))
-                )
-            }
+        try await withTaskExecutorPreference(self.workers) {
+            try await self.runLeasedOnWorkerThread(body)
         }
-        return try result.get()
+    }
+
+    /// Runs `body` with a connection, then ends the lease; `@concurrent`, so it runs on the task's preferred executor,
+    /// the worker threads. Jobs the group refused after its ``MemcachedWorkerThreads/close()`` run on the global
+    /// executor instead: there it throws rather than block a thread of the cooperative pool.
+    @concurrent
+    private func runLeasedOnWorkerThread<T: Sendable>(
+        _ body: @escaping @Sendable (MemcachedConnection) throws -> T
+    ) async throws -> T {
+        guard self.workers.isCurrent else {
+            self.endLease()
+            throw MemcachedError(.closed, "the pool's worker threads are closed")
+        }
+        return try self.runLeased(body)
     }
 
     /// Frees the handles and stops the pool's own worker threads; called exactly once, when the pool is closed and

@@ -3,9 +3,18 @@
 import Beacon
 import BeaconLocks
 import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#else
+#error("BeaconMemcached needs Glibc or Musl")
+#endif
 
 /// Dedicated threads that run memcached pools' blocking libmemcached calls for their `async` API, so that a slow or
-/// dead server never blocks a thread of Swift's cooperative pool.
+/// dead server never blocks a thread of Swift's cooperative pool. The group is a `TaskExecutor`.
 ///
 /// By default every ``MemcachedPool`` starts a group of its own, ``MemcachedPool/Configuration/maxConnections``
 /// threads, and stops it when the pool is closed; a ``DynamicMemcachedPool`` starts one group for all the pools it
@@ -24,7 +33,26 @@ import Dispatch
 /// thread while it runs, so a shared group bounds how many operations of all its pools run at once; the blocking
 /// ``MemcachedClient/withBlockingConnection(_:)`` does not use the threads at all. The threads are named
 /// `beacon-memcache`.
-public final class MemcachedWorkerThreads: Sendable {
+///
+/// ## Running callers on the group
+///
+/// An `async` operation called from a task on Swift's global executor moves to one of the group's threads for the
+/// libmemcached call and back afterwards: two thread hand-offs, which cost more than a memcached round trip on a
+/// local network. A task that prefers the group as its executor pays neither: the operation then runs the call on
+/// the thread the task is already on, as a C program would, and the task goes on there.
+///
+/// ```swift
+/// try await withTaskExecutorPreference(workers) {
+///     let session = try await sessions.get("session:\(id)")
+///     try await fragments.set("seen:\(id)", value: Array("1".utf8))
+/// }
+/// ```
+///
+/// Everything such a task does runs on the group's threads while they are free, so keep the preference around the
+/// memcached-heavy part of a request: a thread blocked in a memcached call runs nothing else, and the group has
+/// ``count`` threads. After ``close()``, work that still prefers the group runs on Swift's global executor, while the
+/// pools' operations throw ``MemcachedError/Code/closed`` instead of blocking it.
+public final class MemcachedWorkerThreads: TaskExecutor {
     /// How many threads the group started.
     public let count: Int
     /// The queue the threads take jobs from; the threads hold it, not the group, so that dropping the group's last
@@ -36,7 +64,8 @@ public final class MemcachedWorkerThreads: Sendable {
     /// - Parameter count: How many threads to start; values below 1 start 1.
     public init(count: Int) {
         self.count = max(1, count)
-        self.queue = MemcachedJobQueue(threads: self.count)
+        self.queue = MemcachedJobQueue()
+        self.queue.start(threads: self.count, executor: self.asUnownedTaskExecutor())
     }
 
     deinit {
@@ -55,38 +84,52 @@ public final class MemcachedWorkerThreads: Sendable {
     /// How many jobs wait in the queue for a free thread (not counting those running).
     package var queuedJobs: Int { self.queue.queuedJobs }
 
-    /// Queues a job for the next free thread.
+    /// Whether the calling thread is one of the group's.
+    var isCurrent: Bool { self.queue.isWorkerThread }
+
+    /// Queues a job for the next free thread (after ``close()``, hands it to Swift's global executor).
     ///
-    /// - Parameter job: The work; it runs on one of the group's threads.
-    /// - Returns: `false` when the group is closed and the job was not queued.
-    func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
-        self.queue.submit(job)
+    /// - Parameter job: The job.
+    public func enqueue(_ job: consuming ExecutorJob) {
+        self.queue.enqueue(job)
     }
+
 }
 
-/// The FIFO queue of a ``MemcachedWorkerThreads`` group and the body of its threads.
+/// The FIFO queue of a ``MemcachedWorkerThreads`` group, and the body of its threads.
 ///
-/// `threads` detached threads take the jobs one at a time. After ``close()`` they finish the jobs already queued and
-/// exit; ``submit(_:)`` then refuses new jobs.
+/// The threads take the jobs one at a time and run them on the group, as their task executor. After ``close()`` they
+/// finish the jobs already queued and exit; jobs enqueued later go to Swift's global concurrent executor (a task
+/// executor must run every job it is given).
+///
+/// The threads refer to the group unowned, so that dropping its last reference closes the queue. That is safe: a
+/// job on the queue belongs to a task that prefers the group (or to an operation of a pool, which holds it), and a
+/// task keeps the executor it prefers alive (`withTaskExecutorPreference`'s caller holds it; a task created with a
+/// preference retains it), so while there are jobs to run, the group exists.
 final class MemcachedJobQueue: Sendable {
     private struct Queue {
         /// The queued jobs, oldest first. A handful at most (one per task waiting for a worker), so taking the first
         /// costs less than keeping a ring.
-        var jobs: [@Sendable () -> Void] = []
+        var jobs: [UnownedJob] = []
         var closed = false
+        /// The threads that started, to tell them from others.
+        var threadIDs: [pthread_t] = []
     }
 
     private let queue = Lock(Queue())
     private let available = DispatchSemaphore(value: 0)
-    private let threads: Int
+    /// How many threads ``start(threads:executor:)`` started.
+    private let threads = Atomic<Int>(0)
 
-    /// Starts the threads; each holds a reference to the queue until it exits.
+    /// Starts the threads; each holds a reference to the queue until it exits. Called once.
     ///
-    /// - Parameter threads: How many threads to start (at least 1).
-    init(threads: Int) {
-        self.threads = max(1, threads)
-        for _ in 0..<self.threads {
-            let started = BeaconThread.detach(name: "beacon-memcache") { self.work() }
+    /// - Parameters:
+    ///   - threads: How many threads to start (at least 1).
+    ///   - executor: The group, which the jobs run on.
+    func start(threads: Int, executor: UnownedTaskExecutor) {
+        self.threads.store(max(1, threads), ordering: .relaxed)
+        for _ in 0..<max(1, threads) {
+            let started = BeaconThread.detach(name: "beacon-memcache") { self.work(on: executor) }
             precondition(started, "no thread could be started for the memcached workers")
         }
     }
@@ -97,37 +140,49 @@ final class MemcachedJobQueue: Sendable {
     /// How many jobs wait for a thread.
     var queuedJobs: Int { self.queue.withLock { $0.jobs.count } }
 
-    /// Queues a job for the next free thread.
-    ///
-    /// - Parameter job: The work; it runs on a worker thread.
-    /// - Returns: `false` when the queue is closed and the job was not queued.
-    func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
-        let accepted = self.queue.withLock { queue in
-            guard !queue.closed else { return false }
-            queue.jobs.append(job)
-            return true
-        }
-        if accepted { self.available.signal() }
-        return accepted
+    /// Whether the calling thread is one of the queue's.
+    var isWorkerThread: Bool {
+        let current = pthread_self()
+        return self.queue.withLock { queue in queue.threadIDs.contains { pthread_equal($0, current) != 0 } }
     }
 
-    /// Lets the threads exit once the queue is empty; later submissions are refused. Does not wait.
+    /// Queues a job for the next free thread, or, once the queue is closed, hands it to the global executor.
+    ///
+    /// - Parameter job: The job.
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        let accepted = self.queue.withLock { queue in
+            guard !queue.closed else { return false }
+            queue.jobs.append(unowned)
+            return true
+        }
+        if accepted {
+            self.available.signal()
+        } else {
+            globalConcurrentExecutor.enqueue(ExecutorJob(unowned))
+        }
+    }
+
+    /// Lets the threads exit once the queue is empty; later jobs go to the global executor. Does not wait.
     func close() {
         let first = self.queue.withLock { queue in
             defer { queue.closed = true }
             return !queue.closed
         }
         guard first else { return }
-        for _ in 0..<self.threads { self.available.signal() }
+        for _ in 0..<self.threads.load(ordering: .relaxed) { self.available.signal() }
     }
 
-    private func work() {
+    private func work(on executor: UnownedTaskExecutor) {
+        let current = pthread_self()
+        self.queue.withLock { $0.threadIDs.append(current) }
         while true {
             self.available.wait()
             let job = self.queue.withLock { queue in queue.jobs.isEmpty ? nil : queue.jobs.removeFirst() }
             if let job {
-                job()
+                job.runSynchronously(on: executor)
             } else if self.queue.withLock({ $0.closed }) {
+                self.queue.withLock { queue in queue.threadIDs.removeAll { pthread_equal($0, current) != 0 } }
                 return
             }
         }

@@ -3,6 +3,8 @@
 import Beacon
 import BeaconMemcached
 import Dispatch
+import Foundation
+import Glibc
 import Logging
 import Testing
 
@@ -59,6 +61,81 @@ struct MemcachedWorkerThreadsTests {
         // The refused operation ended its lease: the pool still closes and releases its handles.
         second.close()
         #expect(second.isReleased)
+    }
+
+    @Test("a task preferring the pool's threads runs its operations on the thread it is on, and stays there")
+    func preferringTaskRunsInPlace() async throws {
+        let pool = try MemcachedPool(
+            servers: [Endpoint(host: "10.0.0.1", port: 11211)],
+            configuration: .init(maxConnections: 2),
+            logger: Self.logger
+        )
+        defer { pool.close() }
+        let threads = try await withTaskExecutorPreference(pool.workerThreads) {
+            try await Self.threadsAroundAnOperation(pool)
+        }
+        #expect(threads.before == threads.inside && threads.inside == threads.after)
+        #expect(threads.insideName == "beacon-memcache")
+    }
+
+    @Test("a task on the global executor runs the operation on a worker thread and comes back")
+    func globalTaskMovesAndComesBack() async throws {
+        let pool = try MemcachedPool(
+            servers: [Endpoint(host: "10.0.0.1", port: 11211)],
+            configuration: .init(maxConnections: 2),
+            logger: Self.logger
+        )
+        defer { pool.close() }
+        let threads = try await Self.threadsAroundAnOperation(pool)
+        #expect(threads.insideName == "beacon-memcache")
+        #expect(threads.before != threads.inside && threads.after != threads.inside)
+    }
+
+    @Test("work that prefers a closed group runs on the global executor; the pool's operations throw closed")
+    func closedGroupStillRunsPreferringWork() async throws {
+        let shared = MemcachedWorkerThreads(count: 1)
+        let pool = try MemcachedPool(
+            servers: [Endpoint(host: "10.0.0.1", port: 11211)],
+            configuration: .init(workerThreads: shared),
+            logger: Self.logger
+        )
+        defer { pool.close() }
+        shared.close()
+        let outcome = await withTaskExecutorPreference(shared) {
+            await Self.yieldThenTry { try await pool.withConnection { try $0.server(forKey: "k") } }
+        }
+        #expect(outcome.yielded)
+        #expect((outcome.error as? MemcachedError)?.code == .closed)
+    }
+
+    /// The threads a task is on before, inside and after an `async` operation of the pool.
+    @concurrent
+    private static func threadsAroundAnOperation(
+        _ pool: MemcachedPool
+    ) async throws -> (before: pthread_t, inside: pthread_t, insideName: String, after: pthread_t) {
+        let before = pthread_self()
+        let (inside, name) = try await pool.withConnection { _ in (pthread_self(), Self.currentThreadName()) }
+        return (before, inside, name, pthread_self())
+    }
+
+    /// Yields (which needs an executor to resume on), then runs `operation`, returning its error.
+    @concurrent
+    private static func yieldThenTry(
+        _ operation: @Sendable () async throws -> Endpoint
+    ) async -> (yielded: Bool, error: (any Error)?) {
+        await Task.yield()
+        do {
+            _ = try await operation()
+            return (true, nil)
+        } catch {
+            return (true, error)
+        }
+    }
+
+    /// The calling thread's name, from `/proc/thread-self/comm`.
+    private static func currentThreadName() -> String {
+        let text = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test("a dynamic pool hands one group to every pool it builds and stops it when run() ends")

@@ -60,6 +60,29 @@ struct MemcachedGuideTests {
         #expect(try await pool.compareAndSwap("greeting", value: Array("again".utf8), cas: item.cas) == false)
     }
 
+    @Test("Async operations without thread hand-offs")
+    func preferringTheWorkers() async throws {
+        let pool = try self.pool()
+        defer { pool.close() }
+        let id = 7
+        let fragmentKeys = ["header", "footer"]
+        try await pool.set("user:\(id)", value: Array("Ada".utf8))
+        for key in fragmentKeys { try await pool.set(key, value: Array(key.utf8)) }
+        @Sendable func render(_ user: [UInt8]?, _ fragments: MemcachedItems) -> String {
+            ([String(decoding: user ?? [], as: UTF8.self)]
+                + fragments.map { String(decoding: $0.1.value, as: UTF8.self) })
+                .joined(separator: " ")
+        }
+
+        let workers = pool.workerThreads  // or the group given in the configuration
+        let page = try await withTaskExecutorPreference(workers) {
+            let user = try await pool.get("user:\(id)")  // no hand-off
+            let fragments = try await pool.getMulti(fragmentKeys)
+            return render(user, fragments)
+        }
+        #expect(page == "Ada header footer")
+    }
+
     @Test("Benchmark: getMulti(_:each:)")
     func getMultiEach() async throws {
         let pool = try self.pool()

@@ -170,6 +170,7 @@ public func timeSequentialCalls(
 /// - Parameters:
 ///   - tasks: How many tasks.
 ///   - count: How many calls each task makes.
+///   - executorPreference: The executor the tasks prefer, or `nil` (the default) for the global executor.
 ///   - call: One call.
 /// - Returns: Every call's latency and the whole run's wall-clock time, in nanoseconds.
 /// - Throws: What `call` throws.
@@ -177,12 +178,15 @@ public func timeSequentialCalls(
 public func timeConcurrentCalls(
     tasks: Int,
     count: Int,
+    executorPreference: (any TaskExecutor)? = nil,
     _ call: @escaping @Sendable () async throws -> Void
 ) async throws -> (latencies: [Int64], elapsed: Int64) {
     let start = ContinuousClock.now
     let latencies = try await withThrowingTaskGroup(of: [Int64].self) { group in
         for _ in 0..<tasks {
-            group.addTask { try await timeSequentialCalls(count, call).latencies }
+            group.addTask(executorPreference: executorPreference) {
+                try await timeSequentialCalls(count, call).latencies
+            }
         }
         var all: [Int64] = []
         for try await latencies in group { all += latencies }

@@ -3,6 +3,7 @@
 #include "MemcachedBaseline.h"
 
 #include <libmemcached/memcached.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -103,4 +104,57 @@ int64_t memcached_baseline_get_multi_loop(memcached_baseline *baseline, const ch
     if (outcome == 0) outcome = now_ns() - start;
     free(lengths);
     return outcome;
+}
+
+struct parallel_worker {
+    memcached_baseline *baseline;
+    const char *const *keys;
+    int count;
+    int iterations;
+    int64_t *latencies;
+    pthread_barrier_t *start;
+    int failed;
+};
+
+static void *parallel_get_worker(void *argument) {
+    struct parallel_worker *worker = argument;
+    pthread_barrier_wait(worker->start);
+    for (int i = 0; i < worker->iterations; i++) {
+        const char *key = worker->keys[i % worker->count];
+        size_t length = 0;
+        uint32_t flags = 0;
+        memcached_return_t rc;
+        int64_t before = now_ns();
+        char *value = memcached_get(worker->baseline->handle, key, strlen(key), &length, &flags, &rc);
+        worker->latencies[i] = now_ns() - before;
+        if (value == NULL) {
+            worker->failed = 1;
+            return NULL;
+        }
+        free(value);
+    }
+    return NULL;
+}
+
+int64_t memcached_baseline_parallel_get(memcached_baseline *const *baselines, int threads, const char *const *keys,
+                                        int count, int iterations, int64_t *latencies) {
+    pthread_t ids[threads];
+    struct parallel_worker workers[threads];
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
+    for (int i = 0; i < threads; i++) {
+        workers[i] = (struct parallel_worker){baselines[i], keys, count, iterations, latencies + (size_t)i * iterations,
+                                              &start, 0};
+        pthread_create(&ids[i], NULL, parallel_get_worker, &workers[i]);
+    }
+    pthread_barrier_wait(&start);
+    int64_t begin = now_ns();
+    int failed = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(ids[i], NULL);
+        failed |= workers[i].failed;
+    }
+    int64_t elapsed = now_ns() - begin;
+    pthread_barrier_destroy(&start);
+    return failed ? -1 : elapsed;
 }

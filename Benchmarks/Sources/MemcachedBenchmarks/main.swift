@@ -2,13 +2,15 @@
 
 import Beacon
 import BeaconMemcached
+import BenchmarkSupport
 import Foundation
 import Logging
 import MemcachedBaseline
 
 // get, set and a 100-key getMulti (its items, their dictionary, and the closure form) through MemcachedPool's
 // blocking API, beside a C program calling libmemcached directly with the same options, against the same servers,
-// in the same run.
+// in the same run. Then the async get as a server calls it, from 1, 8 and 64 concurrent tasks over a pool of 4
+// connections, beside C with as many threads as connections (see AsyncGets.swift).
 // Needs memcached: BEACON_MEMCACHED_ENDPOINTS (scripts/servers start memcached; eval "$(scripts/servers env)").
 
 let endpoints = try Endpoint.list(
@@ -43,7 +45,7 @@ guard
 else { fatalError("memcached_baseline_create failed") }
 defer { memcached_baseline_free(baseline) }
 
-func nanoseconds(_ duration: Duration) -> Double {
+func nanosecondsDouble(_ duration: Duration) -> Double {
     Double(duration.components.seconds) * 1e9 + Double(duration.components.attoseconds) / 1e9
 }
 
@@ -68,7 +70,7 @@ func timeSwift(_ operations: Int, _ body: (MemcachedConnection, Int) throws -> V
     for index in 0..<operations {
         try pool.withBlockingConnection { connection in try body(connection, index) }
     }
-    let wall = nanoseconds(ContinuousClock.now - start)
+    let wall = nanosecondsDouble(ContinuousClock.now - start)
     return Timing(wall: wall / Double(operations), cpu: (threadCPUTime() - cpu) / Double(operations))
 }
 
@@ -159,14 +161,6 @@ for block in 0..<(blocks + 1) {
     rows[4].record(swift: eachSwift, c: eachC)
 }
 
-// The async API, for comparison: the same get through a dedicated thread per operation hand-off.
-let asyncStart = ContinuousClock.now
-for index in 0..<(blockSize * 10) {
-    let found = try await pool.get(keys[index % keys.count])
-    precondition(found != nil)
-}
-let asyncGet = nanoseconds(ContinuousClock.now - asyncStart) / Double(blockSize * 10)
-
 print(
     "memcached over \(endpoints.count) servers; MemcachedPool (blocking API) vs C libmemcached, "
         + "\(blocks) alternating block pairs: fastest block of each side, and the median of the pairs' ratios "
@@ -182,7 +176,5 @@ for row in rows {
             + "median ratio \(String(format: "%.2f", Row.median(row.cpuRatios)))"
     )
 }
-print(
-    "get through the async API: \(String(format: "%.1f", asyncGet / 1000)) µs/op "
-        + "(\(String(format: "%.0f", 1e9 / asyncGet)) ops/s), ratio to C \(String(format: "%.2f", asyncGet / rows[0].c.wall))"
-)
+
+try await compareAsyncGets()

@@ -32,4 +32,12 @@ int64_t memcached_baseline_set_loop(memcached_baseline *_Nonnull baseline, const
 int64_t memcached_baseline_get_multi_loop(memcached_baseline *_Nonnull baseline,
                                           const char *_Nonnull const *_Nonnull keys, int count, int iterations);
 
+/// `threads` threads started together, thread `i` owning `baselines[i]`, each making `iterations` memcached_get
+/// calls cycling over `count` keys and writing each call's latency in nanoseconds into
+/// `latencies[i * iterations ...]`; returns the elapsed nanoseconds from the common start to the last thread's end,
+/// or -1 when a get fails or misses.
+int64_t memcached_baseline_parallel_get(memcached_baseline *_Nonnull const *_Nonnull baselines, int threads,
+                                        const char *_Nonnull const *_Nonnull keys, int count, int iterations,
+                                        int64_t *_Nonnull latencies);
+
 #endif
