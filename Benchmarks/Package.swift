@@ -75,6 +75,7 @@ let package = Package(
             name: "CacheBenchmarks",
             dependencies: [
                 "BenchmarkSupport",
+                .product(name: "Beacon", package: "swift-beacon"),
                 .product(name: "BeaconCache", package: "swift-beacon"),
             ]
         ),

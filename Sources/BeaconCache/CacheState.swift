@@ -95,18 +95,39 @@ struct CacheState<Key: Hashable & Sendable, Value: Sendable> {
     mutating func fastRead(_ key: Key, now: Int64) -> ReadDecision? {
         // One hash of the key: the index serves the read and, for bounded caches, the use update.
         guard let index = self.entries.index(forKey: key) else { return nil }
-        let entry = self.entries.values[index]
+        // The entry is reached in place (an `inout` access): a read through the subscript's getter would copy the
+        // whole entry, through its value witness, for each field.
+        return Self.read(
+            &self.entries.values[index],
+            now: now,
+            tick: &self.tick,
+            tracksUse: self.tracksUse,
+            acceptsRefreshes: self.acceptsRefreshes,
+            maxStale: self.maxStale
+        )
+    }
+
+    /// The fast path's decision on one entry; see ``fastRead(_:now:)``.
+    @inlinable
+    static func read(
+        _ entry: inout CacheEntry<Value>,
+        now: Int64,
+        tick: inout UInt64,
+        tracksUse: Bool,
+        acceptsRefreshes: Bool,
+        maxStale: Int64
+    ) -> ReadDecision? {
         if now < entry.expiresAt {
-            let refresh = now >= entry.refreshAt && !entry.isRefreshing && self.acceptsRefreshes
-            if refresh || self.tracksUse {
-                self.tick &+= 1
-                self.entries.values[index].lastUsed = self.tick
-                if refresh { self.entries.values[index].isRefreshing = true }
+            let refresh = now >= entry.refreshAt && !entry.isRefreshing && acceptsRefreshes
+            if refresh || tracksUse {
+                tick &+= 1
+                entry.lastUsed = tick
+                if refresh { entry.isRefreshing = true }
             }
             let freshness = Freshness.fresh(age: .nanoseconds(now - entry.loadedAt))
             return .hit(CacheLookup(value: entry.value, freshness: freshness), refresh: refresh)
         }
-        if now < entry.retryAfter && self.isServableStale(entry, now: now) {
+        if now < entry.retryAfter && maxStale > 0 && now - entry.loadedAt < maxStale {
             let freshness = Freshness.stale(age: .nanoseconds(now - entry.loadedAt))
             return .hit(CacheLookup(value: entry.value, freshness: freshness), refresh: false)
         }

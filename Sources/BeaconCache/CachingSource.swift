@@ -103,7 +103,10 @@ public final class CachingSource<Base: DiscoverySource>: DiscoverySource, Servic
     /// - Returns: The entry, or `nil` when absent (absence is cached for the negative TTL).
     /// - Throws: The wrapped source's error when nothing young enough can be served stale.
     public func get(_ key: String) async throws -> KeyValue? {
-        try await self.keys.value(for: key) { [base] key in try await base.get(key) }
+        // The source goes in as an existential, so that this call is specialized whatever `Base` is.
+        try await self.keys.value(for: key, with: self.base as any DiscoverySource) { base, key in
+            try await base.get(key)
+        }
     }
 
     /// Reads a key through the cache, with its freshness.
@@ -112,7 +115,9 @@ public final class CachingSource<Base: DiscoverySource>: DiscoverySource, Servic
     /// - Returns: The entry (or `nil`) and whether it is fresh or stale.
     /// - Throws: The wrapped source's error when nothing young enough can be served stale.
     public func lookup(_ key: String) async throws -> CacheLookup<KeyValue> {
-        try await self.keys.lookup(for: key) { [base] key in try await base.get(key) }
+        try await self.keys.lookup(for: key, with: self.base as any DiscoverySource) { base, key in
+            try await base.get(key)
+        }
     }
 
     /// Lists a prefix through the cache.
@@ -121,7 +126,9 @@ public final class CachingSource<Base: DiscoverySource>: DiscoverySource, Servic
     /// - Returns: The entries sorted by key.
     /// - Throws: The wrapped source's error when nothing young enough can be served stale.
     public func list(prefix: String) async throws -> [KeyValue] {
-        try await self.prefixes.value(for: prefix) { [base] prefix in try await base.list(prefix: prefix) } ?? []
+        try await self.prefixes.value(for: prefix, with: self.base as any DiscoverySource) { base, prefix in
+            try await base.list(prefix: prefix)
+        } ?? []
     }
 
     /// Follows a prefix on the wrapped source, storing every snapshot in the caches.

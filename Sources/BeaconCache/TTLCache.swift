@@ -158,8 +158,9 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     ///   when the calling task is cancelled while waiting.
     @inlinable
     public func value(for key: Key, load: @escaping @Sendable (Key) async throws -> Value?) async throws -> Value? {
-        if let lookup = self.freshLookup(key, load: load) { return lookup.value }
-        return try await self.loadingLookup(key, load: load).value
+        let hit = self.freshLookup(key)
+        if let hit, !hit.refresh { return hit.lookup.value }
+        return try await self.slowLookup(key, load: load, refreshing: hit?.lookup).value
     }
 
     /// Returns the value for a key with its freshness, loading it when needed.
@@ -174,21 +175,104 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         for key: Key,
         load: @escaping @Sendable (Key) async throws -> Value?
     ) async throws -> CacheLookup<Value> {
-        if let lookup = self.freshLookup(key, load: load) { return lookup }
-        return try await self.loadingLookup(key, load: load)
+        let hit = self.freshLookup(key)
+        if let hit, !hit.refresh { return hit.lookup }
+        return try await self.slowLookup(key, load: load, refreshing: hit?.lookup)
     }
 
     /// The hit path: inlined into callers so that it is specialized for their key and value types.
+    ///
+    /// It does not take the caller's `load`: passing a closure typed with concrete types where a generic one is
+    /// expected makes a reabstraction thunk, a heap allocation on every hit. Only a refresh-ahead request needs it.
+    ///
+    /// - Returns: The hit, and whether the caller should request a refresh-ahead reload; `nil` on a miss.
     @inlinable
-    func freshLookup(_ key: Key, load: @escaping @Sendable (Key) async throws -> Value?) -> CacheLookup<Value>? {
+    func freshLookup(_ key: Key) -> (lookup: CacheLookup<Value>, refresh: Bool)? {
         let now = self.time.now()
         guard case .hit(let lookup, let refresh)? = self.shell.withLock({ $0.core.fastRead(key, now: now) }) else {
             return nil
         }
         self.metrics.hits.increment()
         if lookup.freshness.isStale { self.metrics.staleServed.increment() }
-        if refresh { self.requestRefresh(key, load: load) }
-        return lookup
+        return (lookup, refresh)
+    }
+
+    /// Returns the value for a key, loading it with `load(context, key)` when needed: for callers whose load needs
+    /// values of theirs (a source, say). A closure literal that captures them would have its captures boxed on the
+    /// heap on every call, hits included; passed as `context` to a closure that captures nothing, they are boxed only
+    /// when a load is needed.
+    ///
+    /// - Parameters:
+    ///   - key: The key.
+    ///   - context: What `load` needs.
+    ///   - load: Fetches the value; it should capture nothing.
+    /// - Returns: The value, or `nil` when the key is absent.
+    /// - Throws: As ``value(for:load:)``.
+    @inlinable
+    func value<Context: Sendable>(
+        for key: Key,
+        with context: Context,
+        load: @escaping @Sendable (Context, Key) async throws -> Value?
+    ) async throws -> Value? {
+        let hit = self.freshLookup(key)
+        if let hit, !hit.refresh { return hit.lookup.value }
+        return try await self.slowLookup(key, with: context, load: load, refreshing: hit?.lookup).value
+    }
+
+    /// ``lookup(for:load:)`` with the load's values passed as `context`; see ``value(for:with:load:)``.
+    ///
+    /// - Parameters:
+    ///   - key: The key.
+    ///   - context: What `load` needs.
+    ///   - load: Fetches the value; it should capture nothing.
+    /// - Returns: The value and whether it is fresh or stale, with its age.
+    /// - Throws: As ``lookup(for:load:)``.
+    @inlinable
+    func lookup<Context: Sendable>(
+        for key: Key,
+        with context: Context,
+        load: @escaping @Sendable (Context, Key) async throws -> Value?
+    ) async throws -> CacheLookup<Value> {
+        let hit = self.freshLookup(key)
+        if let hit, !hit.refresh { return hit.lookup }
+        return try await self.slowLookup(key, with: context, load: load, refreshing: hit?.lookup)
+    }
+
+    /// ``slowLookup(_:load:refreshing:)`` for a load that takes a context: the closure that binds it is made here.
+    @inlinable
+    @inline(never)
+    func slowLookup<Context: Sendable>(
+        _ key: Key,
+        with context: Context,
+        load: @escaping @Sendable (Context, Key) async throws -> Value?,
+        refreshing: CacheLookup<Value>?
+    ) async throws -> CacheLookup<Value> {
+        try await self.slowLookup(key, load: { key in try await load(context, key) }, refreshing: refreshing)
+    }
+
+    /// Everything but a plain hit: a hit that asks for a refresh-ahead reload, or a miss.
+    ///
+    /// `@inline(never)` keeps it out of the caller, and `@inlinable` lets the caller specialize it: the caller's
+    /// `load` is then passed as it is, and turned into the generic closure the non-inlinable paths take (a heap
+    /// allocation) only here, off the hit path.
+    ///
+    /// - Parameters:
+    ///   - key: The key.
+    ///   - load: The caller's load.
+    ///   - refreshing: The hit to return after requesting its reload, or `nil` for a miss.
+    /// - Returns: The hit, or what the load gave.
+    @inlinable
+    @inline(never)
+    func slowLookup(
+        _ key: Key,
+        load: @escaping @Sendable (Key) async throws -> Value?,
+        refreshing: CacheLookup<Value>?
+    ) async throws -> CacheLookup<Value> {
+        if let refreshing {
+            self.requestRefresh(key, load: load)
+            return refreshing
+        }
+        return try await self.loadingLookup(key, load: load)
     }
 
     /// The miss path: join or lead the key's single-flight load.

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
 import BeaconCache
 import BenchmarkSupport
+import Foundation
 import Synchronization
 
 // A fresh hit of TTLCache against the simplest thread-safe alternative: a dictionary behind a Mutex, which
-// never expires anything. Both hold 1,000 keys of discovery-like values; the key read is the same each time.
+// never expires anything. Both hold 1,000 keys of discovery-like values; the key read is the same each time. Then the
+// same comparison at 1,000 to 1,000,000 entries, as a curve.
 
 let keys = (0..<1_000).map { "/services/memcached/cache-\($0)" }
 let hotKey = keys[500]
@@ -21,21 +24,58 @@ for key in keys {
     _ = try await cache.value(for: key) { "10.0.0.\($0.count):11211" }
     _ = try await bounded.value(for: key) { "10.0.0.\($0.count):11211" }
 }
-let load: @Sendable (String) async throws -> String? = { _ in fatalError("a fresh hit must not load") }
+// The load is written at each call site, as code calls the cache: a closure literal. (A closure kept in a variable of
+// type `(String) async throws -> String?` would be turned into the generic closure type on every call, a heap
+// allocation, about 40 ns; so would a literal that captures values.)
+
+// The cache as most code meets it: a CachingSource in front of a discovery source (a StaticSource here).
+let cachingSource = CachingSource(
+    base: StaticSource(Dictionary(uniqueKeysWithValues: keys.map { ($0, "10.0.0.\($0.count):11211") })),
+    keys: TTLCache(name: "keys", configuration: .init(ttl: .seconds(3_600))),
+    prefixes: TTLCache(name: "prefixes", configuration: .init(ttl: .seconds(3_600)))
+)
+_ = try await cachingSource.get(hotKey)
+
+// `CacheBenchmarks --instructions hit|caching-source|dictionary COUNT`: only that many hot-key reads through the async harness,
+// for callgrind (`valgrind --tool=callgrind`), which counts the instructions of each side exactly.
+let arguments = CommandLine.arguments
+if arguments.count == 4, arguments[1] == "--instructions", let count = Int(arguments[3]) {
+    let single = Benchmark(iterations: count, warmUpIterations: 0, rounds: 1)
+    if arguments[2] == "hit" {
+        print(
+            try await single.measure(
+                "hit",
+                async: { try await cache.value(for: hotKey, load: { _ in fatalError("a fresh hit must not load") }) }
+            )
+        )
+    } else if arguments[2] == "caching-source" {
+        print(try await single.measure("caching source", async: { try await cachingSource.get(hotKey) }))
+    } else {
+        print(await single.measure("dictionary", async: { baseline.withLock { $0[hotKey] } }))
+    }
+    exit(0)
+}
 
 let benchmark = Benchmark(iterations: 1_000_000, warmUpIterations: 100_000, rounds: 7)
 
 print(
     try await benchmark.compare(
         "TTLCache.value(for:load:) fresh hit vs Mutex<[String: String]> read",
-        async: { try await cache.value(for: hotKey, load: load) },
+        async: { try await cache.value(for: hotKey, load: { _ in fatalError("a fresh hit must not load") }) },
         baseline: { baseline.withLock { $0[hotKey] } }
     )
 )
 print(
     try await benchmark.compare(
         "TTLCache.value(for:load:) fresh hit, LRU-bounded, vs Mutex<[String: String]> read",
-        async: { try await bounded.value(for: hotKey, load: load) },
+        async: { try await bounded.value(for: hotKey, load: { _ in fatalError("a fresh hit must not load") }) },
+        baseline: { baseline.withLock { $0[hotKey] } }
+    )
+)
+print(
+    try await benchmark.compare(
+        "CachingSource.get fresh hit vs Mutex<[String: String]> read",
+        async: { try await cachingSource.get(hotKey) },
         baseline: { baseline.withLock { $0[hotKey] } }
     )
 )
@@ -46,3 +86,46 @@ print(
         baseline: { baseline.withLock { $0[hotKey] } }
     )
 )
+
+// The hit cost as the cache grows: 1,000 to 1,000,000 entries, each read in a shuffled order (the same order for
+// both sides), so that at the large sizes both pay the memory misses a real workload would. Beside each, a
+// dictionary of the same keys behind a Mutex, read through the same async harness.
+var curve = CurveTable(
+    name: "cache-hit-scale",
+    columns: ["entries", "cache_hit_ns", "dictionary_ns", "ratio", "cache_rss_mib"]
+)
+for size in [1_000, 10_000, 100_000, 1_000_000] {
+    let sizedKeys = (0..<size).map { "/services/app/instance-\($0)" }
+    var generator = SystemRandomNumberGenerator()
+    let order = sizedKeys.indices.shuffled(using: &generator)
+    let memoryBefore = residentMemoryMiB()
+    let sized = TTLCache<String, String>(name: "scale-\(size)", configuration: .init(ttl: .seconds(3_600)))
+    for key in sizedKeys { sized.insert("10.0.0.\(key.count):11211", for: key) }
+    let memoryAfter = residentMemoryMiB()
+    let dictionary = Mutex<[String: String]>([:])
+    dictionary.withLock { dictionary in
+        for key in sizedKeys { dictionary[key] = "10.0.0.\(key.count):11211" }
+    }
+    var next = 0
+    var nextBaseline = 0
+    let comparison = try await Benchmark(iterations: 1_000_000, warmUpIterations: size, rounds: 5).compare(
+        "TTLCache.value(for:load:) fresh hit among \(size) entries vs Mutex<[String: String]> read",
+        async: {
+            next &+= 1
+            return try await sized.value(
+                for: sizedKeys[order[next % size]],
+                load: { _ in fatalError("a fresh hit must not load") }
+            )
+        },
+        baseline: {
+            nextBaseline &+= 1
+            return dictionary.withLock { $0[sizedKeys[order[nextBaseline % size]]] }
+        }
+    )
+    print(comparison)
+    curve.add([
+        Double(size), comparison.subject.nanosecondsPerOperation, comparison.baseline.nanosecondsPerOperation,
+        comparison.ratio, memoryAfter - memoryBefore,
+    ])
+}
+curve.finish()
