@@ -239,6 +239,14 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     }
 
     /// ``slowLookup(_:load:refreshing:)`` for a load that takes a context: the closure that binds it is made here.
+    ///
+    /// - Parameters:
+    ///   - key: The key.
+    ///   - context: What `load` needs.
+    ///   - load: The caller's load.
+    ///   - refreshing: The hit to return after requesting its reload, or `nil` for a miss.
+    /// - Returns: The hit, or what the load gave.
+    /// - Throws: As ``lookup(for:load:)``.
     @inlinable
     @inline(never)
     func slowLookup<Context: Sendable>(
@@ -261,6 +269,7 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     ///   - load: The caller's load.
     ///   - refreshing: The hit to return after requesting its reload, or `nil` for a miss.
     /// - Returns: The hit, or what the load gave.
+    /// - Throws: As ``lookup(for:load:)``.
     @inlinable
     @inline(never)
     func slowLookup(
