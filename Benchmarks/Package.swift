@@ -132,6 +132,15 @@ let package = Package(
             linkerSettings: [.linkedLibrary("memcached")]
         ),
         .executableTarget(
+            // A dynamic pool rebuilt with 10, 100 and 1,000 server entries while it serves (needs memcached).
+            name: "MemcachedRebuildBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Beacon", package: "swift-beacon"),
+                .product(name: "BeaconMemcached", package: "swift-beacon"),
+            ]
+        ),
+        .executableTarget(
             // swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench MemcachedBenchmarks
             name: "MemcachedBenchmarks",
             dependencies: [

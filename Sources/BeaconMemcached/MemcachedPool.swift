@@ -63,8 +63,10 @@ public final class MemcachedPool: MemcachedClient {
     ///     with consistent hashing.
     ///   - logger: Where the pool logs: debug level, and a warning when a server is skipped after timeouts (info
     ///     when it answers again). Default: a logger that discards everything.
-    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidConfiguration`` for an empty list, a
-    ///   weight or port out of range, a prefix that is too long, or an option libmemcached rejects.
+    /// - Throws: ``MemcachedError`` with code ``MemcachedError/Code/invalidConfiguration`` for an empty list, more
+    ///   than 100 servers with ``MemcachedDistribution/consistent`` (libmemcached's ring has room for no more, and
+    ///   aborts the process beyond), a weight or port out of range, a prefix that is too long, or an option
+    ///   libmemcached rejects.
     public init(
         servers: [Endpoint],
         configuration: Configuration = Configuration(),

@@ -130,6 +130,11 @@ struct DynamicMemcachedPoolTests {
         #expect(error?.code == .closed)
         #expect(try pool.update(servers: [Endpoint(host: "10.0.0.9", port: 11211)]))
         #expect(try pool.update(servers: [Endpoint(host: "10.0.0.9", port: 11211)]) == false)
+        // A list consistent hashing cannot take (libmemcached would abort) is refused; the current pool stays.
+        let tooMany = (0..<101).map { Endpoint(host: "127.0.0.1", port: 41_000 + $0) }
+        let refused = #expect(throws: MemcachedError.self) { try pool.update(servers: tooMany) }
+        #expect(refused?.code == .invalidConfiguration)
+        #expect(try pool.server(forKey: "k").host == "10.0.0.9")
         try await Self.following(pool) {
             // An empty list keeps the current pool.
             await Self.waitForUpdates(pool, count: 3)

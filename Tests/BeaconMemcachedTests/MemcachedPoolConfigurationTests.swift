@@ -41,6 +41,30 @@ struct MemcachedPoolConfigurationTests {
         }
     }
 
+    @Test("consistent hashing takes 100 servers and refuses 101 (libmemcached would abort); modula takes 1,000")
+    func serverCountLimit() throws {
+        let servers = (0..<1_000).map { Endpoint(host: "127.0.0.1", port: 41_000 + $0) }
+        for configuration in [MemcachedPool.Configuration(), MemcachedPool.Configuration(libketamaCompatible: true)] {
+            let hundred = try MemcachedPool(
+                servers: Array(servers.prefix(100)),
+                configuration: configuration,
+                logger: Self.logger
+            )
+            hundred.close()
+            let error = #expect(throws: MemcachedError.self) {
+                try MemcachedPool(servers: Array(servers.prefix(101)), configuration: configuration, logger: Self.logger)
+            }
+            #expect(error?.code == .invalidConfiguration)
+            #expect(error?.message.contains("101 servers: consistent hashing takes at most 100") == true)
+        }
+        let modula = try MemcachedPool(
+            servers: servers,
+            configuration: MemcachedPool.Configuration(distribution: .modula),
+            logger: Self.logger
+        )
+        modula.close()
+    }
+
     @Test("adding a fourth server moves about a quarter of the keys, all of them to the new server")
     func fourthServer() throws {
         let three = try Endpoint.list(parsing: "10.0.0.1:11211,10.0.0.2:11211,10.0.0.3:11211")
