@@ -118,7 +118,8 @@ enum MemcachedHandleFactory {
     /// Adds the servers in one push: the ring is built once for the whole list. (`memcached_server_add_with_weight`
     /// for each server, as PHP's `addServers` calls it, rebuilds the whole ring after each one: quadratic, 136 ms for
     /// 100 servers. The ring built at the end is the same, since each rebuild starts from the whole list.)
-    private static func add(_ servers: [Endpoint], to handle: UnsafeMutablePointer<memcached_st>) throws(MemcachedError) {
+    private static func add(_ servers: [Endpoint], to handle: UnsafeMutablePointer<memcached_st>) throws(MemcachedError)
+    {
         var list: memcached_server_list_st? = nil
         defer { if let list { memcached_server_list_free(list) } }
         for server in servers {

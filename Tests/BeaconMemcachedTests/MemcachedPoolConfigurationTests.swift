@@ -52,7 +52,11 @@ struct MemcachedPoolConfigurationTests {
             )
             hundred.close()
             let error = #expect(throws: MemcachedError.self) {
-                try MemcachedPool(servers: Array(servers.prefix(101)), configuration: configuration, logger: Self.logger)
+                try MemcachedPool(
+                    servers: Array(servers.prefix(101)),
+                    configuration: configuration,
+                    logger: Self.logger
+                )
             }
             #expect(error?.code == .invalidConfiguration)
             #expect(error?.message.contains("101 servers: consistent hashing takes at most 100") == true)
