@@ -11,6 +11,7 @@ import PackageDescription
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ConsulBenchmarks  (needs a Consul agent or the fake)
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench PostgresBenchmarks  (needs postgres)
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ZooKeeperBenchmarks  (needs zookeeper)
+//   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench RegistrationBenchmarks  (needs etcd)
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ContainerBenchmarks
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ConfigurationBenchmarks
 //   Benchmarks/confd-nginx  (beacon-confd: render time, and put in etcd to nginx serving; starts its own servers)
@@ -103,6 +104,15 @@ let package = Package(
                 "BenchmarkSupport",
                 .product(name: "Beacon", package: "swift-beacon"),
                 .product(name: "BeaconConfd", package: "swift-beacon"),
+                .product(name: "BeaconEtcd", package: "swift-beacon"),
+            ]
+        ),
+        .executableTarget(
+            // Keep-alive cost of 1, 100 and 1,000 etcd registrations, single and grouped (needs etcd).
+            name: "RegistrationBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Beacon", package: "swift-beacon"),
                 .product(name: "BeaconEtcd", package: "swift-beacon"),
             ]
         ),

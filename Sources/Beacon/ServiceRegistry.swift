@@ -34,6 +34,23 @@ public protocol ServiceRegistry: Sendable {
     /// - Returns: The live registration; call ``ServiceRegistration/cancel()`` to withdraw the instance.
     /// - Throws: An error when the instance cannot be registered.
     func register(_ instance: ServiceInstance, ttl: Duration) async throws -> ServiceRegistration
+
+    /// Registers several instances that share one lifetime, and keeps them registered until the returned
+    /// registration is cancelled.
+    ///
+    /// The instances are registered before this method returns (all of them, or none: should one fail, those
+    /// already written are withdrawn), kept alive together, and withdrawn together by
+    /// ``GroupRegistration/cancel()``. Registries with leases share one among the group, so that keeping a
+    /// thousand instances alive costs what keeping one does; others register each instance on its own underneath
+    /// (the default implementation). Single registrations (``register(_:ttl:)``) keep their own lease.
+    ///
+    /// - Parameters:
+    ///   - instances: The instances to announce; at least one, each service and identifier at most once.
+    ///   - ttl: How long the registry keeps the instances after the process stops renewing them.
+    /// - Returns: The live group registration.
+    /// - Throws: ``BeaconError`` from ``GroupRegistration/validate(_:)``, or an error naming the instance or key that
+    ///   could not be registered.
+    func register(group instances: [ServiceInstance], ttl: Duration) async throws -> GroupRegistration
 }
 
 extension ServiceRegistry {

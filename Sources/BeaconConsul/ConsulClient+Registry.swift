@@ -130,6 +130,59 @@ extension ConsulClient: ServiceRegistry {
         }
         return ServiceRegistration(instance: instance) { await keeper.withdraw() }
     }
+
+    /// Registers a group of instances as agent services that share one lifetime: registered together, kept alive by
+    /// one child task of ``run()``, and deregistered together.
+    ///
+    /// Consul has no lease to share: a TTL check belongs to one service (a check without a service would be the
+    /// node's, and would fail every service of the agent), so each instance is an agent service with its own TTL
+    /// check, as with ``register(_:ttl:)``, and the keep-alive passes each check every third of the TTL: the
+    /// requests grow with the group. What is shared is the lifetime: the services are registered one after the
+    /// other before this method returns (should one fail, those already registered are deregistered, and the error
+    /// names the instance); `GroupRegistration.cancel()` deregisters them all; the end of ``run()`` does too. Each
+    /// service is registered again on its own when the agent forgets it.
+    ///
+    /// - Parameters:
+    ///   - instances: The instances to announce; at least one, each service and identifier at most once.
+    ///   - ttl: Each check's TTL (at least one second).
+    /// - Returns: The live group registration.
+    /// - Throws: `BeaconError` from `GroupRegistration.validate(_:)` naming the instance; ``ConsulError`` naming the
+    ///   instance the agent refused, or with code ``ConsulError/Code/closed`` once ``run()`` has ended or the client
+    ///   is closed.
+    public func register(group instances: [ServiceInstance], ttl: Duration) async throws -> GroupRegistration {
+        try GroupRegistration.validate(instances)
+        func closed() -> ConsulError {
+            ConsulError(
+                .closed,
+                "the client no longer accepts registrations",
+                operation: "agent service register",
+                subject: instances[0].service
+            )
+        }
+        guard self.lifecycle.isAccepting else { throw closed() }
+        var keepers: [ServiceKeeper] = []
+        keepers.reserveCapacity(instances.count)
+        for instance in instances {
+            let keeper = ServiceKeeper(client: self, instance: instance, ttl: max(ttl, .seconds(1)))
+            do {
+                try await keeper.registerAtCurrentAgent(ignoringCancellation: false)
+            } catch var error as ConsulError {
+                await KeptAliveGroup.release(keepers)
+                error.message = "registering \(instance.service)/\(instance.id) of a group: \(error.message)"
+                throw error
+            } catch {
+                await KeptAliveGroup.release(keepers)
+                throw error
+            }
+            keepers.append(keeper)
+        }
+        let group = KeptAliveGroup(members: keepers, lifecycle: self.lifecycle)
+        guard self.lifecycle.add(group) else {
+            await group.release()
+            throw closed()
+        }
+        return GroupRegistration(instances: instances) { await group.withdraw() }
+    }
 }
 
 /// One registration: an agent service with a TTL check, passed by a child task of ``ConsulClient/run()``, registered

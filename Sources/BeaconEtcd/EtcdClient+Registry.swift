@@ -56,4 +56,34 @@ extension EtcdClient {
         )
         return ServiceRegistration(instance: instance) { await keeper.withdraw() }
     }
+
+    /// Registers a group of instances on one lease that the client's ``run()`` keeps alive until the registration is
+    /// cancelled: one lease, one keep-alive loop and one revoke for the whole group.
+    ///
+    /// Each key is `<servicePrefix>/<service>/<id>` holding the instance's JSON, as with ``register(_:ttl:)``; every
+    /// key is attached to the same lease of `ttl`. They are written before this method returns, in transactions of up
+    /// to 128 puts (etcd's default `--max-txn-ops`), so a group of up to 128 instances appears at once. Should a
+    /// write fail, the lease is revoked, which removes the keys already written, and nothing stays registered.
+    ///
+    /// - The keep-alive is one child task of ``run()``: it renews the lease every third of the TTL, one request
+    ///   however many instances the group holds. If the lease is lost, it grants a new one and writes every key
+    ///   again.
+    /// - `GroupRegistration.cancel()` revokes the lease: every key disappears at once, in one revision. When
+    ///   ``run()`` ends it revokes it too; if the process dies, every key disappears when the TTL runs out.
+    ///
+    /// - Parameters:
+    ///   - instances: The instances to announce; at least one, each service and identifier at most once.
+    ///   - ttl: The lease's TTL (whole seconds, at least one).
+    /// - Returns: The live group registration.
+    /// - Throws: `BeaconError` from `GroupRegistration.validate(_:)` naming the instance; ``EtcdError`` naming the
+    ///   keys when the first write fails, or with code ``EtcdError/Code/closed`` once ``run()`` has ended or the
+    ///   client is closed.
+    public func register(group instances: [ServiceInstance], ttl: Duration) async throws -> GroupRegistration {
+        try GroupRegistration.validate(instances)
+        let entries = instances.map { instance in
+            LeasedEntry(key: instance.key(prefix: self.configuration.servicePrefix), value: instance.encodedValue())
+        }
+        let keeper = try await self.keepOnLease(entries, ttl: ttl, operation: "register")
+        return GroupRegistration(instances: instances) { await keeper.withdraw() }
+    }
 }

@@ -61,6 +61,66 @@ extension ZooKeeperClient: ServiceRegistry {
         try await self.keep(node, operation: "register")
         return ServiceRegistration(instance: instance) { await node.withdraw() }
     }
+
+    /// Registers a group of instances as ephemeral nodes that share one lifetime: created together, re-created
+    /// together after a session expiry, and deleted together.
+    ///
+    /// Every ephemeral node of a client already shares its session, which the client keeps alive with one heartbeat
+    /// however many nodes it holds; there is no per-node renewal to share. What the group adds is the lifetime: the
+    /// nodes (named as with ``register(_:ttl:)``) are created one after the other before this method returns (should
+    /// one fail, those already created are deleted, and the error names its path); should the session expire,
+    /// ``run()`` creates them all again; `GroupRegistration.cancel()` deletes them all, and so does the end of
+    /// ``run()``.
+    ///
+    /// - Parameters:
+    ///   - instances: The instances to announce; at least one, each service and identifier at most once.
+    ///   - ttl: Not used: the session timeout decides how long the nodes outlive the process.
+    /// - Returns: The live group registration.
+    /// - Throws: `BeaconError` from `GroupRegistration.validate(_:)` naming the instance; ``ZooKeeperError`` naming the
+    ///   path of the node that could not be created, or with code ``ZooKeeperError/Code/closed`` once ``run()`` has
+    ///   ended or the client is closed.
+    public func register(group instances: [ServiceInstance], ttl: Duration) async throws -> GroupRegistration {
+        try GroupRegistration.validate(instances)
+        let sequential = self.configuration.sequentialRegistrations
+        let nodes = instances.map { instance in
+            let key = instance.key(prefix: self.configuration.servicePrefix)
+            return EphemeralNode(
+                client: self,
+                path: sequential ? key + "-" : key,
+                data: instance.encodedValue(),
+                isSequential: sequential,
+                label: "registration of \(instance)"
+            )
+        }
+        func closed() -> ZooKeeperError {
+            ZooKeeperError(
+                .closed,
+                "the client no longer accepts ephemeral nodes (run() ended or the client was closed)",
+                operation: "register",
+                path: nodes[0].requestedPath,
+                target: self.session.target
+            )
+        }
+        guard self.lifecycle.isAccepting else { throw closed() }
+        var created: [EphemeralNode] = []
+        created.reserveCapacity(nodes.count)
+        for node in nodes {
+            do {
+                try await node.create()
+            } catch {
+                await KeptAliveGroup.release(created)
+                throw error
+            }
+            created.append(node)
+        }
+        let group = KeptAliveGroup(members: nodes, lifecycle: self.lifecycle)
+        guard self.lifecycle.add(group) else {
+            // run() ended or close() was called while the nodes were being created.
+            await group.release()
+            throw closed()
+        }
+        return GroupRegistration(instances: instances) { await group.withdraw() }
+    }
 }
 
 extension ZooKeeperClient: EphemeralKeyStore {

@@ -52,4 +52,35 @@ struct RegisterGuideTests {
         }
         #expect(try await observer.get(key) == nil)
     }
+
+    @Test("a group: eight instances on one lease, gone at once after cancel()")
+    func group() async throws {
+        var configuration = EtcdClient.Configuration(endpoints: [try TestServers.value("BEACON_ETCD_ENDPOINT")])
+        configuration.servicePrefix = "/beacon-register-tests/\(UUID().uuidString)"
+        let etcd = try EtcdClient(configuration: configuration)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await etcd.run() }
+
+            // Eight Apache workers behind one supervisor, announced on one lease.
+            let workers = (8001...8008).map { port in
+                ServiceInstance(
+                    service: "apache",
+                    id: "apache-\(port)",
+                    endpoint: Endpoint(host: "127.0.0.1", port: port)
+                )
+            }
+            let registration = try await etcd.register(group: workers, ttl: .seconds(10))
+            // ... serve; the etcd client's run(), in the same ServiceGroup, renews the one lease every third of the TTL.
+            #expect(try await etcd.instances(of: "apache") == workers)
+            var leases: Set<Int64?> = []
+            for worker in workers {
+                leases.insert(try await etcd.leaseID(ofKey: worker.key(prefix: configuration.servicePrefix)))
+            }
+            #expect(leases.count == 1 && leases.first != nil)
+            await registration.cancel()  // one revoke: the eight keys go at once
+
+            #expect(try await etcd.instances(of: "apache").isEmpty)
+            tasks.cancelAll()
+        }
+    }
 }
