@@ -3,6 +3,7 @@
 import BeaconContainer
 import BeaconExpression
 import BenchmarkSupport
+import Yams
 
 #if canImport(Glibc)
 import Glibc
@@ -100,20 +101,32 @@ enum ScaleCurve {
     /// - Parameters:
     ///   - count: The number of services.
     ///   - rounds: How many times to repeat the three steps.
-    /// - Returns: The best wall-clock load, build and first-gets times, and the best CPU time of load and build
-    ///   (each the minimum over the rounds on its own).
+    /// - Returns: The best wall-clock load, build and first-gets times, the best CPU time of load and build, and
+    ///   the best wall-clock and CPU times of Yams's parse of the text alone (each the minimum over the rounds on
+    ///   its own).
     /// - Throws: An error of the loader, `build()`, the container or a factory.
     static func measure(
         services count: Int,
         rounds: Int
-    ) async throws -> (load: Double, build: Double, gets: Double, loadBuildCPU: Double) {
+    ) async throws -> (load: Double, build: Double, gets: Double, loadBuildCPU: Double, yams: Double, yamsCPU: Double) {
         let yaml = yaml(services: count)
         let clock = ContinuousClock()
         let milliseconds = { (duration: Duration) in
             Double(duration.components.seconds) * 1e3 + Double(duration.components.attoseconds) / 1e15
         }
-        var best = (load: Double.infinity, build: Double.infinity, gets: Double.infinity, loadBuildCPU: Double.infinity)
+        var best = (
+            load: Double.infinity, build: Double.infinity, gets: Double.infinity, loadBuildCPU: Double.infinity,
+            yams: Double.infinity, yamsCPU: Double.infinity
+        )
         for _ in 0..<rounds {
+            // Yams's share of the load: its parse of the same text (which has no plain `%` scalar to quote).
+            let yamsCPUStart = processCPUMilliseconds()
+            let yamsStart = clock.now
+            let root = try Yams.compose(yaml: yaml)
+            best.yams = min(best.yams, milliseconds(clock.now - yamsStart))
+            best.yamsCPU = min(best.yamsCPU, processCPUMilliseconds() - yamsCPUStart)
+            precondition(root != nil)
+
             let cpuStart = processCPUMilliseconds()
             let start = clock.now
             let builder = try load(yaml)
@@ -139,7 +152,7 @@ enum ScaleCurve {
             name: "container-scale",
             columns: [
                 "services", "load_ms", "build_ms", "load_build_ms", "first_gets_ms", "load_build_us_per_service",
-                "first_get_us_per_service", "load_build_cpu_ms",
+                "first_get_us_per_service", "load_build_cpu_ms", "yams_compose_ms", "yams_compose_cpu_ms",
             ]
         )
         // One small warm-up round, so the first size does not pay for code loading and lazy initialisation.
@@ -150,6 +163,7 @@ enum ScaleCurve {
             curve.add([
                 Double(count), best.load, best.build, loadBuild, best.gets,
                 loadBuild * 1_000 / Double(count), best.gets * 1_000 / Double(count), best.loadBuildCPU,
+                best.yams, best.yamsCPU,
             ])
         }
         curve.finish()
