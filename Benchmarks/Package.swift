@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
         // The peer BeaconContainer is measured against; a dependency of the benchmarks only.
         .package(url: "https://github.com/Swinject/Swinject.git", from: "2.10.0"),
+        // The YAML parser BeaconContainer uses: the container scale curve times its share of a load on its own.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
         .target(name: "BenchmarkSupport"),
@@ -87,6 +89,7 @@ let package = Package(
                 .product(name: "BeaconContainer", package: "swift-beacon"),
                 .product(name: "BeaconExpression", package: "swift-beacon"),
                 .product(name: "Swinject", package: "Swinject"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(

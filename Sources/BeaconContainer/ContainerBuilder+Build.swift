@@ -287,21 +287,33 @@ struct DefinitionCompiler {
         owner: Owner,
         location: ContainerError.Location?
     ) throws(ContainerError) -> Plan {
-        guard text.contains("%") else { return .value(.string(text)) }
+        // In ASCII text every `%` and every whitespace character is one byte, and a `%` is never inside a
+        // two-byte character (CR LF), so searching the bytes finds the same indices as searching the characters.
+        let isASCII = text.utf8.allSatisfy { $0 < 0x80 }
+        let percentByte = UInt8(ascii: "%")
+        let nextPercent = { (part: Substring) -> String.Index? in
+            isASCII ? part.utf8.firstIndex(of: percentByte) : part.firstIndex(of: "%")
+        }
+        let hasWhitespace = { (part: Substring) -> Bool in
+            isASCII
+                ? part.utf8.contains { $0 == UInt8(ascii: " ") || ($0 >= 0x09 && $0 <= 0x0D) }
+                : part.contains(where: \.isWhitespace)
+        }
+        guard nextPercent(Substring(text)) != nil else { return .value(.string(text)) }
         var parts: [Plan] = []
         var literal = ""
         var rest = Substring(text)
-        while let percent = rest.firstIndex(of: "%") {
+        while let percent = nextPercent(rest) {
             literal += rest[..<percent]
             let afterPercent = rest[rest.index(after: percent)...]
-            if afterPercent.first == "%" {
+            if isASCII ? afterPercent.utf8.first == percentByte : afterPercent.first == "%" {
                 literal += "%"
                 rest = afterPercent.dropFirst()
                 continue
             }
-            guard let close = afterPercent.firstIndex(of: "%"),
+            guard let close = nextPercent(afterPercent),
                 !afterPercent[..<close].isEmpty,
-                !afterPercent[..<close].contains(where: \.isWhitespace)
+                !hasWhitespace(afterPercent[..<close])
             else {
                 literal += "%"
                 rest = afterPercent

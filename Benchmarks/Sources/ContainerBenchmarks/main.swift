@@ -154,10 +154,18 @@ func firstGetInFreshContainers(perRound: Int, rounds: Int) async throws -> Doubl
     return best
 }
 
+// `--scale` measures only the scale curve (YAML load, build and first gets of 100 to 10,000 services) and writes
+// Benchmarks/results/container-scale.csv; without it the curve is measured after the comparisons.
+if CommandLine.arguments.contains("--scale") {
+    try await ScaleCurve.run()
+    exit(0)
+}
+
 // `--instructions CASE COUNT` runs one operation COUNT times and exits, for instruction counts under callgrind:
 // run it with two counts (and SWIFT_DETERMINISTIC_HASHING=1); the difference of the totals divided by the
 // difference of the counts is the cost of one operation. `first-get` builds COUNT containers and gets
-// `session.handler` from each; subtract `build`, which only builds them.
+// `session.handler` from each; subtract `build`, which only builds them. `yaml-load`, `yaml-build` and `yaml-gets`
+// take COUNT as the number of services of the scale curve's YAML, for a profile of one large load.
 if let flag = CommandLine.arguments.firstIndex(of: "--instructions"), CommandLine.arguments.count > flag + 2,
     let count = Int(CommandLine.arguments[flag + 2])
 {
@@ -178,8 +186,18 @@ if let flag = CommandLine.arguments.firstIndex(of: "--instructions"), CommandLin
         if CommandLine.arguments[flag + 1] == "first-get" {
             for fresh in containers { blackHoleReference(try await fresh.get("session.handler", as: Pool.self)) }
         }
+    case "yaml-load", "yaml-build", "yaml-gets":
+        // COUNT services in the scale curve's YAML tree, loaded once (then built, then each got once).
+        let builder = try ScaleCurve.load(ScaleCurve.yaml(services: count))
+        if CommandLine.arguments[flag + 1] != "yaml-load" {
+            let built = try builder.build()
+            if CommandLine.arguments[flag + 1] == "yaml-gets" { try await ScaleCurve.getAll(built, services: count) }
+        }
     default:
-        print("unknown case; one of typed, string, refreshable, expression, first-get, build")
+        print(
+            "unknown case; one of typed, string, refreshable, expression, first-get, build, yaml-load, yaml-build, "
+                + "yaml-gets"
+        )
         exit(1)
     }
     exit(0)
@@ -357,3 +375,5 @@ print(
 )
 print("  Swinject synchronized / typed get: \(synchronizedComparison.ratio) (goal >= 100)")
 print("  Swinject plain / typed get: \(plain.ratio)")
+
+try await ScaleCurve.run()
