@@ -194,8 +194,14 @@ if backends.contains("zookeeper") {
             },
             change: { key, value in _ = try await zookeeper.put(key, value) },
             cleanup: {
+                // delete(prefix:) deletes one node at a time; the children of one directory can go concurrently.
+                let directory = String(prefix.dropLast())
+                let children = try await zookeeper.children(of: directory)
+                try await concurrently(0..<children.count, workers: 64) { index in
+                    _ = try await zookeeper.delete("\(directory)/\(children[index])")
+                }
                 _ = try await zookeeper.delete(prefix: prefix)
-                _ = try await zookeeper.delete(String(prefix.dropLast()))
+                _ = try await zookeeper.delete(directory)
                 _ = try? await zookeeper.delete("/beacon-bench")
             }
         )
