@@ -14,6 +14,7 @@ import PackageDescription
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench RegistrationBenchmarks  (needs etcd)
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ContainerBenchmarks
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ConfigurationBenchmarks
+//   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench WatchScaleBenchmarks  (needs etcd and zookeeper)
 //   Benchmarks/confd-nginx  (beacon-confd: render time, and put in etcd to nginx serving; starts its own servers)
 let package = Package(
     name: "swift-beacon-benchmarks",
@@ -117,6 +118,17 @@ let package = Package(
                 "BenchmarkSupport",
                 .product(name: "Beacon", package: "swift-beacon"),
                 .product(name: "BeaconEtcd", package: "swift-beacon"),
+            ]
+        ),
+        .executableTarget(
+            // Watch of a large prefix (1k/10k/100k keys): etcd, the file source, Consul (a private fake) and ZooKeeper.
+            name: "WatchScaleBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Beacon", package: "swift-beacon"),
+                .product(name: "BeaconConsul", package: "swift-beacon"),
+                .product(name: "BeaconEtcd", package: "swift-beacon"),
+                .product(name: "BeaconZooKeeper", package: "swift-beacon"),
             ]
         ),
         .executableTarget(

@@ -3,7 +3,8 @@
 /// Every entry under a prefix at one moment, sorted by key.
 ///
 /// A ``DiscoveryWatch`` delivers whole snapshots rather than individual events, so a consumer never has
-/// to apply a diff: each element is the complete current state of the prefix.
+/// to apply a diff: each element is the complete current state of the prefix. For large prefixes,
+/// ``DiscoverySource/changes(prefix:)`` delivers the changed keys instead.
 public struct DiscoverySnapshot: Hashable, Sendable, RandomAccessCollection {
     /// The prefix the snapshot covers.
     public var prefix: String

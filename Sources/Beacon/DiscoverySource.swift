@@ -31,9 +31,31 @@ public protocol DiscoverySource: Sendable {
     /// - Parameter prefix: A key prefix, usually ending in `/`.
     /// - Returns: A sequence that starts following the prefix when iteration begins.
     func watch(prefix: String) -> DiscoveryWatch
+
+    /// Follows a prefix as changes: a reset batch with every entry first, then batches of what changed.
+    ///
+    /// Unlike ``watch(prefix:)``, a later batch holds only the keys that changed, so a consumer of a large prefix
+    /// need not compare or copy the whole prefix for each change. The etcd client, whose backend reports changes as
+    /// events, delivers them at a cost proportional to the change; ``FileSource`` must re-read and parse its whole
+    /// file, then delivers the changed keys. The default implementation compares consecutive snapshots of
+    /// ``watch(prefix:)`` (``DiscoveryChanges/diffing(_:)``): correct for every source, but each change still costs
+    /// O(prefix); Consul, ZooKeeper, ``StaticSource`` and ``EnvironmentSource`` use it. The sequence ends when the
+    /// iterating task is cancelled.
+    ///
+    /// - Parameter prefix: A key prefix, usually ending in `/`.
+    /// - Returns: A sequence that starts following the prefix when iteration begins.
+    func changes(prefix: String) -> DiscoveryChanges
 }
 
 extension DiscoverySource {
+    /// Follows a prefix as changes computed from consecutive snapshots of ``watch(prefix:)``: O(prefix) per change.
+    ///
+    /// - Parameter prefix: A key prefix, usually ending in `/`.
+    /// - Returns: The sequence of change batches, a reset batch first.
+    public func changes(prefix: String) -> DiscoveryChanges {
+        DiscoveryChanges.diffing(self.watch(prefix: prefix))
+    }
+
     /// Reads a key that must be present.
     ///
     /// - Parameter key: The full key.

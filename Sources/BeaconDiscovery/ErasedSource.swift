@@ -19,6 +19,10 @@ struct ErasedSource: WrappingDiscoverySource {
         base.watch(prefix: prefix)
     }
 
+    func changes(prefix: String) -> DiscoveryChanges {
+        base.changes(prefix: prefix)
+    }
+
     /// The source a service location is read from, as a registry.
     var wrappedSource: any DiscoverySource { base }
 }

@@ -24,18 +24,73 @@ extension EtcdClient {
     /// from a compacted revision).
     func watch(prefix: String, startRevision: Int64?) -> DiscoveryWatch {
         DiscoveryWatch { [self] in
-            let follower = EtcdWatchFollower(client: self, prefix: prefix, startRevision: startRevision)
+            let follower = EtcdSnapshotFollower(
+                EtcdWatchFollower(client: self, prefix: prefix, startRevision: startRevision)
+            )
             return { try await follower.next() }
+        }
+    }
+
+    /// Follows a prefix as etcd's own events: a reset batch with the listing first, then one batch per watch message
+    /// (a transaction's writes arrive together), each holding only the events it carries.
+    ///
+    /// A change costs O(change): the subscription keeps no copy of the prefix, and a batch is built from the events
+    /// alone. Deletes carry the revision of the delete as their version; a delete of a prefix arrives as one batch of
+    /// deletes. Reconnecting resumes from the last revision delivered plus one, so no event is lost or repeated. When
+    /// that revision has been compacted, the prefix is listed again and delivered as a reset batch (O(prefix), as the
+    /// first one). Cancellation and errors behave as in ``watch(prefix:)``.
+    ///
+    /// - Parameter prefix: A key prefix.
+    /// - Returns: The sequence of change batches.
+    public func changes(prefix: String) -> DiscoveryChanges {
+        self.changes(prefix: prefix, startRevision: nil)
+    }
+
+    /// A change stream that starts at a given revision instead of listing first (tests use it to start from a
+    /// compacted revision).
+    func changes(prefix: String, startRevision: Int64?) -> DiscoveryChanges {
+        DiscoveryChanges { [self] in
+            let follower = EtcdWatchFollower(client: self, prefix: prefix, startRevision: startRevision)
+            return { try await follower.nextBatch() }
         }
     }
 }
 
-/// The state of one watch subscription; owned by one iterator, never shared.
+/// Folds a subscription's change batches into whole snapshots; owned by one iterator, never shared.
+final class EtcdSnapshotFollower {
+    private let events: EtcdWatchFollower
+    private var entries: [String: KeyValue] = [:]
+    private var lastEmitted: DiscoverySnapshot?
+
+    init(_ events: EtcdWatchFollower) {
+        self.events = events
+    }
+
+    /// Returns the next snapshot that differs from the last one emitted, or `nil` once cancelled.
+    func next() async throws -> DiscoverySnapshot? {
+        while let batch = try await self.events.nextBatch() {
+            if batch.isReset {
+                self.entries = Dictionary(batch.changes.map { ($0.key, $0.entry) }) { _, last in last }
+            } else {
+                for change in batch.changes {
+                    self.entries[change.key] = change.kind == .put ? change.entry : nil
+                }
+            }
+            let snapshot = DiscoverySnapshot(prefix: self.events.prefix, entries: Array(self.entries.values))
+            if snapshot != self.lastEmitted {
+                self.lastEmitted = snapshot
+                return snapshot
+            }
+        }
+        return nil
+    }
+}
+
+/// The event stream of one watch subscription; owned by one iterator, never shared.
 final class EtcdWatchFollower {
     private let client: EtcdClient
-    private let prefix: String
-    private var entries: [String: KeyValue] = [:]
-    /// The last revision whose events are applied to `entries`.
+    let prefix: String
+    /// The last revision whose events have been delivered.
     private var revision: Int64
     private var needsListing: Bool
     private var stream: HTTPResponseStream.AsyncIterator?
@@ -43,7 +98,6 @@ final class EtcdWatchFollower {
     private var openedStream: HTTPResponseStream?
     private var streamEndpoint: String?
     private var buffer: [UInt8] = []
-    private var lastEmitted: DiscoverySnapshot?
     private var retryDelay: Duration
     /// The health check of the stream's member, unless turned off.
     private let check: EtcdMemberCheck?
@@ -57,27 +111,27 @@ final class EtcdWatchFollower {
         self.retryDelay = client.configuration.watchRetryDelay
     }
 
-    private var snapshot: DiscoverySnapshot {
-        DiscoverySnapshot(prefix: self.prefix, entries: Array(self.entries.values))
-    }
-
-    /// Returns the next snapshot that differs from the last one emitted, or `nil` once cancelled.
-    func next() async throws -> DiscoverySnapshot? {
+    /// Returns the next batch: the listing as a reset batch, or the events of one watch message; `nil` once
+    /// cancelled.
+    func nextBatch() async throws -> DiscoveryChangeBatch? {
         while !Task.isCancelled {
             do {
                 if self.needsListing {
                     let listing = try await self.client.listWithRevision(prefix: self.prefix)
-                    self.entries = Dictionary(uniqueKeysWithValues: listing.entries.map { ($0.key, $0) })
                     self.revision = listing.revision
                     self.needsListing = false
-                    if let snapshot = self.emitIfChanged() { return snapshot }
+                    return DiscoveryChangeBatch(
+                        isReset: true,
+                        changes: listing.entries.map(DiscoveryChange.put),
+                        revision: UInt64(max(listing.revision, 0))
+                    )
                 }
                 if self.stream == nil { try await self.openStream() }
                 guard let line = try await self.nextLine() else {
                     self.dropStream(reason: "the server ended the stream")
                     continue
                 }
-                if let snapshot = try self.handle(line) { return snapshot }
+                if let batch = try self.handle(line) { return batch }
             } catch is CancellationError {
                 return nil
             } catch let error as EtcdError
@@ -98,13 +152,6 @@ final class EtcdWatchFollower {
             }
         }
         return nil
-    }
-
-    private func emitIfChanged() -> DiscoverySnapshot? {
-        let snapshot = self.snapshot
-        guard snapshot != self.lastEmitted else { return nil }
-        self.lastEmitted = snapshot
-        return snapshot
     }
 
     private func openStream() async throws {
@@ -191,8 +238,8 @@ final class EtcdWatchFollower {
         return try await check.next(&stream, of: opened, from: endpoint)
     }
 
-    /// Applies one message; returns a snapshot when it changed what the watch emits.
-    private func handle(_ line: [UInt8]) throws -> DiscoverySnapshot? {
+    /// Reads one message; returns the batch of its events, if it has any.
+    private func handle(_ line: [UInt8]) throws -> DiscoveryChangeBatch? {
         let message: WireWatchMessage
         do {
             message = try WireWatchMessage(document: line)
@@ -214,17 +261,15 @@ final class EtcdWatchFollower {
             return try self.handleCancellation(result)
         }
         if let events = result.events, !events.isEmpty {
+            var changes: [DiscoveryChange] = []
+            changes.reserveCapacity(events.count)
             for event in events {
-                let parts = event.kv.keyValue
-                if event.type == "DELETE" {
-                    self.entries.removeValue(forKey: parts.key)
-                } else {
-                    self.entries[parts.key] = EtcdClient.keyValue(event.kv)
-                }
-                self.revision = max(self.revision, parts.modRevision)
+                let entry = EtcdClient.keyValue(event.kv)
+                changes.append(event.type == "DELETE" ? .delete(entry.key, version: entry.version) : .put(entry))
+                self.revision = max(self.revision, Int64(entry.version))
             }
             self.retryDelay = self.client.configuration.watchRetryDelay
-            return self.emitIfChanged()
+            return DiscoveryChangeBatch(isReset: false, changes: changes, revision: UInt64(max(self.revision, 0)))
         }
         if result.created != true, let revision = result.header?.revision?.value {
             // A progress notification: every event up to this revision has been delivered.
@@ -233,7 +278,7 @@ final class EtcdWatchFollower {
         return nil
     }
 
-    private func handleCancellation(_ result: WireWatchMessage.Result) throws -> DiscoverySnapshot? {
+    private func handleCancellation(_ result: WireWatchMessage.Result) throws -> DiscoveryChangeBatch? {
         let reason = result.cancel_reason ?? ""
         if let compacted = result.compact_revision?.value, compacted > 0 {
             self.client.logger.info(

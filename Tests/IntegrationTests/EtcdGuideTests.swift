@@ -53,6 +53,38 @@ struct EtcdGuideTests {
         try await etcd.delete(prefix: prefix)
     }
 
+    @Test("changes instead of snapshots: the guide's loop over change batches")
+    func changes() async throws {
+        let prefix = TestServers.uniquePrefix("guide-changes")
+        let etcd = try self.client()
+        defer { etcd.close() }
+        try await etcd.put("\(prefix)services/memcached/a", "10.0.0.11:11211")
+
+        // As in the guide, with a prefix of the test's own; the loop stops after three batches.
+        var endpoints: [String: Endpoint] = [:]
+        var batches = 0
+        for try await batch in etcd.changes(prefix: "\(prefix)services/memcached/") {
+            if batch.isReset { endpoints = [:] }
+            for change in batch.changes {
+                endpoints[change.key] = change.kind == .put ? try change.entry.endpoint() : nil
+            }
+            print("\(endpoints.count) memcached servers at revision \(batch.revision)")
+            batches += 1
+            if batches == 1 {
+                #expect(endpoints == ["\(prefix)services/memcached/a": Endpoint(host: "10.0.0.11", port: 11211)])
+                try await etcd.put("\(prefix)services/memcached/b", "10.0.0.12:11211")
+            } else if batches == 2 {
+                #expect(endpoints.count == 2)
+                try await etcd.delete("\(prefix)services/memcached/a")
+            } else {
+                #expect(endpoints == ["\(prefix)services/memcached/b": Endpoint(host: "10.0.0.12", port: 11211)])
+                break
+            }
+        }
+        #expect(batches == 3)
+        try await etcd.delete(prefix: prefix)
+    }
+
     @Test("registration and leases: the client runs in a ServiceGroup, whose graceful shutdown withdraws the instance")
     func registration() async throws {
         let prefix = TestServers.uniquePrefix("guide-registration")

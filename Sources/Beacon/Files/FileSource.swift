@@ -29,6 +29,11 @@ public import Logging
 ///
 /// Watches look for changes every ``Configuration/pollInterval``: comparing the file's bytes, so editors
 /// that replace the file (write a temporary file, then rename) are followed too.
+///
+/// A change to the file costs a read and a parse of the whole file (neither JSON nor YAML can be parsed from the
+/// middle), and one pass over its entries to find the keys that changed, once per source. After that,
+/// ``changes(prefix:)`` hands each subscriber only the changed keys, while each ``watch(prefix:)`` builds, sorts
+/// and compares a whole snapshot of its prefix.
 public final class FileSource: DiscoverySource, Sendable {
     /// The format of a discovery file.
     public struct Format: Hashable, Sendable, CustomStringConvertible {
@@ -86,6 +91,7 @@ public final class FileSource: DiscoverySource, Sendable {
         var entries: [String: KeyValue]
         var generation: UInt64
         var lastError: BeaconError?
+        var log = FileChangeLog()
     }
 
     /// The path of the file, as given.
@@ -94,7 +100,7 @@ public final class FileSource: DiscoverySource, Sendable {
     public let configuration: Configuration
     private let logger: Logger
     private let state: Lock<State>
-    private let changes = ChangeSignal()
+    private let changeSignal = ChangeSignal()
 
     /// Reads a file and creates a source over it.
     ///
@@ -167,11 +173,56 @@ public final class FileSource: DiscoverySource, Sendable {
     public func watch(prefix: String) -> DiscoveryWatch {
         DiscoveryWatch.following(
             prefix: prefix,
-            signal: self.changes,
+            signal: self.changeSignal,
             poll: (self.configuration.pollInterval, { [self] in self.reloadIfChanged() })
         ) { [self] prefix in
             self.currentSnapshot(prefix: prefix)
         }
+    }
+
+    /// Follows a prefix as changes: a reset batch with every entry under it first, then the keys that each reload
+    /// of the file changed under it.
+    ///
+    /// The file is polled as by ``watch(prefix:)``. Finding the changed keys is done once per reload for all
+    /// subscribers (see the cost note on ``FileSource``); a subscriber then takes the changes since the generation it
+    /// last delivered, at a cost proportional to the changes. A subscriber that falls more than 64 generations behind
+    /// (or further behind than the file has entries) gets a reset batch instead. Each batch's revision is the
+    /// ``generation`` it brings the subscriber to.
+    ///
+    /// - Parameter prefix: A key prefix.
+    /// - Returns: The sequence of change batches; it ends when the iterating task is cancelled.
+    public func changes(prefix: String) -> DiscoveryChanges {
+        DiscoveryChanges { [self] in
+            var delivered: UInt64?
+            return {
+                while !Task.isCancelled {
+                    self.reloadIfChanged()
+                    // Read the generation before the changes: a change in between makes the wait return at once.
+                    let signalled = self.changeSignal.generation
+                    if let batch = self.changeBatch(prefix: prefix, after: &delivered) { return batch }
+                    await self.changeSignal.wait(after: signalled, timeout: self.configuration.pollInterval)
+                }
+                return nil
+            }
+        }
+    }
+
+    /// The changes under `prefix` since generation `delivered` (a reset when `nil` or too old), advancing it; `nil`
+    /// when nothing under the prefix changed.
+    private func changeBatch(prefix: String, after delivered: inout UInt64?) -> DiscoveryChangeBatch? {
+        let (changes, entries, generation) = self.state.withLock { state in
+            if let last = delivered,
+                let changes = state.log.changes(after: last, current: state.generation, prefix: prefix)
+            {
+                return (changes, [KeyValue]?.none, state.generation)
+            }
+            return ([], state.entries.values.filter { $0.key.hasPrefix(prefix) }, state.generation)
+        }
+        delivered = generation
+        if let entries {
+            return .reset(DiscoverySnapshot(prefix: prefix, entries: entries), revision: generation)
+        }
+        return changes.isEmpty ? nil : DiscoveryChangeBatch(isReset: false, changes: changes, revision: generation)
     }
 
     private func currentSnapshot(prefix: String) -> DiscoverySnapshot {
@@ -209,21 +260,28 @@ public final class FileSource: DiscoverySource, Sendable {
             let recovered = state.lastError != nil
             state.lastError = nil
             let next = state.generation + 1
-            var entries: [String: KeyValue] = [:]
-            var changed = values.count != state.entries.count
+            // Updated in place: only the changed keys are written, and removed keys are looked for only when the
+            // count says some are gone.
+            var changes: [DiscoveryChange] = []
             for (key, value) in values {
-                if let old = state.entries[key], old.string == value {
-                    entries[key] = old
-                } else {
-                    entries[key] = KeyValue(key: key, string: value, version: next)
-                    changed = true
+                if let old = state.entries[key], old.value.elementsEqual(value.utf8) { continue }
+                let entry = KeyValue(key: key, string: value, version: next)
+                state.entries[key] = entry
+                changes.append(.put(entry))
+            }
+            changes.sort { $0.key < $1.key }
+            if state.entries.count != values.count {
+                let removed = state.entries.keys.filter { values[$0] == nil }
+                for key in removed.sorted() {
+                    state.entries.removeValue(forKey: key)
+                    changes.append(.delete(key, version: next))
                 }
             }
-            if changed {
-                state.entries = entries
+            if !changes.isEmpty {
                 state.generation = next
+                state.log.record(changes, generation: next, entryCount: state.entries.count)
             }
-            return (changed, recovered, state.generation)
+            return (!changes.isEmpty, recovered, state.generation)
         }
         if recovered {
             self.logger.info("Discovery file is valid again", metadata: ["beacon.file": "\(self.path)"])
@@ -233,7 +291,7 @@ public final class FileSource: DiscoverySource, Sendable {
                 "Discovery file changed",
                 metadata: ["beacon.file": "\(self.path)", "beacon.generation": "\(generation)"]
             )
-            self.changes.signal()
+            self.changeSignal.signal()
         }
         return changed
     }
