@@ -36,7 +36,10 @@ public struct CurveTable: Sendable {
     ///
     /// - Parameter row: The size, then the figures.
     public mutating func add(_ row: [Double]) {
-        precondition(row.count == self.columns.count, "\(self.name): \(row.count) values for \(self.columns.count) columns")
+        precondition(
+            row.count == self.columns.count,
+            "\(self.name): \(row.count) values for \(self.columns.count) columns"
+        )
         self.rows.append(row)
     }
 

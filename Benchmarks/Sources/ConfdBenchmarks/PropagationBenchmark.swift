@@ -107,9 +107,12 @@ struct PropagationBenchmark {
             sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
         }
         func ms(_ duration: Duration) -> String {
-            String(format: "%.1f", Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
+            let milliseconds =
+                Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+            return String(format: "%.1f", milliseconds)
         }
-        return "\(label): p50 \(ms(percentile(0.5))) ms, p99 \(ms(percentile(0.99))) ms, max \(ms(sorted.last ?? .zero)) ms over \(sorted.count) changes"
+        return "\(label): p50 \(ms(percentile(0.5))) ms, p99 \(ms(percentile(0.99))) ms, "
+            + "max \(ms(sorted.last ?? .zero)) ms over \(sorted.count) changes"
     }
 }
 
