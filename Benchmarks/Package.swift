@@ -15,6 +15,8 @@ import PackageDescription
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ContainerBenchmarks
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench ConfigurationBenchmarks
 //   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench WatchScaleBenchmarks  (needs etcd and zookeeper)
+//   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench PostgresPeerBenchmarks  (needs postgres)
+//   swift run -c release --package-path Benchmarks --scratch-path Benchmarks/.build-bench EtcdPeerBenchmarks  (needs etcd)
 //   Benchmarks/confd-nginx  (beacon-confd: render time, and put in etcd to nginx serving; starts its own servers)
 let package = Package(
     name: "swift-beacon-benchmarks",
@@ -26,6 +28,12 @@ let package = Package(
         .package(url: "https://github.com/Swinject/Swinject.git", from: "2.10.0"),
         // The YAML parser BeaconContainer uses: the container scale curve times its share of a load on its own.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        // The peers BeaconPostgres and BeaconEtcd are measured against; dependencies of the benchmarks only.
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+        // Already in the graph through both: the peer side of the etcd benchmark uses ByteBuffer, HTTP methods and
+        // statuses, and the JSONDecoder extension, as AsyncHTTPClient's users do.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
     ],
     targets: [
         .target(name: "BenchmarkSupport"),
@@ -73,6 +81,27 @@ let package = Package(
                 "PQBaseline",
                 .product(name: "BeaconCache", package: "swift-beacon"),
                 .product(name: "BeaconPostgres", package: "swift-beacon"),
+            ]
+        ),
+        .executableTarget(
+            // The pool's round trips beside postgres-nio's PostgresClient.
+            name: "PostgresPeerBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "BeaconPostgres", package: "swift-beacon"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
+        .executableTarget(
+            // EtcdClient's reads beside the same requests made with AsyncHTTPClient against etcd's gateway.
+            name: "EtcdPeerBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "BeaconEtcd", package: "swift-beacon"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(

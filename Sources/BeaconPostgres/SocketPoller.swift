@@ -81,6 +81,9 @@ final class SocketPoller: Sendable {
         /// The wake-up pipe of the running thread (read end, write end): made by the claim that starts the thread,
         /// closed by the thread as it exits, both under the lock, so that a write never reaches a closed descriptor.
         var wakePipe: (read: Int32, write: Int32)?
+        /// Whether a byte was written to the wake-up pipe since the thread last took the registrations: one byte
+        /// wakes the thread, so the waits registered meanwhile write none.
+        var wakePending = false
     }
 
     /// The process-wide poller; its thread runs while a connection holds a ``Claim``.
@@ -157,13 +160,10 @@ final class SocketPoller: Sendable {
                         deadline: deadline,
                         continuation: continuation
                     )
+                    Self.wake(&state)
                     return nil
                 }
-                if let early {
-                    continuation.resume(throwing: early)
-                } else {
-                    self.wake()
-                }
+                if let early { continuation.resume(throwing: early) }
             }
         } onCancel: {
             let registration = self.state.withLock { $0.registrations.removeValue(forKey: id) }
@@ -199,12 +199,17 @@ final class SocketPoller: Sendable {
     }
 
     private func wake() {
-        self.state.withLock { state in
-            guard let pipe = state.wakePipe else { return }
-            var byte: UInt8 = 1
-            // A full pipe already guarantees a wake-up, so a failed write (EAGAIN) is fine.
-            _ = write(pipe.write, &byte, 1)
-        }
+        self.state.withLock { Self.wake(&$0) }
+    }
+
+    /// Wakes the thread, under the lock: writes a byte to the pipe unless one was written since the thread last took
+    /// the registrations (it then takes them again anyway).
+    private static func wake(_ state: inout State) {
+        guard let pipe = state.wakePipe, !state.wakePending else { return }
+        state.wakePending = true
+        var byte: UInt8 = 1
+        // A full pipe already guarantees a wake-up, so a failed write (EAGAIN) is fine.
+        _ = write(pipe.write, &byte, 1)
     }
 
     /// A non-blocking pipe whose descriptors are closed on `exec`.
@@ -249,8 +254,11 @@ final class SocketPoller: Sendable {
                         close(pipe.write)
                     }
                     state.wakePipe = nil
+                    state.wakePending = false
                     return .exit
                 }
+                // Registrations from now on are not in this turn's list: they wake the thread again.
+                state.wakePending = false
                 var earliest: ContinuousClock.Instant?
                 for (id, registration) in state.registrations {
                     ids.append(id)
