@@ -194,6 +194,8 @@ final class ServiceKeeper: KeptAliveRegistration {
     private let ttl: Duration
     /// The agent that holds the registration.
     private let agent = Lock<String?>(nil)
+    /// When the service was last registered, which starts its check passing.
+    private let registeredAt = Lock<ContinuousClock.Instant>(.now)
 
     init(client: ConsulClient, instance: ServiceInstance, ttl: Duration) {
         self.client = client
@@ -247,6 +249,7 @@ final class ServiceKeeper: KeptAliveRegistration {
             )
         )
         self.agent.withLock { $0 = agent }
+        self.registeredAt.withLock { $0 = .now }
         self.client.logger.debug(
             "Registered with the Consul agent",
             metadata: ["beacon.consul.service": "\(self.instance)", "beacon.consul.agent": "\(agent)"]
@@ -254,11 +257,17 @@ final class ServiceKeeper: KeptAliveRegistration {
     }
 
     /// Passes the check every third of the TTL until cancelled; registers again when needed.
+    ///
+    /// The first pass is due a third of the TTL after the registration, not after the renewal started: a group's
+    /// first members were registered before the others, and a slow agent may have taken a good part of their TTL
+    /// registering the rest.
     func renew() async {
         let interval = max(self.ttl / 3, .milliseconds(200))
+        var next = self.registeredAt.withLock { $0 } + interval
         while !Task.isCancelled {
             do {
-                try await Task.sleep(for: interval)
+                if next > .now { try await Task.sleep(until: next) }
+                next = .now + interval
                 if self.agent.withLock({ $0 }) != self.client.transport.currentAgent {
                     self.client.logger.info(
                         "The Consul client moved to another agent; registering there",

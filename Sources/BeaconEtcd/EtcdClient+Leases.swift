@@ -68,8 +68,19 @@ extension EtcdClient {
             WireLeaseIDRequest(ID: WireInt64(lease.id)),
             as: WireLeaseKeepAliveResponse.self
         )
-        // etcd answers 200 for an unknown lease, without a TTL (TTL 0 is omitted).
-        guard let ttl = response.result?.TTL?.value, ttl > 0 else { return nil }
+        // etcd answers 200 for an unknown lease, with a result that names it but has no TTL (TTL 0 is omitted). An
+        // answer without a result is the stream's error line (a timed-out request on a loaded server, a leader
+        // change): that says nothing about the lease, which must not be taken for lost.
+        guard let result = response.result else {
+            throw EtcdError(
+                .server,
+                response.error?.message.map { "the keep-alive stream ended: \($0)" }
+                    ?? "the keep-alive answer holds no result",
+                operation: "lease/keepalive",
+                grpcCode: response.error?.grpc_code
+            )
+        }
+        guard let ttl = result.TTL?.value, ttl > 0 else { return nil }
         return .seconds(ttl)
     }
 

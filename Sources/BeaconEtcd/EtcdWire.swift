@@ -314,9 +314,12 @@ struct WireLeaseKeepAliveResponse: WireResponse {
         }
     }
     var result: Result?
+    /// The stream's error line (`{"error": {"grpc_code", "message", …}}`), in place of a result.
+    var error: WireWatchMessage.StreamError?
 
     init(json: JSONValue) throws(JSONError) {
         self.result = try json.decode(Result.self, at: "result")
+        self.error = try json.decode(WireWatchMessage.StreamError.self, at: "error")
     }
 }
 

@@ -39,6 +39,7 @@ extension EtcdClient {
         guard self.lifecycle.isAccepting else {
             throw EtcdError(.closed, "the client no longer accepts registrations", operation: operation)
         }
+        var grantedAt = ContinuousClock.now
         var lease = try await self.grantLease(ttl: ttl)
         var attempt = 1
         while true {
@@ -48,13 +49,14 @@ extension EtcdClient {
             } catch let error as EtcdError where error.code == .leaseNotFound && attempt < 3 {
                 // The lease expired between the grant and the put (a stalled process, a slow cluster): a new one.
                 attempt += 1
+                grantedAt = .now
                 lease = try await self.grantLease(ttl: ttl)
             } catch {
                 try? await self.revoke(lease, ignoringCancellation: true)
                 throw error
             }
         }
-        let keeper = LeaseKeeper(client: self, entries: entries, lease: lease)
+        let keeper = LeaseKeeper(client: self, entries: entries, lease: lease, grantedAt: grantedAt)
         guard self.lifecycle.add(keeper) else {
             // run() ended or close() was called while the keys were being written.
             try? await self.revoke(lease, ignoringCancellation: true)
@@ -131,12 +133,15 @@ final class LeaseKeeper: KeptAliveRegistration {
     /// The lease the keys are attached to now, and whether every key has been written on it (a group's writes take
     /// several transactions; one that failed after a lost lease is completed on the next renewal).
     private let current: Lock<(lease: EtcdLease, isComplete: Bool)>
+    /// When the first lease was asked for: its TTL runs from then.
+    private let grantedAt: ContinuousClock.Instant
 
-    init(client: EtcdClient, entries: [LeasedEntry], lease: EtcdLease) {
+    init(client: EtcdClient, entries: [LeasedEntry], lease: EtcdLease, grantedAt: ContinuousClock.Instant) {
         precondition(!entries.isEmpty, "a lease keeper keeps at least one key")
         self.client = client
         self.entries = entries
         self.current = Lock((lease, true))
+        self.grantedAt = grantedAt
     }
 
     /// The lease the keys are attached to now.
@@ -149,11 +154,16 @@ final class LeaseKeeper: KeptAliveRegistration {
     }
 
     /// Renews the lease every third of its TTL until cancelled: one request per period, however many keys it holds.
+    ///
+    /// The first renewal is due a third of the TTL after the grant, not after the renewal started: writing a large
+    /// group's keys on a slow cluster may have taken a good part of the TTL.
     func renew() async {
         let interval = max(self.lease.ttl / 3, .milliseconds(200))
+        var next = self.grantedAt + interval
         while !Task.isCancelled {
             do {
-                try await Task.sleep(for: interval)
+                if next > .now { try await Task.sleep(until: next) }
+                next = .now + interval
                 let (lease, isComplete) = self.current.withLock { $0 }
                 if try await self.client.keepAlive(lease) == nil {
                     try await self.registerAgain()

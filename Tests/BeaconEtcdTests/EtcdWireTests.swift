@@ -33,6 +33,28 @@ struct EtcdWireTests {
         #expect(entry.kvs?.first?.keyValue.value == [])
     }
 
+    @Test("a keep-alive answer: a live lease has a TTL, a lost one a result without it, a failed stream an error")
+    func keepAliveAnswers() throws {
+        let live = try WireLeaseKeepAliveResponse(
+            document: Array(#"{"result":{"header":{"revision":"9"},"ID":"77","TTL":"10"}}"#.utf8)
+        )
+        #expect(live.result?.TTL?.value == 10)
+        let lost = try WireLeaseKeepAliveResponse(
+            document: Array(#"{"result":{"header":{"revision":"9"},"ID":"77"}}"#.utf8)
+        )
+        #expect(lost.result != nil && lost.result?.TTL == nil)
+        // Not a lost lease: the client must retry rather than grant a new lease and write the keys again.
+        let failed = try WireLeaseKeepAliveResponse(
+            document: Array(
+                #"{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: request timed out","http_status":"Service Unavailable"}}"#
+                    .utf8
+            )
+        )
+        #expect(failed.result == nil)
+        #expect(failed.error?.message == "etcdserver: request timed out")
+        #expect(failed.error?.grpc_code == 14)
+    }
+
     @Test("integers are read from strings and from numbers")
     func integers() throws {
         let grant = try WireLeaseGrantResponse(document: Array(#"{"ID":"7587883301530441234","TTL":5}"#.utf8))

@@ -95,10 +95,12 @@ struct GroupRegistrationTests {
         let instances = Self.group(3, service: service)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await consul.run() }
-            let registration = try await consul.register(group: instances, ttl: .seconds(4))
+            // A 10-second TTL: the shared fake agent answers slowly while the whole suite runs (seconds per
+            // registration), and the first instance's check must still pass when the last is registered.
+            let registration = try await consul.register(group: instances, ttl: .seconds(10))
             #expect(try await consul.instances(of: service) == instances)
-            // Alive across two TTLs and more: run() passes each check every third of it.
-            try await Task.sleep(for: .seconds(9))
+            // Alive past the TTL and a half: run() passes each check every third of it.
+            try await Task.sleep(for: .seconds(15))
             #expect(try await consul.instances(of: service) == instances)
             await registration.cancel()
             #expect(try await consul.instances(of: service).isEmpty)
@@ -121,7 +123,7 @@ struct GroupRegistrationTests {
         #expect(error?.text == "\(service)/\(service)-0")
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await consul.run() }
-            _ = try await consul.register(group: instances, ttl: .seconds(4))
+            _ = try await consul.register(group: instances, ttl: .seconds(10))
             #expect(try await observer.instances(of: service) == instances)
             group.cancelAll()
         }
