@@ -26,7 +26,7 @@ for key in keys {
 }
 // The load is written at each call site, as code calls the cache: a closure literal. (A closure kept in a variable of
 // type `(String) async throws -> String?` would be turned into the generic closure type on every call, a heap
-// allocation, about 40 ns; so would a literal that captures values.)
+// allocation and its release; so would a literal that captures values.)
 
 // The cache as most code meets it: a CachingSource in front of a discovery source (a StaticSource here).
 let cachingSource = CachingSource(
