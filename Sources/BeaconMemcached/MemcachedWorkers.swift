@@ -121,17 +121,21 @@ final class MemcachedJobQueue: Sendable {
     /// How many threads ``start(threads:executor:)`` started.
     private let threads = Atomic<Int>(0)
 
-    /// Starts the threads; each holds a reference to the queue until it exits. Called once.
+    /// Starts the threads and returns once each runs, under its name, and is known to ``isWorkerThread``; each holds
+    /// a reference to the queue until it exits. Called once.
     ///
     /// - Parameters:
     ///   - threads: How many threads to start (at least 1).
     ///   - executor: The group, which the jobs run on.
     func start(threads: Int, executor: UnownedTaskExecutor) {
-        self.threads.store(max(1, threads), ordering: .relaxed)
-        for _ in 0..<max(1, threads) {
-            let started = BeaconThread.detach(name: "beacon-memcache") { self.work(on: executor) }
+        let count = max(1, threads)
+        self.threads.store(count, ordering: .relaxed)
+        let running = DispatchSemaphore(value: 0)
+        for _ in 0..<count {
+            let started = BeaconThread.detach(name: "beacon-memcache") { self.work(on: executor, running: running) }
             precondition(started, "no thread could be started for the memcached workers")
         }
+        for _ in 0..<count { running.wait() }
     }
 
     /// Whether ``close()`` was called.
@@ -173,9 +177,10 @@ final class MemcachedJobQueue: Sendable {
         for _ in 0..<self.threads.load(ordering: .relaxed) { self.available.signal() }
     }
 
-    private func work(on executor: UnownedTaskExecutor) {
+    private func work(on executor: UnownedTaskExecutor, running: DispatchSemaphore) {
         let current = pthread_self()
         self.queue.withLock { $0.threadIDs.append(current) }
+        running.signal()
         while true {
             self.available.wait()
             let job = self.queue.withLock { queue in queue.jobs.isEmpty ? nil : queue.jobs.removeFirst() }
