@@ -94,7 +94,11 @@ var curve = CurveTable(
     name: "cache-hit-scale",
     columns: ["entries", "cache_hit_ns", "dictionary_ns", "ratio", "cache_rss_mib"]
 )
-for size in [1_000, 10_000, 100_000, 1_000_000] {
+// `CACHE_PROFILE=cache|dictionary CACHE_PROFILE_SIZE=10000`: only that side's shuffled hits at that size, for a
+// profiler (`perf record`), then exit.
+let profileSide = ProcessInfo.processInfo.environment["CACHE_PROFILE"]
+let profileSize = ProcessInfo.processInfo.environment["CACHE_PROFILE_SIZE"].flatMap { Int($0) }
+for size in profileSize.map({ [$0] }) ?? [1_000, 10_000, 100_000, 1_000_000] {
     let sizedKeys = (0..<size).map { "/services/app/instance-\($0)" }
     var generator = SystemRandomNumberGenerator()
     let order = sizedKeys.indices.shuffled(using: &generator)
@@ -108,6 +112,25 @@ for size in [1_000, 10_000, 100_000, 1_000_000] {
     }
     var next = 0
     var nextBaseline = 0
+    if let profileSide {
+        let single = Benchmark(iterations: 20_000_000, warmUpIterations: 0, rounds: 1)
+        if profileSide == "cache" {
+            print(
+                try await single.measure("cache") {
+                    next &+= 1
+                    return try await sized.value(for: sizedKeys[order[next % size]], load: { _ in nil })
+                }
+            )
+        } else {
+            print(
+                await single.measure("dictionary") {
+                    nextBaseline &+= 1
+                    return dictionary.withLock { $0[sizedKeys[order[nextBaseline % size]]] }
+                }
+            )
+        }
+        exit(0)
+    }
     let comparison = try await Benchmark(iterations: 1_000_000, warmUpIterations: size, rounds: 5).compare(
         "TTLCache.value(for:load:) fresh hit among \(size) entries vs Mutex<[String: String]> read",
         async: {

@@ -116,7 +116,7 @@ var rows = [
     Row(name: "get"), Row(name: "set"), Row(name: "getMulti (100 keys)"), Row(name: "getMulti .dictionary (100 keys)"),
     Row(name: "getMulti(_:each:) (100 keys)"),
 ]
-for block in 0..<(blocks + 1) {
+for block in 0..<(ProcessInfo.processInfo.environment["MEMCACHED_PROFILE"] == nil ? blocks + 1 : 0) {
     let getSwift = try timeSwift(blockSize) { connection, index in
         let found = try connection.get(keys[index % keys.count])
         precondition(found != nil)
