@@ -2,6 +2,7 @@
 
 import Beacon
 import BeaconLocks
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -69,9 +70,9 @@ final class SocketPoller: Sendable {
     }
 
     private struct State {
-        var nextID: UInt64 = 0
         var registrations: [UInt64: Registration] = [:]
-        /// Interruptions that arrived before their wait was registered.
+        /// Interruptions that arrived before their wait was registered; its count is mirrored in
+        /// ``SocketPoller/pendingInterruptions``.
         var interrupted: Set<UInt64> = []
         /// The live ``Claim``s: the thread runs while there is one.
         var claims = 0
@@ -81,6 +82,9 @@ final class SocketPoller: Sendable {
         /// The wake-up pipe of the running thread (read end, write end): made by the claim that starts the thread,
         /// closed by the thread as it exits, both under the lock, so that a write never reaches a closed descriptor.
         var wakePipe: (read: Int32, write: Int32)?
+        /// Whether a byte was written to the wake-up pipe since the thread last took the registrations: one byte
+        /// wakes the thread, so the waits registered meanwhile write none.
+        var wakePending = false
     }
 
     /// The process-wide poller; its thread runs while a connection holds a ``Claim``.
@@ -89,6 +93,12 @@ final class SocketPoller: Sendable {
     /// The poller's state. (A poller's thread starts with the first ``claim()``; the process uses ``shared``, tests
     /// make their own.)
     private let state = Lock(State())
+    /// The last identifier ``makeID()`` handed out. An atomic counter, not a field of ``state``: every socket wait takes
+    /// one, and the poller's lock is contended under concurrent queries.
+    private let lastID = Atomic<UInt64>(0)
+    /// How many interruptions wait in `State.interrupted`, changed under the lock with it; read without the lock by
+    /// ``forget(_:)``, which after nearly every wait has nothing to forget.
+    private let pendingInterruptions = Atomic<Int>(0)
 
     /// Claims the poll thread for a connection, starting it if none runs.
     ///
@@ -124,10 +134,7 @@ final class SocketPoller: Sendable {
 
     /// A new identifier for a wait, so that ``interrupt(_:)`` can name it before the wait is registered.
     func makeID() -> UInt64 {
-        self.state.withLock { state in
-            state.nextID += 1
-            return state.nextID
-        }
+        self.lastID.wrappingAdd(1, ordering: .relaxed).newValue
     }
 
     /// Suspends the calling task until a socket is ready, a deadline passes, or the wait is interrupted.
@@ -149,7 +156,10 @@ final class SocketPoller: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Outcome, any Error>) in
                 let early: (any Error)? = self.state.withLock { state in
                     if Task.isCancelled { return CancellationError() }
-                    if state.interrupted.remove(id) != nil { return Interrupted() }
+                    if state.interrupted.remove(id) != nil {
+                        self.pendingInterruptions.subtract(1, ordering: .relaxed)
+                        return Interrupted()
+                    }
                     assert(state.claims > 0, "a socket wait outside any connection's claim on the poll thread")
                     state.registrations[id] = Registration(
                         socket: socket,
@@ -157,13 +167,10 @@ final class SocketPoller: Sendable {
                         deadline: deadline,
                         continuation: continuation
                     )
+                    Self.wake(&state)
                     return nil
                 }
-                if let early {
-                    continuation.resume(throwing: early)
-                } else {
-                    self.wake()
-                }
+                if let early { continuation.resume(throwing: early) }
             }
         } onCancel: {
             let registration = self.state.withLock { $0.registrations.removeValue(forKey: id) }
@@ -180,7 +187,7 @@ final class SocketPoller: Sendable {
     func interrupt(_ id: UInt64) {
         let registration = self.state.withLock { state in
             guard let registration = state.registrations.removeValue(forKey: id) else {
-                state.interrupted.insert(id)
+                if state.interrupted.insert(id).inserted { self.pendingInterruptions.add(1, ordering: .relaxed) }
                 return nil as Registration?
             }
             return registration
@@ -193,18 +200,30 @@ final class SocketPoller: Sendable {
 
     /// Forgets an interruption that arrived for a wait that will never start.
     ///
+    /// Without the lock when no interruption is pending, the case after nearly every wait. An ``interrupt(_:)`` that
+    /// races with it may then stay recorded, as it also would had it come just after a locked `forget`: identifiers
+    /// are never reused, so a stale one only takes a set entry.
+    ///
     /// - Parameter id: The wait's identifier.
     func forget(_ id: UInt64) {
-        _ = self.state.withLock { $0.interrupted.remove(id) }
+        guard self.pendingInterruptions.load(ordering: .relaxed) > 0 else { return }
+        self.state.withLock { state in
+            if state.interrupted.remove(id) != nil { self.pendingInterruptions.subtract(1, ordering: .relaxed) }
+        }
     }
 
     private func wake() {
-        self.state.withLock { state in
-            guard let pipe = state.wakePipe else { return }
-            var byte: UInt8 = 1
-            // A full pipe already guarantees a wake-up, so a failed write (EAGAIN) is fine.
-            _ = write(pipe.write, &byte, 1)
-        }
+        self.state.withLock { Self.wake(&$0) }
+    }
+
+    /// Wakes the thread, under the lock: writes a byte to the pipe unless one was written since the thread last took
+    /// the registrations (it then takes them again anyway).
+    private static func wake(_ state: inout State) {
+        guard let pipe = state.wakePipe, !state.wakePending else { return }
+        state.wakePending = true
+        var byte: UInt8 = 1
+        // A full pipe already guarantees a wake-up, so a failed write (EAGAIN) is fine.
+        _ = write(pipe.write, &byte, 1)
     }
 
     /// A non-blocking pipe whose descriptors are closed on `exec`.
@@ -249,8 +268,11 @@ final class SocketPoller: Sendable {
                         close(pipe.write)
                     }
                     state.wakePipe = nil
+                    state.wakePending = false
                     return .exit
                 }
+                // Registrations from now on are not in this turn's list: they wake the thread again.
+                state.wakePending = false
                 var earliest: ContinuousClock.Instant?
                 for (id, registration) in state.registrations {
                     ids.append(id)
