@@ -127,7 +127,7 @@ struct CacheState<Key: Hashable & Sendable, Value: Sendable> {
             let freshness = Freshness.fresh(age: .nanoseconds(now - entry.loadedAt))
             return .hit(CacheLookup(value: entry.value, freshness: freshness), refresh: refresh)
         }
-        if now < entry.retryAfter && maxStale > 0 && now - entry.loadedAt < maxStale {
+        if now < entry.retryAfter && Self.isServableStale(loadedAt: entry.loadedAt, now: now, maxStale: maxStale) {
             let freshness = Freshness.stale(age: .nanoseconds(now - entry.loadedAt))
             return .hit(CacheLookup(value: entry.value, freshness: freshness), refresh: false)
         }
@@ -169,7 +169,13 @@ struct CacheState<Key: Hashable & Sendable, Value: Sendable> {
 
     @inlinable
     func isServableStale(_ entry: CacheEntry<Value>, now: Int64) -> Bool {
-        self.maxStale > 0 && now - entry.loadedAt < self.maxStale
+        Self.isServableStale(loadedAt: entry.loadedAt, now: now, maxStale: self.maxStale)
+    }
+
+    /// Whether a value loaded at `loadedAt` is still young enough to be served stale.
+    @inlinable
+    static func isServableStale(loadedAt: Int64, now: Int64, maxStale: Int64) -> Bool {
+        maxStale > 0 && now - loadedAt < maxStale
     }
 
     // MARK: Load results
