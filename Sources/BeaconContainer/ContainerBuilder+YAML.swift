@@ -62,7 +62,7 @@ extension ContainerBuilder {
     ) throws(ContainerError) {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: LegacyPercentScalars.quote(text))
+            root = try Yams.compose(yaml: LegacyPercentScalars.quote(text), Yams.Resolver.basic)
         } catch {
             throw Self.yamlError(error, file: file)
         }
@@ -166,7 +166,7 @@ extension ContainerBuilder {
                     arguments.append(try reader.argument(element))
                 }
             case "shared", "refreshable", "public":
-                guard let flag = value.bool, value.tag.rawValue == Tag.Name.bool.rawValue else {
+                guard let flag = value.bool, YAMLScalarTag.name(of: value) == .bool else {
                     throw reader.error(value, "\"\(key)\" of the service \"\(id)\" must be true or false.")
                 }
                 if key == "shared" { shared = flag }
@@ -267,7 +267,7 @@ struct YAMLReader {
     }
 
     private func scalar(_ node: Node) -> ExpressionValue {
-        switch Tag.Name(rawValue: node.tag.rawValue) {
+        switch YAMLScalarTag.name(of: node) {
         case .null: return .null
         case .bool: return node.bool.map(ExpressionValue.bool) ?? .string(node.string ?? "")
         case .int: return node.int.map(ExpressionValue.int) ?? .string(node.string ?? "")

@@ -17,7 +17,7 @@ enum YAMLDocumentParser {
         }
         let node: Node?
         do {
-            node = try Yams.compose(yaml: text)
+            node = try Yams.compose(yaml: text, Resolver.basic)
         } catch let error as YamlError {
             throw Self.syntaxError(error, text: text)
         } catch {
