@@ -92,13 +92,24 @@ print(
 // dictionary of the same keys behind a Mutex, read through the same async harness.
 var curve = CurveTable(
     name: "cache-hit-scale",
-    columns: ["entries", "cache_hit_ns", "dictionary_ns", "ratio", "cache_rss_mib"]
+    columns: ["entries", "cache_hit_ns", "dictionary_ns", "ratio", "cache_rss_mib", "entry_sized_dictionary_ns"]
 )
+
+/// A dictionary value as large as the cache's entry for a `String` (its value, five times and two deadlines: 80
+/// bytes), to tell the cost of the entry's size from the cost of the cache's code.
+struct EntrySizedValue {
+    var value: String
+    var times: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0, 0)
+}
 // `CACHE_PROFILE=cache|dictionary CACHE_PROFILE_SIZE=10000`: only that side's shuffled hits at that size, for a
 // profiler (`perf record`), then exit.
 let profileSide = ProcessInfo.processInfo.environment["CACHE_PROFILE"]
 let profileSize = ProcessInfo.processInfo.environment["CACHE_PROFILE_SIZE"].flatMap { Int($0) }
-for size in profileSize.map({ [$0] }) ?? [1_000, 10_000, 100_000, 1_000_000] {
+// `CACHE_SCALE_SIZES=2000,5000,...` measures those sizes instead of the curve's four.
+let scaleSizes = ProcessInfo.processInfo.environment["CACHE_SCALE_SIZES"].map {
+    $0.split(separator: ",").compactMap { Int($0) }
+}
+for size in profileSize.map({ [$0] }) ?? scaleSizes ?? [1_000, 10_000, 100_000, 1_000_000] {
     let sizedKeys = (0..<size).map { "/services/app/instance-\($0)" }
     var generator = SystemRandomNumberGenerator()
     let order = sizedKeys.indices.shuffled(using: &generator)
@@ -109,6 +120,10 @@ for size in profileSize.map({ [$0] }) ?? [1_000, 10_000, 100_000, 1_000_000] {
     let dictionary = Mutex<[String: String]>([:])
     dictionary.withLock { dictionary in
         for key in sizedKeys { dictionary[key] = "10.0.0.\(key.count):11211" }
+    }
+    let entrySized = Mutex<[String: EntrySizedValue]>([:])
+    entrySized.withLock { dictionary in
+        for key in sizedKeys { dictionary[key] = EntrySizedValue(value: "10.0.0.\(key.count):11211") }
     }
     var next = 0
     var nextBaseline = 0
@@ -146,9 +161,26 @@ for size in profileSize.map({ [$0] }) ?? [1_000, 10_000, 100_000, 1_000_000] {
         }
     )
     print(comparison)
+    next = 0
+    nextBaseline = 0
+    let sizeControl = try await Benchmark(iterations: 1_000_000, warmUpIterations: size, rounds: 5).compare(
+        "TTLCache.value(for:load:) fresh hit among \(size) entries vs a dictionary of entry-sized values",
+        async: {
+            next &+= 1
+            return try await sized.value(
+                for: sizedKeys[order[next % size]],
+                load: { _ in fatalError("a fresh hit must not load") }
+            )
+        },
+        baseline: {
+            nextBaseline &+= 1
+            return entrySized.withLock { $0[sizedKeys[order[nextBaseline % size]]]?.value }
+        }
+    )
+    print(sizeControl)
     curve.add([
         Double(size), comparison.subject.nanosecondsPerOperation, comparison.baseline.nanosecondsPerOperation,
-        comparison.ratio, memoryAfter - memoryBefore,
+        comparison.ratio, memoryAfter - memoryBefore, sizeControl.baseline.nanosecondsPerOperation,
     ])
 }
 curve.finish()
