@@ -198,17 +198,23 @@ extension ContainerBuilder {
                 .composer(_, let text, let position, _):
                 mark = position
                 problem = text
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                mark = context.mark
+                let keys = duplicates.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+                problem = "a mapping has the key \(keys) more than once (YAML types aside: `1` and `\"1\"` are one key)"
             default:
                 break
             }
         }
         let location = mark.map { ContainerError.Location(file: file, line: $0.line) }
         let place = mark.map { " at line \($0.line), column \($0.column)" } ?? ""
+        // Yams's error is not kept as the underlying error: it carries the whole text of the file, which may hold
+        // secrets (and the description of a duplicate key prints it).
         return ContainerError(
             .invalidYAML,
             "Invalid YAML in \"\(file)\"\(place): \(problem).",
             location: location,
-            underlying: error
+            underlying: error is YamlError ? nil : error
         )
     }
 }

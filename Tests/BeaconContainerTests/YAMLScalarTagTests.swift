@@ -37,3 +37,20 @@ struct YAMLScalarTagTests {
         #expect(names == [.str, .str, .str, .int, .int])
     }
 }
+
+@Suite("YAML duplicate keys")
+struct YAMLDuplicateKeyTests {
+    @Test("a key written twice in a mapping is refused with file, line and key, and without the file's text")
+    func duplicateKey() throws {
+        let yaml = "parameters:\n    secret: hunter2\n    port: 1\n    'port': 2\n"
+        var builder = ContainerBuilder()
+        let error = try #require(throws: ContainerError.self) { try builder.loadYAML(yaml, file: "app.yaml") }
+        #expect(error.code == .invalidYAML)
+        #expect(error.file == "app.yaml")
+        #expect(error.line == 3)
+        #expect(error.message.contains("\"port\""))
+        #expect(!error.message.contains("hunter2"))
+        #expect(!"\(error)".contains("hunter2"))
+        #expect(error.underlying == nil)
+    }
+}
