@@ -23,7 +23,7 @@ struct EtcdClusterTests {
         let member = etcd.currentEndpoint
         let endpoints = try TestServers.value("BEACON_ETCD_CLUSTER_ENDPOINTS").split(separator: ",").map(String.init)
         let index = try #require(endpoints.firstIndex(of: member))
-        try TestServers.run("stop", "etcd-member\(index + 1)")
+        try await TestServers.runInBackground("stop", "etcd-member\(index + 1)")
         do {
             // Writes through the client move to a live member; the watch resumes there from its last revision.
             for value in 1..<50 { try await etcd.put(key(value), String(value)) }
@@ -35,10 +35,10 @@ struct EtcdClusterTests {
             #expect(snapshot.map(\.key) == (0..<50).map(key))
             #expect(snapshot.map(\.string) == (0..<50).map(String.init))
         } catch {
-            try? TestServers.run("start", "etcd-member\(index + 1)")
+            try? await TestServers.runInBackground("start", "etcd-member\(index + 1)")
             throw error
         }
-        try TestServers.run("start", "etcd-member\(index + 1)")
+        try await TestServers.runInBackground("start", "etcd-member\(index + 1)")
         #expect(try await etcd.delete(prefix: prefix) == 50)
     }
 
@@ -59,7 +59,7 @@ struct EtcdClusterTests {
         let index = try #require(endpoints.firstIndex(of: member))
         let writer = try EtcdClient(configuration: .init(endpoints: endpoints.filter { $0 != member }))
         defer { writer.close() }
-        try TestServers.run("freeze", "etcd-member\(index + 1)")
+        try await TestServers.runInBackground("freeze", "etcd-member\(index + 1)")
         do {
             for value in 1...10 { try await Self.putRetrying(writer, key(value), String(value)) }
             var snapshot = try #require(try await iterator.next())
@@ -67,10 +67,10 @@ struct EtcdClusterTests {
             #expect(snapshot.map(\.key) == (0...10).map(key))
             #expect(snapshot.map(\.string) == (0...10).map(String.init))
         } catch {
-            try? TestServers.run("thaw", "etcd-member\(index + 1)")
+            try? await TestServers.runInBackground("thaw", "etcd-member\(index + 1)")
             throw error
         }
-        try TestServers.run("thaw", "etcd-member\(index + 1)")
+        try await TestServers.runInBackground("thaw", "etcd-member\(index + 1)")
         #expect(try await writer.delete(prefix: prefix) == 11)
     }
 

@@ -64,7 +64,7 @@ struct GroupRegistrationEtcdTests {
             group.addTask { await etcd.run() }
             let registration = try await etcd.register(group: instances, ttl: ttl)
             #expect(registration.instances == instances)
-            let lease = try await Self.sharedLease(of: instances, service: service, in: observer)
+            _ = try await Self.sharedLease(of: instances, service: service, in: observer)
 
             // Past the TTL, the group is still there: the one lease was renewed (or, had the machine stalled past the
             // TTL, replaced, every key written again on the new one).

@@ -82,7 +82,7 @@ struct MemcachedFrozenServerTests {
     }
 
     @Test("after failureLimit timeouts a frozen server's keys fail at once; the others are unaffected; it recovers")
-    func frozenServer() throws {
+    func frozenServer() async throws {
         let fixture = try Fixture("frozen")
         defer { fixture.close() }
         let (victim, pool) = (fixture.victim, fixture.pool)
@@ -119,7 +119,7 @@ struct MemcachedFrozenServerTests {
         #expect(others.duration < .milliseconds(500))
 
         // After retryTimeout, one operation probes the still-frozen server, times out, and the breaker opens again.
-        usleep(1_100_000)
+        try await Task.sleep(for: .milliseconds(1_100))
         let probe = Self.timed { try pool.withBlockingConnection { _ = try $0.get(victimKeys[2]) } }
         #expect(probe.error?.code == .timeout, "\(String(describing: probe.error))")
         let afterProbe = Self.timed { try pool.withBlockingConnection { _ = try $0.get(victimKeys[2]) } }
@@ -128,7 +128,7 @@ struct MemcachedFrozenServerTests {
 
         // Thawed: the next probe succeeds and the server is used again, with what it held.
         victim.thaw()
-        usleep(1_100_000)
+        try await Task.sleep(for: .milliseconds(1_100))
         var values: [[UInt8]?] = []
         try pool.withBlockingConnection { connection in
             for key in victimKeys.suffix(from: 3) { values.append(try connection.get(key)) }
@@ -141,7 +141,7 @@ struct MemcachedFrozenServerTests {
     }
 
     @Test("getMulti and getItem: a frozen server's keys are left out after failureLimit timeouts; it recovers")
-    func frozenServerMultiGet() throws {
+    func frozenServerMultiGet() async throws {
         let fixture = try Fixture("frozen-multi")
         defer { fixture.close() }
         let (victim, pool, keys) = (fixture.victim, fixture.pool, fixture.keys)
@@ -179,7 +179,7 @@ struct MemcachedFrozenServerTests {
 
         // Thawed: after retryTimeout the next read probes it, and every key is found again.
         victim.thaw()
-        usleep(1_100_000)
+        try await Task.sleep(for: .milliseconds(1_100))
         try pool.withBlockingConnection { connection throws in
             #expect(try connection.getMulti(keys).count == keys.count)
             #expect(try connection.getItem(victimKeys[1])?.value == [1][...])
@@ -187,7 +187,7 @@ struct MemcachedFrozenServerTests {
     }
 
     @Test("with removeFailedServers, a frozen server's keys move to the others while it is skipped")
-    func frozenServerKeysMove() throws {
+    func frozenServerKeysMove() async throws {
         let fixture = try Fixture("frozen-move", removeFailedServers: true)
         defer { fixture.close() }
         let (victim, pool, victimKeys) = (fixture.victim, fixture.pool, fixture.victimKeys)

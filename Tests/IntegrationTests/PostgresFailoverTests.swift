@@ -48,9 +48,9 @@ struct PostgresFailoverTests {
     @Test("relocation: A is stopped, discovery moves to B, factory and pool follow at once")
     func relocationWithStoppedServer() async throws {
         try await self.relocate {
-            try TestServers.run("stop", "--keep-data", "postgres-a")
+            try await TestServers.runInBackground("stop", "--keep-data", "postgres-a")
         } restore: {
-            try TestServers.run("start", "postgres-a")
+            try await TestServers.runInBackground("start", "postgres-a")
         }
     }
 

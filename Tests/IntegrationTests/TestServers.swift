@@ -32,16 +32,9 @@ enum TestServers {
         return value
     }
 
-    /// Runs `scripts/servers` with arguments (to stop or restart one instance), waiting for it to finish.
-    ///
-    /// Uses `posix_spawn` and `waitpid` rather than Foundation's `Process`, which on Linux waits for every
-    /// descriptor it handed the child to close, and a server the script starts keeps them open.
-    static func run(_ arguments: String...) throws {
-        try run(arguments: arguments)
-    }
-
-    /// Runs `scripts/servers` on a thread of its own, so that the waiting blocks no task of the cooperative pool (for
-    /// commands that take seconds, while other tasks of the test keep working).
+    /// Runs `scripts/servers` with arguments (to stop, start, freeze or thaw one instance) on a thread of its own, and
+    /// waits for it to finish without holding a thread of the cooperative pool: such a command takes seconds, and the
+    /// pool has only as many threads as the machine has cores, which the other tests running meanwhile need.
     static func runInBackground(_ arguments: String...) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let thread = Thread {
@@ -74,7 +67,11 @@ enum TestServers {
         return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    static func run(arguments: [String], standardOutput: String? = nil) throws {
+    /// Runs `scripts/servers` and waits for it, blocking the calling thread.
+    ///
+    /// Uses `posix_spawn` and `waitpid` rather than Foundation's `Process`, which on Linux waits for every
+    /// descriptor it handed the child to close, and a server the script starts keeps them open.
+    private static func run(arguments: [String], standardOutput: String? = nil) throws {
         let script = try value("BEACON_SERVERS_SCRIPT")
         let argv = ([script] + arguments).map { strdup($0) } + [nil]
         defer {
