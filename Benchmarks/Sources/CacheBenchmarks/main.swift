@@ -138,7 +138,7 @@ for size in profileSize.map({ [$0] }) ?? scaleSizes ?? [1_000, 10_000, 100_000, 
             )
         } else {
             print(
-                await single.measure("dictionary") {
+                single.measure("dictionary") {
                     nextBaseline &+= 1
                     return dictionary.withLock { $0[sizedKeys[order[nextBaseline % size]]] }
                 }
@@ -146,37 +146,33 @@ for size in profileSize.map({ [$0] }) ?? scaleSizes ?? [1_000, 10_000, 100_000, 
         }
         exit(0)
     }
-    let comparison = try await Benchmark(iterations: 1_000_000, warmUpIterations: size, rounds: 5).compare(
-        "TTLCache.value(for:load:) fresh hit among \(size) entries vs Mutex<[String: String]> read",
-        async: {
-            next &+= 1
-            return try await sized.value(
-                for: sizedKeys[order[next % size]],
-                load: { _ in fatalError("a fresh hit must not load") }
-            )
-        },
-        baseline: {
-            nextBaseline &+= 1
-            return dictionary.withLock { $0[sizedKeys[order[nextBaseline % size]]] }
-        }
-    )
+    /// The shuffled fresh hits beside reads of the same keys in the same order by `read`, which gets each key's
+    /// position in the shuffled order; both sides start again at the first key.
+    func compareHits(against baselineName: String, _ read: @Sendable (Int) -> String?) async throws -> Comparison {
+        next = 0
+        nextBaseline = 0
+        return try await Benchmark(iterations: 1_000_000, warmUpIterations: size, rounds: 5).compare(
+            "TTLCache.value(for:load:) fresh hit among \(size) entries vs \(baselineName)",
+            async: {
+                next &+= 1
+                return try await sized.value(
+                    for: sizedKeys[order[next % size]],
+                    load: { _ in fatalError("a fresh hit must not load") }
+                )
+            },
+            baseline: {
+                nextBaseline &+= 1
+                return read(nextBaseline % size)
+            }
+        )
+    }
+    let comparison = try await compareHits(against: "Mutex<[String: String]> read") { position in
+        dictionary.withLock { $0[sizedKeys[order[position]]] }
+    }
     print(comparison)
-    next = 0
-    nextBaseline = 0
-    let sizeControl = try await Benchmark(iterations: 1_000_000, warmUpIterations: size, rounds: 5).compare(
-        "TTLCache.value(for:load:) fresh hit among \(size) entries vs a dictionary of entry-sized values",
-        async: {
-            next &+= 1
-            return try await sized.value(
-                for: sizedKeys[order[next % size]],
-                load: { _ in fatalError("a fresh hit must not load") }
-            )
-        },
-        baseline: {
-            nextBaseline &+= 1
-            return entrySized.withLock { $0[sizedKeys[order[nextBaseline % size]]]?.value }
-        }
-    )
+    let sizeControl = try await compareHits(against: "a dictionary of entry-sized values") { position in
+        entrySized.withLock { $0[sizedKeys[order[position]]]?.value }
+    }
     print(sizeControl)
     curve.add([
         Double(size), comparison.subject.nanosecondsPerOperation, comparison.baseline.nanosecondsPerOperation,
