@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Beacon
 import BeaconLocks
 import Foundation
 
@@ -53,7 +54,7 @@ struct ShellCommand: Sendable {
         let exited = ProcessExit()
         process.terminationHandler = { process in exited.finish(process.terminationStatus, process.terminationReason) }
         do {
-            try process.run()
+            try await Self.launch(process)
         } catch {
             throw ConfdError(.invalidConfiguration, "cannot run `\(self.text)`: \(error)")
         }
@@ -69,6 +70,27 @@ struct ShellCommand: Sendable {
             return String(decoding: data, as: UTF8.self)
         }
         return Result(status: reason == .uncaughtSignal ? 128 + status : status, output: output ?? "")
+    }
+
+    /// Starts a process on a thread of its own and returns once it runs.
+    ///
+    /// `Process.run()` blocks while it forks, closes the descriptors the child must not inherit (reading
+    /// `/proc/self/fd` one entry at a time) and execs: briefly, but for longer the more descriptors the process has
+    /// open, and it must not hold a thread of the cooperative pool meanwhile.
+    private static func launch(_ process: Process) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let started = BeaconThread.detach(name: "beacon-spawn") {
+                do {
+                    try process.run()
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            if !started {
+                continuation.resume(throwing: POSIXError(.EAGAIN))
+            }
+        }
     }
 
     private static func temporaryOutputFile() throws -> FileHandle {
