@@ -39,6 +39,20 @@ struct EtcdWatchTests {
         #expect(try await etcd.delete(prefix: prefix) == count)
     }
 
+    /// Compacts the shared etcd through `revision`; another test may have compacted it further already, which
+    /// leaves the revision compacted all the same.
+    static func compact(_ etcd: EtcdClient, through revision: UInt64) async throws {
+        do {
+            _ = try await etcd.transport.call(
+                "compaction",
+                path: "/v3/kv/compaction",
+                WireCompactionRequest(revision: WireInt64(Int64(revision))),
+                as: WireEmptyResponse.self
+            )
+        } catch let error as EtcdError where error.code == .compacted {
+        }
+    }
+
     @Test("a watch started at a compacted revision lists the prefix again and continues")
     func compactedStart() async throws {
         let etcd = try EtcdClientTests.client()
@@ -46,12 +60,7 @@ struct EtcdWatchTests {
         let prefix = TestServers.uniquePrefix("compacted")
         try await etcd.put("\(prefix)a", "1")
         let revision = try await etcd.put("\(prefix)b", "2")
-        _ = try await etcd.transport.call(
-            "compaction",
-            path: "/v3/kv/compaction",
-            WireCompactionRequest(revision: WireInt64(Int64(revision))),
-            as: WireEmptyResponse.self
-        )
+        try await Self.compact(etcd, through: revision)
 
         var iterator = etcd.watch(prefix: prefix, startRevision: 2).makeAsyncIterator()
         let first = try #require(try await iterator.next())
