@@ -132,8 +132,10 @@ struct HTTPClientStreamTests {
     func pausedIsNotIdle() async throws {
         var configuration = HTTPClient.Configuration()
         configuration.streamBufferLimit = 1024
-        // Long enough that the puts below reach the stream in time even while other suites load the same etcd.
-        configuration.streamIdleTimeout = .seconds(2)
+        // Long enough that the puts below reach the stream in time even while other suites load the same etcd (and
+        // longer under a sanitizer, where a put can take seconds).
+        let idleTimeout = TestServers.scaled(.seconds(2))
+        configuration.streamIdleTimeout = idleTimeout
         let client = HTTPClient(configuration: configuration)
         defer { client.close() }
         let prefix = EtcdGateway.uniquePrefix("paused-idle")
@@ -145,7 +147,7 @@ struct HTTPClientStreamTests {
             try await EtcdGateway.put(client, key: key, value: String(repeating: "v", count: 300))
         }
         // Far longer than the idle timeout without reading: the stream is paused (full buffer), not idle.
-        try await Task.sleep(for: .seconds(6))
+        try await Task.sleep(for: idleTimeout * 3)
         #expect(try await reader.keys(count: 20) == keys)
     }
 
