@@ -17,6 +17,8 @@ import Darwin
 ///
 /// - ``detach(name:stackSize:_:)``: a thread nobody waits for, for one piece of work that blocks (a file write and
 ///   its `fsync`, libpq's blocking `PQcancel`, `zookeeper_close`) or for workers that end when their queue closes.
+/// - ``run(name:_:)``: ``detach(name:stackSize:_:)`` for one blocking call whose result a task awaits
+///   (`zookeeper_close`, starting a confd command).
 /// - ``start(name:_:)``: a thread its owner stops and then joins with ``Joinable/join()`` (an HTTP I/O thread).
 ///
 /// Every thread is named (`beacon-…`), so that `/proc/self/task/*/comm`, `top -H` and debuggers tell them apart.
@@ -65,6 +67,25 @@ package enum BeaconThread {
         _ body: sending @escaping () -> Void
     ) -> Bool {
         Self.create(name: name, stackSize: stackSize, detached: true, body) != nil
+    }
+
+    /// Runs one blocking call on a detached thread and waits for its result without holding the calling thread (a
+    /// task's thread of the cooperative pool, typically); when no thread can be started, runs it on the calling
+    /// thread instead, blocking it for as long as the call takes.
+    ///
+    /// - Parameters:
+    ///   - name: The thread's name, as for ``detach(name:stackSize:_:)``.
+    ///   - body: The blocking call.
+    /// - Returns: What `body` returned.
+    package static func run<Value: Sendable>(
+        name: String,
+        _ body: @escaping @Sendable () -> Value
+    ) async -> Value {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Value, Never>) in
+            if !Self.detach(name: name, { continuation.resume(returning: body()) }) {
+                continuation.resume(returning: body())
+            }
+        }
     }
 
     /// Starts a thread that runs `body`, for its owner to join once it has told `body` to return.

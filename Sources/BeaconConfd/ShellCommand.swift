@@ -54,7 +54,10 @@ struct ShellCommand: Sendable {
         let exited = ProcessExit()
         process.terminationHandler = { process in exited.finish(process.terminationStatus, process.terminationReason) }
         do {
-            try await Self.launch(process)
+            // On a thread of its own: `Process.run()` blocks while it forks, closes the descriptors the child must not
+            // inherit (reading `/proc/self/fd` one entry at a time) and execs, for longer the more descriptors are
+            // open, and it must not hold a thread of the cooperative pool meanwhile.
+            try await BeaconThread.run(name: "beacon-spawn") { Swift.Result { try process.run() } }.get()
         } catch {
             throw ConfdError(.invalidConfiguration, "cannot run `\(self.text)`: \(error)")
         }
@@ -70,27 +73,6 @@ struct ShellCommand: Sendable {
             return String(decoding: data, as: UTF8.self)
         }
         return Result(status: reason == .uncaughtSignal ? 128 + status : status, output: output ?? "")
-    }
-
-    /// Starts a process on a thread of its own and returns once it runs.
-    ///
-    /// `Process.run()` blocks while it forks, closes the descriptors the child must not inherit (reading
-    /// `/proc/self/fd` one entry at a time) and execs: briefly, but for longer the more descriptors the process has
-    /// open, and it must not hold a thread of the cooperative pool meanwhile.
-    private static func launch(_ process: Process) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let started = BeaconThread.detach(name: "beacon-spawn") {
-                do {
-                    try process.run()
-                    continuation.resume()
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-            if !started {
-                continuation.resume(throwing: POSIXError(.EAGAIN))
-            }
-        }
     }
 
     private static func temporaryOutputFile() throws -> FileHandle {

@@ -256,18 +256,13 @@ final class ServiceKeeper: KeptAliveRegistration {
         )
     }
 
-    /// Passes the check every third of the TTL until cancelled; registers again when needed.
-    ///
-    /// The first pass is due a third of the TTL after the registration, not after the renewal started: a group's
-    /// first members were registered before the others, and a slow agent may have taken a good part of their TTL
-    /// registering the rest.
+    /// Passes the check every third of the TTL until cancelled, the first time a third of the TTL after the
+    /// registration (see ``RenewalSchedule``); registers again when needed.
     func renew() async {
-        let interval = max(self.ttl / 3, .milliseconds(200))
-        var next = self.registeredAt.withLock { $0 } + interval
+        var schedule = RenewalSchedule(ttl: self.ttl, registeredAt: self.registeredAt.withLock { $0 })
         while !Task.isCancelled {
             do {
-                if next > .now { try await Task.sleep(until: next) }
-                next = .now + interval
+                try await schedule.waitUntilDue()
                 if self.agent.withLock({ $0 }) != self.client.transport.currentAgent {
                     self.client.logger.info(
                         "The Consul client moved to another agent; registering there",

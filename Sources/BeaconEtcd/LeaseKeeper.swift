@@ -153,17 +153,13 @@ final class LeaseKeeper: KeptAliveRegistration {
         return self.entries.count == 1 ? first : "\(first) and \(self.entries.count - 1) more keys"
     }
 
-    /// Renews the lease every third of its TTL until cancelled: one request per period, however many keys it holds.
-    ///
-    /// The first renewal is due a third of the TTL after the grant, not after the renewal started: writing a large
-    /// group's keys on a slow cluster may have taken a good part of the TTL.
+    /// Renews the lease every third of its TTL until cancelled, the first time a third of the TTL after the grant
+    /// (see ``RenewalSchedule``): one request per period, however many keys it holds.
     func renew() async {
-        let interval = max(self.lease.ttl / 3, .milliseconds(200))
-        var next = self.grantedAt + interval
+        var schedule = RenewalSchedule(ttl: self.lease.ttl, registeredAt: self.grantedAt)
         while !Task.isCancelled {
             do {
-                if next > .now { try await Task.sleep(until: next) }
-                next = .now + interval
+                try await schedule.waitUntilDue()
                 let (lease, isComplete) = self.current.withLock { $0 }
                 if try await self.client.keepAlive(lease) == nil {
                     try await self.registerAgain()

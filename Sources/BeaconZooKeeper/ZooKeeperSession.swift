@@ -301,17 +301,7 @@ final class ZooKeeperSession: Sendable {
     func close() async {
         guard case .some(let closing) = self.markClosed() else { return }
         if let handle = closing {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let started = BeaconThread.detach(name: "beacon-zk-close") {
-                    zookeeper_close(handle.pointer)
-                    continuation.resume()
-                }
-                if !started {
-                    // No thread to spare: close here, blocking this thread for as long as the ensemble takes.
-                    zookeeper_close(handle.pointer)
-                    continuation.resume()
-                }
-            }
+            _ = await BeaconThread.run(name: "beacon-zk-close") { zookeeper_close(handle.pointer) }
         }
         LibraryLog.remove(tag: self.tag)
     }

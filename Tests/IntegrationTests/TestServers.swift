@@ -36,27 +36,23 @@ enum TestServers {
     /// waits for it to finish without holding a thread of the cooperative pool: such a command takes seconds, and the
     /// pool has only as many threads as the machine has cores, which the other tests running meanwhile need.
     static func runInBackground(_ arguments: String...) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let thread = Thread {
-                do {
-                    try run(arguments: arguments)
-                    continuation.resume()
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-            thread.start()
-        }
+        try await onThreadOfItsOwn { try run(arguments: arguments) }
     }
 
     /// Runs `scripts/servers` on a thread of its own and returns what it printed on standard output, trimmed.
     static func output(_ arguments: String...) async throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("servers-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: file) }
+        try await onThreadOfItsOwn { try run(arguments: arguments, standardOutput: file) }
+        return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs blocking work on a new thread and waits for it without holding a thread of the cooperative pool.
+    private static func onThreadOfItsOwn(_ body: @escaping @Sendable () throws -> Void) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let thread = Thread {
                 do {
-                    try run(arguments: arguments, standardOutput: file)
+                    try body()
                     continuation.resume()
                 } catch {
                     continuation.resume(throwing: error)
@@ -64,7 +60,6 @@ enum TestServers {
             }
             thread.start()
         }
-        return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Runs `scripts/servers` and waits for it, blocking the calling thread.
