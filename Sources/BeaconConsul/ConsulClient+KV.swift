@@ -31,7 +31,8 @@ extension ConsulClient: DiscoverySource {
         )
         if response.status == 404 { return (nil, response, agent) }
         let entries = try Self.entries(response.body, operation: "kv get", subject: key, agent: agent)
-        return (entries.first { $0.key == key || $0.key == Self.beaconKey(consulKey) }, response, agent)
+        let beaconKey = Self.beaconKey(consulKey)
+        return (entries.first { $0.key == beaconKey }, response, agent)
     }
 
     /// Reads every key under a prefix (`?recurse`).

@@ -94,7 +94,7 @@ public final class ConsulClient: Sendable {
 
     /// Consul's key for a Beacon key: without its leading `/`.
     static func consulKey(_ key: String) -> String {
-        key.hasPrefix("/") ? String(key.dropFirst()) : key
+        key.utf8.first == UInt8(ascii: "/") ? String(Substring(key.utf8.dropFirst())) : key
     }
 
     /// The Beacon key for one of Consul's: with a leading `/`.
@@ -108,17 +108,32 @@ public final class ConsulClient: Sendable {
         let problem: String? =
             if consulKey.isEmpty {
                 "the key is empty (Consul's keys are the Beacon key without its leading '/')"
-            } else if consulKey.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-                .contains(where: { $0.elementsEqual("..".utf8) })
-            {
+            } else if Self.hasParentSegment(consulKey) {
                 "a key may not hold a '..' segment"
-            } else if consulKey.first == " " || consulKey.last == " " {
+            } else if consulKey.utf8.first == UInt8(ascii: " ") || consulKey.utf8.last == UInt8(ascii: " ") {
                 "a key may not start or end with a space"
             } else {
                 nil
             }
         if let problem { throw ConsulError(.invalidKey, problem, operation: operation, subject: key) }
         return consulKey
+    }
+
+    /// Whether a `/`-separated key has a `..` segment.
+    private static func hasParentSegment(_ key: String) -> Bool {
+        var segmentLength = 0
+        var segmentIsDots = true
+        for byte in key.utf8 {
+            if byte == UInt8(ascii: "/") {
+                if segmentIsDots && segmentLength == 2 { return true }
+                segmentLength = 0
+                segmentIsDots = true
+            } else {
+                segmentLength += 1
+                segmentIsDots = segmentIsDots && byte == UInt8(ascii: ".")
+            }
+        }
+        return segmentIsDots && segmentLength == 2
     }
 
     // MARK: Responses
@@ -137,7 +152,7 @@ public final class ConsulClient: Sendable {
             var entries: [KeyValue] = []
             for element in try JSONValue.parse(body).array("entries") {
                 let key = try (element["Key"] ?? .null).string("Key")
-                if key.hasSuffix("/") { continue }
+                if key.utf8.last == UInt8(ascii: "/") { continue }
                 let value = try element["Value"].map { try $0.base64("Value") } ?? []
                 let index = try element["ModifyIndex"].map { try $0.int64("ModifyIndex") } ?? 0
                 entries.append(KeyValue(key: Self.beaconKey(key), value: value, version: UInt64(max(index, 0))))

@@ -57,15 +57,17 @@ extension CurlThread: TaskExecutor {
     /// Runs the jobs queued so far, on the I/O thread, outside any engine lock. Jobs that these queue wait for the
     /// next turn, so that a task that keeps yielding cannot starve the transfers.
     ///
+    /// - Parameter running: An empty array the thread keeps from call to call: the queue's array and this one trade
+    ///   places, so that neither is allocated again for each job.
     /// - Returns: Whether jobs are waiting (the loop's next turn must then not sleep).
-    func runJobs() -> Bool {
-        var running: [UnownedJob] = []
+    func runJobs(swappingWith running: inout [UnownedJob]) -> Bool {
         self.jobs.withLock { queue in swap(&queue.jobs, &running) }
         guard !running.isEmpty else { return false }
         let executor = self.asUnownedTaskExecutor()
         for job in running {
             job.runSynchronously(on: executor)
         }
+        running.removeAll(keepingCapacity: true)
         return self.jobs.withLock { !$0.jobs.isEmpty }
     }
 

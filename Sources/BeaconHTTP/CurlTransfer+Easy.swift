@@ -130,7 +130,8 @@ extension CurlTransfer {
     /// Sets the method and, when there is one, the body (copied by libcurl). Starts from a plain GET, so that a
     /// reused handle keeps neither the method nor the body of its previous request.
     private func setMethodAndBody() throws(HTTPError) {
-        let method = self.request.method.uppercased()
+        // Methods are ASCII letters (checked by validate()); the common ones come uppercase and are not copied.
+        let method = Self.isUppercase(self.request.method) ? self.request.method : self.request.method.uppercased()
         let body = self.request.body
         try self.set(CURLOPT_HTTPGET, 1)
         try self.check(cbeacon_curl_easy_setopt_string(self.easy!, CURLOPT_CUSTOMREQUEST, nil))
@@ -160,6 +161,11 @@ extension CurlTransfer {
                 try self.set(CURLOPT_CUSTOMREQUEST, method)
             }
         }
+    }
+
+    /// Whether a text has no lowercase ASCII letter.
+    private static func isUppercase(_ text: String) -> Bool {
+        !text.utf8.contains { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }
     }
 
     /// Sets the caller's headers, plus an empty `Expect:` so that libcurl never waits for `100 Continue`.

@@ -18,7 +18,8 @@ import Foundation
 
 let endpoint = ProcessInfo.processInfo.environment["BEACON_CONSUL_ENDPOINT"] ?? "http://127.0.0.1:28500"
 let key = "/beacon-benchmarks/db/main/endpoint"
-let rounds = 5
+// CONSUL_BENCHMARK_ROUNDS changes the number of alternating rounds (more rounds, a steadier median).
+let rounds = max(1, Int(ProcessInfo.processInfo.environment["CONSUL_BENCHMARK_ROUNDS"] ?? "") ?? 5)
 let sequentialRequests = 2_000
 // CONSUL_BENCHMARK_CONCURRENCY changes the number of concurrent tasks and C handles; with 1, the C side is libcurl's
 // multi interface alone (one easy handle added and removed for each request).
@@ -33,7 +34,8 @@ let selection = Set(
 
 /// Whether the selection includes a side or part: named, or no name of its group given.
 func selected(_ name: String) -> Bool {
-    let group = ["c", "swift", "executor"].contains(name) ? ["c", "swift", "executor"] : ["sequential", "concurrent"]
+    let sides = ["c", "events", "swift", "executor"]
+    let group = sides.contains(name) ? sides : ["sequential", "concurrent"]
     return selection.contains(name) || selection.isDisjoint(with: group)
 }
 
@@ -41,6 +43,7 @@ let consul = try ConsulClient(configuration: .init(agents: [endpoint]))
 try await consul.put(key, "10.0.0.5:5432")
 let url = "\(endpoint)/v1/kv\(key)"
 guard let baseline = curl_baseline_open(url, nil),
+    let baselineEvents = curl_baseline_events_open(url),
     let baselineMulti = curl_baseline_multi_open(url, Int32(concurrency))
 else {
     fatalError("the C baseline could not create its libcurl handles")
@@ -55,6 +58,16 @@ func baselineSequential(_ baseline: OpaquePointer, _ count: Int) -> (latencies: 
     precondition(code == 0, "the C baseline failed with CURLcode \(code)")
     let status = curl_baseline_status(baseline)
     precondition(status == 200, "the C baseline's GET answered HTTP \(status)")
+    return (latencies, elapsed)
+}
+
+/// `count` sequential GETs in C, driven as BeaconHTTP drives libcurl (multi-socket interface, epoll).
+func baselineEventsSequential(_ baseline: OpaquePointer, _ count: Int) -> (latencies: [Int64], elapsed: Int64) {
+    var latencies = [Int64](repeating: 0, count: count)
+    let start = ContinuousClock.now
+    let code = curl_baseline_events_run(baseline, Int32(count), &latencies)
+    let elapsed = nanoseconds(ContinuousClock.now - start)
+    precondition(code == 0, "the C multi-socket baseline failed with CURLcode \(code)")
     return (latencies, elapsed)
 }
 
@@ -90,13 +103,20 @@ func clientConcurrent(
 }
 
 @concurrent
-func compare(_ consul: ConsulClient, _ baseline: OpaquePointer, _ baselineMulti: OpaquePointer) async throws -> [Side] {
+func compare(
+    _ consul: ConsulClient,
+    _ baseline: OpaquePointer,
+    _ baselineEvents: OpaquePointer,
+    _ baselineMulti: OpaquePointer
+) async throws -> [Side] {
     // Warm-up: connections, caches, the pool's threads.
     _ = baselineSequential(baseline, 300)
+    _ = baselineEventsSequential(baselineEvents, 300)
     _ = try await clientSequential(consul, 300)
     _ = baselineConcurrent(baselineMulti, concurrency, 40)
     _ = try await clientConcurrent(consul, concurrency, 40)
     var cSequential = Side("C `curl_easy_perform` loop, 1 handle (floor)")
+    var eventsSequential = Side("C multi-socket loop, 1 handle, epoll (BeaconHTTP's design)")
     var swiftSequential = Side("`ConsulClient.get`, 1 task")
     var executorSequential = Side("`ConsulClient.get`, 1 task on `consul.taskExecutor`")
     let plural = concurrency == 1 ? "" : "s"
@@ -105,6 +125,9 @@ func compare(_ consul: ConsulClient, _ baseline: OpaquePointer, _ baselineMulti:
     for _ in 0..<rounds {
         if selected("sequential") {
             if selected("c") { await cSequential.measure { baselineSequential(baseline, sequentialRequests) } }
+            if selected("events") {
+                await eventsSequential.measure { baselineEventsSequential(baselineEvents, sequentialRequests) }
+            }
             if selected("swift") {
                 try await swiftSequential.measure { try await clientSequential(consul, sequentialRequests) }
             }
@@ -125,13 +148,14 @@ func compare(_ consul: ConsulClient, _ baseline: OpaquePointer, _ baselineMulti:
             }
         }
     }
-    return [cSequential, swiftSequential, cConcurrent, swiftConcurrent, executorSequential]
+    return [cSequential, swiftSequential, cConcurrent, swiftConcurrent, executorSequential, eventsSequential]
 }
 
 print("Consul agent at \(endpoint), key \(key) (GET \(url))")
-let sides = try await compare(consul, baseline, baselineMulti)
+let sides = try await compare(consul, baseline, baselineEvents, baselineMulti)
 report("get, sequential (\(sequentialRequests) requests per round)", sides[0], sides[1])
 report("get, sequential on the client's executor (\(sequentialRequests) requests per round)", sides[0], sides[4])
+report("get, sequential, libcurl driven as BeaconHTTP drives it, in C", sides[0], sides[5])
 report(
     "get, \(concurrency) concurrent (\(concurrency) × \(requestsPerTask) requests per round)",
     sides[2],
@@ -139,6 +163,7 @@ report(
 )
 
 curl_baseline_close(baseline)
+curl_baseline_events_close(baselineEvents)
 curl_baseline_multi_close(baselineMulti)
 try await consul.delete(prefix: "/beacon-benchmarks/")
 consul.close()

@@ -171,3 +171,111 @@ void curl_baseline_multi_close(curl_baseline_multi *baseline) {
     free(baseline->remaining);
     free(baseline);
 }
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+struct curl_baseline_events {
+    CURLM *multi;
+    CURL *handle;
+    int epoll;
+    long timeout_ms;
+};
+
+static int events_socket(CURL *easy, curl_socket_t socket, int what, void *context, void *socket_context) {
+    (void)easy;
+    curl_baseline_events *baseline = context;
+    if (what == CURL_POLL_REMOVE) {
+        if (socket_context != NULL) {
+            epoll_ctl(baseline->epoll, EPOLL_CTL_DEL, socket, NULL);
+            curl_multi_assign(baseline->multi, socket, NULL);
+        }
+        return 0;
+    }
+    struct epoll_event event = {0};
+    event.data.fd = socket;
+    if (what & CURL_POLL_IN) event.events |= EPOLLIN;
+    if (what & CURL_POLL_OUT) event.events |= EPOLLOUT;
+    if (socket_context == NULL) {
+        epoll_ctl(baseline->epoll, EPOLL_CTL_ADD, socket, &event);
+        curl_multi_assign(baseline->multi, socket, baseline);
+    } else {
+        epoll_ctl(baseline->epoll, EPOLL_CTL_MOD, socket, &event);
+    }
+    return 0;
+}
+
+static int events_timer(CURLM *multi, long timeout_ms, void *context) {
+    (void)multi;
+    ((curl_baseline_events *)context)->timeout_ms = timeout_ms;
+    return 0;
+}
+
+curl_baseline_events *curl_baseline_events_open(const char *url) {
+    curl_baseline_events *baseline = calloc(1, sizeof(curl_baseline_events));
+    if (baseline == NULL) return NULL;
+    baseline->epoll = epoll_create1(EPOLL_CLOEXEC);
+    baseline->multi = curl_multi_init();
+    baseline->handle = curl_easy_init();
+    baseline->timeout_ms = -1;
+    if (baseline->epoll < 0 || baseline->multi == NULL || baseline->handle == NULL) {
+        curl_baseline_events_close(baseline);
+        return NULL;
+    }
+    set_common_options(baseline->handle, url);
+    curl_multi_setopt(baseline->multi, CURLMOPT_SOCKETFUNCTION, events_socket);
+    curl_multi_setopt(baseline->multi, CURLMOPT_SOCKETDATA, baseline);
+    curl_multi_setopt(baseline->multi, CURLMOPT_TIMERFUNCTION, events_timer);
+    curl_multi_setopt(baseline->multi, CURLMOPT_TIMERDATA, baseline);
+    return baseline;
+}
+
+int curl_baseline_events_run(curl_baseline_events *baseline, int iterations, int64_t *latencies) {
+    CURLM *multi = baseline->multi;
+    for (int i = 0; i < iterations; i++) {
+        int64_t start = now_ns();
+        curl_multi_add_handle(multi, baseline->handle);
+        int running = 1;
+        CURLcode result = CURLE_OK;
+        int done = 0;
+        while (!done) {
+            if (baseline->timeout_ms == 0) {
+                baseline->timeout_ms = -1;
+                curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+            } else {
+                struct epoll_event events[8];
+                int count = epoll_wait(baseline->epoll, events, 8, (int)baseline->timeout_ms);
+                if (count == 0) {
+                    baseline->timeout_ms = -1;
+                    curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+                }
+                for (int e = 0; e < count; e++) {
+                    int mask = 0;
+                    if (events[e].events & EPOLLIN) mask |= CURL_CSELECT_IN;
+                    if (events[e].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+                    if (events[e].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+                    curl_multi_socket_action(multi, events[e].data.fd, mask, &running);
+                }
+            }
+            int queued = 0;
+            CURLMsg *message;
+            while ((message = curl_multi_info_read(multi, &queued)) != NULL) {
+                if (message->msg == CURLMSG_DONE) {
+                    result = message->data.result;
+                    done = 1;
+                }
+            }
+        }
+        curl_multi_remove_handle(multi, baseline->handle);
+        latencies[i] = now_ns() - start;
+        if (result != CURLE_OK) return (int)result;
+    }
+    return 0;
+}
+
+void curl_baseline_events_close(curl_baseline_events *baseline) {
+    if (baseline->handle != NULL) curl_easy_cleanup(baseline->handle);
+    if (baseline->multi != NULL) curl_multi_cleanup(baseline->multi);
+    if (baseline->epoll >= 0) close(baseline->epoll);
+    free(baseline);
+}

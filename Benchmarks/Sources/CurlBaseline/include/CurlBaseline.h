@@ -40,4 +40,16 @@ int curl_baseline_multi_run(curl_baseline_multi *_Nonnull baseline, int iteratio
 /// Frees the handles and closes their connections.
 void curl_baseline_multi_close(curl_baseline_multi *_Nonnull baseline);
 
+/// One easy handle driven the way BeaconHTTP drives its handles: libcurl's multi-socket interface
+/// (`curl_multi_socket_action`), its sockets in an epoll set and its timer, the handle added to the multi handle
+/// for each request and removed after, all on the calling thread. The floor for BeaconHTTP's own design, beside
+/// ``curl_baseline_run``'s `curl_easy_perform` (which polls).
+typedef struct curl_baseline_events curl_baseline_events;
+/// Creates the handles and the epoll set; `NULL` when they cannot be made.
+curl_baseline_events *_Nullable curl_baseline_events_open(const char *_Nonnull url);
+/// Sends a GET `iterations` times, one after the other, storing each latency in nanoseconds in `latencies`. Returns
+/// 0, or the first failing CURLcode.
+int curl_baseline_events_run(curl_baseline_events *_Nonnull baseline, int iterations, int64_t *_Nonnull latencies);
+/// Frees the handles and the epoll set and closes the connection.
+void curl_baseline_events_close(curl_baseline_events *_Nonnull baseline);
 #endif
