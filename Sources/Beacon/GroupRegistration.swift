@@ -106,15 +106,7 @@ extension ServiceRegistry {
         ttl: Duration,
         _ body: (GroupRegistration) async throws -> Result
     ) async throws -> Result {
-        let registration = try await self.register(group: instances, ttl: ttl)
-        do {
-            let result = try await body(registration)
-            await registration.cancel()
-            return result
-        } catch {
-            await registration.cancel()
-            throw error
-        }
+        try await Self.withCancelling(try await self.register(group: instances, ttl: ttl), { await $0.cancel() }, body)
     }
 
     /// Cancels registrations concurrently.

@@ -70,13 +70,28 @@ extension ServiceRegistry {
         ttl: Duration,
         _ body: (ServiceRegistration) async throws -> Result
     ) async throws -> Result {
-        let registration = try await self.register(instance, ttl: ttl)
+        try await Self.withCancelling(try await self.register(instance, ttl: ttl), { await $0.cancel() }, body)
+    }
+
+    /// Runs `body` with a registration, then cancels it, whether `body` returned or threw.
+    ///
+    /// - Parameters:
+    ///   - registration: The live registration.
+    ///   - cancel: How to cancel it.
+    ///   - body: The work to do while registered.
+    /// - Returns: What `body` returns.
+    /// - Throws: What `body` throws.
+    static func withCancelling<Registration, Result>(
+        _ registration: Registration,
+        _ cancel: (Registration) async -> Void,
+        _ body: (Registration) async throws -> Result
+    ) async throws -> Result {
         do {
             let result = try await body(registration)
-            await registration.cancel()
+            await cancel(registration)
             return result
         } catch {
-            await registration.cancel()
+            await cancel(registration)
             throw error
         }
     }
