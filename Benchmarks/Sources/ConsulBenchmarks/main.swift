@@ -49,37 +49,37 @@ else {
     fatalError("the C baseline could not create its libcurl handles")
 }
 
-/// `count` sequential GETs in C, with one easy handle.
-func baselineSequential(_ baseline: OpaquePointer, _ count: Int) -> (latencies: [Int64], elapsed: Int64) {
+/// Times one run of a C baseline that stores `count` latencies, and checks that it returned 0.
+func timeBaseline(
+    _ name: String,
+    _ count: Int,
+    _ run: (UnsafeMutablePointer<Int64>) -> Int32
+) -> (latencies: [Int64], elapsed: Int64) {
     var latencies = [Int64](repeating: 0, count: count)
     let start = ContinuousClock.now
-    let code = curl_baseline_run(baseline, Int32(count), &latencies)
+    let code = latencies.withUnsafeMutableBufferPointer { run($0.baseAddress!) }
     let elapsed = nanoseconds(ContinuousClock.now - start)
-    precondition(code == 0, "the C baseline failed with CURLcode \(code)")
+    precondition(code == 0, "the C \(name) failed with code \(code)")
+    return (latencies, elapsed)
+}
+
+/// `count` sequential GETs in C, with one easy handle.
+func baselineSequential(_ baseline: OpaquePointer, _ count: Int) -> (latencies: [Int64], elapsed: Int64) {
+    let timed = timeBaseline("baseline", count) { curl_baseline_run(baseline, Int32(count), $0) }
     let status = curl_baseline_status(baseline)
     precondition(status == 200, "the C baseline's GET answered HTTP \(status)")
-    return (latencies, elapsed)
+    return timed
 }
 
 /// `count` sequential GETs in C, driven as BeaconHTTP drives libcurl (multi-socket interface, epoll).
 func baselineEventsSequential(_ baseline: OpaquePointer, _ count: Int) -> (latencies: [Int64], elapsed: Int64) {
-    var latencies = [Int64](repeating: 0, count: count)
-    let start = ContinuousClock.now
-    let code = curl_baseline_events_run(baseline, Int32(count), &latencies)
-    let elapsed = nanoseconds(ContinuousClock.now - start)
-    precondition(code == 0, "the C multi-socket baseline failed with CURLcode \(code)")
-    return (latencies, elapsed)
+    timeBaseline("multi-socket baseline", count) { curl_baseline_events_run(baseline, Int32(count), $0) }
 }
 
 /// `handles` GETs in flight at once in C (one multi handle, one thread), each handle making `count` in a row.
 func baselineConcurrent(_ baseline: OpaquePointer, _ handles: Int, _ count: Int) -> (latencies: [Int64], elapsed: Int64)
 {
-    var latencies = [Int64](repeating: 0, count: handles * count)
-    let start = ContinuousClock.now
-    let code = curl_baseline_multi_run(baseline, Int32(count), &latencies)
-    let elapsed = nanoseconds(ContinuousClock.now - start)
-    precondition(code == 0, "the C multi baseline failed with code \(code)")
-    return (latencies, elapsed)
+    timeBaseline("multi baseline", handles * count) { curl_baseline_multi_run(baseline, Int32(count), $0) }
 }
 
 /// `count` sequential `ConsulClient.get` calls from one task.
