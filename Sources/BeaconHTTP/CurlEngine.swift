@@ -27,6 +27,7 @@ import Musl
 /// libcurl's own resolver threads, see ``CurlLoop/sendsFromCallers``).
 final class CurlEngine: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
+    private let epoll: Int32
     private let configuration: HTTPClient.Configuration
     private let logger: Logger
 
@@ -37,8 +38,10 @@ final class CurlEngine: @unchecked Sendable {
     /// The most handles kept in ``idleHandles``.
     private static let idleHandleLimit = 16
 
-    /// libcurl's sockets in the I/O thread's epoll set.
-    private var sockets: SocketRegistry
+    /// The sockets registered with `epoll`: `true` while libcurl waits on them, `false` once it no longer does
+    /// (a kept-alive connection between requests). Such a socket stays in the epoll set, so that the connection's
+    /// next request changes its registration (one system call) instead of adding it again after removing it (two).
+    private var watchedSockets: [Int32: Bool] = [:]
 
     /// When libcurl wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)`, if it does.
     private(set) var timerDeadline: MonotonicInstant?
@@ -80,17 +83,12 @@ final class CurlEngine: @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - multi: The multi handle, owned by the loop.
-    ///   - sockets: Where libcurl's sockets are registered: the I/O thread's epoll set, with the loop's tag.
+    ///   - epoll: The I/O thread's epoll instance, owned by the loop.
     ///   - configuration: The client's configuration.
     ///   - logger: Where transfers are logged.
-    init(
-        multi: UnsafeMutableRawPointer,
-        sockets: SocketRegistry,
-        configuration: HTTPClient.Configuration,
-        logger: Logger
-    ) {
+    init(multi: UnsafeMutableRawPointer, epoll: Int32, configuration: HTTPClient.Configuration, logger: Logger) {
         self.multi = multi
-        self.sockets = sockets
+        self.epoll = epoll
         self.configuration = configuration
         self.logger = logger
         self.logsTransfers = logger.logLevel <= .debug
@@ -279,7 +277,13 @@ final class CurlEngine: @unchecked Sendable {
     ///   - socket: The socket epoll reported.
     ///   - events: epoll's event bits for it.
     func socketReady(_ socket: Int32, events: UInt32) {
-        guard self.sockets.takeEvent(on: socket) else { return }
+        if self.watchedSockets[socket] == false {
+            // Set aside: an idle kept-alive connection that the server closed, or that sent something unasked.
+            // libcurl finds out when it next tries to reuse the connection; the socket leaves the epoll set now.
+            self.watchedSockets[socket] = nil
+            _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_DEL, socket, 0)
+            return
+        }
         var mask: Int32 = 0
         if events & EPOLLIN.rawValue != 0 { mask |= CURL_CSELECT_IN }
         if events & EPOLLOUT.rawValue != 0 { mask |= CURL_CSELECT_OUT }
@@ -306,25 +310,35 @@ final class CurlEngine: @unchecked Sendable {
         }
     }
 
-    /// The socket callback: registers, changes or sets aside a socket (see ``SocketRegistry``).
+    /// The socket callback: registers, changes or sets aside a socket in the epoll set. A socket registered here
+    /// joins an `epoll_wait` already in progress on the I/O thread.
+    ///
+    /// A socket that libcurl stops waiting on stays registered, set aside (see ``watchedSockets``): an event on it
+    /// then removes it (``socketReady(_:events:)``), and a socket that libcurl closed has left the set by itself.
     ///
     /// - Parameters:
     ///   - socket: The socket.
     ///   - what: `CURL_POLL_IN`, `CURL_POLL_OUT`, `CURL_POLL_INOUT` or `CURL_POLL_REMOVE`.
     private func watch(_ socket: Int32, _ what: Int32) {
         if what == CURL_POLL_REMOVE {
-            self.sockets.setAside(socket)
+            if self.watchedSockets[socket] != nil {
+                self.watchedSockets[socket] = false
+            }
             return
         }
         var events: UInt32 = 0
         if what == CURL_POLL_IN || what == CURL_POLL_INOUT { events |= EPOLLIN.rawValue }
         if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { events |= EPOLLOUT.rawValue }
-        self.sockets.watch(socket, events: events)
-    }
-
-    /// Takes every socket out of the I/O thread's epoll set, for good: the loop is closed and leaves its thread.
-    func unregisterSockets() {
-        self.sockets.close()
+        // A socket closed behind our back (set aside, then closed by libcurl) has left the epoll set by itself, and
+        // its number may come back: fall back from one operation to the other when the set disagrees with what we
+        // remember.
+        if self.watchedSockets.updateValue(true, forKey: socket) == nil {
+            if cbeacon_epoll_control(self.epoll, EPOLL_CTL_ADD, socket, events) != 0, errno == EEXIST {
+                _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_MOD, socket, events)
+            }
+        } else if cbeacon_epoll_control(self.epoll, EPOLL_CTL_MOD, socket, events) != 0, errno == ENOENT {
+            _ = cbeacon_epoll_control(self.epoll, EPOLL_CTL_ADD, socket, events)
+        }
     }
 
     /// Fails the streams silent for longer than their idle timeout. A stream whose consumer has bytes left to

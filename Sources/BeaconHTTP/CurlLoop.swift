@@ -7,17 +7,16 @@ import Synchronization
 
 /// A client's transfers and the I/O thread that waits for them.
 ///
-/// The loop has its own multi handle. Its I/O thread (a ``CurlThread``, the client's own or one several clients
-/// share) waits for the loop's sockets in the thread's epoll set, where each is registered with the loop's number,
-/// and calls ``turn(ready:)`` with the loop's ready sockets when the loop has something to do; each client keeps its
-/// own configuration, connections and limits.
+/// The loop has its own multi handle, epoll set and wake-up eventfd. Its I/O thread (a ``CurlThread``, the
+/// client's own or one several clients share) holds the loop's epoll set in its own and calls ``turn()`` when the
+/// loop has something to do; each client keeps its own configuration, connections and limits.
 ///
 /// Every use of the multi handle happens inside the ``CurlEngine``'s `Lock`, on whichever thread holds it. A task
 /// that submits a request takes that lock if it is free and lets libcurl send the request at once, on its own
 /// thread, without blocking (libcurl is driven through `curl_multi_socket_action`, which never waits). If the lock
 /// is busy, the task never waits for it: it leaves the request in the inbox and wakes the I/O thread. The waiting
 /// itself is the I/O thread's: it sleeps in `epoll_wait` on the sockets libcurl registered (a socket registered by
-/// another thread joins the wait in progress) and on its eventfd, wakes when an answer arrives, a timer is due or a
+/// another thread joins the wait in progress) and on an eventfd, wakes when an answer arrives, a timer is due or a
 /// message is posted, and drives libcurl from there. A request sent by its task thus costs the I/O thread no
 /// wake-up; the thread is woken only when its sleep must end earlier than it planned, for posted messages, or for
 /// closing.
@@ -25,8 +24,9 @@ import Synchronization
 /// The loop's I/O thread is also the task executor of its client (`CurlThread+TaskExecutor.swift`).
 ///
 /// `@unchecked Sendable` is safe because the mutable state lives behind the two `Lock`s (the engine, the inbox) and
-/// two atomics (the running count, the turn request); the multi handle is used only inside the engine lock, and the
-/// epoll set is `Sendable` itself (its descriptors immutable, and kept open for as long as the loop holds it).
+/// an atomic (the running count); the multi handle is used only inside the engine lock, and the epoll set and
+/// eventfd are immutable after `init` and closed in `deinit`, when no thread holds the loop any more (writing to the
+/// eventfd, the only use outside a lock, then cannot happen).
 final class CurlLoop: @unchecked Sendable {
     /// Messages that tasks leave for the I/O thread when the engine is busy, taken all at once on each turn.
     struct Inbox {
@@ -56,38 +56,27 @@ final class CurlLoop: @unchecked Sendable {
     /// The number of transfers in the multi handle, published after each change.
     let runningCount = Atomic<Int>(0)
 
-    /// Set by ``wake()``: the loop needs a turn even if none of its sockets is ready.
-    private let turnRequested = Atomic<Bool>(false)
-
     private let multi: UnsafeMutableRawPointer
-    /// The I/O thread's epoll set, where the engine registers libcurl's sockets.
-    private let set: WakeableEpoll
-    /// The loop's number in ``set``, in the tag of each of its sockets.
-    let number: UInt32
+    /// The loop's epoll set (libcurl's sockets) and its wake-up eventfd; its I/O thread waits for it in its own set.
+    let set: WakeableEpoll
     private let engine: Lock<CurlEngine>
     private let inbox = Lock(Inbox())
 
-    /// Creates the multi handle; the client then attaches the loop to its I/O thread.
+    /// Creates the multi handle, the epoll instance and the wake-up eventfd; the client then attaches the loop to its
+    /// I/O thread.
     ///
     /// - Parameters:
     ///   - configuration: The client's configuration.
     ///   - logger: Where transfers are logged (debug level).
-    ///   - set: The epoll set of the I/O thread the loop is for.
-    init(configuration: HTTPClient.Configuration, logger: Logger, set: WakeableEpoll) {
+    init(configuration: HTTPClient.Configuration, logger: Logger) {
         precondition(CurlGlobal.isInitialized, "curl_global_init failed")
         guard let multi = curl_multi_init() else {
             fatalError("curl_multi_init failed (out of memory)")
         }
         self.multi = multi
-        self.set = set
-        self.number = set.numberLoop()
+        self.set = WakeableEpoll()
         self.engine = Lock(
-            CurlEngine(
-                multi: multi,
-                sockets: SocketRegistry(epoll: set.epoll, loop: self.number),
-                configuration: configuration,
-                logger: logger
-            )
+            CurlEngine(multi: multi, epoll: self.set.epoll, configuration: configuration, logger: logger)
         )
     }
 
@@ -96,6 +85,7 @@ final class CurlLoop: @unchecked Sendable {
         // this body returns.
         self.engine.withLock { $0.releaseIdleHandles() }
         curl_multi_cleanup(self.multi)
+        self.set.closeDescriptors()
     }
 
     // MARK: Any thread
@@ -234,27 +224,31 @@ final class CurlLoop: @unchecked Sendable {
         return outcome.accepted
     }
 
-    /// Asks the I/O thread for a turn of this loop: ends its `epoll_wait` (now, or at once if it is not waiting).
+    /// Ends the I/O thread's `epoll_wait` (now, or at once if it is not waiting).
     func wake() {
-        self.turnRequested.store(true, ordering: .releasing)
         self.set.wake()
-    }
-
-    /// Whether ``wake()`` asked for a turn since the last call; called by the I/O thread after its wait.
-    func takeTurnRequest() -> Bool {
-        self.turnRequested.exchange(false, ordering: .acquiringAndReleasing)
     }
 
     // MARK: The I/O thread
 
-    /// One turn, on the I/O thread, which found some of the loop's sockets ready, was asked for a turn, or reached
-    /// the moment the loop planned: takes the inbox, hands the ready sockets to libcurl, drives it and plans the
-    /// next turn.
+    /// One turn, on the I/O thread, which found the loop's epoll set readable or the moment it planned passed: takes
+    /// the ready sockets without waiting and the inbox, hands the sockets to libcurl, drives it and plans the next
+    /// turn.
     ///
-    /// - Parameter ready: The loop's sockets that the thread's wait reported, with their event bits.
-    /// - Returns: When the loop needs its next turn at the latest, or `nil` once it is closed: its sockets have then
-    ///   left the thread's epoll set, and the thread lets go of the loop.
-    func turn(ready: [ReadySocket]) -> MonotonicInstant? {
+    /// - Parameters:
+    ///   - sockets: Room for the descriptors the wait reports, kept by the thread from turn to turn.
+    ///   - events: Room for their event bits, as long as `sockets`.
+    /// - Returns: When the loop needs its next turn at the latest, or `nil` once it is closed (the thread then lets
+    ///   go of it).
+    func turn(sockets: inout [Int32], events: inout [UInt32]) -> MonotonicInstant? {
+        let capacity = Int32(min(sockets.count, events.count))
+        let count = sockets.withUnsafeMutableBufferPointer { sockets in
+            events.withUnsafeMutableBufferPointer { events in
+                cbeacon_epoll_wait(self.set.epoll, sockets.baseAddress!, events.baseAddress!, capacity, 0)
+            }
+        }
+        let ready = max(0, Int(count))
+        self.set.drain(ifIn: sockets[0..<ready])
         let messages = self.inbox.withLock { inbox in
             let taken = inbox
             inbox.submissions = []
@@ -265,11 +259,10 @@ final class CurlLoop: @unchecked Sendable {
         return self.engine.withLock { engine -> MonotonicInstant? in
             engine.sleepDeadline = nil
             if engine.isClosed {
-                engine.unregisterSockets()
                 return nil  // closed by closeNow(_:)
             }
-            for socket in ready {
-                engine.socketReady(socket.socket, events: socket.events)
+            for index in 0..<ready where sockets[index] != self.set.wakeUp {
+                engine.socketReady(sockets[index], events: events[index])
             }
             self.deliver(messages, to: engine)
             engine.drive()
@@ -298,14 +291,6 @@ final class CurlLoop: @unchecked Sendable {
             engine.resume(transfer)
         }
     }
-}
-
-/// A socket that the I/O thread's wait reported ready, for the loop it belongs to.
-struct ReadySocket {
-    /// The socket.
-    var socket: Int32
-    /// epoll's event bits for it.
-    var events: UInt32
 }
 
 /// Why a loop closed: what its failed transfers are told.

@@ -17,21 +17,22 @@ import Musl
 /// clients.
 ///
 /// Sharing means one thread driving several multi handles, not one multi handle for several clients: each client
-/// keeps its ``CurlLoop`` (multi handle, engine lock), so its timeouts, TLS settings, per-host connection limit and
-/// idle connections stay its own, and its tasks still send their requests themselves whenever its engine is free.
-/// The thread has one epoll set (``WakeableEpoll``) for the sockets of all its loops, each socket tagged with its
-/// loop's number (a socket added from another thread reaches a wait already in progress), plus an eventfd for new
-/// loops, loops asking for a turn, tasks that prefer the thread, and shutdown. When some of a loop's sockets are
-/// ready, the loop asked for a turn or the moment it planned has come, the thread gives that loop one turn; it then
-/// sleeps until the earliest moment any loop asked for.
+/// keeps its ``CurlLoop`` (multi handle, engine lock, epoll set, wake-up eventfd), so its timeouts, TLS settings,
+/// per-host connection limit and idle connections stay its own, and its tasks still send their requests themselves
+/// whenever its engine is free. The thread holds each loop's epoll set in its own (an epoll set is readable when one
+/// of its descriptors is, and a socket added to it from another thread reaches a wait already in progress), plus
+/// its own eventfd for new loops, tasks that prefer the thread, and shutdown. When a loop's set is readable or the
+/// moment the loop asked for has come, the thread gives that loop one turn; it then sleeps until the earliest
+/// moment any loop asked for.
 ///
 /// A loop leaves the thread when its client is closed (``CurlLoop/closeNow(_:)`` wakes the loop, whose next turn
-/// reports it closed and takes its sockets out of the set) or when the thread shuts down (which closes every loop
-/// left).
+/// reports it closed) or when the thread shuts down (which closes every loop left).
 ///
 /// `@unchecked Sendable` is safe because the mutable state shared between threads lives behind the three `Lock`s
 /// (the inbox, the joinable thread, the job queue) and two atomics (whether the thread runs, and its identity); the
-/// loops the thread drives, and the buffers it keeps, are local to its body; the epoll set is `Sendable` itself.
+/// loops the thread drives, and the buffers it lends them, are local to its body; the epoll set and eventfd are
+/// immutable after `init` and closed in `deinit`, when no thread holds the object any more (the thread itself holds
+/// it while it runs).
 final class CurlThread: HTTPIOThreadCore, @unchecked Sendable {
     /// Messages for the thread, taken all at once on each turn.
     private struct Inbox {
@@ -41,8 +42,7 @@ final class CurlThread: HTTPIOThreadCore, @unchecked Sendable {
         var closed = false
     }
 
-    /// The epoll set the thread waits on, shared with its loops (which register their sockets in it).
-    let set = WakeableEpoll()
+    private let set = WakeableEpoll()
     private let inbox = Lock(Inbox())
     /// The thread, until ``shutdown()`` joins it.
     private let thread = Lock<BeaconThread.Joinable?>(nil)
@@ -63,6 +63,10 @@ final class CurlThread: HTTPIOThreadCore, @unchecked Sendable {
         self.running.store(true, ordering: .relaxed)
         let thread = BeaconThread.start(name: name) { self.run() }
         self.thread.withLock { $0 = thread }
+    }
+
+    deinit {
+        self.set.closeDescriptors()
     }
 
     // MARK: Any thread
@@ -109,12 +113,10 @@ final class CurlThread: HTTPIOThreadCore, @unchecked Sendable {
 
     // MARK: The thread
 
-    /// A loop the thread drives, when it needs its next turn at the latest, and its sockets that the last wait
-    /// reported ready.
+    /// A loop the thread drives, and when it needs its next turn at the latest.
     private struct Driven {
         let loop: CurlLoop
         var deadline: MonotonicInstant
-        var ready: [ReadySocket] = []
     }
 
     /// The thread's body: turns the loops that have work until ``shutdown()``, then closes the loops left.
@@ -127,14 +129,15 @@ final class CurlThread: HTTPIOThreadCore, @unchecked Sendable {
         // A handful of loops at most: an array scanned in order costs less than hashing.
         var loops: [Driven] = []
         let capacity = 64
-        var tags = [UInt64](repeating: 0, count: capacity)
+        var descriptors = [Int32](repeating: 0, count: capacity)
         var events = [UInt32](repeating: 0, count: capacity)
-        var reported = 0
+        // The loops' own waits report into these, kept from turn to turn.
+        var loopSockets = [Int32](repeating: 0, count: capacity)
+        var loopEvents = [UInt32](repeating: 0, count: capacity)
+        var ready = 0
         var jobs: [UnownedJob] = []
         while true {
-            if tags[0..<reported].contains(WakeableEpoll.wakeUpTag) {
-                self.set.drain()
-            }
+            self.set.drain(ifIn: descriptors[0..<ready])
             let messages = self.inbox.withLock { inbox in
                 let taken = inbox
                 inbox.attachments = []
@@ -144,34 +147,29 @@ final class CurlThread: HTTPIOThreadCore, @unchecked Sendable {
                 return taken
             }
             for loop in messages.attachments {
+                _ = cbeacon_epoll_control(self.set.epoll, EPOLL_CTL_ADD, loop.set.epoll, EPOLLIN.rawValue)
                 loops.append(Driven(loop: loop, deadline: .origin))
             }
             if messages.shutdownRequested {
                 for driven in loops {
+                    _ = cbeacon_epoll_control(self.set.epoll, EPOLL_CTL_DEL, driven.loop.set.epoll, 0)
                     driven.loop.closeNow(.ioThreadShutDown)
                 }
                 break
             }
-            for index in 0..<reported where tags[index] != WakeableEpoll.wakeUpTag {
-                let (number, socket) = WakeableEpoll.parts(of: tags[index])
-                // A socket of a loop that left in an earlier turn (reported by the same wait) is not looked at.
-                if let owner = loops.firstIndex(where: { $0.loop.number == number }) {
-                    loops[owner].ready.append(ReadySocket(socket: socket, events: events[index]))
-                    loops[owner].deadline = .origin
+            for index in 0..<ready where descriptors[index] != self.set.wakeUp {
+                if let readyLoop = loops.firstIndex(where: { $0.loop.set.epoll == descriptors[index] }) {
+                    loops[readyLoop].deadline = .origin
                 }
-            }
-            for index in loops.indices where loops[index].loop.takeTurnRequest() {
-                loops[index].deadline = .origin
             }
             let now = MonotonicInstant.now
             var deadline = now.adding(milliseconds: 1000)
             var index = 0
             while index < loops.count {
                 if !(now < loops[index].deadline) {
-                    let next = loops[index].loop.turn(ready: loops[index].ready)
-                    loops[index].ready.removeAll(keepingCapacity: true)
-                    guard let next else {
+                    guard let next = loops[index].loop.turn(sockets: &loopSockets, events: &loopEvents) else {
                         // Closed by its client: the loop leaves the thread.
+                        _ = cbeacon_epoll_control(self.set.epoll, EPOLL_CTL_DEL, loops[index].loop.set.epoll, 0)
                         loops.remove(at: index)
                         continue
                     }
@@ -184,12 +182,18 @@ final class CurlThread: HTTPIOThreadCore, @unchecked Sendable {
             // they queued in turn run in the next turn, which then starts without sleeping.
             let jobsWaiting = self.runJobs(swappingWith: &jobs)
             let timeout = jobsWaiting ? 0 : Int32(clamping: MonotonicInstant.now.milliseconds(until: deadline))
-            let count = tags.withUnsafeMutableBufferPointer { tags in
+            let count = descriptors.withUnsafeMutableBufferPointer { descriptors in
                 events.withUnsafeMutableBufferPointer { events in
-                    cbeacon_epoll_wait(self.set.epoll, tags.baseAddress!, events.baseAddress!, Int32(capacity), timeout)
+                    cbeacon_epoll_wait(
+                        self.set.epoll,
+                        descriptors.baseAddress!,
+                        events.baseAddress!,
+                        Int32(capacity),
+                        timeout
+                    )
                 }
             }
-            reported = max(0, Int(count))  // -1 with EINTR: just turn again
+            ready = max(0, Int(count))  // -1 with EINTR: just turn again
         }
     }
 }

@@ -49,15 +49,14 @@ package final class HTTPClient: Sendable {
         // releasing them all stops the thread (the thread keeps the loops it drives).
         var loopConfiguration = configuration
         loopConfiguration.ioThread = nil
+        let loop = CurlLoop(configuration: loopConfiguration, logger: logger)
+        self.loop = loop
         let thread =
             if let ioThread = configuration.ioThread {
                 ioThread.core { CurlThread(name: "beacon-http-io") }
             } else {
                 CurlThread(name: "beacon-http")
             }
-        // Without a thread, the loop gets a set of its own that nobody waits on: it is closed below.
-        let loop = CurlLoop(configuration: loopConfiguration, logger: logger, set: thread?.set ?? WakeableEpoll())
-        self.loop = loop
         if let thread, thread.attach(loop) {
             self.thread = thread
         } else {

@@ -104,24 +104,23 @@ static inline long cbeacon_curl_http_version_1_1(void) {
 // x86-64, so Swift gets these two helpers instead of the struct.
 
 #ifdef __linux__
-#include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-/// `epoll_ctl` with an event that carries `tag`: what `cbeacon_epoll_wait` reports for the descriptor.
-static inline int cbeacon_epoll_control(int epoll, int operation, int fd, unsigned int events, uint64_t tag) {
-    struct epoll_event event = {.events = events, .data = {.u64 = tag}};
+/// `epoll_ctl` with an event that carries the file descriptor.
+static inline int cbeacon_epoll_control(int epoll, int operation, int fd, unsigned int events) {
+    struct epoll_event event = {.events = events, .data = {.fd = fd}};
     return epoll_ctl(epoll, operation, fd, &event);
 }
 
-/// `epoll_wait` for at most 64 events, unpacked into two arrays: each ready descriptor's tag and event bits.
-static inline int cbeacon_epoll_wait(int epoll, uint64_t *_Nonnull tags, unsigned int *_Nonnull events, int capacity,
+/// `epoll_wait` for at most 64 events, unpacked into two arrays.
+static inline int cbeacon_epoll_wait(int epoll, int *_Nonnull fds, unsigned int *_Nonnull events, int capacity,
                                      int milliseconds) {
     struct epoll_event list[64];
     int count = epoll_wait(epoll, list, capacity < 64 ? capacity : 64, milliseconds);
     for (int index = 0; index < count; index++) {
-        tags[index] = list[index].data.u64;
+        fds[index] = list[index].data.fd;
         events[index] = list[index].events;
     }
     return count;
