@@ -139,6 +139,8 @@ struct PostgresQueryTests {
                 string: "postgresql://\(try TestServers.value("BEACON_POSTGRES_APP_USER")):"
                     + "\(try TestServers.value("BEACON_POSTGRES_APP_PASSWORD"))@127.0.0.1:1,\(b)/"
                     + "\(try TestServers.value("BEACON_POSTGRES_DATABASE"))?target_session_attrs=read-write"
+                    // The default 10 s, stretched under a sanitizer (where the connection once took longer).
+                    + "&connect_timeout=\(Int(10 * TestServers.timeScale))"
             )
         )
         let connection = try await PostgresConnection.connect(to: parameters, logger: self.logger)
