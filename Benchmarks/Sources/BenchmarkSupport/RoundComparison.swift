@@ -107,13 +107,14 @@ public struct Side: Sendable {
     }
 }
 
-/// Prints each side's medians over the rounds, and the second side's ratios to the first (the C floor), round by
-/// round (each Swift round against the C round run just before it), as their median and their range.
+/// Prints each side's medians over the rounds, and the second side's ratios to the first (the floor, usually C),
+/// round by round (each round of the second side against the round of the first run just before it), as their median
+/// and their range.
 ///
 /// - Parameters:
 ///   - title: What is compared.
-///   - floor: The C side.
-///   - subject: The Swift side.
+///   - floor: The floor: the C side, or a Swift floor.
+///   - subject: The side measured against it: ours.
 ///   - unit: What one measurement is, for the column titles (`request`, `change`).
 public func report(_ title: String, _ floor: Side, _ subject: Side, unit: String = "request") {
     guard !floor.rounds.isEmpty || !subject.rounds.isEmpty else { return }
@@ -132,9 +133,9 @@ public func report(_ title: String, _ floor: Side, _ subject: Side, unit: String
         "\(format(median(values), 2)) (\(format(values.min()!, 2))–\(format(values.max()!, 2)))"
     }
     print(
-        "ratio Swift/C, median of the rounds' ratios (range): p50 \(ratio(pairs.map { $1.p50 / $0.p50 })), "
+        "ratio of the second row to the first, median of the rounds' ratios (range): p50 \(ratio(pairs.map { $1.p50 / $0.p50 })), "
             + "p99 \(ratio(pairs.map { $1.p99 / $0.p99 })), "
-            + "throughput \(ratio(pairs.map { $0.rate / $1.rate })) (C's \(unit)s/s over ours), "
+            + "throughput \(ratio(pairs.map { $0.rate / $1.rate })) (the floor's \(unit)s/s over ours), "
             + "CPU per \(unit) \(ratio(pairs.map { $1.cpuPerRequest / $0.cpuPerRequest }))"
     )
 }

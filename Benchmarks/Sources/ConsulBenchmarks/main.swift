@@ -13,28 +13,32 @@ import Foundation
 // handles on one multi handle, driven by one C thread). Each side is judged on latency and on the process's CPU time
 // per request: against a slow agent (the fake, in Python), the agent's own time is common to both sides and
 // dominates latency, while the CPU time is the client's own cost.
+// A third C loop drives libcurl as BeaconHTTP does (multi-socket interface, epoll); the "Swift floor" side has a
+// task await each GET of that loop through a continuation on the loop's thread, and nothing else: what Swift
+// concurrency itself costs, apart from everything the client does (`AsyncFloor.swift`).
 // Needs a Consul agent or the fake agent: BEACON_CONSUL_ENDPOINT (scripts/servers start consul;
 // eval "$(scripts/servers env consul)").
 
 let endpoint = ProcessInfo.processInfo.environment["BEACON_CONSUL_ENDPOINT"] ?? "http://127.0.0.1:28500"
 let key = "/beacon-benchmarks/db/main/endpoint"
 // CONSUL_BENCHMARK_ROUNDS changes the number of alternating rounds (more rounds, a steadier median).
-let rounds = max(1, Int(ProcessInfo.processInfo.environment["CONSUL_BENCHMARK_ROUNDS"] ?? "") ?? 5)
+let rounds = max(1, Int(ProcessInfo.processInfo.environment["CONSUL_BENCHMARK_ROUNDS"] ?? "") ?? 20)
 let sequentialRequests = 2_000
 // CONSUL_BENCHMARK_CONCURRENCY changes the number of concurrent tasks and C handles; with 1, the C side is libcurl's
 // multi interface alone (one easy handle added and removed for each request).
 let concurrency = max(1, Int(ProcessInfo.processInfo.environment["CONSUL_BENCHMARK_CONCURRENCY"] ?? "") ?? 8)
 let requestsPerTask = 2_000 / concurrency
 
-// CONSUL_BENCHMARK_SIDES runs only some sides and parts, for a profiler: comma-separated, from `c` and `swift`
-// (default both) and `sequential` and `concurrent` (default both); e.g. `swift,sequential`.
+// CONSUL_BENCHMARK_SIDES runs only some sides and parts, for a profiler: comma-separated, from `c`, `events`,
+// `swift`, `executor` and `floor` (default all) and `sequential` and `concurrent` (default both); e.g.
+// `swift,sequential`.
 let selection = Set(
     (ProcessInfo.processInfo.environment["CONSUL_BENCHMARK_SIDES"] ?? "").split(separator: ",").map(String.init)
 )
 
 /// Whether the selection includes a side or part: named, or no name of its group given.
 func selected(_ name: String) -> Bool {
-    let sides = ["c", "events", "swift", "executor"]
+    let sides = ["c", "events", "swift", "executor", "floor"]
     let group = sides.contains(name) ? sides : ["sequential", "concurrent"]
     return selection.contains(name) || selection.isDisjoint(with: group)
 }
@@ -82,6 +86,16 @@ func baselineConcurrent(_ baseline: OpaquePointer, _ handles: Int, _ count: Int)
     timeBaseline("multi baseline", handles * count) { curl_baseline_multi_run(baseline, Int32(count), $0) }
 }
 
+/// `count` sequential GETs from one task on the floor's executor (see `AsyncFloor.swift`).
+func floorSequential(_ floor: AsyncFloorExecutor, _ count: Int) async throws -> (latencies: [Int64], elapsed: Int64) {
+    try await withTaskExecutorPreference(floor) {
+        try await timeSequentialCalls(count) {
+            let body = await floor.get()
+            precondition(!body.isEmpty)
+        }
+    }
+}
+
 /// `count` sequential `ConsulClient.get` calls from one task.
 func clientSequential(_ consul: ConsulClient, _ count: Int) async throws -> (latencies: [Int64], elapsed: Int64) {
     try await timeSequentialCalls(count) {
@@ -107,18 +121,21 @@ func compare(
     _ consul: ConsulClient,
     _ baseline: OpaquePointer,
     _ baselineEvents: OpaquePointer,
-    _ baselineMulti: OpaquePointer
+    _ baselineMulti: OpaquePointer,
+    _ floor: AsyncFloorExecutor
 ) async throws -> [Side] {
     // Warm-up: connections, caches, the pool's threads.
     _ = baselineSequential(baseline, 300)
     _ = baselineEventsSequential(baselineEvents, 300)
     _ = try await clientSequential(consul, 300)
+    _ = try await floorSequential(floor, 300)
     _ = baselineConcurrent(baselineMulti, concurrency, 40)
     _ = try await clientConcurrent(consul, concurrency, 40)
     var cSequential = Side("C `curl_easy_perform` loop, 1 handle (floor)")
     var eventsSequential = Side("C multi-socket loop, 1 handle, epoll (BeaconHTTP's design)")
     var swiftSequential = Side("`ConsulClient.get`, 1 task")
     var executorSequential = Side("`ConsulClient.get`, 1 task on `consul.taskExecutor`")
+    var floorSide = Side("Swift floor: 1 task awaiting each GET of that C loop on its thread")
     let plural = concurrency == 1 ? "" : "s"
     var cConcurrent = Side("C `curl_multi_perform` loop, \(concurrency) easy handle\(plural), 1 thread (floor)")
     var swiftConcurrent = Side("`ConsulClient.get`, \(concurrency) task\(plural)")
@@ -130,6 +147,9 @@ func compare(
             }
             if selected("swift") {
                 try await swiftSequential.measure { try await clientSequential(consul, sequentialRequests) }
+            }
+            if selected("floor") {
+                try await floorSide.measure { try await floorSequential(floor, sequentialRequests) }
             }
             if selected("executor") {
                 try await executorSequential.measure {
@@ -148,20 +168,27 @@ func compare(
             }
         }
     }
-    return [cSequential, swiftSequential, cConcurrent, swiftConcurrent, executorSequential, eventsSequential]
+    return [
+        cSequential, swiftSequential, cConcurrent, swiftConcurrent, executorSequential, eventsSequential, floorSide,
+    ]
 }
 
 print("Consul agent at \(endpoint), key \(key) (GET \(url))")
-let sides = try await compare(consul, baseline, baselineEvents, baselineMulti)
+let asyncFloor = AsyncFloorExecutor(url: url)
+let sides = try await compare(consul, baseline, baselineEvents, baselineMulti, asyncFloor)
 report("get, sequential (\(sequentialRequests) requests per round)", sides[0], sides[1])
 report("get, sequential on the client's executor (\(sequentialRequests) requests per round)", sides[0], sides[4])
 report("get, sequential, libcurl driven as BeaconHTTP drives it, in C", sides[0], sides[5])
+report("get, sequential, the least an async Swift client adds to that C loop", sides[5], sides[6])
+report("get, sequential, that Swift floor beside the `curl_easy_perform` loop", sides[0], sides[6])
+report("get, sequential on the client's executor, beside that Swift floor", sides[6], sides[4])
 report(
     "get, \(concurrency) concurrent (\(concurrency) × \(requestsPerTask) requests per round)",
     sides[2],
     sides[3]
 )
 
+asyncFloor.stop()
 curl_baseline_close(baseline)
 curl_baseline_events_close(baselineEvents)
 curl_baseline_multi_close(baselineMulti)

@@ -173,14 +173,30 @@ void curl_baseline_multi_close(curl_baseline_multi *baseline) {
 }
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 struct curl_baseline_events {
     CURLM *multi;
     CURL *handle;
     int epoll;
+    /// In the epoll set: written by curl_baseline_events_wake.
+    int wake;
+    /// libcurl's last reported timeout (its timer callback).
     long timeout_ms;
+    /// The response body of the request in flight, as far as it came (a Consul KV answer fits).
+    char body[16384];
+    size_t length;
 };
+
+static size_t events_keep(char *data, size_t size, size_t count, void *context) {
+    curl_baseline_events *baseline = context;
+    size_t bytes = size * count;
+    if (baseline->length + bytes > sizeof baseline->body) return 0;  // fails the transfer
+    memcpy(baseline->body + baseline->length, data, bytes);
+    baseline->length += bytes;
+    return bytes;
+}
 
 static int events_socket(CURL *easy, curl_socket_t socket, int what, void *context, void *socket_context) {
     (void)easy;
@@ -215,14 +231,21 @@ curl_baseline_events *curl_baseline_events_open(const char *url) {
     curl_baseline_events *baseline = calloc(1, sizeof(curl_baseline_events));
     if (baseline == NULL) return NULL;
     baseline->epoll = epoll_create1(EPOLL_CLOEXEC);
+    baseline->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     baseline->multi = curl_multi_init();
     baseline->handle = curl_easy_init();
     baseline->timeout_ms = -1;
-    if (baseline->epoll < 0 || baseline->multi == NULL || baseline->handle == NULL) {
+    struct epoll_event event = {0};
+    event.events = EPOLLIN;
+    event.data.fd = baseline->wake;
+    if (baseline->epoll < 0 || baseline->wake < 0 || baseline->multi == NULL || baseline->handle == NULL
+        || epoll_ctl(baseline->epoll, EPOLL_CTL_ADD, baseline->wake, &event) != 0) {
         curl_baseline_events_close(baseline);
         return NULL;
     }
     set_common_options(baseline->handle, url);
+    curl_easy_setopt(baseline->handle, CURLOPT_WRITEFUNCTION, events_keep);
+    curl_easy_setopt(baseline->handle, CURLOPT_WRITEDATA, baseline);
     curl_multi_setopt(baseline->multi, CURLMOPT_SOCKETFUNCTION, events_socket);
     curl_multi_setopt(baseline->multi, CURLMOPT_SOCKETDATA, baseline);
     curl_multi_setopt(baseline->multi, CURLMOPT_TIMERFUNCTION, events_timer);
@@ -230,45 +253,73 @@ curl_baseline_events *curl_baseline_events_open(const char *url) {
     return baseline;
 }
 
-int curl_baseline_events_run(curl_baseline_events *baseline, int iterations, int64_t *latencies) {
+void curl_baseline_events_start(curl_baseline_events *baseline) {
+    baseline->length = 0;
+    curl_multi_add_handle(baseline->multi, baseline->handle);
+}
+
+int curl_baseline_events_turn(curl_baseline_events *baseline, int wait, int *result) {
     CURLM *multi = baseline->multi;
+    int running = 0;
+    if (baseline->timeout_ms == 0) {
+        baseline->timeout_ms = -1;
+        curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    } else {
+        struct epoll_event events[8];
+        int count = epoll_wait(baseline->epoll, events, 8, wait ? (int)baseline->timeout_ms : 0);
+        if (count == 0 && wait) {
+            baseline->timeout_ms = -1;
+            curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
+        for (int e = 0; e < count; e++) {
+            if (events[e].data.fd == baseline->wake) {
+                uint64_t value;
+                if (read(baseline->wake, &value, sizeof value) < 0) {
+                    // Already drained: nothing to do.
+                }
+                continue;
+            }
+            int mask = 0;
+            if (events[e].events & EPOLLIN) mask |= CURL_CSELECT_IN;
+            if (events[e].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+            if (events[e].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+            curl_multi_socket_action(multi, events[e].data.fd, mask, &running);
+        }
+    }
+    int queued = 0;
+    int done = 0;
+    CURLMsg *message;
+    while ((message = curl_multi_info_read(multi, &queued)) != NULL) {
+        if (message->msg == CURLMSG_DONE) {
+            *result = (int)message->data.result;
+            done = 1;
+        }
+    }
+    if (done) curl_multi_remove_handle(multi, baseline->handle);
+    return done;
+}
+
+const char *curl_baseline_events_body(curl_baseline_events *baseline, size_t *length) {
+    *length = baseline->length;
+    return baseline->body;
+}
+
+void curl_baseline_events_wake(curl_baseline_events *baseline) {
+    uint64_t one = 1;
+    if (write(baseline->wake, &one, sizeof one) < 0) {
+        // The counter is full: the set is readable anyway.
+    }
+}
+
+int curl_baseline_events_run(curl_baseline_events *baseline, int iterations, int64_t *latencies) {
     for (int i = 0; i < iterations; i++) {
         int64_t start = now_ns();
-        curl_multi_add_handle(multi, baseline->handle);
-        int running = 1;
-        CURLcode result = CURLE_OK;
-        int done = 0;
-        while (!done) {
-            if (baseline->timeout_ms == 0) {
-                baseline->timeout_ms = -1;
-                curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
-            } else {
-                struct epoll_event events[8];
-                int count = epoll_wait(baseline->epoll, events, 8, (int)baseline->timeout_ms);
-                if (count == 0) {
-                    baseline->timeout_ms = -1;
-                    curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
-                }
-                for (int e = 0; e < count; e++) {
-                    int mask = 0;
-                    if (events[e].events & EPOLLIN) mask |= CURL_CSELECT_IN;
-                    if (events[e].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
-                    if (events[e].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
-                    curl_multi_socket_action(multi, events[e].data.fd, mask, &running);
-                }
-            }
-            int queued = 0;
-            CURLMsg *message;
-            while ((message = curl_multi_info_read(multi, &queued)) != NULL) {
-                if (message->msg == CURLMSG_DONE) {
-                    result = message->data.result;
-                    done = 1;
-                }
-            }
+        curl_baseline_events_start(baseline);
+        int result = CURLE_OK;
+        while (!curl_baseline_events_turn(baseline, 1, &result)) {
         }
-        curl_multi_remove_handle(multi, baseline->handle);
         latencies[i] = now_ns() - start;
-        if (result != CURLE_OK) return (int)result;
+        if (result != CURLE_OK) return result;
     }
     return 0;
 }
@@ -277,5 +328,6 @@ void curl_baseline_events_close(curl_baseline_events *baseline) {
     if (baseline->handle != NULL) curl_easy_cleanup(baseline->handle);
     if (baseline->multi != NULL) curl_multi_cleanup(baseline->multi);
     if (baseline->epoll >= 0) close(baseline->epoll);
+    if (baseline->wake >= 0) close(baseline->wake);
     free(baseline);
 }

@@ -6,6 +6,7 @@
 #ifndef CURL_BASELINE_H
 #define CURL_BASELINE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /// An easy handle set up to send one request to one URL, kept between rounds so that its connection stays open.
@@ -50,6 +51,17 @@ curl_baseline_events *_Nullable curl_baseline_events_open(const char *_Nonnull u
 /// Sends a GET `iterations` times, one after the other, storing each latency in nanoseconds in `latencies`. Returns
 /// 0, or the first failing CURLcode.
 int curl_baseline_events_run(curl_baseline_events *_Nonnull baseline, int iterations, int64_t *_Nonnull latencies);
+/// Adds the handle to the multi handle: its GET starts on the next turn. The turns that follow deliver it.
+void curl_baseline_events_start(curl_baseline_events *_Nonnull baseline);
+/// One turn of the loop: libcurl's timer when it is due, else one `epoll_wait` (for as long as libcurl's timer
+/// allows when `wait` is nonzero, not at all otherwise) and `curl_multi_socket_action` for each ready socket. Returns
+/// 1 when the request finished (its CURLcode in `result`, the handle out of the multi handle again), 0 otherwise.
+/// A turn that waits ends early when ``curl_baseline_events_wake`` is called from another thread.
+int curl_baseline_events_turn(curl_baseline_events *_Nonnull baseline, int wait, int *_Nonnull result);
+/// The body of the last response (valid until the next start).
+const char *_Nonnull curl_baseline_events_body(curl_baseline_events *_Nonnull baseline, size_t *_Nonnull length);
+/// Ends a turn's wait, now or at its next start.
+void curl_baseline_events_wake(curl_baseline_events *_Nonnull baseline);
 /// Frees the handles and the epoll set and closes the connection.
 void curl_baseline_events_close(curl_baseline_events *_Nonnull baseline);
 #endif
