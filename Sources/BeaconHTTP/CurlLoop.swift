@@ -232,21 +232,25 @@ final class CurlLoop: @unchecked Sendable {
     // MARK: The I/O thread
 
     /// One turn, on the I/O thread, which found the loop's epoll set readable or the moment it planned passed: takes
-    /// the ready sockets without waiting and the inbox, hands the sockets to libcurl, drives it and plans the next
-    /// turn.
+    /// the ready sockets (reported by the thread's own wait, or else taken without waiting) and the inbox, hands the
+    /// sockets to libcurl, drives it and plans the next turn.
     ///
     /// - Parameters:
     ///   - sockets: Room for the descriptors the wait reports, kept by the thread from turn to turn.
     ///   - events: Room for their event bits, as long as `sockets`.
+    ///   - polled: How many descriptors of the loop's set the thread's wait already put in `sockets` and `events`
+    ///     (the thread waits on this set itself), or `nil` for the loop to ask its set.
     /// - Returns: When the loop needs its next turn at the latest, or `nil` once it is closed (the thread then lets
     ///   go of it).
-    func turn(sockets: inout [Int32], events: inout [UInt32]) -> MonotonicInstant? {
-        let capacity = Int32(min(sockets.count, events.count))
-        let count = sockets.withUnsafeMutableBufferPointer { sockets in
-            events.withUnsafeMutableBufferPointer { events in
-                cbeacon_epoll_wait(self.set.epoll, sockets.baseAddress!, events.baseAddress!, capacity, 0)
+    func turn(sockets: inout [Int32], events: inout [UInt32], polled: Int? = nil) -> MonotonicInstant? {
+        let count =
+            polled.map(Int32.init)
+            ?? sockets.withUnsafeMutableBufferPointer { sockets in
+                events.withUnsafeMutableBufferPointer { events in
+                    let capacity = Int32(min(sockets.count, events.count))
+                    return cbeacon_epoll_wait(self.set.epoll, sockets.baseAddress!, events.baseAddress!, capacity, 0)
+                }
             }
-        }
         let ready = max(0, Int(count))
         self.set.drain(ifIn: sockets[0..<ready])
         let messages = self.inbox.withLock { inbox in

@@ -25,6 +25,10 @@ import Musl
 /// moment the loop asked for has come, the thread gives that loop one turn; it then sleeps until the earliest
 /// moment any loop asked for.
 ///
+/// A client's own thread (``init(name:dedicated:)`` with `dedicated`) drives that client's loop alone, and waits on
+/// the loop's epoll set itself, with its own eventfd added to that set: the nested set would cost a second
+/// `epoll_wait` on every turn (to learn which of the loop's sockets are ready), and the kernel a second wake-up.
+///
 /// A loop leaves the thread when its client is closed (``CurlLoop/closeNow(_:)`` wakes the loop, whose next turn
 /// reports it closed) or when the thread shuts down (which closes every loop left).
 ///
@@ -55,11 +59,16 @@ final class CurlThread: HTTPIOThreadCore, @unchecked Sendable {
     /// The thread's `pthread_self()`, set when ``run()`` starts (0 before).
     let loopThread = Atomic<UInt>(0)
 
+    /// Whether the thread is one client's own: it takes one loop only, and waits on that loop's epoll set directly.
+    private let dedicated: Bool
+
     /// Creates the epoll set and the eventfd and starts the thread.
     ///
-    /// - Parameter name: The thread's name: `beacon-http` for a client's own, `beacon-http-io` for an
-    ///   ``HTTPIOThread``'s.
-    init(name: String) {
+    /// - Parameters:
+    ///   - name: The thread's name: `beacon-http` for a client's own, `beacon-http-io` for an ``HTTPIOThread``'s.
+    ///   - dedicated: Whether the thread is one client's own, which attaches its one loop and no other.
+    init(name: String, dedicated: Bool) {
+        self.dedicated = dedicated
         self.running.store(true, ordering: .relaxed)
         let thread = BeaconThread.start(name: name) { self.run() }
         self.thread.withLock { $0 = thread }
@@ -117,6 +126,9 @@ final class CurlThread: HTTPIOThreadCore, @unchecked Sendable {
     private struct Driven {
         let loop: CurlLoop
         var deadline: MonotonicInstant
+        /// Whether the thread waits on the loop's set itself (a dedicated thread's loop) rather than on its own set,
+        /// which otherwise holds the loop's.
+        let direct: Bool
     }
 
     /// The thread's body: turns the loops that have work until ``shutdown()``, then closes the loops left.
@@ -131,7 +143,7 @@ final class CurlThread: HTTPIOThreadCore, @unchecked Sendable {
         let capacity = 64
         var descriptors = [Int32](repeating: 0, count: capacity)
         var events = [UInt32](repeating: 0, count: capacity)
-        // The loops' own waits report into these, kept from turn to turn.
+        // The loops' own waits report into these, kept from turn to turn; so does the thread's, for a direct loop.
         var loopSockets = [Int32](repeating: 0, count: capacity)
         var loopEvents = [UInt32](repeating: 0, count: capacity)
         var ready = 0
@@ -147,18 +159,31 @@ final class CurlThread: HTTPIOThreadCore, @unchecked Sendable {
                 return taken
             }
             for loop in messages.attachments {
-                _ = cbeacon_epoll_control(self.set.epoll, EPOLL_CTL_ADD, loop.set.epoll, EPOLLIN.rawValue)
-                loops.append(Driven(loop: loop, deadline: .origin))
+                precondition(!self.dedicated || loops.isEmpty, "a client's own I/O thread drives one loop")
+                let direct = self.dedicated
+                if direct {
+                    _ = cbeacon_epoll_control(loop.set.epoll, EPOLL_CTL_ADD, self.set.wakeUp, EPOLLIN.rawValue)
+                } else {
+                    _ = cbeacon_epoll_control(self.set.epoll, EPOLL_CTL_ADD, loop.set.epoll, EPOLLIN.rawValue)
+                }
+                loops.append(Driven(loop: loop, deadline: .origin, direct: direct))
             }
             if messages.shutdownRequested {
                 for driven in loops {
-                    _ = cbeacon_epoll_control(self.set.epoll, EPOLL_CTL_DEL, driven.loop.set.epoll, 0)
+                    self.detach(driven)
                     driven.loop.closeNow(.ioThreadShutDown)
                 }
                 break
             }
+            // What the wait reported for a direct loop: its sockets and its eventfd, without the thread's eventfd.
+            var polled = 0
             for index in 0..<ready where descriptors[index] != self.set.wakeUp {
-                if let readyLoop = loops.firstIndex(where: { $0.loop.set.epoll == descriptors[index] }) {
+                if loops.first?.direct == true {
+                    loopSockets[polled] = descriptors[index]
+                    loopEvents[polled] = events[index]
+                    polled += 1
+                    loops[0].deadline = .origin
+                } else if let readyLoop = loops.firstIndex(where: { $0.loop.set.epoll == descriptors[index] }) {
                     loops[readyLoop].deadline = .origin
                 }
             }
@@ -167,9 +192,14 @@ final class CurlThread: HTTPIOThreadCore, @unchecked Sendable {
             var index = 0
             while index < loops.count {
                 if !(now < loops[index].deadline) {
-                    guard let next = loops[index].loop.turn(sockets: &loopSockets, events: &loopEvents) else {
+                    let turned = loops[index].loop.turn(
+                        sockets: &loopSockets,
+                        events: &loopEvents,
+                        polled: loops[index].direct ? polled : nil
+                    )
+                    guard let next = turned else {
                         // Closed by its client: the loop leaves the thread.
-                        _ = cbeacon_epoll_control(self.set.epoll, EPOLL_CTL_DEL, loops[index].loop.set.epoll, 0)
+                        self.detach(loops[index])
                         loops.remove(at: index)
                         continue
                     }
@@ -182,10 +212,11 @@ final class CurlThread: HTTPIOThreadCore, @unchecked Sendable {
             // they queued in turn run in the next turn, which then starts without sleeping.
             let jobsWaiting = self.runJobs(swappingWith: &jobs)
             let timeout = jobsWaiting ? 0 : Int32(clamping: MonotonicInstant.now.milliseconds(until: deadline))
+            let waitedSet = loops.first?.direct == true ? loops[0].loop.set.epoll : self.set.epoll
             let count = descriptors.withUnsafeMutableBufferPointer { descriptors in
                 events.withUnsafeMutableBufferPointer { events in
                     cbeacon_epoll_wait(
-                        self.set.epoll,
+                        waitedSet,
                         descriptors.baseAddress!,
                         events.baseAddress!,
                         Int32(capacity),
@@ -194,6 +225,15 @@ final class CurlThread: HTTPIOThreadCore, @unchecked Sendable {
                 }
             }
             ready = max(0, Int(count))  // -1 with EINTR: just turn again
+        }
+    }
+
+    /// Takes a loop's set out of the thread's, or the thread's eventfd out of a direct loop's set.
+    private func detach(_ driven: Driven) {
+        if driven.direct {
+            _ = cbeacon_epoll_control(driven.loop.set.epoll, EPOLL_CTL_DEL, self.set.wakeUp, 0)
+        } else {
+            _ = cbeacon_epoll_control(self.set.epoll, EPOLL_CTL_DEL, driven.loop.set.epoll, 0)
         }
     }
 }

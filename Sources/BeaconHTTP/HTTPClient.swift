@@ -53,9 +53,9 @@ package final class HTTPClient: Sendable {
         self.loop = loop
         let thread =
             if let ioThread = configuration.ioThread {
-                ioThread.core { CurlThread(name: "beacon-http-io") }
+                ioThread.core { CurlThread(name: "beacon-http-io", dedicated: false) }
             } else {
-                CurlThread(name: "beacon-http")
+                CurlThread(name: "beacon-http", dedicated: true)
             }
         if let thread, thread.attach(loop) {
             self.thread = thread
