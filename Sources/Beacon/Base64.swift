@@ -64,7 +64,8 @@ package enum Base64 {
         return text.withUTF8 { self.decode(utf8: $0) }
     }
 
-    private static func decode(utf8 input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    /// Decodes padded base64 given as UTF-8 bytes; `nil` when the text is not valid.
+    package static func decode(utf8 input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard input.count % 4 == 0 else { return nil }
         guard !input.isEmpty else { return [] }
         var padding = 0

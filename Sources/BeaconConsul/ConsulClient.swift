@@ -140,6 +140,8 @@ public final class ConsulClient: Sendable {
 
     /// Decodes a KV answer (always an array of entries) into Beacon entries, leaving out folder markers (keys ending
     /// in `/`, as Consul's UI creates them).
+    ///
+    /// Pulled from the bytes without a JSON tree: a `get` decodes one on every call.
     static func entries(
         _ body: [UInt8],
         operation: String,
@@ -149,15 +151,13 @@ public final class ConsulClient: Sendable {
         -> [KeyValue]
     {
         do {
-            var entries: [KeyValue] = []
-            for element in try JSONValue.parse(body).array("entries") {
-                let key = try (element["Key"] ?? .null).string("Key")
-                if key.utf8.last == UInt8(ascii: "/") { continue }
-                let value = try element["Value"].map { try $0.base64("Value") } ?? []
-                let index = try element["ModifyIndex"].map { try $0.int64("ModifyIndex") } ?? 0
-                entries.append(KeyValue(key: Self.beaconKey(key), value: value, version: UInt64(max(index, 0))))
+            return try JSONReader.read(body) { reader throws(JSONError) in
+                var entries: [KeyValue] = []
+                try reader.readArray("entries") { reader throws(JSONError) in
+                    if let entry = try Self.entry(&reader) { entries.append(entry) }
+                }
+                return entries
             }
-            return entries
         } catch {
             throw ConsulError(
                 .invalidResponse,
@@ -167,6 +167,24 @@ public final class ConsulClient: Sendable {
                 target: agent
             )
         }
+    }
+
+    /// Decodes one entry of a KV answer (the first of a member named twice counts); `nil` for a folder marker.
+    private static func entry(_ reader: inout JSONReader) throws(JSONError) -> KeyValue? {
+        var key: String?
+        var value: [UInt8]?
+        var index: Int64?
+        try reader.readObject("entry") { name, reader throws(JSONError) in
+            switch name {
+            case "Key" where key == nil: key = try reader.readString("Key")
+            case "Value" where value == nil: value = reader.readNull() ? [] : try reader.readBase64("Value")
+            case "ModifyIndex" where index == nil: index = reader.readNull() ? 0 : try reader.readInt64("ModifyIndex")
+            default: try reader.skipValue()
+            }
+        }
+        guard let key else { throw JSONError(message: "field Key is not a string") }
+        if key.utf8.last == UInt8(ascii: "/") { return nil }
+        return KeyValue(key: Self.beaconKey(key), value: value ?? [], version: UInt64(max(index ?? 0, 0)))
     }
 
     /// Reads a `true`/`false` answer (writes, deletes, compare-and-swap).

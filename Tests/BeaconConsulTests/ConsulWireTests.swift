@@ -39,6 +39,35 @@ struct ConsulWireTests {
         }
     }
 
+    @Test("a wrong KV answer's error names the field and where, never the value; a repeated member's first counts")
+    func kvEntriesRefused() throws {
+        func message(_ body: String) -> String? {
+            do {
+                _ = try ConsulClient.entries(Array(body.utf8), operation: "kv get", subject: "/a", agent: "test")
+                return nil
+            } catch {
+                #expect(error.code == .invalidResponse)
+                return error.message
+            }
+        }
+        let prefix = "the answer is not Consul's KV JSON: "
+        #expect(message(#"{"Key":"a"}"#) == prefix + "field entries is not an array at line 1, column 1")
+        #expect(message(#"["a"]"#) == prefix + "field entry is not an object at line 1, column 2")
+        #expect(message(#"[{"Value":"dGVzdA=="}]"#) == prefix + "field Key is not a string")
+        #expect(
+            message(#"[{"Key":"a","Value":"s3cr3t!"}]"#) == prefix
+                + "field Value is not valid base64 at line 1, column 21"
+        )
+        #expect(
+            message(#"[{"Key":"a","ModifyIndex":"x"}]"#) == prefix
+                + "field ModifyIndex is not a 64-bit integer at line 1, column 27"
+        )
+        #expect(message(#"[{"Key":"a"},]"#) == prefix + "unexpected ']', expected a value at line 1, column 14")
+        let repeated = #"[{"Key":"a","Value":"dGVzdA==","ModifyIndex":7,"Key":"b","Value":null,"ModifyIndex":8}]"#
+        let entries = try ConsulClient.entries(Array(repeated.utf8), operation: "kv get", subject: "/a", agent: "test")
+        #expect(entries == [KeyValue(key: "/a", string: "test", version: 7)])
+    }
+
     @Test("a health answer as the documentation shows it: service address, else node address; weight; metadata")
     func healthEntry() throws {
         let body = """

@@ -188,4 +188,85 @@ struct JSONReaderTests {
         #expect(try json["bytes"]?.base64("bytes") == [0, 255, 7])
         #expect(try json["revision"]?.int64("revision") == Int64.min)
     }
+
+    // MARK: Reading without a tree
+
+    /// An entry read by pulling: key, bytes, version and the names of the members skipped.
+    private struct PulledEntry: Equatable {
+        var key = ""
+        var value: [UInt8]?
+        var version: Int64 = 0
+        var skipped: [String] = []
+    }
+
+    private func pullEntries(_ text: String) throws(JSONError) -> [PulledEntry] {
+        try JSONReader.read(Array(text.utf8)) { reader throws(JSONError) in
+            var entries: [PulledEntry] = []
+            try reader.readArray("entries") { reader throws(JSONError) in
+                var entry = PulledEntry()
+                try reader.readObject("entry") { name, reader throws(JSONError) in
+                    switch name {
+                    case "Key": entry.key = try reader.readString("Key")
+                    case "Value": entry.value = reader.readNull() ? nil : try reader.readBase64("Value")
+                    case "Index": entry.version = try reader.readInt64("Index")
+                    default:
+                        entry.skipped.append(name)
+                        try reader.skipValue()
+                    }
+                }
+                entries.append(entry)
+            }
+            return entries
+        }
+    }
+
+    /// The error pulling entries from `text` gives, as `message @line:column`.
+    private func pullFailure(_ text: String) -> String? {
+        do {
+            _ = try self.pullEntries(text)
+            return nil
+        } catch {
+            return "\(error.message) @\(error.line ?? 0):\(error.column ?? 0)"
+        }
+    }
+
+    @Test("pulling reads arrays, objects, strings, integers (numbers or strings), base64 (with escapes too) and null")
+    func pull() throws {
+        let entries = try pullEntries(
+            #"""
+            [{"Key": "a\u00e9", "Value": "AP8H", "Index": 7, "Skip": {"x": [1, {"y": null}]}},
+             {"Key": "b", "Value": "\/\/\/\/", "Index": "-9223372036854775808", "Flags": 0},
+             {"Key": "c", "Value": null, "Index": 0}, {}]
+            """#
+        )
+        #expect(
+            entries == [
+                PulledEntry(key: "aé", value: [0, 255, 7], version: 7, skipped: ["Skip"]),
+                PulledEntry(key: "b", value: [255, 255, 255], version: Int64.min, skipped: ["Flags"]),
+                PulledEntry(key: "c", value: nil, version: 0), PulledEntry(),
+            ]
+        )
+        #expect(try pullEntries(" [ ] ") == [])
+    }
+
+    @Test("pulling names the field of the wrong kind with its position, and refuses what the tree reader refuses")
+    func pullErrors() {
+        #expect(pullFailure(#"{"Key": "a"}"#) == "field entries is not an array @1:1")
+        #expect(pullFailure(#"[1]"#) == "field entry is not an object @1:2")
+        #expect(pullFailure(#"[{"Key": 1}]"#) == "field Key is not a string @1:10")
+        #expect(pullFailure(#"[{"Index": "x1"}]"#) == "field Index is not a 64-bit integer @1:12")
+        #expect(pullFailure(#"[{"Index": 1.5}]"#) == "field Index is not a 64-bit integer @1:12")
+        #expect(pullFailure(#"[{"Index": true}]"#) == "field Index is not an integer @1:12")
+        #expect(pullFailure(#"[{"Value": "AP8"}]"#) == "field Value is not valid base64 @1:12")
+        #expect(pullFailure(#"[{"Value": "\/\/"}]"#) == "field Value is not valid base64 @1:12")
+        #expect(pullFailure(#"[{"Key": "a"}] x"#) == "unexpected 'x' after the end of the JSON value @1:16")
+        #expect(pullFailure(#"[{"Key": "a"} {}]"#) == "unexpected '{', expected ',' or ']' in an array @1:15")
+        #expect(pullFailure(#"[{"Skip": [1,]}]"#) == "unexpected ']', expected a value @1:14")
+        #expect(pullFailure(#"[{"Key": "a"},]"#) == "unexpected ']', expected a value @1:15")
+        #expect(pullFailure(#"[{"Key": }]"#) == "unexpected '}', expected a value @1:10")
+        #expect(pullFailure("") == "unexpected end of file, expected a value @1:1")
+        #expect(pullFailure("[") == "unexpected end of file, expected a value @1:2")
+        let deep = "[{\"Skip\": " + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}]"
+        #expect(pullFailure(deep) == "the document is nested too deeply @1:521")
+    }
 }

@@ -15,6 +15,8 @@ package struct JSONReader {
     private var offset = 0
     private var line = 1
     private var lineStart = 0
+    /// How many arrays and objects enclose the value being pulled (``readArray(_:_:)``, ``readObject(_:_:)``).
+    private var depth = 0
     /// The line of every value and member name, in reading order, when they are recorded.
     private var lines: [Int]?
 
@@ -53,16 +55,34 @@ package struct JSONReader {
         rejectsDuplicateKeys: Bool,
         recordsLines: Bool
     ) throws(JSONError) -> (value: JSONValue, lines: [Int]) {
+        var lines: [Int] = []
+        let value = try self.read(bytes, rejectsDuplicateKeys: rejectsDuplicateKeys, recordsLines: recordsLines) {
+            reader throws(JSONError) in
+            defer { lines = reader.lines ?? [] }
+            return try reader.parseValue(depth: 0)
+        }
+        return (value, lines)
+    }
+
+    /// Runs `body` on a reader at the start of the input (after a byte order mark and white space), then checks
+    /// that nothing but white space follows what `body` read.
+    private static func read<Result>(
+        _ bytes: [UInt8],
+        rejectsDuplicateKeys: Bool,
+        recordsLines: Bool,
+        _ body: (inout JSONReader) throws(JSONError) -> Result
+    ) throws(JSONError) -> Result {
         try bytes.withUnsafeBufferPointer { buffer throws(JSONError) in
             var reader = JSONReader(buffer, rejectsDuplicateKeys: rejectsDuplicateKeys, recordsLines: recordsLines)
             if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { reader.offset = 3 }
             reader.skipWhitespace()
-            let value = try reader.parseValue(depth: 0)
+            try reader.requireValue()
+            let result = try body(&reader)
             reader.skipWhitespace()
             if reader.offset < buffer.count {
                 throw reader.error("unexpected \(reader.describeCurrent()) after the end of the JSON value")
             }
-            return (value, reader.lines ?? [])
+            return result
         }
     }
 
@@ -77,6 +97,23 @@ package struct JSONReader {
         let byte = self.bytes[self.offset]
         if byte >= 0x21 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
         return "byte 0x\(String(byte, radix: 16))"
+    }
+
+    /// Fails at the end of the input, where a value must start.
+    private func requireValue() throws(JSONError) {
+        guard self.offset < self.bytes.count else { throw self.error("unexpected end of file, expected a value") }
+    }
+
+    /// Fails at the end of the input and at a delimiter, where an element or a member's value must start: a syntax
+    /// error, rather than the wrong kind of value for a reader that pulls one.
+    private func requireNestedValue() throws(JSONError) {
+        try self.requireValue()
+        switch self.bytes[self.offset] {
+        case UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: ","), UInt8(ascii: ":"):
+            throw self.error("unexpected \(self.describeCurrent()), expected a value")
+        default:
+            return
+        }
     }
 
     private func peek(_ byte: UInt8) -> Bool {
@@ -102,7 +139,7 @@ package struct JSONReader {
 
     private mutating func parseValue(depth: Int) throws(JSONError) -> JSONValue {
         guard depth < Self.maximumDepth else { throw self.error("the document is nested too deeply") }
-        guard self.offset < self.bytes.count else { throw self.error("unexpected end of file, expected a value") }
+        try self.requireValue()
         self.lines?.append(self.line)
         switch self.bytes[self.offset] {
         case UInt8(ascii: "{"): return try self.parseObject(depth: depth)
@@ -133,14 +170,35 @@ package struct JSONReader {
     }
 
     private mutating func parseObject(depth: Int) throws(JSONError) -> JSONValue {
-        self.offset += 1  // {
         var members: [(key: String, value: JSONValue)] = []
+        try self.forEachMember { key, reader throws(JSONError) in
+            if members.isEmpty {
+                members.reserveCapacity(8)  // etcd's objects: a header (4 members), an entry (6), an answer (2 to 4)
+            }
+            members.append((key, try reader.parseValue(depth: depth + 1)))
+        }
+        return .object(members)
+    }
+
+    private mutating func parseArray(depth: Int) throws(JSONError) -> JSONValue {
+        var elements: [JSONValue] = []
+        try self.forEachElement { reader throws(JSONError) in
+            elements.append(try reader.parseValue(depth: depth + 1))
+        }
+        return .array(elements)
+    }
+
+    /// The object at the offset, member by member: `member` gets each member's name and the reader at its value,
+    /// which it must read whole. Checks duplicate names and records lines when the reader does.
+    private mutating func forEachMember(
+        _ member: (_ name: String, _ reader: inout JSONReader) throws(JSONError) -> Void
+    ) throws(JSONError) {
+        self.offset += 1  // {
         self.skipWhitespace()
         if self.peek(UInt8(ascii: "}")) {
             self.offset += 1
-            return .object(members)
+            return
         }
-        members.reserveCapacity(8)  // etcd's objects: a header (4 members), an entry (6), an answer (2 to 4)
         var seen: [String: Int] = [:]
         while true {
             self.skipWhitespace()
@@ -167,36 +225,39 @@ package struct JSONReader {
             }
             self.offset += 1
             self.skipWhitespace()
-            members.append((key, try self.parseValue(depth: depth + 1)))
+            try self.requireNestedValue()
+            try member(key, &self)
             self.skipWhitespace()
             if self.peek(UInt8(ascii: ",")) {
                 self.offset += 1
             } else if self.peek(UInt8(ascii: "}")) {
                 self.offset += 1
-                return .object(members)
+                return
             } else {
                 throw self.error("unexpected \(self.describeCurrent()), expected ',' or '}' in an object")
             }
         }
     }
 
-    private mutating func parseArray(depth: Int) throws(JSONError) -> JSONValue {
+    /// The array at the offset, element by element: `element` gets the reader at each element, which it must read
+    /// whole.
+    private mutating func forEachElement(_ element: (inout JSONReader) throws(JSONError) -> Void) throws(JSONError) {
         self.offset += 1  // [
-        var elements: [JSONValue] = []
         self.skipWhitespace()
         if self.peek(UInt8(ascii: "]")) {
             self.offset += 1
-            return .array(elements)
+            return
         }
         while true {
             self.skipWhitespace()
-            elements.append(try self.parseValue(depth: depth + 1))
+            try self.requireNestedValue()
+            try element(&self)
             self.skipWhitespace()
             if self.peek(UInt8(ascii: ",")) {
                 self.offset += 1
             } else if self.peek(UInt8(ascii: "]")) {
                 self.offset += 1
-                return .array(elements)
+                return
             } else {
                 throw self.error("unexpected \(self.describeCurrent()), expected ',' or ']' in an array")
             }
@@ -358,5 +419,147 @@ package struct JSONReader {
             throw self.error("the string before this point is not valid UTF-8")
         }
         return text
+    }
+}
+
+// MARK: Reading without a tree
+
+extension JSONReader {
+    /// Reads one value that fills the whole input by pulling it piece by piece with `body` (``readArray(_:_:)``,
+    /// ``readObject(_:_:)``, ``readString(_:)`` and the like), without building a ``JSONValue`` tree: for answers
+    /// read on every request, where the tree's allocations cost more than the reading. Objects may name a member
+    /// twice, as in ``parse(_:rejectingDuplicateKeys:)``; `body` decides which one counts.
+    ///
+    /// - Parameters:
+    ///   - bytes: UTF-8 JSON.
+    ///   - body: Reads the value, whole, from the reader it is given.
+    /// - Returns: What `body` returned.
+    /// - Throws: ``JSONError`` with the line and column of the first problem, or the error `body` threw.
+    package static func read<Result>(
+        _ bytes: [UInt8],
+        _ body: (inout JSONReader) throws(JSONError) -> Result
+    ) throws(JSONError) -> Result {
+        try self.read(bytes, rejectsDuplicateKeys: false, recordsLines: false, body)
+    }
+
+    /// Reads an array, calling `element` with the reader at each of its elements, which `element` must read whole.
+    ///
+    /// - Parameters:
+    ///   - field: What the array is, for the error.
+    ///   - element: Reads one element.
+    /// - Throws: ``JSONError`` naming `field` when the value is not an array, or a syntax error.
+    package mutating func readArray(
+        _ field: String,
+        _ element: (inout JSONReader) throws(JSONError) -> Void
+    ) throws(JSONError) {
+        guard self.peek(UInt8(ascii: "[")) else { throw self.mismatch(field, expected: "an array") }
+        try self.nested { reader throws(JSONError) in try reader.forEachElement(element) }
+    }
+
+    /// Reads an object, calling `member` with each member's name and the reader at its value, which `member` must
+    /// read whole (``skipValue()`` for members it does not need).
+    ///
+    /// - Parameters:
+    ///   - field: What the object is, for the error.
+    ///   - member: Reads one member's value.
+    /// - Throws: ``JSONError`` naming `field` when the value is not an object, or a syntax error.
+    package mutating func readObject(
+        _ field: String,
+        _ member: (_ name: String, _ reader: inout JSONReader) throws(JSONError) -> Void
+    ) throws(JSONError) {
+        guard self.peek(UInt8(ascii: "{")) else { throw self.mismatch(field, expected: "an object") }
+        try self.nested { reader throws(JSONError) in try reader.forEachMember(member) }
+    }
+
+    /// Reads a string.
+    ///
+    /// - Parameter field: The field's name, for the error.
+    /// - Returns: The string.
+    /// - Throws: ``JSONError`` naming the field when the value is not a string.
+    package mutating func readString(_ field: String) throws(JSONError) -> String {
+        guard self.peek(UInt8(ascii: "\"")) else { throw self.mismatch(field, expected: "a string") }
+        return try self.parseString()
+    }
+
+    /// Reads a 64-bit integer, written as a decimal string (etcd's way) or as a number.
+    ///
+    /// - Parameter field: The field's name, for the error.
+    /// - Returns: The integer.
+    /// - Throws: ``JSONError`` naming the field when the value is not such an integer.
+    package mutating func readInt64(_ field: String) throws(JSONError) -> Int64 {
+        let start = (line: self.line, column: self.column)
+        let text: String
+        switch self.offset < self.bytes.count ? self.bytes[self.offset] : 0 {
+        case UInt8(ascii: "\""): text = try self.parseString()
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): text = try self.parseNumber()
+        default: throw self.mismatch(field, expected: "an integer")
+        }
+        guard let value = Int64(text) else {
+            throw JSONError(message: "field \(field) is not a 64-bit integer", line: start.line, column: start.column)
+        }
+        return value
+    }
+
+    /// Reads bytes written as a string of standard, padded base64, decoded straight from the input when the string
+    /// has no escapes.
+    ///
+    /// - Parameter field: The field's name, for the error.
+    /// - Returns: The bytes.
+    /// - Throws: ``JSONError`` naming the field when the value is not a string of base64.
+    package mutating func readBase64(_ field: String) throws(JSONError) -> [UInt8] {
+        guard self.peek(UInt8(ascii: "\"")) else { throw self.mismatch(field, expected: "a string") }
+        let start = (line: self.line, column: self.column)
+        let contentStart = self.offset + 1
+        var end = contentStart
+        while end < self.bytes.count, self.bytes[end] != UInt8(ascii: "\""), self.bytes[end] != UInt8(ascii: "\\") {
+            end += 1
+        }
+        let decoded: [UInt8]?
+        if end < self.bytes.count, self.bytes[end] == UInt8(ascii: "\"") {
+            decoded = Base64.decode(utf8: UnsafeBufferPointer(rebasing: self.bytes[contentStart..<end]))
+            self.offset = end + 1
+        } else {
+            decoded = Base64.decode(try self.parseString())
+        }
+        guard let decoded else {
+            throw JSONError(message: "field \(field) is not valid base64", line: start.line, column: start.column)
+        }
+        return decoded
+    }
+
+    /// Reads `null` if the value is `null`.
+    ///
+    /// - Returns: Whether the value was `null` (and was read); `false` leaves the reader where it was.
+    package mutating func readNull() -> Bool {
+        guard self.peek(UInt8(ascii: "n")), (try? self.expectWord("null")) != nil else { return false }
+        return true
+    }
+
+    /// Reads a value of any kind as a tree.
+    ///
+    /// - Returns: The value.
+    /// - Throws: ``JSONError`` for a syntax error.
+    package mutating func readValue() throws(JSONError) -> JSONValue {
+        try self.parseValue(depth: self.depth)
+    }
+
+    /// Reads a value of any kind and drops it.
+    ///
+    /// - Throws: ``JSONError`` for a syntax error.
+    package mutating func skipValue() throws(JSONError) {
+        _ = try self.readValue()
+    }
+
+    /// Runs `body` one level deeper, refusing documents nested deeper than ``maximumDepth``.
+    private mutating func nested(_ body: (inout JSONReader) throws(JSONError) -> Void) throws(JSONError) {
+        guard self.depth < Self.maximumDepth else { throw self.error("the document is nested too deeply") }
+        self.depth += 1
+        defer { self.depth -= 1 }
+        try body(&self)
+    }
+
+    /// The error for a value of the wrong kind, at its position.
+    private func mismatch(_ field: String, expected: String) -> JSONError {
+        self.error("field \(field) is not \(expected)")
     }
 }
