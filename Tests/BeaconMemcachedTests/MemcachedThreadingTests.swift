@@ -50,13 +50,17 @@ struct MemcachedThreadingTests {
     func asyncDoesNotBlockCooperativePool() async throws {
         let silent = try SilentServer()
         defer { silent.close() }
-        // The blocked gets last 3 s: long enough that the task below runs first even while the rest of the suite keeps
-        // the cooperative pool busy, and it only runs first if the gets do not hold the cooperative threads.
+        // The blocked gets last 3 s (stretched by BEACON_TEST_TIME_SCALE, 4 under a sanitizer, where the rest of the
+        // suite keeps two cores busy several times longer): long enough that the task below runs first even while
+        // the rest of the suite keeps the cooperative pool busy, and it only runs first if the gets do not hold the
+        // cooperative threads.
+        let scale = max(1, Double(ProcessInfo.processInfo.environment["BEACON_TEST_TIME_SCALE"] ?? "") ?? 1)
+        let blocked = Duration.seconds(3) * scale
         let pool = try MemcachedPool(
             servers: [silent.endpoint],
             configuration: MemcachedPool.Configuration(
-                connectTimeout: .seconds(3),
-                pollTimeout: .seconds(3),
+                connectTimeout: blocked,
+                pollTimeout: blocked,
                 failureLimit: 100,
                 maxConnections: 4
             ),
