@@ -31,9 +31,10 @@ struct EtcdGuideTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await registrar.run() }
             defer { group.cancelAll() }
+            // A lease that outlives a stall of several seconds on a loaded machine (the watch below must find it).
             _ = try await registrar.register(
                 ServiceInstance(service: "memcached", id: "a", endpoint: Endpoint(host: "10.0.0.11", port: 11211)),
-                ttl: TestServers.scaled(.seconds(10))
+                ttl: TestServers.scaled(.seconds(30))
             )
 
             try await etcd.put("\(prefix)db/main/endpoint", "10.0.0.5:5432")

@@ -12,8 +12,9 @@ import Synchronization
 enum PostgresServers {
     /// A discovery value (JSON) for the `beacon` database on one cluster, as role `beacon`.
     static func value(cluster: String, password: String? = nil, database: String? = nil) throws -> String {
-        // Generous: on a loaded 2-core machine a SCRAM connection has been seen to take over 5 seconds.
-        let connectTimeout = Int((10 * TestServers.timeScale).rounded(.up))
+        // Generous: on a loaded 2-core machine, with the suite's other tests running, a SCRAM connection has been
+        // seen to take over 10 seconds.
+        let connectTimeout = Int((30 * TestServers.timeScale).rounded(.up))
         let host = try TestServers.value("BEACON_POSTGRES_\(cluster)_HOST")
         let port = try TestServers.value("BEACON_POSTGRES_\(cluster)_PORT")
         let user = try TestServers.value("BEACON_POSTGRES_APP_USER")
@@ -38,7 +39,7 @@ enum PostgresServers {
                 endpoints: [try endpoint(cluster: "A")],
                 database: "postgres",
                 user: "postgres",
-                connectTimeout: TestServers.scaled(.seconds(10))
+                connectTimeout: TestServers.scaled(.seconds(30))
             ),
             logger: logger
         )
