@@ -31,7 +31,7 @@ extension ConsulClient: DiscoverySource {
         )
         if response.status == 404 { return (nil, response, agent) }
         let entries = try Self.entries(response.body, operation: "kv get", subject: key, agent: agent)
-        let beaconKey = key.utf8.first == UInt8(ascii: "/") ? key : Self.beaconKey(consulKey)
+        let beaconKey = Self.beaconKey(consulKey)
         return (entries.first { $0.key == beaconKey }, response, agent)
     }
 

@@ -95,7 +95,7 @@ extension CurlTransfer {
         func invalid(_ message: String) -> HTTPError {
             HTTPError(.invalidRequest, message, target: self.target.redacted)
         }
-        guard !Self.containsNUL(self.request.url) else { throw invalid("the URL contains a NUL byte") }
+        guard !self.request.url.utf8.contains(0) else { throw invalid("the URL contains a NUL byte") }
         guard !self.request.method.isEmpty,
             self.request.method.utf8.allSatisfy({ (65...90).contains($0) || (97...122).contains($0) || $0 == 45 })
         else {
@@ -163,12 +163,6 @@ extension CurlTransfer {
         }
     }
 
-    /// Whether a text holds a NUL byte, which would end it early for libcurl. Scans the string's own storage when
-    /// it has one (a native string does), which costs a fraction of iterating its UTF-8 view.
-    private static func containsNUL(_ text: String) -> Bool {
-        text.utf8.withContiguousStorageIfAvailable { $0.contains(0) } ?? text.utf8.contains(0)
-    }
-
     /// Whether a text has no lowercase ASCII letter.
     private static func isUppercase(_ text: String) -> Bool {
         !text.utf8.contains { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }
@@ -226,9 +220,7 @@ extension CurlTransfer {
                 self.completion = nil
                 continuation.resume(returning: self.head)
             }
-        } else if end >= 5, bytes[0] == UInt8(ascii: "H"), bytes[1] == UInt8(ascii: "T"), bytes[2] == UInt8(ascii: "T"),
-            bytes[3] == UInt8(ascii: "P"), bytes[4] == UInt8(ascii: "/")
-        {
+        } else if end >= 5, bytes.starts(with: "HTTP/".utf8) {
             self.headers.removeAll()
         } else {
             self.headers.append(line: UnsafeRawBufferPointer(rebasing: bytes[..<end]))
