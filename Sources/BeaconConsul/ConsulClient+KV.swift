@@ -30,9 +30,19 @@ extension ConsulClient: DiscoverySource {
             ConsulRequest(operation: "kv get", subject: key, method: "GET", path: Self.kvPath(consulKey), isRead: true)
         )
         if response.status == 404 { return (nil, response, agent) }
-        let entries = try Self.entries(response.body, operation: "kv get", subject: key, agent: agent)
+        return (try Self.entry(of: key, consulKey: consulKey, in: response.body, agent: agent), response, agent)
+    }
+
+    /// The entry of one key in a KV answer to `GET /v1/kv/<key>`: what ``get(_:)`` decodes from each answer.
+    static func entry(
+        of key: String,
+        consulKey: String,
+        in body: [UInt8],
+        agent: String
+    ) throws(ConsulError) -> KeyValue? {
+        let entries = try Self.entries(body, operation: "kv get", subject: key, agent: agent)
         let beaconKey = Self.beaconKey(consulKey)
-        return (entries.first { $0.key == beaconKey }, response, agent)
+        return entries.first { $0.key == beaconKey }
     }
 
     /// Reads every key under a prefix (`?recurse`).

@@ -3,7 +3,7 @@
 import Beacon
 import Testing
 
-@testable import BeaconConsul
+@_spi(Benchmarks) @testable import BeaconConsul
 
 /// The Consul client's mapping of keys, its encoding of requests and its decoding of Consul's documented answers.
 @Suite("Consul wire format")
@@ -37,6 +37,18 @@ struct ConsulWireTests {
         #expect(throws: ConsulError.self) {
             try ConsulClient.entries(Array("{}".utf8), operation: "kv list", subject: "/", agent: "test")
         }
+    }
+
+    @Test("a get's answer gives the entry of the key read, and nothing for an answer about another key")
+    func getAnswer() throws {
+        let answer = #"[{"CreateIndex":1,"ModifyIndex":7,"LockIndex":0,"Key":"db/main","Flags":0,"Value":"eA=="}]"#
+        let body = Array(answer.utf8)
+        #expect(
+            try ConsulClient.decodeGetAnswer(body, key: "/db/main", agent: "test")
+                == KeyValue(key: "/db/main", string: "x", version: 7)
+        )
+        #expect(try ConsulClient.decodeGetAnswer(body, key: "/db/other", agent: "test") == nil)
+        #expect(throws: ConsulError.self) { try ConsulClient.decodeGetAnswer(body, key: "/", agent: "test") }
     }
 
     @Test("a wrong KV answer's error names the field and where, never the value; a repeated member's first counts")

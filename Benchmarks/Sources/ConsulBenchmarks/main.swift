@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Beacon
-import BeaconConsul
+@_spi(Benchmarks) import BeaconConsul
 import BenchmarkSupport
 import CurlBaseline
 import Foundation
@@ -15,7 +15,8 @@ import Foundation
 // dominates latency, while the CPU time is the client's own cost.
 // A third C loop drives libcurl as BeaconHTTP does (multi-socket interface, epoll); the "Swift floor" side has a
 // task await each GET of that loop through a continuation on the loop's thread, and nothing else: what Swift
-// concurrency itself costs, apart from everything the client does (`AsyncFloor.swift`).
+// concurrency itself costs, apart from everything the client does (`AsyncFloor.swift`). The same floor decoding each
+// answer exactly as `get` does (the package's JSON reader and base64) tells what the least a KV read adds costs.
 // Needs a Consul agent or the fake agent: BEACON_CONSUL_ENDPOINT (scripts/servers start consul;
 // eval "$(scripts/servers env consul)").
 
@@ -30,7 +31,7 @@ let concurrency = max(1, Int(ProcessInfo.processInfo.environment["CONSUL_BENCHMA
 let requestsPerTask = 2_000 / concurrency
 
 // CONSUL_BENCHMARK_SIDES runs only some sides and parts, for a profiler: comma-separated, from `c`, `events`,
-// `swift`, `executor` and `floor` (default all) and `sequential` and `concurrent` (default both); e.g.
+// `swift`, `executor`, `floor` and `decode` (default all) and `sequential` and `concurrent` (default both); e.g.
 // `swift,sequential`.
 let selection = Set(
     (ProcessInfo.processInfo.environment["CONSUL_BENCHMARK_SIDES"] ?? "").split(separator: ",").map(String.init)
@@ -38,7 +39,7 @@ let selection = Set(
 
 /// Whether the selection includes a side or part: named, or no name of its group given.
 func selected(_ name: String) -> Bool {
-    let sides = ["c", "events", "swift", "executor", "floor"]
+    let sides = ["c", "events", "swift", "executor", "floor", "decode"]
     let group = sides.contains(name) ? sides : ["sequential", "concurrent"]
     return selection.contains(name) || selection.isDisjoint(with: group)
 }
@@ -86,12 +87,22 @@ func baselineConcurrent(_ baseline: OpaquePointer, _ handles: Int, _ count: Int)
     timeBaseline("multi baseline", handles * count) { curl_baseline_multi_run(baseline, Int32(count), $0) }
 }
 
-/// `count` sequential GETs from one task on the floor's executor (see `AsyncFloor.swift`).
-func floorSequential(_ floor: AsyncFloorExecutor, _ count: Int) async throws -> (latencies: [Int64], elapsed: Int64) {
+/// `count` sequential GETs from one task on the floor's executor (see `AsyncFloor.swift`); with `decoding`, each
+/// answer decoded as `ConsulClient.get` decodes it.
+func floorSequential(
+    _ floor: AsyncFloorExecutor,
+    _ count: Int,
+    decoding: Bool = false
+) async throws -> (latencies: [Int64], elapsed: Int64) {
     try await withTaskExecutorPreference(floor) {
         try await timeSequentialCalls(count) {
             let body = await floor.get()
-            precondition(!body.isEmpty)
+            if decoding {
+                let entry = try ConsulClient.decodeGetAnswer(body, key: key, agent: endpoint)
+                precondition(entry != nil)
+            } else {
+                precondition(!body.isEmpty)
+            }
         }
     }
 }
@@ -136,6 +147,7 @@ func compare(
     var swiftSequential = Side("`ConsulClient.get`, 1 task")
     var executorSequential = Side("`ConsulClient.get`, 1 task on `consul.taskExecutor`")
     var floorSide = Side("Swift floor: 1 task awaiting each GET of that C loop on its thread")
+    var decodingFloorSide = Side("Swift floor decoding each answer as `ConsulClient.get` does")
     let plural = concurrency == 1 ? "" : "s"
     var cConcurrent = Side("C `curl_multi_perform` loop, \(concurrency) easy handle\(plural), 1 thread (floor)")
     var swiftConcurrent = Side("`ConsulClient.get`, \(concurrency) task\(plural)")
@@ -150,6 +162,11 @@ func compare(
             }
             if selected("floor") {
                 try await floorSide.measure { try await floorSequential(floor, sequentialRequests) }
+            }
+            if selected("decode") {
+                try await decodingFloorSide.measure {
+                    try await floorSequential(floor, sequentialRequests, decoding: true)
+                }
             }
             if selected("executor") {
                 try await executorSequential.measure {
@@ -170,6 +187,7 @@ func compare(
     }
     return [
         cSequential, swiftSequential, cConcurrent, swiftConcurrent, executorSequential, eventsSequential, floorSide,
+        decodingFloorSide,
     ]
 }
 
@@ -182,6 +200,8 @@ report("get, sequential, libcurl driven as BeaconHTTP drives it, in C", sides[0]
 report("get, sequential, the least an async Swift client adds to that C loop", sides[5], sides[6])
 report("get, sequential, that Swift floor beside the `curl_easy_perform` loop", sides[0], sides[6])
 report("get, sequential on the client's executor, beside that Swift floor", sides[6], sides[4])
+report("get, sequential, the Swift floor decoding each answer as `get` does, beside that floor", sides[6], sides[7])
+report("get, sequential, the decoding Swift floor beside the `curl_easy_perform` loop", sides[0], sides[7])
 report(
     "get, \(concurrency) concurrent (\(concurrency) × \(requestsPerTask) requests per round)",
     sides[2],
